@@ -1,0 +1,63 @@
+"""Command line: ``--check`` a config, run ``--headless``, or open the window (Qt imported late)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.core.config import describe_worker, load_config, parse_config
+from app.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from app.core.spec import PulseConfig
+
+EXIT_CONFIG_ERROR = 2
+
+
+def demo_config() -> PulseConfig:
+    """Return the built-in demo config (``app/demo.toml``)."""
+    text = (Path(__file__).parent / "demo.toml").read_text(encoding="utf-8")
+    return parse_config(text, "<built-in demo>")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``main.py``."""
+    p = argparse.ArgumentParser(prog="pulse", description="Supervise Python worker processes and watch their data.")
+    p.add_argument("--config", metavar="FILE", help="TOML config file (default: the built-in demo)")
+    p.add_argument("--check", action="store_true", help="validate the config and exit (0 valid, 2 invalid)")
+    p.add_argument("--headless", action="store_true", help="no window: JSON lines on stdout")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="with --headless: stop after this long")
+    p.add_argument(
+        "--start-method", choices=("forkserver", "spawn", "fork"), help="override the config's start method"
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run Pulse; return the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config) if args.config else demo_config()
+    except ConfigError as exc:
+        print(f"{len(exc.problems)} problem(s) in the config; nothing was started:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    if args.start_method:
+        from dataclasses import replace
+
+        config = replace(config, start_method=args.start_method)
+    if args.check:
+        print(f"{config.source or 'built-in demo'}: OK, {len(config.workers)} worker(s), {config.start_method}")
+        for spec in config.workers:
+            print(f"  {describe_worker(spec)}")
+        return 0
+    if args.headless:
+        from app.headless import run_headless
+
+        return run_headless(config, duration=args.duration)
+    from app.qt.application import run_window
+
+    return run_window(config)

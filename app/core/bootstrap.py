@@ -1,0 +1,258 @@
+"""The child side of a worker: dies with its parent, captures output, runs the producer."""
+
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import inspect
+import io
+import logging
+import os
+import select
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from app.core.channel import LOG, STACK, ChannelWriter
+from app.core.spec import resolve_target
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from types import FrameType
+
+    from app.core.spec import WorkerSpec
+
+_PR_SET_PDEATHSIG = 1
+_OWN_FILES = {__file__, sys.modules[ChannelWriter.__module__].__file__}
+
+
+class StopRequested(BaseException):
+    """Raised inside a generator producer when a graceful stop arrives (like KeyboardInterrupt)."""
+
+
+class StopFlag:
+    """Set when a graceful stop is asked; true-ish once set. Safe to set from a signal handler.
+
+    ``wait`` sleeps on a pipe, not a lock, because the setter runs inside a signal handler.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+        self._r, self._w = os.pipe()
+        os.set_blocking(self._w, False)
+
+    def __bool__(self) -> bool:
+        return self._set
+
+    def is_set(self) -> bool:
+        """Return whether a stop was asked."""
+        return self._set
+
+    def set(self) -> None:
+        """Ask for a stop (async-signal safe: a flag and one byte on a pipe)."""
+        self._set = True
+        try:
+            os.write(self._w, b"x")
+        except BlockingIOError:
+            pass
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until a stop is asked or ``timeout`` passes; return whether it was asked."""
+        if self._set:
+            return True
+        select.select([self._r], [], [], timeout)
+        return self._set
+
+
+class WorkerContext:
+    """What a producer that takes a ``ctx`` argument gets.
+
+    Attributes
+    ----------
+    name : str
+        The worker's name.
+    stopping : StopFlag
+        True once a graceful stop was asked; finish the current item and return.
+    """
+
+    def __init__(self, name: str, writer: ChannelWriter) -> None:
+        self.name = name
+        self.stopping = StopFlag()
+        self._writer = writer
+
+    def emit(self, item: Any) -> None:
+        """Send one item to the GUI (batched; any picklable object)."""
+        self._writer.emit(item)
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep, waking early on a stop; return True if the full time passed."""
+        return not self.stopping.wait(seconds)
+
+
+def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
+    """Entry point of every worker process (the ``multiprocessing.Process`` target)."""
+    _die_with_parent()
+    os.setpgrp()  # its own process group, so a stop reaches the worker's children too
+    writer = ChannelWriter(out)
+    ctx = WorkerContext(spec.name, writer)
+    threading.Thread(target=_watch_control, args=(control, writer), name="pulse-control", daemon=True).start()
+    readers = _capture_output(writer)
+    _capture_logging(writer)
+    faulthandler.enable(file=sys.stderr, all_threads=True)
+    exitcode = 0
+    try:
+        target = resolve_target(spec.target)
+        wants_ctx = "ctx" in inspect.signature(target).parameters
+        _install_stop_handler(ctx, interrupt=not wants_ctx)
+        kwargs = dict(spec.kwargs, ctx=ctx) if wants_ctx else dict(spec.kwargs)
+        result = target(**kwargs)
+        if inspect.isgenerator(result):
+            _drain(result, writer, ctx)
+    except StopRequested:
+        pass
+    except SystemExit as exc:
+        exitcode = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        exitcode = 1
+        writer.send((LOG, "stderr", "ERROR", traceback.format_exc().rstrip("\n"), time.time(), True))
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the rest is flushing; let it finish
+    _finish_output(readers)
+    writer.close()
+    out.close()
+    sys.exit(exitcode)
+
+
+def _drain(gen: Any, writer: ChannelWriter, ctx: WorkerContext) -> None:
+    """Send each yielded value; stop between items once a stop is asked."""
+    emit = writer.emit
+    stopping = ctx.stopping
+    try:
+        for item in gen:
+            emit(item)
+            if stopping._set:
+                break
+    finally:
+        gen.close()
+
+
+def _install_stop_handler(ctx: WorkerContext, *, interrupt: bool) -> None:
+    """SIGTERM sets ``ctx.stopping``; a plain generator is also interrupted where it waits.
+
+    The exception is raised only when the signal lands in the producer's own code, never in
+    ours (mid-send), so no message is ever torn.
+    """
+
+    busy = ctx._writer.busy
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        ctx.stopping.set()
+        # Not inside our code, and nobody mid-write on the pipe (a raise there would tear it).
+        if interrupt and frame is not None and frame.f_code.co_filename not in _OWN_FILES and not busy():
+            raise StopRequested
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL us when our parent dies (the control pipe watch covers the rest)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _watch_control(control: Connection, writer: ChannelWriter) -> None:
+    """Serve stack requests; exit at once when the GUI end closes (the GUI died)."""
+    while True:
+        try:
+            request = control.recv_bytes()
+        except (EOFError, OSError):
+            os._exit(70)  # orphaned: nobody reads our items any more
+        if request == b"stack":
+            try:
+                writer.send((STACK, format_stacks()))
+            except OSError:
+                os._exit(70)
+
+
+def format_stacks() -> str:
+    """Return the Python stack of every thread but this one, innermost call last."""
+    names = {t.ident: t.name for t in threading.enumerate()}
+    me = threading.get_ident()
+    parts = []
+    for ident, frame in sys._current_frames().items():
+        if ident == me:
+            continue
+        stack = "".join(traceback.format_stack(frame))
+        parts.append(f'Thread {names.get(ident, ident)!s} (most recent call last):\n{stack}')
+    return "\n".join(parts)
+
+
+def _capture_output(writer: ChannelWriter) -> list[threading.Thread]:
+    """Point fds 1 and 2 at pipes read line by line, so C code and children are caught too."""
+    threads = []
+    for fd, stream, level in ((1, "stdout", "INFO"), (2, "stderr", "WARNING")):
+        r, w = os.pipe()
+        os.dup2(w, fd)
+        os.close(w)
+        t = threading.Thread(target=_pump_lines, args=(r, writer, stream, level), name=f"pulse-{stream}", daemon=True)
+        t.start()
+        threads.append(t)
+    # Line buffering: a print shows up when it happens, not when the process exits.
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, errors="backslashreplace")
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, errors="backslashreplace")
+    return threads
+
+
+def _pump_lines(fd: int, writer: ChannelWriter, stream: str, level: str) -> None:
+    with open(fd, "rb", buffering=0) as pipe:
+        for raw in io.BufferedReader(pipe):  # type: ignore[arg-type]
+            line = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
+            try:
+                writer.send((LOG, stream, level, line, time.time(), False))
+            except OSError:
+                return
+
+
+def _finish_output(readers: list[threading.Thread]) -> None:
+    """Flush Python's buffers, close fds 1 and 2 so the readers see EOF, and let them drain."""
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except (OSError, ValueError):
+            pass
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    for t in readers:
+        t.join(timeout=2.0)
+
+
+class _ChannelLogHandler(logging.Handler):
+    def __init__(self, writer: ChannelWriter) -> None:
+        super().__init__()
+        self._writer = writer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+            self._writer.send((LOG, "logging", record.levelname, text, record.created, False))
+        except Exception:
+            self.handleError(record)
+
+
+def _capture_logging(writer: ChannelWriter) -> None:
+    root = logging.getLogger()
+    handler = _ChannelLogHandler(writer)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    root.addHandler(handler)
+    if root.level == logging.WARNING or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)  # a worker's info logs are worth seeing in the GUI

@@ -1,0 +1,154 @@
+"""One worker's channel: a pipe the worker writes batches of items into, and its wire format."""
+
+from __future__ import annotations
+
+import collections
+import pickle
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+DEFAULT_MAX_BATCH = 1000  # items per message under load
+DEFAULT_MAX_DELAY = 0.002  # seconds an item may wait for company; one frame is 16 ms
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+# Wire messages are plain tuples, tag first, pickled whole: cheaper than dataclasses.
+ITEMS = "items"  # (ITEMS, first_seq, [item, ...], sent_ns)
+LOG = "log"  # (LOG, stream, level, line, time, is_traceback)
+STACK = "stack"  # (STACK, text)
+BYE = "bye"  # (BYE, total_sent): the worker flushed everything and is exiting
+
+
+class ChannelWriter:
+    """The worker's end: batches items by count and by time, with a leading edge.
+
+    An item that follows a quiet gap goes out at once (no batching delay when the stream is
+    slow); under load items travel ``max_batch`` at a time, and a flusher thread sends what
+    waited ``max_delay``. A blocking send pushes back on a producer the GUI cannot keep up with.
+
+    Called by the child bootstrap (``emit`` from the producer's thread, ``send`` from any).
+
+    Attributes
+    ----------
+    sent : int
+        Items sent so far; also the next item's sequence number.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_delay: float = DEFAULT_MAX_DELAY,
+        on_unpicklable: Any = None,
+    ) -> None:
+        self._conn = conn
+        self._max_batch = max_batch
+        self._max_delay = max_delay
+        self._on_unpicklable = on_unpicklable
+        # deque: append (producer) and popleft (flusher) are atomic, so no lock per item.
+        self._buf: collections.deque[Any] = collections.deque()
+        self._lock = threading.Lock()  # one writer on the pipe at a time
+        self._armed = threading.Event()
+        self._closed = False
+        self._last_send = 0.0
+        self.sent = 0
+        self._flusher = threading.Thread(target=self._flush_loop, name="pulse-flusher", daemon=True)
+        self._flusher.start()
+
+    def emit(self, item: Any) -> None:
+        """Queue one item for the GUI (hot path: keep it short)."""
+        buf = self._buf
+        buf.append(item)
+        n = len(buf)
+        if n >= self._max_batch:
+            self.flush()
+        elif n == 1:
+            if time.monotonic() - self._last_send >= self._max_delay:
+                self.flush()  # leading edge: the stream was quiet, don't make this one wait
+            else:
+                self._armed.set()
+
+    def busy(self) -> bool:
+        """Return whether some thread is writing to the pipe right now."""
+        return self._lock.locked()
+
+    def flush(self) -> None:
+        """Send every queued item now."""
+        with self._lock:
+            self._flush_locked()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        """Send a control message (log line, stack, bye) after the items queued before it."""
+        data = pickle.dumps(message, _PROTOCOL)
+        with self._lock:
+            self._flush_locked()
+            self._conn.send_bytes(data)
+
+    def close(self) -> None:
+        """Flush, send BYE, and stop the flusher thread."""
+        self._closed = True
+        self._armed.set()
+        self.flush()  # first, so the count in BYE includes every item
+        self.send((BYE, self.sent))
+        self._flusher.join(timeout=1.0)
+
+    def _flush_locked(self) -> None:
+        buf = self._buf
+        n = len(buf)
+        if not n:
+            return
+        popleft = buf.popleft
+        items = [popleft() for _ in range(n)]
+        try:
+            data = pickle.dumps((ITEMS, self.sent, items, time.monotonic_ns()), _PROTOCOL)
+        except Exception:
+            items = self._drop_unpicklable(items)
+            if not items:
+                return
+            data = pickle.dumps((ITEMS, self.sent, items, time.monotonic_ns()), _PROTOCOL)
+        self._conn.send_bytes(data)
+        self.sent += len(items)
+        self._last_send = time.monotonic()
+
+    def _drop_unpicklable(self, items: list[Any]) -> list[Any]:
+        """Keep the items that pickle; report each one that does not, and go on."""
+        good = []
+        for item in items:
+            try:
+                pickle.dumps(item, _PROTOCOL)
+            except Exception as exc:
+                line = f"item of type {type(item).__qualname__} cannot be pickled and was dropped: {exc}"
+                msg = (LOG, "stderr", "ERROR", line, time.time(), False)
+                self._conn.send_bytes(pickle.dumps(msg, _PROTOCOL))
+                if self._on_unpicklable is not None:
+                    self._on_unpicklable(item)
+            else:
+                good.append(item)
+        return good
+
+    def _flush_loop(self) -> None:
+        while True:
+            self._armed.wait()
+            self._armed.clear()
+            while not self._closed:
+                time.sleep(self._max_delay)
+                try:
+                    self.flush()
+                except OSError:
+                    return  # the GUI is gone; the bootstrap notices on its own send
+                if not self._buf:
+                    break
+            if self._closed:
+                return
+
+
+def decode(data: bytes) -> tuple[Any, ...]:
+    """Return the wire tuple in ``data`` (raises on a torn or foreign message)."""
+    msg = pickle.loads(data)
+    if not isinstance(msg, tuple) or not msg:
+        raise ValueError(f"not a Pulse message: {type(msg).__name__}")
+    return msg

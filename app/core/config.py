@@ -1,0 +1,407 @@
+"""Read, validate and write Pulse's TOML config, reporting every problem with its line."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import math
+import multiprocessing
+import os
+import re
+import tomllib
+from collections.abc import Sequence
+from typing import Any
+
+from app.core.errors import ConfigError, ConfigProblem, TargetError
+from app.core.spec import (
+    DEFAULT_START_METHOD,
+    START_METHODS,
+    PulseConfig,
+    RestartPolicy,
+    WorkerSpec,
+    resolve_target,
+    split_target,
+)
+
+# Numeric worker keys: (kind, lower bound, bound inclusive).
+_NUMBERS: dict[str, tuple[type, int, bool]] = {
+    "start_secs": (float, 0, True),
+    "start_retries": (int, 0, True),
+    "stop_timeout": (float, 0, False),
+    "backoff_initial": (float, 0, False),
+    "backoff_factor": (float, 1, True),
+    "backoff_max": (float, 0, False),
+    "stable_secs": (float, 0, True),
+    "flap_limit": (int, 1, True),
+    "flap_window": (float, 0, False),
+}
+_FIELDS = [f.name for f in dataclasses.fields(WorkerSpec)]
+_DEFAULT = WorkerSpec(name="", target="")
+_TYPE_NAMES = {bool: "boolean", int: "integer", str: "string", list: "array", dict: "table"}
+_TOP_KEYS = ("pulse", "worker")
+_PULSE_KEYS = ("start_method",)
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+# TOML basic strings forbid raw control characters, so every one is escaped, not just \n.
+_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F]}
+_ESCAPES.update({ord(c): "\\" + e for c, e in zip('"\\\b\t\n\f\r', '"\\btnfr', strict=True)})
+_DECODE_POS = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
+
+
+class _Locator:
+    """Map TOML key paths such as ``("worker", 2, "target")`` to 1-based line numbers.
+
+    tomllib keeps no positions, so this re-scans the text. It only needs to be right for
+    documents tomllib accepted, which keeps it small: string contents, comments and the
+    inside of multi-line arrays are skipped, headers and ``key =`` lines are recorded.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._lines: dict[tuple[Any, ...], int] = {}
+        self._arrays: dict[tuple[Any, ...], int] = {}  # array-of-tables path -> count so far
+        prefix: tuple[Any, ...] = ()
+        in_ml: str | None = None  # the delimiter of the multi-line string we are inside
+        depth = 0  # open brackets carried over from earlier lines (multi-line arrays)
+        for lineno, line in enumerate(text.split("\n"), start=1):
+            if in_ml is None and depth == 0:
+                prefix = self._statement(line.strip(), lineno, prefix)
+            in_ml, depth = self._advance(line, in_ml, depth)
+
+    def line(self, *path: Any) -> int | None:
+        """Return the line of ``path`` or of its nearest recorded ancestor."""
+        for n in range(len(path), 0, -1):
+            if path[:n] in self._lines:
+                return self._lines[path[:n]]
+        return None
+
+    def _statement(self, s: str, lineno: int, prefix: tuple[Any, ...]) -> tuple[Any, ...]:
+        if s.startswith("["):
+            is_array = s.startswith("[[")
+            parts = _key_parts(s, 2 if is_array else 1)
+            path: tuple[Any, ...] = ()
+            for i, part in enumerate(parts):
+                path += (part,)
+                if is_array and i == len(parts) - 1:
+                    self._arrays[path] = self._arrays.get(path, 0) + 1
+                    self._lines.setdefault(path, lineno)
+                if path in self._arrays:  # a sub-table belongs to the latest element
+                    path += (self._arrays[path],)
+                self._lines.setdefault(path, lineno)
+            return path
+        if s and not s.startswith("#"):
+            parts = _key_parts(s, 0)
+            for n in range(1, len(parts) + 1):
+                self._lines.setdefault(prefix + tuple(parts[:n]), lineno)
+        return prefix
+
+    @staticmethod
+    def _advance(line: str, in_ml: str | None, depth: int) -> tuple[str | None, int]:
+        """Carry string and bracket state past ``line``."""
+        i = 0
+        while i < len(line):
+            if in_ml is not None:
+                j = i
+                while j < len(line) and not line.startswith(in_ml, j):
+                    j += 2 if in_ml == '"""' and line[j] == "\\" else 1  # skip escaped char
+                if j >= len(line):
+                    break
+                i = j + 3
+                while line[i : i + 1] == in_ml[0]:  # up to two quotes may end the content
+                    i += 1
+                in_ml = None
+                continue
+            c = line[i]
+            if c == "#":
+                break
+            if line.startswith(('"""', "'''"), i):
+                in_ml, i = line[i : i + 3], i + 3
+                continue
+            if c in "\"'":
+                i = _string_end(line, i)
+                continue
+            if c in "[{":
+                depth += 1
+            elif c in "]}":
+                depth = max(0, depth - 1)
+            i += 1
+        return in_ml, depth
+
+
+def _string_end(s: str, i: int) -> int:
+    """Return the index after the one-line string starting at ``s[i]``."""
+    j = i + 1
+    while j < len(s) and s[j] != s[i]:
+        j += 2 if s[i] == '"' and s[j] == "\\" else 1  # only basic strings have escapes
+    return j + 1
+
+
+def _key_parts(s: str, i: int) -> list[str]:
+    """Parse the (possibly dotted, possibly quoted) key starting at ``s[i]``."""
+    parts: list[str] = []
+    while True:
+        while s[i : i + 1] in (" ", "\t"):
+            i += 1
+        if s[i : i + 1] in ('"', "'"):
+            end = _string_end(s, i)
+            try:  # let tomllib decode the escapes rather than re-implement them
+                parts.append(tomllib.loads(f"k = {s[i:end]}")["k"])
+            except tomllib.TOMLDecodeError:
+                return parts
+            i = end
+        else:
+            m = _BARE_KEY.match(s, i)
+            if not m:
+                return parts
+            parts.append(m.group())
+            i = m.end()
+        while s[i : i + 1] in (" ", "\t"):
+            i += 1
+        if s[i : i + 1] != ".":
+            return parts
+        i += 1
+
+
+def _show(value: Any) -> str:
+    """Describe a value by its TOML type and (shortened) repr, for error messages."""
+    text = repr(value)
+    kind = _TYPE_NAMES.get(type(value), type(value).__name__)  # float, datetime, ... as is
+    return f"{kind} {text[:40]}{'...' * (len(text) > 40)}"
+
+
+def _unknown(key: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+class _Checker:
+    """Validate the parts of one document, collecting problems instead of raising."""
+
+    def __init__(self, text: str, path: str) -> None:
+        self.path = path
+        self.where = _Locator(text)
+        self.problems: list[ConfigProblem] = []
+
+    def fail(self, loc: tuple[Any, ...], fld: str, reason: str) -> None:
+        self.problems.append(ConfigProblem(self.path, self.where.line(*loc), fld, reason))
+
+    def pulse(self, table: Any) -> str:
+        if not isinstance(table, dict):
+            self.fail(("pulse",), "pulse", f"expected a table, got {_show(table)}")
+            return DEFAULT_START_METHOD
+        for key in table:
+            if key not in _PULSE_KEYS:
+                self.fail(("pulse", key), f"pulse.{key}", _unknown(key, _PULSE_KEYS))
+        method = table.get("start_method", DEFAULT_START_METHOD)
+        loc, fld = ("pulse", "start_method"), "pulse.start_method"
+        if method not in START_METHODS:  # non-strings fail here too
+            self.fail(loc, fld, f"expected one of {', '.join(START_METHODS)}, got {_show(method)}")
+        elif method not in multiprocessing.get_all_start_methods():
+            # Caught here rather than as a crash when the first worker starts.
+            self.fail(loc, fld, f"start method {method!r} is not available on this platform")
+        return str(method)
+
+    def worker(self, n: int, table: Any, check_targets: bool) -> WorkerSpec | None:
+        base = f"worker[{n}]"
+        if not isinstance(table, dict):
+            self.fail(("worker", n), base, f"expected a table, got {_show(table)}")
+            return None
+        before = len(self.problems)
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            loc, fld = ("worker", n, key), f"{base}.{key}"
+            if key not in _FIELDS:
+                self.fail(loc, fld, _unknown(key, _FIELDS))
+            elif (reason := self._value_problem(key, value, check_targets)) is not None:
+                self.fail(loc, fld, reason)
+            elif key == "restart":
+                values[key] = RestartPolicy(value)
+            else:  # float() so that an int in a float field reads back as what it means
+                values[key] = float(value) if _NUMBERS.get(key, (None,))[0] is float else value
+        for key in ("name", "target"):
+            if key not in table:
+                self.fail(("worker", n), f"{base}.{key}", f"missing required key {key!r}")
+        return WorkerSpec(**values) if len(self.problems) == before else None
+
+    @staticmethod
+    def _value_problem(key: str, value: Any, check_targets: bool) -> str | None:
+        if key in ("name", "target") and not isinstance(value, str):
+            return f"expected a string, got {_show(value)}"
+        if key == "name" and not value.strip():
+            return "worker name must not be empty"
+        if key == "target":
+            try:
+                resolve_target(value) if check_targets else split_target(value)
+            except TargetError as exc:
+                return str(exc)
+        if key == "kwargs" and not isinstance(value, dict):
+            return f"expected a table of keyword arguments, got {_show(value)}"
+        if key == "autostart" and not isinstance(value, bool):
+            return f"expected true or false, got {_show(value)}"
+        if key == "restart" and value not in [p.value for p in RestartPolicy]:
+            return f"expected one of {', '.join(p.value for p in RestartPolicy)}, got {_show(value)}"
+        if key in _NUMBERS:
+            kind, low, inclusive = _NUMBERS[key]
+            # bool is an int subclass, but `stop_timeout = true` is surely a mistake.
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"expected {'an integer' if kind is int else 'a number'}, got {_show(value)}"
+            if kind is int and isinstance(value, float):
+                return f"expected an integer, got {_show(value)}"
+            if isinstance(value, float) and not math.isfinite(value):
+                return f"expected a finite number, got {value}"
+            if kind is float and abs(value) > 1e300:  # a huge int would overflow float()
+                return "number is too large"
+            if value < low or (value == low and not inclusive):
+                return f"must be {'>=' if inclusive else '>'} {low}, got {value}"
+        return None
+
+
+def _syntax_problem(msg: str, text: str, path: str) -> ConfigProblem:
+    """Turn tomllib's "<what> (at line N, column M)" message into a problem on line N."""
+    m = _DECODE_POS.search(msg)
+    if m is None:  # a message format we do not know: keep it whole
+        return ConfigProblem(path, None, "syntax", f"invalid TOML: {msg}")
+    if m.group(1) is None:  # "at end of document": the last non-blank line is the culprit
+        line, column = text.rstrip().count("\n") + 1, ""
+    else:
+        line, column = int(m.group(1)), f" (column {m.group(2)})"
+    return ConfigProblem(path, line, "syntax", f"invalid TOML: {msg[: m.start()]}{column}")
+
+
+def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True) -> PulseConfig:
+    """Parse and validate config text.
+
+    Parameters
+    ----------
+    text : str
+        The TOML document.
+    path : str
+        Where it came from, for messages; also stored as ``source`` unless ``"<input>"``.
+    check_targets : bool
+        Import each target to check it exists; when False only its shape is checked.
+
+    Returns
+    -------
+    PulseConfig
+
+    Raises
+    ------
+    ConfigError
+        With every problem found, not just the first.
+    """
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([_syntax_problem(str(exc), text, path)]) from None
+    check = _Checker(text, path)
+    for key in doc:
+        if key not in _TOP_KEYS:
+            check.fail((key,), key, _unknown(key, _TOP_KEYS) + " at top level")
+    start_method = check.pulse(doc["pulse"]) if "pulse" in doc else DEFAULT_START_METHOD
+    tables = doc.get("worker", [])
+    if not isinstance(tables, list):
+        check.fail(("worker",), "worker", f"expected [[worker]] tables, got {_show(tables)}")
+        tables = []
+    workers: list[WorkerSpec] = []
+    first_seen: dict[str, int] = {}
+    for n, table in enumerate(tables, start=1):
+        spec = check.worker(n, table, check_targets)
+        name = table.get("name") if isinstance(table, dict) else None
+        if isinstance(name, str) and name in first_seen:
+            first = first_seen[name]
+            check.fail(
+                ("worker", n, "name"),
+                f"worker[{n}].name",
+                f"duplicate worker name {name!r} (first used by worker[{first}], "
+                f"line {check.where.line('worker', first, 'name')})",
+            )
+        elif isinstance(name, str) and name.strip():
+            first_seen[name] = n
+        if spec is not None:
+            workers.append(spec)
+    if check.problems:
+        # Stable sort: file order for the reader, problems without a line last.
+        check.problems.sort(key=lambda p: (p.line is None, p.line or 0))
+        raise ConfigError(check.problems)
+    source = None if path == "<input>" else path
+    return PulseConfig(workers=tuple(workers), start_method=start_method, source=source)
+
+
+def load_config(path: str | os.PathLike[str], *, check_targets: bool = True) -> PulseConfig:
+    """Read and validate the config file at ``path``; see `parse_config`.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, or its content is invalid.
+    """
+    name = os.fspath(path)
+    try:  # utf-8-sig: tolerate the BOM some Windows editors write
+        with open(name, encoding="utf-8-sig") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError([ConfigProblem(name, None, "file", f"cannot read {name}: {reason}")]) from None
+    return parse_config(text, name, check_targets=check_targets)
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.translate(_ESCAPES) + '"'
+
+
+def _toml_key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"TOML keys must be strings, got {key!r}")
+    return key if _BARE_KEY.fullmatch(key) else _toml_str(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):  # before int: bool is an int subclass
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return ("inf" if value > 0 else "-inf") if math.isinf(value) else repr(value)
+    if isinstance(value, str):
+        return _toml_str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} value {value!r} as TOML")
+
+
+def dump_config(config: PulseConfig) -> str:
+    """Write ``config`` as TOML that `parse_config` reads back to an equal config.
+
+    Only ``name``, ``target`` and fields that differ from the defaults are written, so the
+    output stays as short as a hand-written file. ``source`` is not written, and tuples in
+    kwargs come back as lists.
+
+    Raises
+    ------
+    TypeError
+        A kwargs value has no TOML form (e.g. ``None`` or an object).
+    """
+    blocks: list[str] = []
+    if config.start_method != DEFAULT_START_METHOD:
+        blocks.append(f"[pulse]\nstart_method = {_toml_str(config.start_method)}\n")
+    for spec in config.workers:
+        lines = ["[[worker]]", f"name = {_toml_str(spec.name)}", f"target = {_toml_str(spec.target)}"]
+        for name in _FIELDS:
+            value = getattr(spec, name)
+            if name not in ("name", "target") and value != getattr(_DEFAULT, name):
+                lines.append(f"{name} = {_toml_value(value.value if name == 'restart' else value)}")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def describe_worker(spec: WorkerSpec) -> str:
+    """Return a one-line summary of ``spec``, as printed by ``main.py --check``."""
+    kwargs = f"  kwargs={spec.kwargs!r}" if spec.kwargs else ""
+    autostart = "yes" if spec.autostart else "no"
+    return f"{spec.name}  {spec.target}{kwargs}  restart={spec.restart.value} autostart={autostart}"

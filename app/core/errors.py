@@ -1,0 +1,62 @@
+"""Pulse's exception tree: every error the core raises derives from ``PulseError``.
+
+::
+
+    PulseError
+    ├── ConfigError          a config file (or an added worker) is invalid; holds every problem
+    ├── UnknownWorkerError   an action named a worker the supervisor does not know
+    └── TargetError          a ``module:callable`` target cannot be imported
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PulseError(Exception):
+    """Root of every error Pulse raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One thing wrong with a config: where it is and why.
+
+    Attributes
+    ----------
+    path : str
+        The file, or ``"<input>"`` for text that came from no file.
+    line : int | None
+        1-based line number, when the problem has one.
+    field : str
+        Dotted field name, e.g. ``"worker[2].target"``.
+    reason : str
+        What is wrong, in words a user can act on.
+    """
+
+    path: str
+    line: int | None
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.field}: {self.reason}"
+
+
+class ConfigError(PulseError):
+    """A config is invalid; ``problems`` lists every problem found, not just the first."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UnknownWorkerError(PulseError, KeyError):
+    """An action named a worker that is not configured."""
+
+    def __str__(self) -> str:
+        return f"no worker named {self.args[0]!r}"
+
+
+class TargetError(PulseError):
+    """A ``module:callable`` target is malformed or cannot be imported."""

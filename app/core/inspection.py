@@ -1,0 +1,121 @@
+"""Process inspection with psutil: what a person debugging a worker wants on one screen."""
+
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass, field
+
+import psutil
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    """A snapshot of one process, or of its absence (``alive`` False)."""
+
+    pid: int | None
+    alive: bool
+    ppid: int | None = None
+    status: str = ""
+    uptime: float | None = None
+    cpu_percent: float | None = None
+    rss: int | None = None
+    num_threads: int | None = None
+    children: tuple[int, ...] = ()
+    open_files: tuple[str, ...] = ()
+    connections: tuple[str, ...] = ()
+    cmdline: str = ""
+    error: str = ""
+
+
+@dataclass
+class Inspector:
+    """Caches ``psutil.Process`` objects so CPU % is measured between two calls, not over a sleep."""
+
+    _procs: dict[int, psutil.Process] = field(default_factory=dict)
+
+    def inspect(self, pid: int | None) -> ProcessInfo:
+        """Return what psutil can tell about ``pid`` right now (never raises)."""
+        if pid is None:
+            return ProcessInfo(pid=None, alive=False)
+        proc = self._procs.get(pid)
+        try:
+            if proc is None or not proc.is_running():
+                proc = self._procs[pid] = psutil.Process(pid)
+                proc.cpu_percent(None)  # primes the counter; the next call gives a real figure
+            with proc.oneshot():
+                info = ProcessInfo(
+                    pid=pid,
+                    alive=True,
+                    ppid=proc.ppid(),
+                    status=proc.status(),
+                    uptime=time.time() - proc.create_time(),
+                    cpu_percent=proc.cpu_percent(None),
+                    rss=proc.memory_info().rss,
+                    num_threads=proc.num_threads(),
+                    children=tuple(c.pid for c in proc.children(recursive=True)),
+                    open_files=tuple(f.path for f in _safe(proc.open_files)),
+                    connections=tuple(_describe_conn(c) for c in _safe(proc.net_connections)),
+                    cmdline=" ".join(_safe(proc.cmdline)),
+                )
+            return info
+        except psutil.NoSuchProcess:
+            self._procs.pop(pid, None)
+            return ProcessInfo(pid=pid, alive=False, error="process has exited")
+        except psutil.AccessDenied as exc:
+            return ProcessInfo(pid=pid, alive=True, error=f"access denied: {exc}")
+
+    def forget(self, pid: int) -> None:
+        """Drop the cached handle of a process that is gone."""
+        self._procs.pop(pid, None)
+
+
+def _safe(fn):  # type: ignore[no-untyped-def]
+    try:
+        return fn()
+    except (psutil.AccessDenied, psutil.ZombieProcess, OSError):
+        return []
+
+
+def _describe_conn(conn) -> str:  # type: ignore[no-untyped-def]
+    local = f"{conn.laddr.ip}:{conn.laddr.port}" if conn.laddr else "-"
+    remote = f"{conn.raddr.ip}:{conn.raddr.port}" if conn.raddr else "-"
+    return f"{conn.type.name} {local} -> {remote} {conn.status}"
+
+
+def describe_exit(exitcode: int | None, sig: int | None) -> str:
+    """Return ``"exit 0"``, ``"SIGKILL (9)"`` and the like."""
+    if sig is not None:
+        try:
+            return f"{signal.Signals(sig).name} ({sig})"
+        except ValueError:
+            return f"signal {sig}"
+    if exitcode is None:
+        return "did not start"
+    return f"exit {exitcode}"
+
+
+def format_bytes(n: int | None) -> str:
+    """Return a human size: ``"12.3 MiB"``."""
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"  # pragma: no cover
+
+
+def format_duration(seconds: float | None) -> str:
+    """Return ``"1h 02m 03s"``-style uptime."""
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        return f"{h}h {m:02d}m {s:02d}s"
+    if m:
+        return f"{m}m {s:02d}s"
+    return f"{seconds:.1f}s"

@@ -1,0 +1,136 @@
+"""Worker specs: the immutable description of what to run and how to supervise it."""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.errors import TargetError
+
+DEFAULT_START_SECS = 1.0
+DEFAULT_START_RETRIES = 3
+DEFAULT_STOP_TIMEOUT = 5.0
+DEFAULT_BACKOFF_INITIAL = 1.0
+DEFAULT_BACKOFF_FACTOR = 1.5
+DEFAULT_BACKOFF_MAX = 15.0
+DEFAULT_STABLE_SECS = 10.0
+DEFAULT_FLAP_LIMIT = 5
+DEFAULT_FLAP_WINDOW = 60.0
+# forkserver is safe to use from a process that already runs Qt threads; spawn elsewhere.
+DEFAULT_START_METHOD = "forkserver" if sys.platform.startswith("linux") else "spawn"
+START_METHODS = ("forkserver", "spawn", "fork")
+
+
+class RestartPolicy(enum.Enum):
+    """When a worker that exited on its own is started again."""
+
+    NEVER = "never"
+    ON_FAILURE = "on-failure"
+    ALWAYS = "always"
+
+    def wants_restart(self, exitcode: int | None, signal: int | None) -> bool:
+        """Return whether an unexpected exit with this status should be restarted."""
+        if self is RestartPolicy.ALWAYS:
+            return True
+        if self is RestartPolicy.ON_FAILURE:
+            return signal is not None or exitcode != 0
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSpec:
+    """What to run and how to supervise it; equal specs mean "no change" on reload.
+
+    Attributes
+    ----------
+    name : str
+        Unique name of the worker.
+    target : str
+        ``"package.module:callable"``; a generator function or a function taking ``ctx``.
+    kwargs : dict
+        Keyword arguments for the target (must be picklable).
+    autostart : bool
+        Start when the config is loaded.
+    restart : RestartPolicy
+        What to do when the worker exits without being asked to.
+    start_secs : float
+        How long a new process must stay up to count as started (STARTING -> RUNNING).
+    start_retries : int
+        Fast failures (exits while STARTING) tolerated before FATAL.
+    stop_timeout : float
+        Seconds from SIGTERM to SIGKILL.
+    backoff_initial, backoff_factor, backoff_max : float
+        Delay before restart: initial, multiplied by factor per consecutive failure, capped.
+    stable_secs : float
+        Uptime after which the backoff and the fast-failure count reset.
+    flap_limit, flap_window : int, float
+        ``flap_limit`` unexpected exits within ``flap_window`` seconds mean FATAL, even after
+        RUNNING: a worker that keeps crashing a few seconds in does not restart for ever.
+    """
+
+    name: str
+    target: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    autostart: bool = True
+    restart: RestartPolicy = RestartPolicy.ON_FAILURE
+    start_secs: float = DEFAULT_START_SECS
+    start_retries: int = DEFAULT_START_RETRIES
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT
+    backoff_initial: float = DEFAULT_BACKOFF_INITIAL
+    backoff_factor: float = DEFAULT_BACKOFF_FACTOR
+    backoff_max: float = DEFAULT_BACKOFF_MAX
+    stable_secs: float = DEFAULT_STABLE_SECS
+    flap_limit: int = DEFAULT_FLAP_LIMIT
+    flap_window: float = DEFAULT_FLAP_WINDOW
+
+    def __hash__(self) -> int:  # kwargs is a dict; identity by name is enough for sets
+        return hash(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class PulseConfig:
+    """A whole config: the start method and the workers, in file order."""
+
+    workers: tuple[WorkerSpec, ...] = ()
+    start_method: str = DEFAULT_START_METHOD
+    source: str | None = None  # the file it came from, if any
+
+    def names(self) -> list[str]:
+        """Return the worker names in order."""
+        return [w.name for w in self.workers]
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """Split ``"module:callable"``; raise `TargetError` when it is not of that shape."""
+    module, sep, attr = target.partition(":")
+    if not sep or not module or not attr or " " in target:
+        raise TargetError(f"target {target!r} must look like 'package.module:callable'")
+    return module, attr
+
+
+def resolve_target(target: str) -> Callable[..., Any]:
+    """Import and return the callable named by ``target``.
+
+    Raises
+    ------
+    TargetError
+        The target is malformed, its module cannot be imported, or the name is not callable.
+    """
+    module_name, attr = split_target(target)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any import-time failure is the user's module's fault
+        raise TargetError(f"cannot import module {module_name!r}: {exc}") from exc
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise TargetError(f"module {module_name!r} has no attribute {attr!r}") from None
+    if not callable(obj):
+        raise TargetError(f"{target!r} is not callable")
+    return obj  # type: ignore[no-any-return]

@@ -1,0 +1,427 @@
+"""The supervisor: the imperative shell that carries out the policy on real processes."""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from typing import TYPE_CHECKING, Any
+
+from app.core import bootstrap, channel, policy
+from app.core.errors import UnknownWorkerError
+from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
+from app.core.policy import Command, Runtime, State
+from app.core.spec import PulseConfig, WorkerSpec
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+# Modules every forkserver child needs: importing them once in the server makes starts fast.
+_PRELOAD = ["app.core.bootstrap", "app.core.producers"]
+_MESSAGES_PER_READ = 64  # per channel per poll, so one flooding worker cannot starve the rest
+
+
+@dataclass
+class WorkerRecord:
+    """The supervisor's live view of one worker (read-only outside the polling thread).
+
+    Attributes
+    ----------
+    spec, runtime : WorkerSpec, Runtime
+        What to run and where the policy stands.
+    process, reader, control : the live process and the parent's ends of its pipes, or None
+    received, lost, sent : int
+        Items received, sequence numbers skipped, items the worker reported sent (all runs).
+    restarts : int
+        Automatic restarts (from BACKOFF), not user starts.
+    last_exit : tuple[int | None, int | None] | None
+        (exitcode, signal) of the last run.
+    """
+
+    spec: WorkerSpec
+    runtime: Runtime = field(default_factory=Runtime)
+    process: BaseProcess | None = None
+    reader: Connection | None = None
+    control: Connection | None = None
+    received: int = 0
+    lost: int = 0
+    sent: int = 0
+    restarts: int = 0
+    next_seq: int = 0
+    last_exit: tuple[int | None, int | None] | None = None
+    started_wall: float | None = None
+    pending_spec: WorkerSpec | None = None  # applied once the current run has stopped
+    removing: bool = False
+    log_path: str | None = None  # this worker's log file on disk, when logs are kept
+
+    @property
+    def pid(self) -> int | None:
+        """Return the pid of the live process, if any."""
+        return self.process.pid if self.process is not None else None
+
+
+class Supervisor:
+    """Starts, stops, kills and restarts workers; reports everything as events from `poll`.
+
+    Command methods (`start`, `stop`, ...) are thread-safe: they queue the request and wake the
+    polling thread. Everything else happens inside `poll`, on one thread, so no locks guard the
+    worker records.
+
+    Parameters
+    ----------
+    config : PulseConfig
+        Workers and start method.
+    clock : callable
+        Monotonic clock for the policy (tests pass a fake one).
+    """
+
+    def __init__(self, config: PulseConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ctx = multiprocessing.get_context(config.start_method)
+        if config.start_method == "forkserver":
+            self._ctx.set_forkserver_preload(_PRELOAD)
+        self.start_method = config.start_method
+        self._clock = clock
+        self._workers: dict[str, WorkerRecord] = {w.name: WorkerRecord(w) for w in config.workers}
+        self._inbox: collections.deque[tuple[str, Any]] = collections.deque()
+        self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
+        self._wake_lock = threading.Lock()
+        self._events: list[Event] = []
+        self._closed = False
+
+    # --- thread-safe commands -------------------------------------------------------------
+
+    def start(self, name: str) -> None:
+        """Start ``name`` (also from FATAL, BACKOFF or EXITED)."""
+        self._post("event", (self._check(name), policy.StartAsked()))
+
+    def stop(self, name: str) -> None:
+        """Stop ``name`` gracefully: SIGTERM, then SIGKILL after its ``stop_timeout``."""
+        self._post("event", (self._check(name), policy.StopAsked()))
+
+    def kill(self, name: str) -> None:
+        """SIGKILL ``name`` and its process group now."""
+        self._post("event", (self._check(name), policy.KillAsked()))
+
+    def restart(self, name: str) -> None:
+        """Stop ``name`` (if running), then start it again."""
+        self._post("event", (self._check(name), policy.RestartAsked()))
+
+    def request_stack(self, name: str) -> None:
+        """Ask ``name`` for its current Python stack; a `StackDump` event answers."""
+        self._post("stack", self._check(name))
+
+    def start_autostart(self) -> None:
+        """Start every worker whose spec says ``autostart``."""
+        for rec in list(self._workers.values()):
+            if rec.spec.autostart:
+                self.start(rec.spec.name)
+
+    def stop_all(self) -> None:
+        """Stop every worker gracefully."""
+        for name in list(self._workers):
+            self.stop(name)
+
+    def apply_config(self, config: PulseConfig) -> None:
+        """Reload: unchanged workers keep running, changed ones restart, removed ones stop."""
+        self._post("config", config)
+
+    def wake(self) -> None:
+        """Make a blocked `poll` return (used to stop the polling thread)."""
+        with self._wake_lock:
+            if not self._closed:
+                self._wake_w.send_bytes(b"w")
+
+    # --- read-only views ------------------------------------------------------------------
+
+    @property
+    def names(self) -> list[str]:
+        """Return the configured worker names, in order."""
+        return list(self._workers)
+
+    def record(self, name: str) -> WorkerRecord:
+        """Return the live record of ``name`` (do not modify it)."""
+        return self._workers[self._check(name)]
+
+    def spec(self, name: str) -> WorkerSpec:
+        """Return the spec of ``name``."""
+        return self.record(name).spec
+
+    def all_stopped(self) -> bool:
+        """Return whether no worker has a live process."""
+        return all(rec.process is None for rec in self._workers.values())
+
+    # --- the polling thread ---------------------------------------------------------------
+
+    def poll(self, timeout: float | None = None) -> list[Event]:
+        """Wait up to ``timeout`` for anything to happen, handle it, and return the events.
+
+        Blocks on every channel, every process sentinel and the wake-up pipe at once; never
+        longer than the next policy deadline. Returns early (possibly with no events) on wake.
+        """
+        self._drain_inbox()
+        self._fire_timers()
+        if not self._events:
+            due = self._next_deadline()
+            if due is not None:
+                left = max(0.0, due - self._clock())
+                timeout = left if timeout is None else min(timeout, left)
+            objects: list[Any] = [self._wake_r]
+            by_obj: dict[Any, WorkerRecord] = {}
+            for rec in self._workers.values():
+                if rec.reader is not None:
+                    objects.append(rec.reader)
+                    by_obj[rec.reader] = rec
+                if rec.process is not None:
+                    objects.append(rec.process.sentinel)
+                    by_obj[rec.process.sentinel] = rec
+            ready = wait(objects, timeout)
+            exited = []
+            for obj in ready:
+                if obj is self._wake_r:
+                    while self._wake_r.poll():
+                        self._wake_r.recv_bytes()
+                    continue
+                rec = by_obj[obj]
+                if obj is rec.reader:
+                    self._read(rec, _MESSAGES_PER_READ)
+                else:
+                    exited.append(rec)
+            for rec in exited:
+                self._reap(rec)
+            self._drain_inbox()
+            self._fire_timers()
+        events, self._events = self._events, []
+        return events
+
+    def close(self) -> None:
+        """Kill whatever still runs, reap it, and close every pipe (the last call)."""
+        for rec in self._workers.values():
+            if rec.process is not None:
+                _signal_group(rec.process, signal.SIGKILL)
+                rec.process.join(timeout=5.0)
+                self._release(rec)
+        with self._wake_lock:
+            self._closed = True
+            self._wake_w.close()
+        self._wake_r.close()
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _check(self, name: str) -> str:
+        if name not in self._workers:
+            raise UnknownWorkerError(name)
+        return name
+
+    def _post(self, kind: str, payload: Any) -> None:
+        self._inbox.append((kind, payload))
+        self.wake()
+
+    def _drain_inbox(self) -> None:
+        while self._inbox:
+            kind, payload = self._inbox.popleft()
+            if kind == "event":
+                name, event = payload
+                if name in self._workers:
+                    self._feed(self._workers[name], event)
+            elif kind == "stack":
+                rec = self._workers.get(payload)
+                if rec is not None and rec.control is not None:
+                    try:
+                        rec.control.send_bytes(b"stack")
+                    except OSError:
+                        pass
+            elif kind == "config":
+                self._apply(payload)
+
+    def _fire_timers(self) -> None:
+        now = self._clock()
+        for rec in list(self._workers.values()):
+            if rec.runtime.deadline is not None and now >= rec.runtime.deadline:
+                self._feed(rec, policy.TimerFired())
+
+    def _next_deadline(self) -> float | None:
+        deadlines = [r.runtime.deadline for r in self._workers.values() if r.runtime.deadline is not None]
+        return min(deadlines) if deadlines else None
+
+    def _feed(self, rec: WorkerRecord, event: policy.Event) -> None:
+        """Run one policy transition and carry out its commands."""
+        was_backoff = rec.runtime.state is State.BACKOFF
+        step = policy.transition(rec.runtime, rec.spec, event, self._clock())
+        rec.runtime = step.runtime
+        for state in step.states:
+            if state is State.STARTING and was_backoff and isinstance(event, policy.TimerFired):
+                rec.restarts += 1
+            if state is State.STOPPED and rec.pending_spec is not None:
+                rec.spec, rec.pending_spec = rec.pending_spec, None
+            if state is State.STARTING:
+                self._spawn(rec)
+                if rec.process is None:  # could not even start: treated as a failed run
+                    return
+            else:
+                self._announce(rec, state)
+        for command in step.commands:
+            if command is Command.TERMINATE and rec.process is not None:
+                _signal_group(rec.process, signal.SIGTERM)
+            elif command is Command.KILL and rec.process is not None:
+                _signal_group(rec.process, signal.SIGKILL)
+        if rec.removing and rec.process is None and not rec.runtime.state.is_alive:
+            del self._workers[rec.spec.name]
+            self._events.append(WorkersChanged(tuple(self._workers)))
+
+    def _announce(self, rec: WorkerRecord, state: State) -> None:
+        self._events.append(StateChanged(rec.spec.name, state, rec.pid, time.time(), rec.restarts))
+
+    def _spawn(self, rec: WorkerRecord) -> None:
+        reader, writer = self._ctx.Pipe(duplex=False)
+        control_r, control_w = self._ctx.Pipe(duplex=False)
+        process = self._ctx.Process(
+            target=bootstrap.run,
+            args=(rec.spec, writer, control_r),
+            name=f"pulse:{rec.spec.name}",
+            daemon=True,
+        )
+        try:
+            process.start()
+        except Exception as exc:  # e.g. kwargs that do not pickle
+            for conn in (reader, writer, control_r, control_w):
+                conn.close()
+            self._log(rec, f"cannot start worker: {type(exc).__name__}: {exc}", traceback=True)
+            self._feed(rec, policy.Exited(exitcode=None))
+            return
+        # The child holds its own copies now; ours would keep the pipes from ever reaching EOF.
+        writer.close()
+        control_r.close()
+        rec.process, rec.reader, rec.control = process, reader, control_w
+        rec.next_seq = 0
+        rec.started_wall = time.time()
+        self._announce(rec, State.STARTING)
+
+    def _read(self, rec: WorkerRecord, limit: int | None) -> None:
+        """Decode up to ``limit`` ready messages from ``rec``'s channel (None: until empty)."""
+        reader = rec.reader
+        n = 0
+        while reader is not None and (limit is None or n < limit):
+            try:
+                if n and not reader.poll():
+                    return
+                data = reader.recv_bytes()
+                msg = channel.decode(data)
+            except (EOFError, OSError):
+                # Clean EOF, or a message torn by a kill: either way this run's channel is done.
+                reader.close()
+                rec.reader = None
+                return
+            except Exception as exc:
+                self._log(rec, f"undecodable message dropped: {type(exc).__name__}: {exc}")
+                n += 1
+                continue
+            n += 1
+            self._dispatch(rec, msg)
+
+    def _dispatch(self, rec: WorkerRecord, msg: tuple[Any, ...]) -> None:
+        name = rec.spec.name
+        tag = msg[0]
+        if tag == channel.ITEMS:
+            _, first_seq, items, sent_ns = msg
+            gap = max(0, first_seq - rec.next_seq)
+            rec.lost += gap
+            rec.received += len(items)
+            rec.next_seq = first_seq + len(items)
+            self._events.append(ItemBatch(name, first_seq, items, sent_ns, time.monotonic_ns(), gap))
+        elif tag == channel.LOG:
+            _, stream, level, line, when, is_tb = msg
+            self._events.append(LogLine(name, stream, level, line, when, is_tb))
+        elif tag == channel.STACK:
+            self._events.append(StackDump(name, msg[1]))
+        elif tag == channel.BYE:
+            rec.sent += msg[1]
+            rec.lost += max(0, msg[1] - rec.next_seq)
+
+    def _reap(self, rec: WorkerRecord) -> None:
+        """The sentinel fired: read what is left in the channel, reap, and tell the policy."""
+        process = rec.process
+        if process is None:
+            return
+        self._read(rec, None)  # the worker is gone, so this ends at EOF
+        process.join()
+        code = process.exitcode
+        sig = -code if code is not None and code < 0 else None
+        exitcode = None if sig is not None else code
+        pid = process.pid
+        self._release(rec)
+        rec.last_exit = (exitcode, sig)
+        self._events.append(WorkerExited(rec.spec.name, pid or 0, exitcode, sig, time.time()))
+        self._feed(rec, policy.Exited(exitcode, sig))
+
+    def _release(self, rec: WorkerRecord) -> None:
+        for conn in (rec.reader, rec.control):
+            if conn is not None:
+                conn.close()
+        if rec.process is not None:
+            rec.process.close()
+        rec.process = rec.reader = rec.control = None
+
+    def _log(self, rec: WorkerRecord, line: str, *, traceback: bool = False) -> None:
+        self._events.append(LogLine(rec.spec.name, "pulse", "ERROR", line, time.time(), traceback))
+
+    def _apply(self, config: PulseConfig) -> None:
+        new = {w.name: w for w in config.workers}
+        for name, rec in list(self._workers.items()):
+            if name not in new:
+                rec.removing = True
+                self._feed(rec, policy.StopAsked())
+                if not rec.runtime.state.is_alive:
+                    self._workers.pop(name, None)
+            elif new[name] != rec.spec:
+                if rec.runtime.state.is_alive:
+                    rec.pending_spec = new[name]
+                    self._feed(rec, policy.RestartAsked())
+                else:
+                    rec.spec = new[name]
+        for name, spec in new.items():
+            if name not in self._workers:
+                self._workers[name] = WorkerRecord(spec)
+                if spec.autostart:
+                    self._feed(self._workers[name], policy.StartAsked())
+        order = list(new)
+        self._workers = dict(sorted(self._workers.items(), key=lambda kv: _position(order, kv[0])))
+        self._events.append(WorkersChanged(tuple(self._workers)))
+
+
+def _position(order: list[str], name: str) -> int:
+    return order.index(name) if name in order else len(order)
+
+
+def _signal_group(process: BaseProcess, sig: int) -> None:
+    """Signal the worker's process group, or just the worker if it has no group of its own yet."""
+    pid = process.pid
+    if pid is None:
+        return
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+            return
+    except ProcessLookupError:
+        return
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def run_until_stopped(sup: Supervisor, names: Iterable[str] | None = None, timeout: float = 30.0) -> list[Event]:
+    """Stop ``names`` (default all) and poll until they have no process; return the events."""
+    for name in names if names is not None else sup.names:
+        sup.stop(name)
+    deadline = time.monotonic() + timeout
+    events: list[Event] = []
+    while not sup.all_stopped() and time.monotonic() < deadline:
+        events.extend(sup.poll(deadline - time.monotonic()))
+    return events

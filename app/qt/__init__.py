@@ -1,0 +1,1 @@
+"""The Qt layer: consumer thread, models, widgets, window and dialogs (thin)."""

@@ -1,0 +1,81 @@
+"""The consumer QThread: blocks on every channel and sentinel, emits coalesced event batches."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from PyQt5.QtCore import QThread, pyqtSignal
+
+if TYPE_CHECKING:
+    from app.core.events import Event
+    from app.core.supervisor import Supervisor
+
+DEFAULT_MAX_EMITS_PER_SECOND = 60  # one per frame: more would only queue up in the event loop
+
+
+class Consumer(QThread):
+    """Runs `Supervisor.poll` in a loop and relays its events to the GUI thread.
+
+    Leading-edge coalescing: the first events after a quiet spell are emitted at once; while
+    events keep coming, they are gathered and emitted at most ``max_emits_per_second`` times a
+    second, so a flooding worker costs the GUI thread one slot call per frame, not one per item.
+
+    Only `run` executes in the thread; `request_stop` and `request_shutdown` only set flags and
+    wake the poll.
+
+    Attributes
+    ----------
+    _shutdown : bool
+        Set by `request_shutdown` (GUI thread): stop every worker, then end when all are gone.
+    _stop : bool
+        Set by `request_stop` (GUI thread): end at once, leaving workers to ``Supervisor.close``.
+    """
+
+    events_received = pyqtSignal(object)  # emitted with a list[Event], in order
+    errored = pyqtSignal(object)  # emitted with the exception that ended the loop
+
+    def __init__(self, supervisor: Supervisor, *, max_emits_per_second: float = DEFAULT_MAX_EMITS_PER_SECOND) -> None:
+        super().__init__()
+        self._supervisor = supervisor
+        self._min_gap = 1.0 / max_emits_per_second
+        self._shutdown = False
+        self._stop = False
+        self.emissions = 0
+
+    def request_shutdown(self) -> None:
+        """Stop every worker gracefully; the thread ends once none is left running."""
+        self._shutdown = True
+        self._supervisor.stop_all()
+
+    def request_stop(self) -> None:
+        """End the loop as soon as possible."""
+        self._stop = True
+        self._supervisor.wake()
+
+    def run(self) -> None:
+        """Poll, gather, emit; until stopped (or shut down and every worker gone)."""
+        try:
+            self._loop()
+        except Exception as exc:  # a bug here must be shown, not kill the thread silently
+            self.errored.emit(exc)
+
+    def _loop(self) -> None:
+        sup = self._supervisor
+        pending: list[Event] = []
+        last_emit = 0.0
+        while not self._stop:
+            if self._shutdown and sup.all_stopped():
+                break
+            timeout = None
+            if pending:
+                timeout = max(0.0, last_emit + self._min_gap - time.monotonic())
+            pending.extend(sup.poll(timeout))
+            if pending and time.monotonic() - last_emit >= self._min_gap:
+                self.events_received.emit(pending)
+                self.emissions += 1
+                pending = []
+                last_emit = time.monotonic()
+        if pending:
+            self.events_received.emit(pending)
+            self.emissions += 1

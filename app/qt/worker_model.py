@@ -1,0 +1,193 @@
+"""The worker table model: one row per worker, updated in bulk from supervisor events."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from PyQt5.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PyQt5.QtGui import QBrush, QColor
+
+from app.core.events import Event, ItemBatch, LogLine, StateChanged, WorkerExited, WorkersChanged
+from app.core.inspection import describe_exit, format_duration
+from app.core.policy import State
+
+STATE_COLOURS = {
+    State.STOPPED: "#9e9e9e",
+    State.STARTING: "#f0ad4e",
+    State.RUNNING: "#3c9d3c",
+    State.BACKOFF: "#e08a1e",
+    State.STOPPING: "#5b8bd0",
+    State.EXITED: "#7a7a7a",
+    State.FATAL: "#d9534f",
+}
+LAST_ITEM_CHARS = 80
+
+
+@dataclass
+class WorkerRow:
+    """What the table shows about one worker (display state only)."""
+
+    name: str
+    state: State = State.STOPPED
+    pid: int | None = None
+    started: float | None = None  # monotonic time the current process started
+    received: int = 0
+    lost: int = 0
+    restarts: int = 0
+    last_item: Any = None
+    has_item: bool = False
+    rate: float = 0.0
+    lag_ms: float | None = None  # producer send -> decoded here, for the newest batch
+    last_exit: tuple[int | None, int | None] | None = None
+    last_error: str = ""
+    _rate_mark: tuple[float, int] = field(default_factory=lambda: (time.monotonic(), 0))
+
+    def update_rate(self, now: float) -> None:
+        """Recompute items/s since the last call (called by the view's refresh timer)."""
+        then, count = self._rate_mark
+        if now - then >= 0.5:
+            self.rate = (self.received - count) / (now - then)
+            self._rate_mark = (now, self.received)
+
+
+class WorkerTableModel(QAbstractTableModel):
+    """Rows of `WorkerRow`; `apply_events` changes many rows and emits one ``dataChanged``."""
+
+    COLUMNS = ("Name", "State", "PID", "Uptime", "Items", "Rate/s", "Lost", "Restarts", "Last item")
+
+    def __init__(self, names: list[str] | None = None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[WorkerRow] = [WorkerRow(n) for n in names or []]
+        self._index = {r.name: i for i, r in enumerate(self._rows)}
+
+    # --- Qt model API ---------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, col)
+        if role == Qt.ItemDataRole.ForegroundRole and col == 1:
+            return QBrush(QColor(STATE_COLOURS[row.state]))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (2, 3, 4, 5, 6, 7):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    # --- our API --------------------------------------------------------------------------
+
+    def row(self, name: str) -> WorkerRow:
+        """Return the row of worker ``name``."""
+        return self._rows[self._index[name]]
+
+    def name_at(self, row: int) -> str:
+        """Return the worker name shown in ``row``."""
+        return self._rows[row].name
+
+    def names(self) -> list[str]:
+        """Return every worker name, in row order."""
+        return [r.name for r in self._rows]
+
+    def apply_events(self, events: list[Event]) -> None:
+        """Fold a batch of events into the rows; one ``dataChanged`` for the whole batch."""
+        touched: set[int] = set()
+        for ev in events:
+            if isinstance(ev, WorkersChanged):
+                self._set_names(list(ev.names))
+                continue
+            i = self._index.get(ev.worker)  # type: ignore[union-attr]
+            if i is None:
+                continue
+            row = self._rows[i]
+            if isinstance(ev, ItemBatch):
+                row.received += len(ev.items)
+                row.lost += ev.lost_before
+                row.lag_ms = (ev.received_ns - ev.sent_ns) / 1e6
+                if ev.items:
+                    row.last_item = ev.items[-1]
+                    row.has_item = True
+            elif isinstance(ev, StateChanged):
+                if ev.state is State.STARTING:
+                    row.started = time.monotonic()
+                elif not ev.state.is_alive:
+                    row.started = None
+                row.state, row.pid, row.restarts = ev.state, ev.pid, ev.restarts
+            elif isinstance(ev, WorkerExited):
+                row.last_exit = (ev.exitcode, ev.signal)
+            elif isinstance(ev, LogLine) and ev.traceback:
+                row.last_error = ev.line
+            else:
+                continue
+            touched.add(i)
+        if touched:
+            self.dataChanged.emit(self.index(min(touched), 0), self.index(max(touched), len(self.COLUMNS) - 1))
+
+    def refresh_clock(self) -> None:
+        """Update the time-based columns (uptime, rate); called by a timer, about once a second."""
+        if not self._rows:
+            return
+        now = time.monotonic()
+        for row in self._rows:
+            row.update_rate(now)
+        self.dataChanged.emit(self.index(0, 3), self.index(len(self._rows) - 1, 5))
+
+    def _set_names(self, names: list[str]) -> None:
+        if names == self.names():
+            return
+        old = {r.name: r for r in self._rows}
+        self.beginResetModel()
+        self._rows = [old.get(n) or WorkerRow(n) for n in names]
+        self._index = {r.name: i for i, r in enumerate(self._rows)}
+        self.endResetModel()
+
+    def _display(self, row: WorkerRow, col: int) -> Any:
+        if col == 0:
+            return row.name
+        if col == 1:
+            return row.state.value
+        if col == 2:
+            return "" if row.pid is None else str(row.pid)
+        if col == 3:
+            return "" if row.started is None else format_duration(time.monotonic() - row.started)
+        if col == 4:
+            return f"{row.received:,}"
+        if col == 5:
+            return f"{row.rate:,.0f}" if row.rate >= 10 else f"{row.rate:.1f}"
+        if col == 6:
+            return f"{row.lost:,}"
+        if col == 7:
+            return str(row.restarts)
+        if col == 8:
+            return elide(row.last_item) if row.has_item else ""
+        return None
+
+    def _tooltip(self, row: WorkerRow) -> str:
+        parts = [f"{row.name}: {row.state.value}"]
+        if row.last_exit is not None:
+            parts.append(f"last exit: {describe_exit(*row.last_exit)}")
+        if row.last_error:
+            parts.append("last error:\n" + row.last_error.strip().splitlines()[-1])
+        return "\n".join(parts)
+
+
+def elide(item: Any, limit: int = LAST_ITEM_CHARS) -> str:
+    """Return ``str(item)`` cut to ``limit`` characters with an ellipsis."""
+    text = item if isinstance(item, str) else repr(item)
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,84 @@
+"""Test setup: headless Qt, and a session-end check that no worker process survives."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports Qt: the suite runs without a display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import multiprocessing.forkserver
+import multiprocessing.resource_tracker
+
+import psutil
+import pytest
+
+
+def _helper_pids() -> set[int]:
+    """Return multiprocessing's own long-lived helpers (forkserver, resource tracker)."""
+    pids = set()
+    fs_pid = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
+    rt_pid = getattr(multiprocessing.resource_tracker._resource_tracker, "_pid", None)
+    for pid in (fs_pid, rt_pid):
+        if pid:
+            pids.add(pid)
+    return pids
+
+
+def leftover_processes() -> list[psutil.Process]:
+    """Return live descendants of this process other than multiprocessing's helpers."""
+    helpers = _helper_pids()
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.pid in helpers or child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            alive.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any worker process outlived the tests (then clean it up)."""
+    survivors = leftover_processes()
+    if survivors:
+        gone, alive = psutil.wait_procs(survivors, timeout=3.0)
+        if alive:
+            for p in alive:
+                p.kill()
+            names = ", ".join(f"{p.pid}" for p in alive)
+            print(f"\nERROR: {len(alive)} child process(es) survived the test session: {names}")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def make_supervisor():
+    """Build supervisors; on teardown stop them, close them and check each worker pid is gone."""
+    from app.core.supervisor import Supervisor, run_until_stopped
+
+    made: list[Supervisor] = []
+    pids: set[int] = set()
+
+    def make(cfg):
+        sup = Supervisor(cfg)
+        made.append(sup)
+        original = sup._spawn
+
+        def spawn_and_record(rec):
+            original(rec)
+            if rec.pid is not None:
+                pids.add(rec.pid)
+
+        sup._spawn = spawn_and_record  # type: ignore[method-assign]
+        return sup
+
+    yield make
+    try:
+        for sup in made:
+            run_until_stopped(sup, timeout=10.0)
+    finally:
+        for sup in made:
+            sup.close()
+    still = [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert not still, f"worker processes survived: {still}"

@@ -1,0 +1,519 @@
+"""Tests for app.core.config: parsing, validation with line numbers, dumping, describing."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import textwrap
+
+import pytest
+
+from app.core import config as config_mod
+from app.core.config import describe_worker, dump_config, load_config, parse_config
+from app.core.errors import ConfigError, ConfigProblem
+from app.core.spec import DEFAULT_START_METHOD, PulseConfig, RestartPolicy, WorkerSpec
+
+FULL = """\
+# A full config.
+[pulse]
+start_method = "spawn"
+
+[[worker]]
+name = "clock"
+target = "json:dumps"
+kwargs = { interval = 1.0, label = "tick", sizes = [1, 2], nested = { deep = true } }
+autostart = false
+restart = "always"
+start_secs = 2
+start_retries = 7
+stop_timeout = 3.5
+backoff_initial = 0.5
+backoff_factor = 2
+backoff_max = 30
+stable_secs = 0
+flap_limit = 1
+flap_window = 9.5
+
+[[worker]]
+name = "second"
+target = "json:loads"
+"""
+
+
+def problems_of(text: str, **kwargs: object) -> list[tuple[int | None, str, str]]:
+    """Parse ``text`` expecting failure; return (line, field, reason) of each problem."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(textwrap.dedent(text), "cfg.toml", **kwargs)  # type: ignore[arg-type]
+    assert all(p.path == "cfg.toml" for p in info.value.problems)
+    return [(p.line, p.field, p.reason) for p in info.value.problems]
+
+
+def one_problem(text: str, **kwargs: object) -> tuple[int | None, str, str]:
+    found = problems_of(text, **kwargs)
+    assert len(found) == 1, found
+    return found[0]
+
+
+# --- valid documents -------------------------------------------------------------------
+
+
+def test_full_file_parses_every_field() -> None:
+    cfg = parse_config(FULL)
+    assert cfg.start_method == "spawn"
+    assert cfg.source is None
+    assert cfg.names() == ["clock", "second"]
+    assert cfg.workers[0] == WorkerSpec(
+        name="clock",
+        target="json:dumps",
+        kwargs={"interval": 1.0, "label": "tick", "sizes": [1, 2], "nested": {"deep": True}},
+        autostart=False,
+        restart=RestartPolicy.ALWAYS,
+        start_secs=2.0,
+        start_retries=7,
+        stop_timeout=3.5,
+        backoff_initial=0.5,
+        backoff_factor=2.0,
+        backoff_max=30.0,
+        stable_secs=0.0,
+        flap_limit=1,
+        flap_window=9.5,
+    )
+    # ints in float fields become floats, so the spec means what its type says
+    assert type(cfg.workers[0].start_secs) is float
+    assert type(cfg.workers[0].start_retries) is int
+
+
+def test_defaults_apply_to_omitted_keys() -> None:
+    cfg = parse_config('[[worker]]\nname = "w"\ntarget = "json:dumps"\n')
+    assert cfg.start_method == DEFAULT_START_METHOD
+    assert cfg.workers == (WorkerSpec(name="w", target="json:dumps"),)
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(WorkerSpec)][2:])
+def test_every_worker_spec_field_is_a_checked_config_key(field: str) -> None:
+    # A field added to WorkerSpec without a rule in config.py would let "x" through.
+    text = f'[[worker]]\nname = "w"\ntarget = "json:dumps"\n{field} = "x"\n'
+    line, got_field, reason = one_problem(text)
+    assert (line, got_field) == (4, f"worker[1].{field}")
+    assert not reason.startswith("unknown key")
+
+
+@pytest.mark.parametrize("text", ["", "# nothing\n", "[pulse]\n"])
+def test_empty_config_is_valid(text: str) -> None:
+    assert parse_config(text) == PulseConfig()
+
+
+def test_load_config_reads_file_and_records_source(tmp_path) -> None:
+    path = tmp_path / "pulse.toml"
+    path.write_text(FULL, encoding="utf-8")
+    cfg = load_config(path)
+    assert cfg.source == str(path)
+    assert cfg.names() == ["clock", "second"]
+
+
+def test_load_config_tolerates_bom(tmp_path) -> None:
+    path = tmp_path / "pulse.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'[[worker]]\nname = "w"\ntarget = "json:dumps"\n')
+    assert load_config(path).names() == ["w"]
+
+
+def test_load_config_unreadable_file(tmp_path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError) as info:
+        load_config(missing)
+    [problem] = info.value.problems
+    assert problem.path == str(missing) and problem.line is None and problem.field == "file"
+    assert str(missing) in problem.reason
+
+
+def test_load_config_reports_path_in_problems(tmp_path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[[worker]]\nname = "w"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.problems == [ConfigProblem(str(path), 1, "worker[1].target", "missing required key 'target'")]
+    assert str(info.value) == f"{path}:1: worker[1].target: missing required key 'target'"
+
+
+# --- syntax ------------------------------------------------------------------------------
+
+
+def test_syntax_error_reports_line() -> None:
+    line, field, reason = one_problem(
+        """\
+        [[worker]]
+        name = "w"
+        target = json:dumps
+        """
+    )
+    assert (line, field) == (3, "syntax")
+    assert reason.startswith("invalid TOML: Invalid value")
+    assert "column 10" in reason
+
+
+def test_syntax_error_at_end_of_document() -> None:
+    # tomllib gives no line here; the last non-blank line is where the reader should look
+    line, field, reason = one_problem('[[worker]]\nname = "w"\nkwargs = { a = [1,\n\n')
+    assert (line, field, reason) == (3, "syntax", "invalid TOML: Invalid value")
+
+
+def test_syntax_message_without_position_is_kept_whole() -> None:
+    problem = config_mod._syntax_problem("Odd failure", "a = 1", "f.toml")
+    assert problem == ConfigProblem("f.toml", None, "syntax", "invalid TOML: Odd failure")
+
+
+# --- unknown keys ------------------------------------------------------------------------
+
+
+def test_unknown_worker_key_suggests_the_close_one() -> None:
+    assert one_problem(
+        """\
+        [[worker]]
+        name = "w"
+        target = "json:dumps"
+        stop_timout = 3
+        """
+    ) == (4, "worker[1].stop_timout", "unknown key 'stop_timout' (did you mean 'stop_timeout'?)")
+
+
+def test_unknown_keys_without_suggestion_and_in_pulse_and_top_level() -> None:
+    assert problems_of(
+        """\
+        title = "x"
+        [pulse]
+        start_methd = "spawn"
+        [workers]
+        a = 1
+        [[worker]]
+        name = "w"
+        target = "json:dumps"
+        zzzz = 1
+        """
+    ) == [
+        (1, "title", "unknown key 'title' at top level"),
+        (3, "pulse.start_methd", "unknown key 'start_methd' (did you mean 'start_method'?)"),
+        (4, "workers", "unknown key 'workers' (did you mean 'worker'?) at top level"),
+        (9, "worker[1].zzzz", "unknown key 'zzzz'"),
+    ]
+
+
+# --- types and ranges ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("assignment", "reason"),
+    [
+        ("start_secs = 'abc'", "expected a number, got string 'abc'"),
+        ("stop_timeout = true", "expected a number, got boolean True"),
+        ("start_retries = 2.5", "expected an integer, got float 2.5"),
+        ("flap_limit = false", "expected an integer, got boolean False"),
+        ("start_secs = -1", "must be >= 0, got -1"),
+        ("stop_timeout = 0", "must be > 0, got 0"),
+        ("backoff_factor = 0.5", "must be >= 1, got 0.5"),
+        ("flap_limit = 0", "must be >= 1, got 0"),
+        ("backoff_max = inf", "expected a finite number, got inf"),
+        ("stable_secs = nan", "expected a finite number, got nan"),
+        ("flap_window = 1" + "0" * 400, "number is too large"),
+        ("start_retries = -1", "must be >= 0, got -1"),
+        ("autostart = 1", "expected true or false, got integer 1"),
+        ("autostart = 'yes'", "expected true or false, got string 'yes'"),
+        (
+            "restart = 'sometimes'",
+            "expected one of never, on-failure, always, got string 'sometimes'",
+        ),
+        ("kwargs = 3", "expected a table of keyword arguments, got integer 3"),
+        ("kwargs = [1]", "expected a table of keyword arguments, got array [1]"),
+    ],
+)
+def test_wrong_type_or_range(assignment: str, reason: str) -> None:
+    key = assignment.split()[0]
+    text = f'[[worker]]\nname = "w"\n\n{assignment}\ntarget = "json:dumps"\n'
+    assert one_problem(text) == (4, f"worker[1].{key}", reason)
+
+
+def test_kwargs_as_subtable_is_accepted_and_located() -> None:
+    text = """\
+        [[worker]]
+        name = "w"
+        target = "json:dumps"
+        [worker.kwargs]
+        indent = 2
+        [[worker]]
+        name = "v"
+        target = "json:dumps"
+        [worker.kwargs]
+        indent = 2.5
+        """
+    cfg = parse_config(textwrap.dedent(text))
+    assert [w.kwargs for w in cfg.workers] == [{"indent": 2}, {"indent": 2.5}]
+    bad = text.replace("[worker.kwargs]\n        indent = 2.5", "kwargs = 7")
+    assert one_problem(bad) == (
+        9,
+        "worker[2].kwargs",
+        "expected a table of keyword arguments, got integer 7",
+    )
+
+
+def test_name_and_target_must_be_strings() -> None:
+    assert problems_of('[[worker]]\nname = 1\ntarget = ["json:dumps"]\n') == [
+        (2, "worker[1].name", "expected a string, got integer 1"),
+        (3, "worker[1].target", "expected a string, got array ['json:dumps']"),
+    ]
+
+
+def test_empty_name() -> None:
+    assert one_problem('[[worker]]\nname = "  "\ntarget = "json:dumps"\n') == (
+        2,
+        "worker[1].name",
+        "worker name must not be empty",
+    )
+
+
+def test_missing_name_and_target_point_at_header() -> None:
+    assert problems_of(
+        """\
+        [[worker]]
+        name = "ok"
+        target = "json:dumps"
+
+        [[worker]]
+        autostart = false
+        """
+    ) == [
+        (5, "worker[2].name", "missing required key 'name'"),
+        (5, "worker[2].target", "missing required key 'target'"),
+    ]
+
+
+def test_worker_must_be_array_of_tables() -> None:
+    assert one_problem("worker = 3\n") == (1, "worker", "expected [[worker]] tables, got integer 3")
+    assert one_problem("worker = [1]\n") == (1, "worker[1]", "expected a table, got integer 1")
+
+
+def test_inline_array_of_worker_tables_is_accepted() -> None:
+    cfg = parse_config('worker = [{ name = "a", target = "json:dumps" }]\n')
+    assert cfg.names() == ["a"]
+
+
+# --- start method ----------------------------------------------------------------------------
+
+
+def test_bad_start_method() -> None:
+    assert one_problem('[pulse]\n\nstart_method = "thread"\n') == (
+        3,
+        "pulse.start_method",
+        "expected one of forkserver, spawn, fork, got string 'thread'",
+    )
+    assert one_problem("[pulse]\nstart_method = 1\n")[2].endswith("got integer 1")
+    assert one_problem('pulse = "spawn"\n') == (1, "pulse", "expected a table, got string 'spawn'")
+
+
+def test_start_method_unavailable_on_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert one_problem('[pulse]\nstart_method = "fork"\n') == (
+        2,
+        "pulse.start_method",
+        "start method 'fork' is not available on this platform",
+    )
+
+
+# --- targets -----------------------------------------------------------------------------------
+
+
+def test_target_module_cannot_be_imported() -> None:
+    line, field, reason = one_problem('[[worker]]\nname = "w"\ntarget = "no_such_mod_xyz:f"\n')
+    assert (line, field) == (3, "worker[1].target")
+    assert reason.startswith("cannot import module 'no_such_mod_xyz'")
+
+
+def test_target_callable_missing() -> None:
+    assert one_problem('[[worker]]\nname = "w"\ntarget = "json:nope"\n') == (
+        3,
+        "worker[1].target",
+        "module 'json' has no attribute 'nope'",
+    )
+
+
+@pytest.mark.parametrize("target", ["json", "json:", ":dumps", "json: dumps"])
+def test_malformed_target(target: str) -> None:
+    line, field, reason = one_problem(f'[[worker]]\nname = "w"\ntarget = "{target}"\n')
+    assert (line, field) == (3, "worker[1].target")
+    assert reason == f"target {target!r} must look like 'package.module:callable'"
+
+
+def test_check_targets_false_skips_import_but_checks_shape() -> None:
+    cfg = parse_config('[[worker]]\nname = "w"\ntarget = "no_such_mod_xyz:f"\n', check_targets=False)
+    assert cfg.workers[0].target == "no_such_mod_xyz:f"
+    reason = one_problem('[[worker]]\nname = "w"\ntarget = "nocolon"\n', check_targets=False)[2]
+    assert "must look like" in reason
+
+
+# --- duplicates and many problems at once ------------------------------------------------------
+
+
+def test_duplicate_names_point_at_the_second() -> None:
+    assert one_problem(
+        """\
+        [[worker]]
+        name = "clock"
+        target = "json:dumps"
+
+        [[worker]]
+        name = "other"
+        target = "json:dumps"
+
+        [[worker]]
+        target = "json:dumps"
+        name = "clock"
+        """
+    ) == (
+        11,
+        "worker[3].name",
+        "duplicate worker name 'clock' (first used by worker[1], line 2)",
+    )
+
+
+def test_all_problems_reported_at_once_in_line_order() -> None:
+    found = problems_of(
+        """\
+        bogus = 1
+        [pulse]
+        start_method = "thread"
+
+        [[worker]]
+        name = "a"
+        target = "json:nope"
+        start_secs = "x"
+
+        [[worker]]
+        target = "no_such_mod_xyz:f"
+        restart = "sometimes"
+
+        [[worker]]
+        name = "a"
+        target = "json:dumps"
+        stop_timout = 1
+        """
+    )
+    assert [(line, field) for line, field, _ in found] == [
+        (1, "bogus"),
+        (3, "pulse.start_method"),
+        (7, "worker[1].target"),
+        (8, "worker[1].start_secs"),
+        (10, "worker[2].name"),
+        (11, "worker[2].target"),
+        (12, "worker[2].restart"),
+        (15, "worker[3].name"),
+        (17, "worker[3].stop_timout"),
+    ]
+
+
+# --- the line locator -----------------------------------------------------------------------------
+
+
+def test_locator_skips_strings_comments_and_multiline_values() -> None:
+    text = textwrap.dedent(
+        '''\
+        [[worker]]  # header comment
+        "name" = "a"   # quoted key
+        target = "json:dumps"
+        kwargs.doc = """
+        start_secs = 1
+        [[worker]]
+        """
+        kwargs.'odd key' = [
+          [1, 2],
+          "]",
+        ]
+        kwargs.s = 'it"s [not] a # comment'
+        'start_secs' = "late"
+        '''
+    )
+    loc = config_mod._Locator(text)
+    assert loc.line("worker", 1) == 1
+    assert loc.line("worker", 1, "name") == 2
+    assert loc.line("worker", 1, "kwargs") == 4
+    assert loc.line("worker", 1, "kwargs", "odd key") == 8
+    assert loc.line("worker", 1, "start_secs") == 13
+    assert loc._arrays == {("worker",): 1}  # the header inside the string was not counted
+    assert loc.line("worker", 1, "missing") == 1  # falls back to the header
+    assert loc.line("nothing") is None
+    assert problems_of(text) == [(13, "worker[1].start_secs", "expected a number, got string 'late'")]
+
+
+def test_locator_handles_quoted_headers_and_escapes() -> None:
+    loc = config_mod._Locator('[ "worker" ]\nx = 1\n[["a\\"b"]]\ny = 2\n[["a\\"b"]]\ny = 3\n')
+    assert loc.line("worker", "x") == 2
+    assert loc.line('a"b', 1, "y") == 4
+    assert loc.line('a"b', 2, "y") == 6
+
+
+# --- dump and round trip --------------------------------------------------------------------------
+
+
+def test_dump_default_worker_is_minimal() -> None:
+    cfg = PulseConfig(workers=(WorkerSpec(name="w", target="json:dumps"),))
+    assert dump_config(cfg) == '[[worker]]\nname = "w"\ntarget = "json:dumps"\n'
+    assert dump_config(PulseConfig()) == ""
+
+
+def test_dump_round_trips_full_config() -> None:
+    cfg = parse_config(FULL)
+    text = dump_config(cfg)
+    assert "[pulse]" in text and 'restart = "always"' in text
+    assert "backoff_factor = 2.0" in text
+    assert parse_config(text) == cfg
+
+
+TRICKY = [
+    'quote " and backslash \\ and \\n literal',
+    "tab\tnewline\nreturn\rbell\x07del\x7f",
+    "unicode ü 日本 🎉 and '''triple''' \"\"\" quotes",
+    "# not a comment [not = a header]",
+    "",
+]
+
+
+def test_dump_round_trips_tricky_strings_and_values() -> None:
+    kwargs = {
+        "plain": TRICKY,
+        "needs quotes": {"a.b": 1, "": "empty key", "ключ": TRICKY[1]},
+        "numbers": [0, -5, 1.5, 1e300, -0.0, 1e-7, 2**62],
+        "flags": [True, False],
+        "nested": {"list": [[1, 2], [{"x": "y"}]], "empty": {}, "none": []},
+    }
+    cfg = PulseConfig(
+        workers=(
+            WorkerSpec(name=TRICKY[0], target="json:dumps", kwargs=kwargs, stop_timeout=7),
+            WorkerSpec(name=TRICKY[2], target="json:loads", restart=RestartPolicy.NEVER),
+        ),
+        start_method="spawn" if DEFAULT_START_METHOD != "spawn" else "fork",
+    )
+    if cfg.start_method not in multiprocessing.get_all_start_methods():
+        cfg = dataclasses.replace(cfg, start_method=DEFAULT_START_METHOD)
+    assert parse_config(dump_config(cfg)) == cfg
+
+
+def test_dump_rejects_values_toml_cannot_hold() -> None:
+    cfg = PulseConfig(workers=(WorkerSpec(name="w", target="json:dumps", kwargs={"x": None}),))
+    with pytest.raises(TypeError, match="NoneType"):
+        dump_config(cfg)
+
+
+def test_dump_then_load_from_file(tmp_path) -> None:
+    cfg = PulseConfig(workers=(WorkerSpec(name="w", target="json:dumps", kwargs={"s": 'a"b'}),))
+    path = tmp_path / "out.toml"
+    path.write_text(dump_config(cfg), encoding="utf-8")
+    assert dataclasses.replace(load_config(path), source=None) == cfg
+
+
+# --- describe -------------------------------------------------------------------------------------
+
+
+def test_describe_worker() -> None:
+    spec = WorkerSpec(name="clock", target="app.producers:clock", kwargs={"interval": 1.0})
+    assert describe_worker(spec) == (
+        "clock  app.producers:clock  kwargs={'interval': 1.0}  restart=on-failure autostart=yes"
+    )
+    quiet = WorkerSpec(name="q", target="m:f", autostart=False, restart=RestartPolicy.NEVER)
+    assert describe_worker(quiet) == "q  m:f  restart=never autostart=no"

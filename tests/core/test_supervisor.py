@@ -1,0 +1,221 @@
+"""The supervisor shell with real processes: start, items, stop, kill, crash, restart, isolation."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import psutil
+import pytest
+
+from app.core.events import LogLine, StackDump, WorkerExited
+from app.core.policy import State
+from tests.helpers import config, items_of, poll_until, reached, spec, states_of
+
+
+def exits_of(events, name):
+    return [e for e in events if isinstance(e, WorkerExited) and e.worker == name]
+
+
+def test_items_arrive_in_order_with_sequence_numbers(make_supervisor):
+    sup = make_supervisor(config(spec("count", "app.producers:counter", kwargs={"count": 500})))
+    sup.start("count")
+    events = poll_until(sup, lambda evs: bool(exits_of(evs, "count")))
+    got = items_of(events, "count")
+    assert got == [(i, i) for i in range(500)]
+    assert exits_of(events, "count")[0].exitcode == 0
+    rec = sup.record("count")
+    assert (rec.received, rec.lost, rec.sent) == (500, 0, 500)
+    assert states_of(events, "count")[-1] is State.EXITED  # clean exit, policy "never"
+
+
+def test_graceful_stop_loses_no_item_and_exits_zero(make_supervisor):
+    sup = make_supervisor(config(spec("flood", "tests.workers:flat_out")))
+    sup.start("flood")
+    poll_until(sup, lambda evs: len(items_of(evs, "flood")) > 10_000)
+    sup.stop("flood")
+    events = poll_until(sup, reached("flood", State.STOPPED))
+    rec = sup.record("flood")
+    (exit_event,) = exits_of(events, "flood")
+    assert exit_event.exitcode == 0 and exit_event.signal is None
+    assert rec.sent > 0 and rec.received == rec.sent and rec.lost == 0
+    assert states_of(events, "flood") == [State.STOPPING, State.STOPPED]
+
+
+def test_stop_interrupts_a_sleeping_generator_at_once(make_supervisor):
+    sup = make_supervisor(config(spec("clock", "app.producers:clock", kwargs={"interval": 30.0})))
+    sup.start("clock")
+    poll_until(sup, lambda evs: len(items_of(evs, "clock")) == 1)
+    sup.stop("clock")
+    # Well under the 30 s sleep and the 3 s stop timeout: SIGTERM ended the sleep.
+    events = poll_until(sup, reached("clock", State.STOPPED), timeout=2.0)
+    assert exits_of(events, "clock")[0].exitcode == 0
+
+
+def test_ctx_producer_stops_cooperatively_and_its_goodbye_is_logged(make_supervisor):
+    sup = make_supervisor(config(spec("tick", "app.producers:ticker", kwargs={"interval": 30.0})))
+    sup.start("tick")
+    poll_until(sup, lambda evs: len(items_of(evs, "tick")) == 1)
+    sup.stop("tick")
+    events = poll_until(sup, reached("tick", State.STOPPED), timeout=2.0)
+    lines = [e.line for e in events if isinstance(e, LogLine)]
+    assert "ticker stopping after 1 ticks" in lines
+    assert exits_of(events, "tick")[0].exitcode == 0
+
+
+def test_kill_is_sigkill_and_reported_as_stopped(make_supervisor):
+    sup = make_supervisor(config(spec("clock", "app.producers:clock", restart="always", kwargs={"interval": 0.05})))
+    sup.start("clock")
+    poll_until(sup, reached("clock", State.RUNNING))
+    pid = sup.record("clock").pid
+    sup.kill("clock")
+    events = poll_until(sup, reached("clock", State.STOPPED))
+    (exit_event,) = exits_of(events, "clock")
+    assert exit_event.pid == pid and exit_event.signal == signal.SIGKILL
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert State.BACKOFF not in states_of(events, "clock")  # a kill the user asked for is no crash
+
+
+def test_stubborn_worker_is_killed_after_stop_timeout(make_supervisor):
+    sup = make_supervisor(config(spec("stubborn", "app.producers:stubborn", stop_timeout=0.3)))
+    sup.start("stubborn")
+    poll_until(sup, lambda evs: len(items_of(evs, "stubborn")) >= 2)
+    sup.stop("stubborn")
+    events = poll_until(sup, reached("stubborn", State.STOPPED), timeout=5.0)
+    assert exits_of(events, "stubborn")[0].signal == signal.SIGKILL
+
+
+def test_kill_works_while_stopping(make_supervisor):
+    sup = make_supervisor(config(spec("stubborn", "app.producers:stubborn", stop_timeout=60.0)))
+    sup.start("stubborn")
+    poll_until(sup, lambda evs: len(items_of(evs, "stubborn")) >= 2)
+    sup.stop("stubborn")
+    poll_until(sup, reached("stubborn", State.STOPPING))
+    sup.kill("stubborn")
+    events = poll_until(sup, reached("stubborn", State.STOPPED), timeout=5.0)
+    assert exits_of(events, "stubborn")[0].signal == signal.SIGKILL
+
+
+def test_crash_sends_traceback_and_restarts_on_failure(make_supervisor):
+    sup = make_supervisor(
+        config(spec("crashy", "app.producers:crashy", restart="on-failure", kwargs={"after": 0.0}, backoff_initial=0.05))
+    )
+    sup.start("crashy")
+    events = poll_until(sup, lambda evs: len(exits_of(evs, "crashy")) >= 2)
+    tracebacks = [e.line for e in events if isinstance(e, LogLine) and e.traceback]
+    assert tracebacks and "RuntimeError: simulated failure after 0 items" in tracebacks[0]
+    assert "Traceback (most recent call last)" in tracebacks[0]
+    assert exits_of(events, "crashy")[0].exitcode == 1
+    assert states_of(events, "crashy")[:4] == [State.STARTING, State.EXITED, State.BACKOFF, State.STARTING]
+
+
+def test_fast_failures_end_in_fatal(make_supervisor):
+    sup = make_supervisor(
+        config(
+            spec("crashy", "app.producers:crashy", restart="always", kwargs={"after": 0.0},
+                 start_retries=2, backoff_initial=0.01, start_secs=5.0)
+        )
+    )  # fmt: skip
+    sup.start("crashy")
+    events = poll_until(sup, reached("crashy", State.FATAL))
+    assert len(exits_of(events, "crashy")) == 3  # the first run plus two retries
+    assert sup.record("crashy").process is None
+
+
+def test_exit_code_of_systemexit_is_kept(make_supervisor):
+    sup = make_supervisor(config(spec("exit", "tests.workers:exit_with", kwargs={"code": 3})))
+    sup.start("exit")
+    events = poll_until(sup, reached("exit", State.EXITED))
+    assert exits_of(events, "exit")[0].exitcode == 3
+    assert sup.record("exit").last_exit == (3, None)
+
+
+def test_restart_is_stop_then_start(make_supervisor):
+    sup = make_supervisor(config(spec("clock", "app.producers:clock", kwargs={"interval": 0.05})))
+    sup.start("clock")
+    poll_until(sup, reached("clock", State.RUNNING))
+    old_pid = sup.record("clock").pid
+    sup.restart("clock")
+    events = poll_until(sup, reached("clock", State.RUNNING))
+    assert states_of(events, "clock") == [State.STOPPING, State.STOPPED, State.STARTING, State.RUNNING]
+    assert sup.record("clock").pid != old_pid
+    assert exits_of(events, "clock")[0].exitcode == 0
+
+
+def test_unpicklable_item_is_reported_and_the_worker_goes_on(make_supervisor):
+    sup = make_supervisor(config(spec("mixed", "tests.workers:unpicklable_every", kwargs={"n": 3, "count": 9})))
+    sup.start("mixed")
+    events = poll_until(sup, lambda evs: bool(exits_of(evs, "mixed")))
+    assert [item for _, item in items_of(events, "mixed")] == [0, 1, 3, 4, 6, 7]
+    errors = [e.line for e in events if isinstance(e, LogLine) and "cannot be pickled" in e.line]
+    assert len(errors) == 3 and "function" in errors[0]
+    assert exits_of(events, "mixed")[0].exitcode == 0
+    assert sup.record("mixed").lost == 0
+
+
+def test_stop_reaches_the_workers_own_children(make_supervisor):
+    sup = make_supervisor(config(spec("parent", "tests.workers:with_child")))
+    sup.start("parent")
+    events = poll_until(sup, lambda evs: len(items_of(evs, "parent")) >= 1)
+    grandchild = psutil.Process(items_of(events, "parent")[0][1])
+    assert grandchild.is_running()
+    sup.stop("parent")
+    poll_until(sup, reached("parent", State.STOPPED))
+    grandchild.wait(timeout=5)  # raises TimeoutExpired if the SIGTERM missed it
+
+
+def test_killing_one_worker_mid_write_never_disturbs_another(make_supervisor):
+    sup = make_supervisor(
+        config(spec("a", "tests.workers:flat_out", restart="never"), spec("b", "tests.workers:flat_out"))
+    )
+    sup.start("a")
+    sup.start("b")
+    for _ in range(20):
+        poll_until(sup, lambda evs: len(items_of(evs, "a")) > 2000)  # A is mid-flood
+        sup.kill("a")
+        poll_until(sup, reached("a", State.STOPPED))
+        before = sup.record("b").received
+        poll_until(sup, lambda evs, before=before: sup.record("b").received > before + 1000, timeout=5.0)
+        sup.start("a")
+    b = sup.record("b")
+    assert b.lost == 0 and b.received > 20_000
+
+
+def test_stack_dump_shows_a_tight_loop(make_supervisor):
+    sup = make_supervisor(config(spec("spin", "tests.workers:tight_loop", stop_timeout=0.5)))
+    sup.start("spin")
+    poll_until(sup, lambda evs: len(items_of(evs, "spin")) == 1)
+    # Right after its first item the worker may still be inside the send; ask until it spins.
+    for _ in range(50):
+        sup.request_stack("spin")
+        events = poll_until(sup, lambda evs: any(isinstance(e, StackDump) for e in evs))
+        (dump,) = [e for e in events if isinstance(e, StackDump)]
+        if "spin_step" in dump.text:
+            break
+    assert "spin_step" in dump.text and "tight_loop" in dump.text
+    assert "Thread MainThread" in dump.text
+
+
+def test_workers_are_reaped_no_zombies(make_supervisor):
+    sup = make_supervisor(config(spec("count", "app.producers:counter", kwargs={"count": 3})))
+    sup.start("count")
+    events = poll_until(sup, lambda evs: bool(exits_of(evs, "count")))
+    pid = exits_of(events, "count")[0].pid
+    assert not psutil.pid_exists(pid), "the exited worker was not reaped"
+
+
+def test_unknown_worker_is_a_clear_error(make_supervisor):
+    from app.core.errors import UnknownWorkerError
+
+    sup = make_supervisor(config())
+    with pytest.raises(UnknownWorkerError, match="no worker named 'nope'"):
+        sup.start("nope")
+
+
+def test_start_method_is_explicit(make_supervisor):
+    sup = make_supervisor(config(spec("count", "app.producers:counter", kwargs={"count": 1}), start_method="spawn"))
+    assert sup.start_method == "spawn"
+    sup.start("count")
+    events = poll_until(sup, lambda evs: bool(exits_of(evs, "count")))
+    assert items_of(events, "count") == [(0, 0)]
+    assert os.getpid() != exits_of(events, "count")[0].pid

@@ -1,0 +1,31 @@
+"""Qt fixtures: a window on a real supervisor, closed (workers stopped, thread joined) after."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.supervisor import Supervisor
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """Build a MainWindow around a config; at teardown close it the way a user would."""
+    from app.qt.main_window import MainWindow
+
+    def shut_down(window: MainWindow) -> None:
+        if window.consumer.isRunning():
+            with qtbot.waitSignal(window.consumer.finished, timeout=15_000):
+                window.close()
+        window.close()
+        assert window.consumer.wait(5000)
+        assert window.supervisor.all_stopped()
+
+    def make(cfg, autostart: bool = False) -> MainWindow:
+        window = MainWindow(Supervisor(cfg))
+        qtbot.addWidget(window, before_close_func=shut_down)
+        window.show()
+        if autostart:
+            window.supervisor.start_autostart()
+        return window
+
+    return make

@@ -1,0 +1,88 @@
+"""The consumer thread: blocks when idle, caps its emissions, relays events in order."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.core.events import ItemBatch
+from app.core.supervisor import Supervisor
+from app.qt.consumer import Consumer
+from tests.helpers import config, spec
+
+
+@pytest.fixture
+def consumer(qtbot):
+    made: list[tuple[Consumer, Supervisor]] = []
+
+    def make(cfg) -> Consumer:
+        sup = Supervisor(cfg)
+        c = Consumer(sup)
+        made.append((c, sup))
+        return c
+
+    yield make
+    for c, sup in made:
+        if c.isRunning():
+            with qtbot.waitSignal(c.finished, timeout=15_000):
+                c.request_shutdown()
+        assert c.wait(5000)
+        sup.close()
+
+
+def collect_items(consumer: Consumer) -> list:
+    items: list = []
+    consumer.events_received.connect(
+        lambda evs: items.extend(it for e in evs if isinstance(e, ItemBatch) for it in e.items)
+    )
+    return items
+
+
+def test_idle_consumer_uses_almost_no_cpu(qtbot, consumer):
+    c = consumer(config(spec("clock", "app.producers:clock", kwargs={"interval": 0.25})))
+    items = collect_items(c)
+    c.start()
+    c._supervisor.start("clock")
+    qtbot.waitUntil(lambda: len(items) >= 1, timeout=10_000)
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    # Measure over at least a second of real activity: four more items at 4/s.
+    qtbot.waitUntil(lambda: len(items) >= 5, timeout=10_000)
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    assert wall >= 0.9
+    # The tutorial's `while True: if not q.empty()` consumer burns ~100 % here.
+    assert cpu / wall < 0.05, f"GUI process used {cpu / wall:.1%} of a core while idle"
+
+
+def test_emissions_are_capped_under_a_flood(qtbot, consumer):
+    c = consumer(config(spec("flood", "tests.workers:flat_out")))
+    received = [0]
+    c.events_received.connect(
+        lambda evs: received.__setitem__(0, received[0] + sum(len(e.items) for e in evs if isinstance(e, ItemBatch)))
+    )
+    c.start()
+    c._supervisor.start("flood")
+    qtbot.waitUntil(lambda: received[0] > 0, timeout=10_000)
+    e0, t0 = c.emissions, time.monotonic()
+    qtbot.waitUntil(lambda: time.monotonic() - t0 >= 1.0 and received[0] > 100_000, timeout=20_000)
+    rate = (c.emissions - e0) / (time.monotonic() - t0)
+    assert rate <= 65, f"{rate:.0f} emissions/s: the event loop is being flooded"
+    assert received[0] > 100_000  # and the items still all arrive, batched
+
+
+def test_request_stop_ends_the_thread_promptly(qtbot, consumer):
+    c = consumer(config())
+    c.start()
+    with qtbot.waitSignal(c.finished, timeout=2000):
+        c.request_stop()
+
+
+def test_shutdown_stops_workers_then_finishes(qtbot, consumer):
+    c = consumer(config(spec("clock", "app.producers:clock", kwargs={"interval": 0.05})))
+    items = collect_items(c)
+    c.start()
+    c._supervisor.start("clock")
+    qtbot.waitUntil(lambda: len(items) >= 2, timeout=10_000)
+    with qtbot.waitSignal(c.finished, timeout=10_000):
+        c.request_shutdown()
+    assert c._supervisor.all_stopped()

@@ -1,0 +1,112 @@
+"""The window driven through its buttons, as a user would, on real worker processes."""
+
+from __future__ import annotations
+
+import signal
+
+import psutil
+
+from app.core.policy import State
+from app.qt.inspect_dialog import InspectDialog
+from tests.helpers import config, spec
+
+
+def demo_like():
+    return config(
+        spec("clock", "app.producers:clock", kwargs={"interval": 0.1}, autostart=True),
+        spec("count", "app.producers:counter", kwargs={"rate": 500.0}, autostart=False),
+        spec("stubborn", "app.producers:stubborn", autostart=False, stop_timeout=30.0),
+    )
+
+
+def state_of(window, name):
+    return window.model.row(name).state
+
+
+def test_status_bar_shows_the_newest_item(qtbot, make_window):
+    window = make_window(demo_like(), autostart=True)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("clock #2:"), timeout=10_000)
+    assert "20" in window.statusBar().currentMessage()  # a timestamp like 2026-...
+    row = window.model.row("clock")
+    assert row.received >= 3 and row.state is State.RUNNING
+
+
+def test_buttons_follow_the_selected_workers_state(qtbot, make_window):
+    window = make_window(demo_like())
+    assert not window.start_button.isEnabled()  # nothing selected
+    window.select("count")
+    assert window.start_button.isEnabled()
+    assert not window.stop_button.isEnabled() and not window.kill_button.isEnabled()
+    window.start_button.click()
+    qtbot.waitUntil(lambda: state_of(window, "count") is State.RUNNING, timeout=10_000)
+    assert not window.start_button.isEnabled()
+    assert window.stop_button.isEnabled() and window.kill_button.isEnabled()
+    window.stop_button.click()
+    qtbot.waitUntil(lambda: state_of(window, "count") is State.STOPPED, timeout=10_000)
+    assert window.start_button.isEnabled() and not window.stop_button.isEnabled()
+    assert window.supervisor.record("count").last_exit == (0, None)
+
+
+def test_kill_button_sigkills(qtbot, make_window):
+    window = make_window(demo_like())
+    window.select("stubborn")
+    window.start_button.click()
+    qtbot.waitUntil(lambda: state_of(window, "stubborn") is State.RUNNING, timeout=10_000)
+    pid = window.model.row("stubborn").pid
+    window.stop_button.click()  # it ignores SIGTERM: stays STOPPING (stop_timeout is 30 s)
+    qtbot.waitUntil(lambda: state_of(window, "stubborn") is State.STOPPING, timeout=10_000)
+    assert window.kill_button.isEnabled()
+    window.kill_button.click()
+    qtbot.waitUntil(lambda: state_of(window, "stubborn") is State.STOPPED, timeout=10_000)
+    assert window.model.row("stubborn").last_exit == (None, signal.SIGKILL)
+    assert not psutil.pid_exists(pid)
+
+
+def test_restart_button_gives_a_new_process(qtbot, make_window):
+    window = make_window(demo_like(), autostart=True)
+    window.select("clock")
+    qtbot.waitUntil(lambda: state_of(window, "clock") is State.RUNNING, timeout=10_000)
+    old = window.model.row("clock").pid
+    window.restart_button.click()
+    qtbot.waitUntil(
+        lambda: state_of(window, "clock") is State.RUNNING and window.model.row("clock").pid != old, timeout=10_000
+    )
+
+
+def test_inspect_dialog_shows_psutil_facts_and_stack(qtbot, make_window):
+    window = make_window(demo_like(), autostart=True)
+    window.select("clock")
+    qtbot.waitUntil(lambda: window.model.row("clock").received >= 2, timeout=10_000)
+    window.inspect_button.click()
+    dialog = InspectDialog._open["clock"]
+    pid = window.supervisor.record("clock").pid
+    qtbot.waitUntil(lambda: dialog.labels["PID"].text() == str(pid), timeout=5000)
+    assert dialog.labels["State"].text() in ("RUNNING", "STARTING")
+    assert dialog.labels["RSS"].text().endswith("MiB")
+    assert int(dialog.labels["Threads"].text()) >= 2
+    assert dialog.labels["PPID"].text() == str(psutil.Process(pid).ppid())
+    assert "multiprocessing" in dialog.labels["Command line"].text()
+    dialog.stack_button.click()
+    qtbot.waitUntil(lambda: "Thread" in dialog.traceback_view.toPlainText(), timeout=5000)
+    assert "clock" in dialog.traceback_view.toPlainText()  # the producer's frame is on the stack
+    window.inspect_button.click()
+    assert InspectDialog._open["clock"] is dialog  # one dialog per worker
+    dialog.close()
+
+
+def test_closing_the_window_stops_every_worker_and_joins_the_thread(qtbot, make_window):
+    window = make_window(demo_like(), autostart=True)
+    qtbot.waitUntil(lambda: state_of(window, "clock") is State.RUNNING, timeout=10_000)
+    pid = window.model.row("clock").pid
+    with qtbot.waitSignal(window.consumer.finished, timeout=10_000):
+        window.close()
+    assert window.consumer.wait(5000)
+    assert not window.isVisible()
+    assert window.supervisor.all_stopped()
+    assert not psutil.pid_exists(pid)
+
+
+def test_worker_model_passes_qt_model_tester(qtmodeltester, make_window, qtbot):
+    window = make_window(demo_like(), autostart=True)
+    qtbot.waitUntil(lambda: window.model.row("clock").received >= 1, timeout=10_000)
+    qtmodeltester.check(window.model, force_py=True)

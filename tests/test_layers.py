@@ -1,0 +1,23 @@
+"""Layering rules: the core imports no Qt; packages export a sorted, honest ``__all__``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import app.core
+
+
+def test_core_imports_no_qt():
+    code = (
+        "import sys, app.core, app.core.bootstrap, app.core.producers, app.cli, app.producers\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PyQt5', 'pyqtgraph')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_core_all_is_sorted_and_importable():
+    assert app.core.__all__ == sorted(app.core.__all__)
+    for name in app.core.__all__:
+        assert hasattr(app.core, name), name

@@ -1,0 +1,71 @@
+"""No orphans: when the GUI process is SIGKILLed, its workers exit within 2 s."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def read_pids(fifo: Path, count: int, timeout: float) -> list[int]:
+    """Read ``count`` pid lines from ``fifo``, blocking on it (select) until ``timeout``."""
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    keep_open = os.open(fifo, os.O_WRONLY)  # so the reader never sees EOF between writers
+    deadline = time.monotonic() + timeout
+    buf = b""
+    try:
+        while buf.count(b"\n") < count:
+            left = deadline - time.monotonic()
+            assert left > 0, f"workers did not report in {timeout}s: {buf!r}"
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                buf += os.read(fd, 4096)
+    finally:
+        os.close(fd)
+        os.close(keep_open)
+    return [int(line) for line in buf.split()]
+
+
+def run_and_sigkill(tmp_path: Path, extra_args: list[str]) -> None:
+    fifo = tmp_path / "pids.fifo"
+    os.mkfifo(fifo)
+    cfg = tmp_path / "pulse.toml"
+    workers = "".join(
+        f'[[worker]]\nname = "w{i}"\ntarget = "tests.workers:announce_pid"\nkwargs = {{ path = "{fifo}" }}\n'
+        for i in range(2)
+    )
+    cfg.write_text(workers)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    gui = subprocess.Popen(
+        [sys.executable, "main.py", "--config", str(cfg), *extra_args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        pids = read_pids(fifo, 2, timeout=30)
+        workers = [psutil.Process(pid) for pid in pids]
+        gui.send_signal(signal.SIGKILL)
+        gui.wait(timeout=10)
+        _, alive = psutil.wait_procs(workers, timeout=2.0)
+        assert not alive, f"workers outlived the GUI by 2 s: {[p.pid for p in alive]}"
+    finally:
+        gui.kill()
+        gui.wait(timeout=10)
+
+
+def test_workers_die_with_the_sigkilled_gui(tmp_path):
+    run_and_sigkill(tmp_path, [])
+
+
+def test_workers_die_with_the_sigkilled_gui_under_spawn(tmp_path):
+    run_and_sigkill(tmp_path, ["--start-method", "spawn"])
