@@ -128,15 +128,30 @@ class Supervisor:
         for name in list(self._workers):
             self.stop(name)
 
+    def add_worker(self, spec: WorkerSpec) -> None:
+        """Add a worker (started at once if ``spec.autostart``); its name must be new."""
+        if spec.name in self._workers:
+            raise ValueError(f"a worker named {spec.name!r} already exists")
+        self._post("add", spec)
+
+    def remove_worker(self, name: str) -> None:
+        """Stop ``name`` if it runs, then forget it."""
+        self._post("remove", self._check(name))
+
     def apply_config(self, config: PulseConfig) -> None:
         """Reload: unchanged workers keep running, changed ones restart, removed ones stop."""
         self._post("config", config)
 
     def wake(self) -> None:
         """Make a blocked `poll` return (used to stop the polling thread)."""
-        with self._wake_lock:
+        # Non-blocking: a signal handler may call this while the same thread is inside it.
+        if not self._wake_lock.acquire(blocking=False):
+            return  # whoever holds it is already waking the poll (or closing)
+        try:
             if not self._closed:
                 self._wake_w.send_bytes(b"w")
+        finally:
+            self._wake_lock.release()
 
     # --- read-only views ------------------------------------------------------------------
 
@@ -239,6 +254,20 @@ class Supervisor:
                         pass
             elif kind == "config":
                 self._apply(payload)
+            elif kind == "add":
+                if payload.name not in self._workers:
+                    self._workers[payload.name] = WorkerRecord(payload)
+                    self._events.append(WorkersChanged(tuple(self._workers)))
+                    if payload.autostart:
+                        self._feed(self._workers[payload.name], policy.StartAsked())
+            elif kind == "remove":
+                rec = self._workers.get(payload)
+                if rec is not None:
+                    rec.removing = True
+                    self._feed(rec, policy.StopAsked())
+                    if not rec.runtime.state.is_alive and payload in self._workers:
+                        del self._workers[payload]
+                        self._events.append(WorkersChanged(tuple(self._workers)))
 
     def _fire_timers(self) -> None:
         now = self._clock()

@@ -1,0 +1,240 @@
+"""Headless mode: run the supervisor with no window and write every event as a JSON line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
+from app.core.spec import PulseConfig
+from app.core.supervisor import Supervisor
+
+STOP_GRACE = 5.0  # seconds allowed on top of the longest stop_timeout before close() kills
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Strict JSON (no NaN/Infinity) and ASCII only, so any text file and any JSON reader copes.
+_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+
+
+def encode_data(item: Any) -> str:
+    """Return ``item`` as JSON text, or its ``repr`` as a JSON string when it has no JSON form.
+
+    Parameters
+    ----------
+    item : object
+        Anything a worker yielded. Tuples become arrays; NaN, infinities, sets, objects,
+        non-string dict keys and circular structures fall back to the repr.
+
+    Returns
+    -------
+    str
+        One JSON value, on one line.
+    """
+    try:
+        return _encode(item)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            text = repr(item)
+        except Exception as exc:  # a broken __repr__ must not end the run
+            text = f"<unrepresentable {type(item).__name__}: {type(exc).__name__}>"
+        return _encode(text)
+
+
+def event_lines(event: Event) -> list[str]:
+    """Return the JSON lines (each ending in a newline) that describe ``event``.
+
+    Parameters
+    ----------
+    event : Event
+        A supervisor event.
+
+    Returns
+    -------
+    list of str
+        One line per item for an `ItemBatch`, one line for any other event.
+    """
+    if isinstance(event, ItemBatch):
+        prefix = '{"type":"item","worker":' + _encode(event.worker) + ',"seq":'
+        first = event.first_seq
+        return [f'{prefix}{first + i},"data":{encode_data(item)}}}\n' for i, item in enumerate(event.items)]
+    record: dict[str, Any]
+    if isinstance(event, StateChanged):
+        record = {"type": "state", "worker": event.worker, "state": event.state.value, "pid": event.pid}
+    elif isinstance(event, LogLine):
+        record = {"type": "log", "worker": event.worker, "stream": event.stream, "level": event.level}
+        record["line"] = event.line
+        if event.traceback:
+            record["traceback"] = True
+    elif isinstance(event, WorkerExited):
+        record = {"type": "exit", "worker": event.worker, "exitcode": event.exitcode, "signal": event.signal}
+    elif isinstance(event, StackDump):
+        record = {"type": "stack", "worker": event.worker, "text": event.text}
+    elif isinstance(event, WorkersChanged):
+        record = {"type": "workers", "names": list(event.names)}
+    else:  # pragma: no cover - Event is exhaustive above
+        record = {"type": "unknown", "repr": repr(event)}
+    return [_encode(record) + "\n"]
+
+
+class _Output:
+    """Writes batches of lines to a text file; turns a closed reader into a flag, not an error."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self.broken = False
+
+    def write(self, events: Iterable[Event]) -> None:
+        """Write every event's lines and flush once; on a broken pipe, stop writing for good."""
+        if self.broken:
+            return
+        lines = [line for event in events for line in event_lines(event)]
+        if not lines:
+            return
+        try:
+            self._out.write("".join(lines))
+            self._out.flush()
+        except ConnectionError:  # BrokenPipeError: e.g. piped to `head`, which has quit
+            self.broken = True
+            self._silence()
+
+    def _silence(self) -> None:
+        """Point the file at /dev/null so the buffered rest flushes quietly at exit."""
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._out.fileno())
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass  # no file descriptor (e.g. StringIO): nothing is left to fail at exit
+        try:
+            self._out.flush()
+        except (OSError, ValueError):
+            pass
+
+
+class _StopRequest:
+    """SIGINT/SIGTERM handlers that set a flag and wake the polling loop.
+
+    `Supervisor.wake` takes a non-reentrant lock, so the handler calls it only while the main
+    thread waits inside `Supervisor.poll` (``polling``), never while it might hold that lock.
+    """
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self._supervisor = supervisor
+        self.count = 0
+        self.polling = False
+        self._old: dict[int, Any] = {}
+
+    def install(self) -> None:
+        """Install the handlers (only possible from the main thread; elsewhere a no-op)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in _STOP_SIGNALS:
+            self._old[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        """Put back the handlers that were there before `install`."""
+        for sig, old in self._old.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+        self._old.clear()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.count += 1
+        if self.polling:
+            self._supervisor.wake()
+
+
+def _idle(supervisor: Supervisor) -> bool:
+    """Return whether nothing runs and nothing ever will (no process, no restart pending)."""
+    for name in supervisor.names:
+        rec = supervisor.record(name)
+        if rec.process is not None or rec.runtime.deadline is not None or rec.runtime.state.is_alive:
+            return False
+    return True
+
+
+def run_headless(config: PulseConfig, duration: float | None = None, out: TextIO | None = None) -> int:
+    """Supervise ``config``'s autostart workers with no window, writing JSON lines to ``out``.
+
+    One object per line, flushed after each poll: ``item`` (one per item, with ``seq`` and
+    ``data``), ``state``, ``log``, ``exit`` and ``stack``. The run ends on SIGINT or SIGTERM,
+    after ``duration`` seconds, when the reader of ``out`` goes away (broken pipe), or when no
+    worker runs any more nor will restart. Every worker is then stopped gracefully and its
+    final events are written; a second signal during that stop kills the workers at once.
+
+    Parameters
+    ----------
+    config : PulseConfig
+        The workers to supervise; those with ``autostart`` are started.
+    duration : float, optional
+        Seconds to run before stopping; None runs until a signal (or until idle).
+    out : text file, optional
+        Where the lines go; default ``sys.stdout`` (looked up at call time).
+
+    Returns
+    -------
+    int
+        The exit code, 0.
+    """
+    output = _Output(out if out is not None else sys.stdout)
+    supervisor = Supervisor(config)
+    stop = _StopRequest(supervisor)
+    stop.install()
+    try:
+        supervisor.start_autostart()
+        deadline = None if duration is None else time.monotonic() + max(0.0, duration)
+        first = True  # the first poll only carries out the starts, so `_idle` is meaningful after it
+        while True:
+            timeout = None if deadline is None else deadline - time.monotonic()
+            if timeout is not None and timeout <= 0:
+                break
+            if first:
+                timeout, first = 0.0, False
+            stop.polling = True  # before the check: a signal from here on wakes the poll
+            if stop.count or output.broken:
+                break
+            events = supervisor.poll(timeout)
+            stop.polling = False
+            output.write(events)
+            if _idle(supervisor):
+                break
+        stop.polling = False
+        _stop_all(supervisor, stop, output, config)
+    finally:
+        stop.polling = False
+        try:
+            supervisor.close()
+        finally:
+            stop.restore()
+    return 0
+
+
+def _stop_all(supervisor: Supervisor, stop: _StopRequest, output: _Output, config: PulseConfig) -> None:
+    """Stop every worker gracefully and write events until none has a process (or time is up)."""
+    signals_seen = stop.count
+    supervisor.stop_all()
+    longest = max((spec.stop_timeout for spec in config.workers), default=0.0)
+    bound = time.monotonic() + longest + STOP_GRACE
+    while True:
+        if stop.count > signals_seen:  # impatient user: a second signal kills
+            signals_seen = stop.count
+            for name in supervisor.names:
+                if supervisor.record(name).process is not None:
+                    supervisor.kill(name)
+        left = bound - time.monotonic()
+        stop.polling = True
+        if stop.count > signals_seen:
+            stop.polling = False
+            continue
+        # At least one poll, so stops of workers without a process (BACKOFF) are reported too.
+        events = supervisor.poll(0.0 if supervisor.all_stopped() else max(0.0, left))
+        stop.polling = False
+        output.write(events)
+        if (supervisor.all_stopped() and not events) or left <= 0:
+            break

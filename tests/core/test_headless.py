@@ -1,0 +1,355 @@
+"""Headless mode and ``--check`` through ``main.py`` in real subprocesses, plus the JSON encoding."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from app.core.events import ItemBatch, LogLine, StateChanged, WorkerExited
+from app.core.policy import State
+from app.core.spec import PulseConfig, RestartPolicy, WorkerSpec
+from app.headless import _Output, encode_data, event_lines, run_headless
+
+ROOT = Path(__file__).parents[2]
+KEYS = {
+    "item": {"type", "worker", "seq", "data"},
+    "state": {"type", "worker", "state", "pid"},
+    "log": {"type", "worker", "stream", "level", "line"},
+    "exit": {"type", "worker", "exitcode", "signal"},
+    "stack": {"type", "worker", "text"},
+}
+COUNT_AND_CLOCK = """\
+    [[worker]]
+    name = "count"
+    target = "app.producers:counter"
+    kwargs = { count = 50 }
+    restart = "never"
+    start_secs = 0.2
+
+    [[worker]]
+    name = "clock"
+    target = "app.producers:clock"
+    kwargs = { interval = 0.1 }
+    start_secs = 0.2
+    stop_timeout = 3
+"""
+
+
+class LineReader:
+    """Read lines from a pipe with a deadline (select, no sleeping, no thread)."""
+
+    def __init__(self, stream: io.BufferedReader) -> None:
+        self._fd = stream.fileno()
+        self._buf = b""
+        self.eof = False
+
+    def next_line(self, deadline: float) -> str | None:
+        """Return the next line without its newline, None at EOF; fail when ``deadline`` passes."""
+        while b"\n" not in self._buf:
+            if self.eof:
+                rest, self._buf = self._buf, b""
+                return rest.decode() if rest else None
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._fd], [], [], left)[0]:
+                raise AssertionError("timed out waiting for a line from the headless process")
+            chunk = os.read(self._fd, 65536)
+            self.eof = not chunk
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line.decode()
+
+    def rest(self, deadline: float) -> list[str]:
+        """Return every remaining line up to EOF."""
+        lines = []
+        while (line := self.next_line(deadline)) is not None:
+            lines.append(line)
+        return lines
+
+
+def write_config(tmp_path: Path, text: str, name: str = "pulse.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def start_main(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+    err = tmp_path / "stderr.txt"
+    with open(err, "wb") as err_file:
+        proc = subprocess.Popen([sys.executable, "main.py", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=err_file)
+    return proc, err
+
+
+def parse(lines: list[str]) -> list[dict]:
+    """Parse every line as one JSON object with exactly the keys of its type."""
+    records = []
+    for line in lines:
+        record = json.loads(line)
+        expected = KEYS[record["type"]] | ({"traceback"} if record.get("traceback") else set())
+        assert set(record) == expected, line
+        records.append(record)
+    return records
+
+
+def finish(proc: subprocess.Popen[bytes], reader: LineReader, timeout: float = 20.0) -> list[dict]:
+    """Read up to EOF, wait for exit 0 and check every worker pid is gone; return the records."""
+    records = parse(reader.rest(time.monotonic() + timeout))
+    assert proc.wait(timeout=timeout) == 0
+    pids = {r["pid"] for r in records if r["type"] == "state" and r["pid"] is not None}
+    assert pids and not [pid for pid in pids if psutil.pid_exists(pid)]
+    return records
+
+
+def run_headless_main(tmp_path: Path, config_text: str, duration: str = "1.5") -> tuple[list[dict], str]:
+    """Run ``main.py --headless`` on ``config_text`` to the end; return its records and stderr."""
+    cfg = write_config(tmp_path, config_text)
+    proc, err = start_main(tmp_path, "--headless", "--config", str(cfg), "--duration", duration)
+    try:
+        with proc.stdout:
+            records = finish(proc, LineReader(proc.stdout))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    return records, err.read_text()
+
+
+def states(records: list[dict], worker: str) -> list[str]:
+    return [r["state"] for r in records if r["type"] == "state" and r["worker"] == worker]
+
+
+def of(records: list[dict], kind: str, worker: str) -> list[dict]:
+    return [r for r in records if r["type"] == kind and r["worker"] == worker]
+
+
+# --- whole runs through main.py ----------------------------------------------------------
+
+
+def test_duration_run_prints_items_states_and_exits(tmp_path: Path) -> None:
+    records, stderr = run_headless_main(tmp_path, COUNT_AND_CLOCK)
+    assert "Traceback" not in stderr
+    count_items = of(records, "item", "count")
+    assert [r["seq"] for r in count_items] == list(range(50))
+    assert all(r["data"] == r["seq"] for r in count_items)
+    assert states(records, "count") in (["STARTING", "EXITED"], ["STARTING", "RUNNING", "EXITED"])
+    clock_states = states(records, "clock")
+    assert clock_states[:2] == ["STARTING", "RUNNING"] and clock_states[-2:] == ["STOPPING", "STOPPED"]
+    clock_items = of(records, "item", "clock")
+    assert len(clock_items) >= 3 and all(isinstance(r["data"], str) for r in clock_items)
+    assert [r["seq"] for r in clock_items] == list(range(len(clock_items)))
+    assert [(r["exitcode"], r["signal"]) for r in of(records, "exit", "count")] == [(0, None)]
+    assert [(r["exitcode"], r["signal"]) for r in of(records, "exit", "clock")] == [(0, None)]
+    running = [r for r in records if r["type"] == "state" and r["state"] in ("STARTING", "RUNNING")]
+    assert all(isinstance(r["pid"], int) for r in running)
+    assert all(r["pid"] is None for r in records if r["type"] == "state" and r["state"] == "STOPPED")
+
+
+def test_sigterm_stops_every_worker_gracefully(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, COUNT_AND_CLOCK)
+    proc, err = start_main(tmp_path, "--headless", "--config", str(cfg))
+    try:
+        with proc.stdout:
+            reader = LineReader(proc.stdout)
+            deadline = time.monotonic() + 20.0
+            seen = []
+            while not any(r["type"] == "item" and r["worker"] == "clock" for r in seen):
+                seen += parse([reader.next_line(deadline) or ""])
+            helpers = psutil.Process(proc.pid).children(recursive=True)  # forkserver and workers
+            proc.send_signal(signal.SIGTERM)
+            records = seen + finish(proc, reader)
+        _, alive = psutil.wait_procs(helpers, timeout=10.0)
+        assert not alive
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert states(records, "clock")[-2:] == ["STOPPING", "STOPPED"]
+    assert of(records, "exit", "clock")[-1]["exitcode"] == 0
+    assert "Traceback" not in err.read_text()
+
+
+def test_stdout_and_logging_lines(tmp_path: Path) -> None:
+    records, _ = run_headless_main(
+        tmp_path,
+        """\
+        [[worker]]
+        name = "chatty"
+        target = "app.producers:chatty"
+        kwargs = { interval = 0.1 }
+        """,
+        duration="1.0",
+    )
+    logs = of(records, "log", "chatty")
+    assert any(r["stream"] == "stdout" and r["level"] == "INFO" and r["line"] == "stdout line 0" for r in logs)
+    assert any(r["stream"] == "logging" and r["level"] == "INFO" and "logging line 0" in r["line"] for r in logs)
+    assert any(r["stream"] == "stderr" and r["line"] == "stderr warning 4" for r in logs)
+    assert not any(r.get("traceback") for r in logs)
+
+
+def test_crash_prints_traceback_and_exit_code(tmp_path: Path) -> None:
+    records, _ = run_headless_main(
+        tmp_path,
+        """\
+        [[worker]]
+        name = "crashy"
+        target = "app.producers:crashy"
+        kwargs = { after = 0.2 }
+        restart = "never"
+        """,
+        duration="10",  # ends early: once the only worker has exited nothing is left to do
+    )
+    (tb,) = [r for r in of(records, "log", "crashy") if r.get("traceback")]
+    assert tb["traceback"] is True and tb["level"] == "ERROR"
+    assert tb["line"].startswith("Traceback") and "RuntimeError: simulated failure" in tb["line"]
+    assert [(r["exitcode"], r["signal"]) for r in of(records, "exit", "crashy")] == [(1, None)]
+    assert states(records, "crashy")[-1] == "EXITED"
+
+
+def test_closed_stdout_stops_gracefully_without_traceback(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, '[[worker]]\nname = "flood"\ntarget = "app.producers:flood"\n')
+    proc, err = start_main(tmp_path, "--headless", "--config", str(cfg))
+    try:
+        reader = LineReader(proc.stdout)
+        deadline = time.monotonic() + 20.0
+        parse([reader.next_line(deadline) or "" for _ in range(3)])  # like `| head -3`
+        proc.stdout.close()
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert err.read_text() == ""
+
+
+# --- in process ---------------------------------------------------------------------------
+
+
+def test_run_headless_writes_to_any_text_file_and_restores_signal_handlers() -> None:
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    cfg = PulseConfig(
+        workers=(
+            WorkerSpec("count", "app.producers:counter", {"count": 5}, restart=RestartPolicy.NEVER, start_secs=0.1),
+            WorkerSpec("idle", "app.producers:counter", autostart=False),
+        ),
+        start_method="forkserver",
+    )
+    out = io.StringIO()
+    assert run_headless(cfg, duration=10.0, out=out) == 0  # ends once "count" is done
+    records = parse(out.getvalue().splitlines())
+    assert [r["data"] for r in of(records, "item", "count")] == [0, 1, 2, 3, 4]
+    assert states(records, "count") in (["STARTING", "EXITED"], ["STARTING", "RUNNING", "EXITED"])
+    assert not states(records, "idle")
+    assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
+def test_encode_data_falls_back_to_repr() -> None:
+    obj = object()
+    assert json.loads(encode_data(obj)) == repr(obj)
+    assert json.loads(encode_data((1, 2.5, "x", None))) == [1, 2.5, "x", None]
+    assert json.loads(encode_data({"a": [True]})) == {"a": [True]}
+    assert json.loads(encode_data(math.nan)) == "nan"  # strict JSON: no NaN literal
+    assert json.loads(encode_data({(1, 2): 3})) == "{(1, 2): 3}"
+    assert json.loads(encode_data({1, 2})) == "{1, 2}"
+    loop: list = []
+    loop.append(loop)
+    assert json.loads(encode_data(loop)) == "[[...]]"
+    assert json.loads(encode_data("é\n")) == "é\n" and encode_data("é").isascii()
+
+
+def test_event_lines_for_each_event_type() -> None:
+    batch = ItemBatch("w", 7, [1, object()], 0, 0)
+    first, second = (json.loads(line) for line in event_lines(batch))
+    assert first == {"type": "item", "worker": "w", "seq": 7, "data": 1}
+    assert second["seq"] == 8 and second["data"].startswith("<object object")
+    (line,) = event_lines(StateChanged("w", State.RUNNING, 12, 0.0))
+    assert json.loads(line) == {"type": "state", "worker": "w", "state": "RUNNING", "pid": 12}
+    (line,) = event_lines(LogLine("w", "stderr", "ERROR", "Traceback ...", 0.0, True))
+    assert json.loads(line)["traceback"] is True
+    (line,) = event_lines(WorkerExited("w", 12, None, 9, 0.0))
+    assert json.loads(line) == {"type": "exit", "worker": "w", "exitcode": None, "signal": 9}
+    assert all(line.endswith("\n") and line.count("\n") == 1 for line in event_lines(batch))
+
+
+def test_output_turns_a_broken_pipe_into_a_flag() -> None:
+    class Broken(io.StringIO):
+        def write(self, s: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    output = _Output(Broken())
+    output.write([StateChanged("w", State.RUNNING, 1, 0.0)])
+    assert output.broken
+    output.write([StateChanged("w", State.STOPPED, None, 0.0)])  # silently dropped
+
+
+# --- --check ------------------------------------------------------------------------------
+
+
+def run_check(tmp_path: Path, text: str) -> tuple[int, str, str, Path]:
+    cfg = write_config(tmp_path, text)
+    proc = subprocess.run(
+        [sys.executable, "main.py", "--check", "--config", str(cfg)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return proc.returncode, proc.stdout, proc.stderr, cfg
+
+
+def test_check_good_config(tmp_path: Path) -> None:
+    code, out, err, cfg = run_check(tmp_path, COUNT_AND_CLOCK)
+    assert code == 0 and err == ""
+    head, *workers = out.splitlines()
+    assert head.startswith(f"{cfg}: OK, 2 worker(s)")
+    assert [w.split()[:2] for w in workers] == [["count", "app.producers:counter"], ["clock", "app.producers:clock"]]
+
+
+def test_check_bad_config_lists_every_problem_with_its_line(tmp_path: Path) -> None:
+    code, out, err, cfg = run_check(
+        tmp_path,
+        """\
+        [[worker]]
+        name = "a"
+        target = "no_such_module_for_pulse:thing"
+
+        [[worker]]
+        name = "b"
+        target = "app.producers:clock"
+        colour = "red"
+        """,
+    )
+    assert code == 2 and out == ""
+    problems = [line.strip() for line in err.splitlines() if line.startswith("  ")]
+    assert len(problems) == 2
+    pattern = re.compile(rf"{re.escape(str(cfg))}:(\d+): (worker\[\d\]\.\w+): (.+)")
+    found = [pattern.fullmatch(p) for p in problems]
+    assert all(found), problems
+    (line1, field1, reason1), (line2, field2, reason2) = (m.groups() for m in found)  # type: ignore[union-attr]
+    assert (line1, field1) == ("3", "worker[1].target") and "no_such_module_for_pulse" in reason1
+    assert (line2, field2) == ("8", "worker[2].colour") and "unknown key 'colour'" in reason2
+
+
+@pytest.mark.parametrize("args", [["--headless", "--duration", "1"], ["--check"]])
+def test_unreadable_config_exits_2_and_starts_nothing(tmp_path: Path, args: list[str]) -> None:
+    missing = tmp_path / "missing.toml"
+    proc = subprocess.run(
+        [sys.executable, "main.py", *args, "--config", str(missing)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert str(missing) in proc.stderr
