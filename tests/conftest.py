@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 # Before anything imports Qt: the suite runs without a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Worker log files go to a directory of the session's own, removed at the end (subprocesses
+# started by tests inherit it too).
+_LOG_DIR = tempfile.mkdtemp(prefix="pulse-test-logs-")
+os.environ["PULSE_LOG_DIR"] = _LOG_DIR
 
 import multiprocessing.forkserver
 import multiprocessing.resource_tracker
@@ -41,6 +47,7 @@ def leftover_processes() -> list[psutil.Process]:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if any worker process outlived the tests (then clean it up)."""
+    shutil.rmtree(_LOG_DIR, ignore_errors=True)
     survivors = leftover_processes()
     if survivors:
         gone, alive = psutil.wait_procs(survivors, timeout=3.0)

@@ -117,13 +117,22 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
         exitcode = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:
         exitcode = 1
-        writer.send((LOG, "stderr", "ERROR", traceback.format_exc().rstrip("\n"), time.time(), True))
+        writer.send((LOG, "stderr", "ERROR", _user_traceback(), time.time(), True))
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the rest is flushing; let it finish
     _finish_output(readers)
     writer.close()
     out.close()
     sys.exit(exitcode)
+
+
+def _user_traceback() -> str:
+    """Return the current exception's traceback without Pulse's own frames above the producer."""
+    exc = sys.exc_info()[1]
+    assert exc is not None
+    te = traceback.TracebackException.from_exception(exc)
+    te.stack = traceback.StackSummary.from_list([f for f in te.stack if f.filename not in _OWN_FILES])
+    return "".join(te.format()).rstrip("\n")
 
 
 def _drain(gen: Any, writer: ChannelWriter, ctx: WorkerContext) -> None:

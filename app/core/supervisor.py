@@ -11,11 +11,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core import bootstrap, channel, policy
 from app.core.errors import UnknownWorkerError
 from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
+from app.core.inspection import describe_exit
+from app.core.logfiles import LogFiles, default_log_dir
 from app.core.policy import Command, Runtime, State
 from app.core.spec import PulseConfig, WorkerSpec
 
@@ -80,9 +83,17 @@ class Supervisor:
         Workers and start method.
     clock : callable
         Monotonic clock for the policy (tests pass a fake one).
+    log_dir : path or None
+        Where per-worker log files go (default `default_log_dir()`).
     """
 
-    def __init__(self, config: PulseConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        config: PulseConfig,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        log_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
         self._ctx = multiprocessing.get_context(config.start_method)
         if config.start_method == "forkserver":
             self._ctx.set_forkserver_preload(_PRELOAD)
@@ -94,6 +105,9 @@ class Supervisor:
         self._wake_lock = threading.Lock()
         self._events: list[Event] = []
         self._closed = False
+        self.log_files = LogFiles(Path(log_dir) if log_dir is not None else default_log_dir())
+        for rec in self._workers.values():
+            rec.log_path = str(self.log_files.path(rec.spec.name))
 
     # --- thread-safe commands -------------------------------------------------------------
 
@@ -213,7 +227,26 @@ class Supervisor:
             self._drain_inbox()
             self._fire_timers()
         events, self._events = self._events, []
+        self._write_logs(events)
         return events
+
+    def _write_logs(self, events: list[Event]) -> None:
+        """Append log lines, state changes and exits to the workers' files."""
+        write = self.log_files.write
+        wrote = False
+        for ev in events:
+            if isinstance(ev, LogLine):
+                write(ev.worker, ev.time, ev.stream, ev.level, ev.line)
+            elif isinstance(ev, StateChanged):
+                pid = f" (pid {ev.pid})" if ev.pid else ""
+                write(ev.worker, ev.time, "pulse", "INFO", f"state {ev.state.value}{pid}")
+            elif isinstance(ev, WorkerExited):
+                write(ev.worker, ev.time, "pulse", "INFO", f"process {ev.pid} ended: {describe_exit(ev.exitcode, ev.signal)}")
+            else:
+                continue
+            wrote = True
+        if wrote:
+            self.log_files.flush()
 
     def close(self) -> None:
         """Kill whatever still runs, reap it, and close every pipe (the last call)."""
@@ -226,6 +259,7 @@ class Supervisor:
             self._closed = True
             self._wake_w.close()
         self._wake_r.close()
+        self.log_files.close()
 
     # --- internals ------------------------------------------------------------------------
 
@@ -256,7 +290,7 @@ class Supervisor:
                 self._apply(payload)
             elif kind == "add":
                 if payload.name not in self._workers:
-                    self._workers[payload.name] = WorkerRecord(payload)
+                    self._workers[payload.name] = WorkerRecord(payload, log_path=str(self.log_files.path(payload.name)))
                     self._events.append(WorkersChanged(tuple(self._workers)))
                     if payload.autostart:
                         self._feed(self._workers[payload.name], policy.StartAsked())
@@ -416,7 +450,7 @@ class Supervisor:
                     rec.spec = new[name]
         for name, spec in new.items():
             if name not in self._workers:
-                self._workers[name] = WorkerRecord(spec)
+                self._workers[name] = WorkerRecord(spec, log_path=str(self.log_files.path(name)))
                 if spec.autostart:
                     self._feed(self._workers[name], policy.StartAsked())
         order = list(new)

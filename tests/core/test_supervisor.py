@@ -219,3 +219,36 @@ def test_start_method_is_explicit(make_supervisor):
     events = poll_until(sup, lambda evs: bool(exits_of(evs, "count")))
     assert items_of(events, "count") == [(0, 0)]
     assert os.getpid() != exits_of(events, "count")[0].pid
+
+
+def test_worker_output_goes_to_its_log_file_as_it_happens(tmp_path):
+    from app.core.supervisor import Supervisor, run_until_stopped
+
+    sup = Supervisor(config(spec("chatty", "app.producers:chatty", kwargs={"interval": 30.0})), log_dir=tmp_path)
+    try:
+        sup.start("chatty")
+        # The print arrives while the worker is still running (line buffered, not held to exit).
+        poll_until(sup, lambda evs: any(isinstance(e, LogLine) and e.line == "stdout line 0" for e in evs))
+        assert sup.record("chatty").process is not None
+        path = tmp_path / "chatty.log"
+        assert sup.record("chatty").log_path == str(path)
+        text = path.read_text()
+        assert "stdout line 0" in text and "state STARTING" in text
+        run_until_stopped(sup)
+        assert "state STOPPED" in path.read_text()
+    finally:
+        sup.close()
+
+
+def test_log_files_rotate_at_their_size_cap(tmp_path):
+    from app.core.logfiles import LogFiles
+
+    files = LogFiles(tmp_path, max_bytes=1000, backups=2)
+    for i in range(200):
+        files.write("w", 0.0, "stdout", "INFO", f"line {i:04d} " + "x" * 40)
+        files.flush()
+    files.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["w.log", "w.log.1", "w.log.2"]
+    assert all(p.stat().st_size <= 1100 for p in tmp_path.iterdir())
+    assert "line 0199" in (tmp_path / "w.log").read_text()
