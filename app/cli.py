@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,8 @@ EXIT_CONFIG_ERROR = 2
 def demo_config() -> PulseConfig:
     """Return the built-in demo config (``app/demo.toml``)."""
     text = (Path(__file__).parent / "demo.toml").read_text(encoding="utf-8")
-    return parse_config(text, "<built-in demo>")
+    # No source: the demo is not a file the window could reload or overwrite.
+    return replace(parse_config(text, "<built-in demo>"), source=None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,8 +48,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     if args.start_method:
-        from dataclasses import replace
-
         config = replace(config, start_method=args.start_method)
     if args.check:
         print(f"{config.source or 'built-in demo'}: OK, {len(config.workers)} worker(s), {config.start_method}")

@@ -36,13 +36,13 @@ def sine(rate: float = 50.0, period: float = 5.0, noise: float = 0.05) -> Iterat
 
 def sensors(rate: float = 10.0) -> Iterator[dict[str, float]]:
     """Yield a dict of three random-walk readings ``rate`` times a second."""
-    temp, humidity, pressure = 21.0, 45.0, 1013.0
+    temp, humidity, wind = 21.0, 45.0, 5.0
     start = time.monotonic()
     for n in itertools.count(1):
         temp += random.gauss(0, 0.05)
         humidity += random.gauss(0, 0.2)
-        pressure += random.gauss(0, 0.1)
-        yield {"temp": round(temp, 3), "humidity": round(humidity, 3), "pressure": round(pressure, 3)}
+        wind = max(0.0, wind + random.gauss(0, 0.3))
+        yield {"temp": round(temp, 3), "humidity": round(humidity, 3), "wind": round(wind, 3)}
         _sleep_until(start + n / rate)
 
 

@@ -448,6 +448,8 @@ class Supervisor:
                     self._feed(rec, policy.RestartAsked())
                 else:
                     rec.spec = new[name]
+                    if rec.spec.autostart:  # as if newly added: supervisord's update does the same
+                        self._feed(rec, policy.StartAsked())
         for name, spec in new.items():
             if name not in self._workers:
                 self._workers[name] = WorkerRecord(spec, log_path=str(self.log_files.path(name)))

@@ -22,7 +22,7 @@ def run_window(config: PulseConfig) -> int:
     app.setApplicationName("Pulse")
     app.setOrganizationName("Pulse")
     supervisor = Supervisor(config)
-    window = MainWindow(supervisor)
+    window = MainWindow(supervisor, config_path=config.source)
     window.show()
     supervisor.start_autostart()
     # Ctrl-C in the terminal closes the window the same way the close button does. The timer

@@ -1,192 +1,301 @@
-"""The main window: worker table, action buttons, log, and the newest item in the status bar."""
+"""The main window: worker table, actions, docks, and the newest item in the status bar."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings, QSortFilterProxyModel, Qt, QTimer
 from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QMainWindow,
-    QPushButton,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QMainWindow, QMenu, QTableView, QWidget
 
-from app.core.events import Event, ItemBatch, StackDump, StateChanged
+from app.core.events import Event, ItemBatch, StackDump, StateChanged, WorkersChanged
+from app.core.inspection import Inspector
 from app.core.policy import State
+from app.qt.config_menu import ConfigMenu
 from app.qt.consumer import Consumer
+from app.qt.docks import make_log_dock, make_plot_dock
 from app.qt.inspect_dialog import InspectDialog
-from app.qt.log_view import LogView
+from app.qt.state_delegate import StateBadgeDelegate
+from app.qt.worker_actions import WorkerActions
 from app.qt.worker_model import WorkerTableModel, elide
 
 if TYPE_CHECKING:
     from app.core.supervisor import Supervisor
 
-# Which action makes sense in which state: buttons are enabled from these.
-CAN_START = {State.STOPPED, State.EXITED, State.FATAL, State.BACKOFF}
-CAN_STOP = {State.STARTING, State.RUNNING, State.BACKOFF}
-CAN_KILL = {State.STARTING, State.RUNNING, State.STOPPING}
-CAN_RESTART = {State.STOPPED, State.EXITED, State.FATAL, State.BACKOFF, State.STARTING, State.RUNNING}
 CLOCK_REFRESH_MS = 1000
 
 
 class MainWindow(QMainWindow):
-    """Shows the supervisor's workers and forwards the user's actions to it.
+    """Shows the supervisor's workers and forwards the user's intent to it.
 
     Parameters
     ----------
     supervisor : Supervisor
-        The core; the window owns its consumer thread and stops everything on close.
+        The core; the window owns its consumer thread and stops every worker on close.
+    settings : QSettings, optional
+        Where window state is remembered (tests pass a temporary file).
+    config_path : str, optional
+        The config file the workers came from (for Reload and Save).
     """
 
-    def __init__(self, supervisor: Supervisor, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        settings: QSettings | None = None,
+        config_path: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.supervisor = supervisor
+        self.settings = settings if settings is not None else QSettings()
         self.setWindowTitle("Pulse")
-        self.resize(1100, 640)
+        self.resize(1280, 820)
         self.model = WorkerTableModel(supervisor.names, self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.doubleClicked.connect(lambda _index: self.inspect_selected())
-
-        self.start_button = QPushButton("Start")
-        self.stop_button = QPushButton("Stop")
-        self.kill_button = QPushButton("Kill")
-        self.restart_button = QPushButton("Restart")
-        self.inspect_button = QPushButton("Inspect")
-        self.start_button.clicked.connect(lambda: self._act(self.supervisor.start))
-        self.stop_button.clicked.connect(lambda: self._act(self.supervisor.stop))
-        self.kill_button.clicked.connect(lambda: self._act(self.supervisor.kill))
-        self.restart_button.clicked.connect(lambda: self._act(self.supervisor.restart))
-        self.inspect_button.clicked.connect(self.inspect_selected)
-        buttons = QHBoxLayout()
-        for b in (self.start_button, self.stop_button, self.kill_button, self.restart_button, self.inspect_button):
-            buttons.addWidget(b)
-        buttons.addStretch(1)
-
-        self.log_view = LogView()
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addLayout(buttons)
-        layout.addWidget(self.table, 3)
-        layout.addWidget(QLabel("Log"))
-        layout.addWidget(self.log_view, 2)
-        self.setCentralWidget(central)
-
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(WorkerTableModel.SORT_ROLE)
+        self.table = self._build_table()
+        self.setCentralWidget(self.table)
+        self.actions = WorkerActions(self)
+        self.log_dock = make_log_dock(self)
+        self.plot_dock = make_plot_dock(self, self.log_dock)
+        self.config_menu = ConfigMenu(self, config_path)
+        self._build_menus_and_toolbar()
+        self._connect_actions()
+        self.newest_label = QLabel()
         self.counts_label = QLabel()
         self.statusBar().addPermanentWidget(self.counts_label)
         self.statusBar().showMessage("Waiting for the first item…")
         self._newest: dict[str, str] = {}
+        self._newest_any: str | None = None
         self._closing = False
-
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self._inspector = Inspector()
         self._clock = QTimer(self, interval=CLOCK_REFRESH_MS)
         self._clock.timeout.connect(self._on_clock_tick)
         self._clock.start()
-
+        self._restore_settings()
         # Connect first, then start: nothing emitted before the slots exist is lost.
         self.consumer = Consumer(supervisor)
         self.consumer.events_received.connect(self._on_events_received)
         self.consumer.errored.connect(self._on_consumer_errored)
         self.consumer.finished.connect(self._on_consumer_finished)
         self.consumer.start()
-        self._update_actions()
-        self._update_counts()
+        self._on_selection_changed()
 
-    # --- user intent ----------------------------------------------------------------------
+    # --- building ---------------------------------------------------------------------------
+
+    def _build_table(self) -> QTableView:
+        table = QTableView()
+        table.setObjectName("worker_table")
+        table.setModel(self.proxy)
+        table.setSortingEnabled(True)
+        table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # config order until the user sorts
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        table.setItemDelegateForColumn(1, StateBadgeDelegate(table))
+        table.verticalHeader().setVisible(False)
+        table.setAlternatingRowColors(True)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        table.resizeColumnsToContents()
+        table.setColumnWidth(1, 110)
+        table.doubleClicked.connect(lambda _index: self.inspect_selected())
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self._on_context_menu_requested)
+        table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection_changed())
+        return table
+
+    def _build_menus_and_toolbar(self) -> None:
+        a = self.actions
+        file_menu = self.menuBar().addMenu("&File")
+        self.config_menu.populate(file_menu)
+        workers_menu = self.menuBar().addMenu("&Workers")
+        for action in a.selection_actions()[:5]:
+            workers_menu.addAction(action)
+        workers_menu.addSeparator()
+        for action in (a.start_all, a.stop_all):
+            workers_menu.addAction(action)
+        workers_menu.addSeparator()
+        workers_menu.addAction(a.add)
+        workers_menu.addAction(a.remove)
+        workers_menu.addSeparator()
+        workers_menu.addAction(a.clear_log)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.log_dock.toggleViewAction())
+        view_menu.addAction(self.plot_dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&About Pulse", self.config_menu.show_about)
+        self.toolbar = self.addToolBar("Workers")
+        self.toolbar.setObjectName("workers_toolbar")
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (a.start, a.stop, a.kill, a.restart, a.inspect):
+            self.toolbar.addAction(action)
+        self.toolbar.addSeparator()
+        for action in (a.start_all, a.stop_all, a.add, a.remove):
+            self.toolbar.addAction(action)
+        # The toolbar's buttons, for tests and for anyone who thinks in buttons.
+        self.start_button = self.toolbar.widgetForAction(a.start)
+        self.stop_button = self.toolbar.widgetForAction(a.stop)
+        self.kill_button = self.toolbar.widgetForAction(a.kill)
+        self.restart_button = self.toolbar.widgetForAction(a.restart)
+        self.inspect_button = self.toolbar.widgetForAction(a.inspect)
+
+    def _connect_actions(self) -> None:
+        a, sup = self.actions, self.supervisor
+        a.start.triggered.connect(lambda: self._for_selected("start", sup.start))
+        a.stop.triggered.connect(lambda: self._for_selected("stop", sup.stop))
+        a.kill.triggered.connect(lambda: self._for_selected("kill", sup.kill))
+        a.restart.triggered.connect(lambda: self._for_selected("restart", sup.restart))
+        a.inspect.triggered.connect(self.inspect_selected)
+        a.remove.triggered.connect(lambda: self._for_selected("remove", sup.remove_worker))
+        a.start_all.triggered.connect(self._start_all)
+        a.stop_all.triggered.connect(sup.stop_all)
+        a.add.triggered.connect(self.config_menu.add_worker)
+        a.clear_log.triggered.connect(self.log_dock.clear)
+
+    # --- selection and user intent ------------------------------------------------------------
+
+    def selected_names(self) -> list[str]:
+        """Return the selected workers' names, in table order."""
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [self.model.name_at(self.proxy.mapToSource(self.proxy.index(r, 0)).row()) for r in rows]
 
     def selected_name(self) -> str | None:
-        """Return the selected worker's name, if a row is selected."""
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.name_at(rows[0].row()) if rows else None
+        """Return the first selected worker's name, if any."""
+        names = self.selected_names()
+        return names[0] if names else None
 
-    def select(self, name: str) -> None:
-        """Select the row of worker ``name``."""
-        self.table.selectRow(self.model.names().index(name))
+    def select(self, *names: str) -> None:
+        """Select the rows of ``names`` (replacing the selection)."""
+        selection = self.table.selectionModel()
+        selection.clearSelection()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for name in names:
+            source = self.model.index(self.model.names().index(name), 0)
+            selection.select(self.proxy.mapFromSource(source), flags)
 
     def inspect_selected(self) -> InspectDialog | None:
-        """Open the inspector of the selected worker."""
-        name = self.selected_name()
-        if name is None:
-            return None
-        return InspectDialog.show_for(name, self.supervisor, self.model, self)
+        """Open an inspector for each selected worker; return the first."""
+        dialogs = [InspectDialog.show_for(n, self.supervisor, self.model, self) for n in self.selected_names()]
+        return dialogs[0] if dialogs else None
 
-    def _act(self, action) -> None:  # type: ignore[no-untyped-def]
-        name = self.selected_name()
-        if name is not None:
-            action(name)
+    def _for_selected(self, action: str, command: Callable[[str], None]) -> None:
+        for name in self.selected_names():
+            if WorkerActions.applies(action, self.model.row(name).state):
+                command(name)
 
-    # --- slots ----------------------------------------------------------------------------
+    def _start_all(self) -> None:
+        for name in self.model.names():
+            if self.model.row(name).state in (State.STOPPED, State.EXITED, State.FATAL):
+                self.supervisor.start(name)
+
+    def _on_context_menu_requested(self, pos: QPoint) -> None:
+        menu = QMenu(self)
+        for action in self.actions.selection_actions():
+            menu.addAction(action)
+        menu.addSeparator()
+        for action in (self.actions.start_all, self.actions.stop_all, self.actions.add):
+            menu.addAction(action)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _on_selection_changed(self) -> None:
+        names = self.selected_names()
+        self.actions.update_for(self.model.row(n).state for n in names)
+        self.plot_dock.set_selected(names)
+        self._show_newest()
+
+    # --- events from the consumer ---------------------------------------------------------
 
     def _on_events_received(self, events: list[Event]) -> None:
         self.model.apply_events(events)
-        self.log_view.append_events(events)
-        newest_any = None
+        self.log_dock.append_events(events)
+        self.plot_dock.append_events(events)
+        selection_touched = False
+        selected = set(self.selected_names())
         for ev in events:
             if isinstance(ev, ItemBatch) and ev.items:
                 self._newest[ev.worker] = f"{ev.worker} #{ev.next_seq - 1}: {elide(ev.items[-1])}"
-                newest_any = ev.worker
+                self._newest_any = ev.worker
+            elif isinstance(ev, StateChanged) and ev.worker in selected:
+                selection_touched = True
             elif isinstance(ev, StackDump):
                 dialog = InspectDialog._open.get(ev.worker)
                 if dialog is not None:
                     dialog.show_stack(ev.text)
-            elif isinstance(ev, StateChanged) and ev.worker == self.selected_name():
-                self._update_actions()
+            elif isinstance(ev, WorkersChanged):
+                self.log_dock.set_workers(list(ev.names))
+                selection_touched = True
+        if selection_touched:
+            self._on_selection_changed()
+        self._show_newest()
+
+    def _show_newest(self) -> None:
+        """Status bar: the newest item of the selected worker, else of any worker."""
+        if self._closing:
+            return
         selected = self.selected_name()
-        shown = selected if selected in self._newest else newest_any
-        if shown is not None and not self._closing:
+        shown = selected if selected in self._newest else self._newest_any
+        if shown is not None:
             self.statusBar().showMessage(self._newest[shown])
-        self._update_counts()
 
     def _on_consumer_errored(self, exc: Exception) -> None:
         self.statusBar().showMessage(f"Internal error in the consumer thread: {exc!r}")
-        self.log_view.append_line("pulse", "ERROR", f"consumer thread failed: {exc!r}")
+        self.log_dock.append_line("pulse", "ERROR", f"consumer thread failed: {exc!r}")
 
     def _on_consumer_finished(self) -> None:
         if self._closing:
             self.close()
 
     def _on_clock_tick(self) -> None:
-        self.model.refresh_clock()
-        self._update_counts()
-
-    def _update_actions(self) -> None:
-        name = self.selected_name()
-        state = self.model.row(name).state if name is not None else None
-        self.start_button.setEnabled(state in CAN_START)
-        self.stop_button.setEnabled(state in CAN_STOP)
-        self.kill_button.setEnabled(state in CAN_KILL)
-        self.restart_button.setEnabled(state in CAN_RESTART)
-        self.inspect_button.setEnabled(state is not None)
-
-    def _update_counts(self) -> None:
+        stats = {}
+        for name in self.model.names():
+            pid = self.model.row(name).pid
+            if pid is not None:
+                info = self._inspector.inspect(pid)
+                stats[name] = (info.cpu_percent, info.rss)
+        self.model.refresh_clock(stats)
         rows = [self.model.row(n) for n in self.model.names()]
         running = sum(r.state is State.RUNNING for r in rows)
         rate = sum(r.rate for r in rows)
         self.counts_label.setText(f"{running}/{len(rows)} running · {rate:,.0f} items/s")
 
+    # --- settings and closing -------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        for key, restore in (
+            ("geometry", self.restoreGeometry),
+            ("window_state", self.restoreState),
+            ("table_header", self.table.horizontalHeader().restoreState),
+        ):
+            value = s.value(key)
+            if isinstance(value, QByteArray):
+                restore(value)
+
+    def save_settings(self) -> None:
+        """Remember geometry, docks, column widths and the config file."""
+        s = self.settings
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("window_state", self.saveState())
+        s.setValue("table_header", self.table.horizontalHeader().saveState())
+        if self.config_menu.path:
+            s.setValue("last_config", self.config_menu.path)
+        s.sync()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        """Stop every worker, then let the consumer finish, then close (never block the GUI)."""
-        if self.consumer.isFinished() or not self.consumer.isRunning():
+        """Stop every worker, let the consumer finish, then close (never blocking the GUI)."""
+        if not self.consumer.isRunning():
             self._clock.stop()
             self.supervisor.close()
             event.accept()
             return
         event.ignore()
         if not self._closing:
+            self.save_settings()
             self._closing = True
             self.statusBar().showMessage("Stopping workers…")
-            for b in (self.start_button, self.stop_button, self.kill_button, self.restart_button):
-                b.setEnabled(False)
+            for action in self.actions.actions.values():
+                action.setEnabled(False)
             self.consumer.request_shutdown()

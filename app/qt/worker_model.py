@@ -10,7 +10,7 @@ from PyQt5.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PyQt5.QtGui import QBrush, QColor
 
 from app.core.events import Event, ItemBatch, LogLine, StateChanged, WorkerExited, WorkersChanged
-from app.core.inspection import describe_exit, format_duration
+from app.core.inspection import describe_exit, format_bytes, format_duration
 from app.core.policy import State
 
 STATE_COLOURS = {
@@ -39,6 +39,8 @@ class WorkerRow:
     last_item: Any = None
     has_item: bool = False
     rate: float = 0.0
+    cpu: float | None = None
+    rss: int | None = None
     lag_ms: float | None = None  # producer send -> decoded here, for the newest batch
     last_exit: tuple[int | None, int | None] | None = None
     last_error: str = ""
@@ -55,7 +57,9 @@ class WorkerRow:
 class WorkerTableModel(QAbstractTableModel):
     """Rows of `WorkerRow`; `apply_events` changes many rows and emits one ``dataChanged``."""
 
-    COLUMNS = ("Name", "State", "PID", "Uptime", "Items", "Rate/s", "Lost", "Restarts", "Last item")
+    COLUMNS = ("Name", "State", "PID", "Uptime", "Items", "Rate/s", "Lost", "Restarts", "CPU %", "RSS", "Last item")
+    SORT_ROLE = Qt.ItemDataRole.UserRole  # raw values, so numbers sort as numbers
+    NUMERIC = frozenset(range(2, 10))
 
     def __init__(self, names: list[str] | None = None, parent: Any = None) -> None:
         super().__init__(parent)
@@ -82,11 +86,13 @@ class WorkerTableModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, col)
+        if role == self.SORT_ROLE:
+            return self._sort_key(row, col)
         if role == Qt.ItemDataRole.ForegroundRole and col == 1:
             return QBrush(QColor(STATE_COLOURS[row.state]))
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (2, 3, 4, 5, 6, 7):
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in self.NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -138,14 +144,19 @@ class WorkerTableModel(QAbstractTableModel):
         if touched:
             self.dataChanged.emit(self.index(min(touched), 0), self.index(max(touched), len(self.COLUMNS) - 1))
 
-    def refresh_clock(self) -> None:
-        """Update the time-based columns (uptime, rate); called by a timer, about once a second."""
+    def refresh_clock(self, stats: dict[str, tuple[float | None, int | None]] | None = None) -> None:
+        """Update the time-based columns (uptime, rate) and process stats (name -> (cpu, rss)).
+
+        Called by a timer about once a second; one ``dataChanged`` for all rows.
+        """
         if not self._rows:
             return
         now = time.monotonic()
         for row in self._rows:
             row.update_rate(now)
-        self.dataChanged.emit(self.index(0, 3), self.index(len(self._rows) - 1, 5))
+            if stats is not None:
+                row.cpu, row.rss = stats.get(row.name, (None, None))
+        self.dataChanged.emit(self.index(0, 3), self.index(len(self._rows) - 1, 9))
 
     def _set_names(self, names: list[str]) -> None:
         if names == self.names():
@@ -174,8 +185,24 @@ class WorkerTableModel(QAbstractTableModel):
         if col == 7:
             return str(row.restarts)
         if col == 8:
+            return "" if row.cpu is None else f"{row.cpu:.1f}"
+        if col == 9:
+            return format_bytes(row.rss) if row.rss is not None else ""
+        if col == 10:
             return elide(row.last_item) if row.has_item else ""
         return None
+
+    def _sort_key(self, row: WorkerRow, col: int) -> Any:
+        if col == 0:
+            return row.name.lower()
+        if col == 1:
+            return list(State).index(row.state)
+        if col == 10:
+            return elide(row.last_item) if row.has_item else ""
+        if col == 3:
+            return -1.0 if row.started is None else time.monotonic() - row.started
+        value = (None, None, row.pid, None, row.received, row.rate, row.lost, row.restarts, row.cpu, row.rss)[col]
+        return -1 if value is None else value
 
     def _tooltip(self, row: WorkerRow) -> str:
         parts = [f"{row.name}: {row.state.value}"]

@@ -8,7 +8,15 @@ from app.core.supervisor import Supervisor
 
 
 @pytest.fixture
-def make_window(qtbot):
+def settings(tmp_path):
+    """A QSettings in a temporary file, so tests never touch the user's real settings."""
+    from PyQt5.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "pulse-settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def make_window(qtbot, settings):
     """Build a MainWindow around a config; at teardown close it the way a user would."""
     from app.qt.main_window import MainWindow
 
@@ -20,8 +28,8 @@ def make_window(qtbot):
         assert window.consumer.wait(5000)
         assert window.supervisor.all_stopped()
 
-    def make(cfg, autostart: bool = False) -> MainWindow:
-        window = MainWindow(Supervisor(cfg))
+    def make(cfg, autostart: bool = False, config_path: str | None = None) -> MainWindow:
+        window = MainWindow(Supervisor(cfg), settings=settings, config_path=config_path)
         qtbot.addWidget(window, before_close_func=shut_down)
         window.show()
         if autostart:

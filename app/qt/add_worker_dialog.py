@@ -1,0 +1,298 @@
+"""The "Add worker" dialog: a form validated as you type by the same code as config files."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from typing import TYPE_CHECKING, Any
+
+from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtGui import QFontDatabase
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import producers
+from app.core.config import dump_config, parse_config
+from app.core.errors import ConfigError
+from app.core.spec import DEFAULT_STOP_TIMEOUT, PulseConfig, RestartPolicy, WorkerSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+IMPORT_DEBOUNCE_MS = 300
+ERROR_STYLE = "color: #c62828;"
+# Where each field of the generated one-worker document reports; anything else is a form error.
+_FIELD_KEYS = {"worker[1].name": "name", "worker[1].target": "target", "worker[1].kwargs": "kwargs"}
+_TOML_POS = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
+_INLINE_PREFIX = "kwargs = "
+
+
+def parse_kwargs(text: str) -> tuple[dict[str, Any], str | None]:
+    """Read keyword arguments written as a JSON object, an inline TOML table or TOML key/values.
+
+    Parameters
+    ----------
+    text : str
+        What the user typed; blank means no keyword arguments.
+
+    Returns
+    -------
+    tuple[dict, str | None]
+        The arguments and ``None``, or ``{}`` and the reason the text cannot be read.
+    """
+    stripped = text.strip()
+    if not stripped:
+        return {}, None
+    if not stripped.startswith("{"):  # key = value lines: a TOML document of its own
+        try:
+            return tomllib.loads(text), None
+        except tomllib.TOMLDecodeError as exc:
+            return {}, _toml_reason(str(exc), text)
+    try:  # starts with "{", so it is an object or an error
+        return json.loads(text), None
+    except json.JSONDecodeError as json_exc:
+        try:  # not JSON: perhaps an inline table, `{ interval = 0.5 }`
+            return tomllib.loads(_INLINE_PREFIX + stripped)["kwargs"], None
+        except tomllib.TOMLDecodeError as toml_exc:
+            if re.search(r'"\s*:', stripped) or "=" not in stripped:  # report the one meant
+                return {}, f"invalid JSON: {json_exc.msg} (line {json_exc.lineno}, column {json_exc.colno})"
+            skipped = text[: len(text) - len(text.lstrip())].count("\n")
+            return {}, _toml_reason(str(toml_exc), stripped, len(_INLINE_PREFIX), skipped)
+
+
+def _toml_reason(message: str, text: str, shift: int = 0, skipped: int = 0) -> str:
+    """Put the line of tomllib's "(at line N, column M)" first, in the user's numbering.
+
+    ``text`` was parsed with ``shift`` characters of prefix on its first line and ``skipped`` blank
+    lines cut from its start.
+    """
+    m = _TOML_POS.search(message)
+    if m is None:  # a message format we do not know: keep it whole
+        return f"invalid TOML: {message}"
+    if m.group(1) is None:  # "at end of document": the last non-blank line is the culprit
+        last = text.rstrip().count("\n") + 1 + skipped
+        return f"line {last}: invalid TOML: {message[: m.start()]}"
+    line, column = int(m.group(1)), int(m.group(2))
+    column = max(1, column - shift) if line == 1 else column
+    return f"line {line + skipped}: invalid TOML: {message[: m.start()]} (column {column})"
+
+
+def _null_path(value: Any, path: str) -> str | None:
+    """Return the dotted path of the first ``None`` in ``value``, which TOML cannot write."""
+    if value is None:
+        return path
+    if isinstance(value, dict):
+        children = [(f"{path}.{key}", item) for key, item in value.items()]
+    elif isinstance(value, list):
+        children = [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+    else:
+        children = []
+    for child_path, item in children:
+        if (found := _null_path(item, child_path)) is not None:
+            return found
+    return None
+
+
+class AddWorkerDialog(QDialog):
+    """Ask for a new worker's spec; open it with `ask`, which tests monkeypatch.
+
+    The form is turned into a one-worker TOML document and read back with `parse_config`, so the
+    dialog accepts exactly what a config file accepts, plus two rules of its own: the name is new
+    and has no surrounding spaces. Importing the target (which runs the module's top level in this
+    process) waits until typing pauses; `validate` and `accept` import at once.
+    """
+
+    def __init__(self, existing_names: Iterable[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add worker")
+        self._existing = frozenset(existing_names)
+        self._spec: WorkerSpec | None = None
+        self._imported: tuple[str, str | None] | None = None  # last target imported, and its error
+        self._touched: set[str] = set()  # errors show only once a field was edited (or validated)
+
+        self.name_edit = QLineEdit()
+        self.target_edit = QLineEdit()
+        self.target_edit.setPlaceholderText("app.producers:clock")
+        completer = QCompleter([f"app.producers:{name}" for name in producers.__all__], self)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.target_edit.setCompleter(completer)
+        self.kwargs_edit = QPlainTextEdit()
+        self.kwargs_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.kwargs_edit.setPlaceholderText('interval = 0.5\n\nor  {"interval": 0.5}  or  { interval = 0.5 }')
+        self.kwargs_edit.setTabChangesFocus(True)
+        self.restart_combo = QComboBox()
+        self.restart_combo.addItems([policy.value for policy in RestartPolicy])
+        self.restart_combo.setCurrentText(RestartPolicy.ON_FAILURE.value)
+        self.autostart_check = QCheckBox("Start when added")
+        self.autostart_check.setChecked(True)
+        self.stop_timeout_spin = QDoubleSpinBox()
+        self.stop_timeout_spin.setRange(0.1, 3600.0)  # the config requires > 0
+        self.stop_timeout_spin.setDecimals(1)
+        self.stop_timeout_spin.setSuffix(" s")
+        self.stop_timeout_spin.setValue(DEFAULT_STOP_TIMEOUT)
+        self.name_error, self.target_error, self.kwargs_error, self.form_error = (_error_label() for _ in range(4))
+
+        form = QFormLayout()
+        form.addRow("Name:", self.name_edit)
+        form.addRow("", self.name_error)
+        form.addRow("Target:", self.target_edit)
+        form.addRow("", self.target_error)
+        form.addRow("Keyword arguments:", self.kwargs_edit)
+        form.addRow("", self.kwargs_error)
+        form.addRow("Restart:", self.restart_combo)
+        form.addRow("", self.autostart_check)
+        form.addRow("Stop timeout:", self.stop_timeout_spin)
+        # Our own OK button: the stubs type a standard one as Optional.
+        self.ok_button = QPushButton("OK")
+        self.ok_button.setDefault(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        buttons.addButton(self.ok_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.form_error)
+        layout.addWidget(buttons)
+
+        self._import_timer = QTimer(self)
+        self._import_timer.setSingleShot(True)
+        self._import_timer.setInterval(IMPORT_DEBOUNCE_MS)
+        self._import_timer.timeout.connect(self._on_import_timer_timeout)
+        self.name_edit.textChanged.connect(self._on_name_changed)
+        self.target_edit.textChanged.connect(self._on_target_changed)
+        self.kwargs_edit.textChanged.connect(self._on_kwargs_changed)
+        self.restart_combo.currentIndexChanged.connect(self._on_option_changed)
+        self.autostart_check.toggled.connect(self._on_option_changed)
+        self.stop_timeout_spin.valueChanged.connect(self._on_option_changed)
+        self._refresh(import_target=False)
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, existing_names: Iterable[str]) -> WorkerSpec | None:
+        """Run the dialog modally and return the new worker's spec, or None if cancelled."""
+        dialog = cls(existing_names, parent)
+        try:
+            return dialog.spec() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        finally:
+            dialog.deleteLater()
+
+    def spec(self) -> WorkerSpec | None:
+        """Return the spec built when the dialog was accepted; None before that."""
+        return self._spec
+
+    def validate(self) -> WorkerSpec | None:
+        """Check every field now, importing the target, and show each field's error.
+
+        Returns
+        -------
+        WorkerSpec | None
+            The spec the form describes, or None while anything is invalid.
+        """
+        self._import_timer.stop()
+        self._touched.update(("name", "target", "kwargs"))
+        return self._refresh(import_target=True)
+
+    def accept(self) -> None:
+        """Close with the spec if the form is valid; otherwise stay open, showing why not."""
+        spec = self.validate()
+        if spec is None:
+            return
+        self._spec = spec
+        super().accept()
+
+    def done(self, result: int) -> None:
+        """Stop the pending import check: a closed dialog has nothing to show it in."""
+        self._import_timer.stop()
+        super().done(result)
+
+    def _refresh(self, *, import_target: bool) -> WorkerSpec | None:
+        errors, spec = self._check(import_target)
+        for key, label in (("name", self.name_error), ("target", self.target_error), ("kwargs", self.kwargs_error)):
+            label.setText(errors.get(key, "") if key in self._touched else "")
+            label.setVisible(bool(label.text()))
+        self.form_error.setText(errors.get("form", ""))
+        self.form_error.setVisible(bool(self.form_error.text()))
+        self.ok_button.setEnabled(spec is not None)
+        return spec
+
+    def _check(self, import_target: bool) -> tuple[dict[str, str], WorkerSpec | None]:
+        """Return each field's first error and, when there are none, the spec."""
+        errors: dict[str, str] = {}
+        name, target = self.name_edit.text(), self.target_edit.text()
+        if name in self._existing:
+            errors["name"] = f"a worker named {name!r} already exists"
+        elif name.strip() and name != name.strip():
+            errors["name"] = "name must not begin or end with spaces"
+        kwargs, reason = parse_kwargs(self.kwargs_edit.toPlainText())
+        if reason is not None:
+            errors["kwargs"] = reason
+        draft = WorkerSpec(
+            name=name,
+            target=target,
+            kwargs=kwargs,
+            autostart=self.autostart_check.isChecked(),
+            restart=RestartPolicy(self.restart_combo.currentText()),
+            stop_timeout=self.stop_timeout_spin.value(),
+        )
+        try:
+            text = dump_config(PulseConfig(workers=(draft,)))
+        except TypeError as exc:  # only kwargs can hold a value TOML has no form for
+            null = _null_path(kwargs, "kwargs")
+            errors["kwargs"] = f"{null} is null, which TOML cannot represent" if null else str(exc)
+            text = dump_config(PulseConfig(workers=(WorkerSpec(name=name, target=target),)))
+        spec: WorkerSpec | None = None
+        try:
+            spec = parse_config(text, check_targets=import_target).workers[0]
+        except ConfigError as exc:
+            for problem in exc.problems:
+                errors.setdefault(_FIELD_KEYS.get(problem.field, "form"), problem.reason)
+        if import_target:
+            self._imported = (target, errors.get("target"))
+        elif "target" not in errors:  # the shape is fine; reuse the import check, if it is current
+            if self._imported is None or self._imported[0] != target:
+                return errors, None  # still waiting for the debounced import
+            if self._imported[1] is not None:
+                errors["target"] = self._imported[1]
+        return errors, spec if not errors else None
+
+    def _on_name_changed(self, _text: str) -> None:
+        self._touched.add("name")
+        self._refresh(import_target=False)
+
+    def _on_target_changed(self, _text: str) -> None:
+        self._touched.add("target")
+        self._import_timer.start()  # restarts a running timer: import once typing pauses
+        self._refresh(import_target=False)
+
+    def _on_kwargs_changed(self) -> None:
+        self._touched.add("kwargs")
+        self._refresh(import_target=False)
+
+    def _on_option_changed(self, *_: object) -> None:
+        self._refresh(import_target=False)
+
+    def _on_import_timer_timeout(self) -> None:
+        self._refresh(import_target=True)
+
+
+def _error_label() -> QLabel:
+    """Return an empty red label that shows its text as written (reasons may contain ``<``)."""
+    label = QLabel()
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setStyleSheet(ERROR_STYLE)
+    label.setVisible(False)
+    return label

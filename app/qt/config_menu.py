@@ -1,0 +1,154 @@
+"""File menu logic: open, reload and save configs, add workers, About; dialogs behind seams."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PyQt5.QtCore import PYQT_VERSION_STR, QT_VERSION_STR, QObject
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import QFileDialog, QMenu, QMessageBox, QStyle
+
+from app import __version__
+from app.core.config import dump_config, load_config
+from app.core.errors import ConfigError
+from app.core.spec import PulseConfig
+
+if TYPE_CHECKING:
+    from app.qt.main_window import MainWindow
+
+CONFIG_FILTER = "Pulse config (*.toml);;All files (*)"
+
+
+class ConfigMenu(QObject):
+    """Opens, reloads and saves the window's config; every dialog is a method tests replace.
+
+    Attributes
+    ----------
+    path : str | None
+        The config file the workers came from; None for the built-in demo.
+    """
+
+    def __init__(self, window: MainWindow, path: str | None) -> None:
+        super().__init__(window)
+        self._window = window
+        self.path = path
+
+    def populate(self, menu: QMenu) -> None:
+        """Add the File menu's actions to ``menu``."""
+        style = self._window.style()
+        sp = QStyle.StandardPixmap
+        self.open_action = menu.addAction(style.standardIcon(sp.SP_DialogOpenButton), "&Open config…", self.open)
+        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.reload_action = menu.addAction(style.standardIcon(sp.SP_BrowserReload), "Re&load config", self.reload)
+        self.reload_action.setShortcut(QKeySequence("F5"))
+        self.save_action = menu.addAction(style.standardIcon(sp.SP_DialogSaveButton), "&Save config", self.save)
+        self.save_action.setShortcut(QKeySequence.StandardKey.Save)
+        self.save_as_action = menu.addAction("Save config &as…", self.save_as)
+        self.save_as_action.setShortcut(QKeySequence.StandardKey.SaveAs)
+        menu.addSeparator()
+        self.quit_action = menu.addAction("&Quit", self._window.close)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self._update()
+
+    # --- dialog seams (tests monkeypatch these) -------------------------------------------
+
+    def ask_open_path(self) -> str | None:
+        """Ask which config file to open."""
+        path, _ = QFileDialog.getOpenFileName(self._window, "Open config", self.path or "", CONFIG_FILTER)
+        return path or None
+
+    def ask_save_path(self) -> str | None:
+        """Ask where to save the config."""
+        path, _ = QFileDialog.getSaveFileName(self._window, "Save config", self.path or "pulse.toml", CONFIG_FILTER)
+        return path or None
+
+    def show_error(self, title: str, text: str) -> None:
+        """Show an error the user must read."""
+        QMessageBox.critical(self._window, title, text)
+
+    # --- commands -------------------------------------------------------------------------
+
+    def open(self) -> bool:
+        """Ask for a config file and apply it; return whether it was applied."""
+        path = self.ask_open_path()
+        return self.apply_file(path) if path else False
+
+    def reload(self) -> bool:
+        """Re-read the current config file: unchanged workers keep running."""
+        return self.apply_file(self.path) if self.path else False
+
+    def apply_file(self, path: str) -> bool:
+        """Load ``path``; if valid, apply it to the supervisor, else show every problem."""
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            problems = "\n".join(f"• {p}" for p in exc.problems)
+            self.show_error("Invalid config", f"{len(exc.problems)} problem(s); nothing was changed:\n\n{problems}")
+            return False
+        self._window.supervisor.apply_config(config)
+        self.path = str(path)
+        self._update()
+        self._window.statusBar().showMessage(f"Applied {path}: {len(config.workers)} worker(s)", 5000)
+        return True
+
+    def save(self) -> bool:
+        """Write the current workers to the config file (asking where if there is none)."""
+        if not self.path:
+            return self.save_as()
+        return self._write(self.path)
+
+    def save_as(self) -> bool:
+        """Ask for a path and write the current workers there."""
+        path = self.ask_save_path()
+        return self._write(path) if path else False
+
+    def current_config(self) -> PulseConfig:
+        """Return the workers as the supervisor has them now."""
+        sup = self._window.supervisor
+        return PulseConfig(workers=tuple(sup.spec(n) for n in sup.names), start_method=sup.start_method)
+
+    def add_worker(self) -> bool:
+        """Ask for a new worker's spec and add it; return whether one was added."""
+        from app.qt.add_worker_dialog import AddWorkerDialog
+
+        spec = AddWorkerDialog.ask(self._window, self._window.supervisor.names)
+        if spec is None:
+            return False
+        self._window.supervisor.add_worker(spec)
+        return True
+
+    def show_about(self) -> None:
+        """Show versions of Pulse and what it runs on."""
+        QMessageBox.about(self._window, "About Pulse", about_text())
+
+    def _write(self, path: str) -> bool:
+        try:
+            Path(path).write_text(dump_config(self.current_config()), encoding="utf-8")
+        except (OSError, TypeError) as exc:
+            self.show_error("Cannot save config", f"{path}: {exc}")
+            return False
+        self.path = path
+        self._update()
+        self._window.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def _update(self) -> None:
+        if hasattr(self, "reload_action"):
+            self.reload_action.setEnabled(self.path is not None)
+        self._window.setWindowTitle(f"Pulse — {Path(self.path).name}" if self.path else "Pulse — built-in demo")
+
+
+def about_text() -> str:
+    """Return the About box text with every relevant version."""
+    import psutil
+    import pyqtgraph
+
+    return (
+        f"<h3>Pulse {__version__}</h3>"
+        "<p>Start, watch, stop, kill, restart and inspect Python worker processes, "
+        "and see their live data.</p>"
+        f"<p>Python {platform.python_version()} · Qt {QT_VERSION_STR} · PyQt5 {PYQT_VERSION_STR} · "
+        f"psutil {psutil.__version__} · pyqtgraph {pyqtgraph.__version__}</p>"
+    )

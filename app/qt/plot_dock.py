@@ -1,0 +1,268 @@
+"""The plot dock: a live pyqtgraph plot of the numbers workers send, bounded and redrawn on a timer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import QTimer
+from PyQt5.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app.core.events import Event, ItemBatch
+from app.qt.series import SeriesBuffer, numeric_columns
+
+DEFAULT_MAX_POINTS = 5_000
+REDRAW_INTERVAL_MS = 33  # ~30 fps: smooth to the eye, and at most 30 setData calls per curve a second
+# A batch's items are spread back to the previous batch, but no further than this: after a quiet
+# spell (a restart, a slow worker) the items were made just before sending, not over the whole gap.
+MAX_SPREAD_S = 1.0
+# Colours by order of first appearance (matplotlib's tab10), so a series keeps its colour for good.
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+WINDOWS: tuple[tuple[str, float | None], ...] = (("Last 10 s", 10.0), ("Last 60 s", 60.0), ("All", None))
+
+
+@dataclass(slots=True)
+class _Series:
+    worker: str
+    buffer: SeriesBuffer
+    curve: pg.PlotDataItem
+    colour: str
+    dirty: bool = False  # the buffer holds points the curve doesn't show yet
+
+
+class PlotDock(QDockWidget):
+    """Plots the numeric items of every worker: one series per worker, or per key for dicts.
+
+    Items that are ``int``/``float`` (not ``bool``) make a series named after the worker; dicts of
+    numbers make one series per key, ``"worker.key"``; other items are ignored. x is seconds since
+    the dock was created, each batch spread evenly up to the time it was received.
+
+    Parameters
+    ----------
+    parent : QWidget, optional
+        The owning window.
+    max_points : int
+        How many newest points each series keeps.
+
+    Attributes
+    ----------
+    redraw_timer : QTimer
+        Single-shot, started by an append that changed something; its timeout redraws.
+    redraw_count : int
+        Redraws done so far (tests wait on it).
+    origin_ns : int
+        ``time.monotonic_ns()`` at creation: x is ``(received_ns - origin_ns) / 1e9``.
+    """
+
+    def __init__(self, parent: QWidget | None = None, *, max_points: int = DEFAULT_MAX_POINTS) -> None:
+        super().__init__("Plot", parent)
+        self.setObjectName("plot_dock")
+        self.max_points = max_points
+        self.redraw_count = 0
+        self.origin_ns = time.monotonic_ns()
+        self._series: dict[str, _Series] = {}
+        self._selected: frozenset[str] = frozenset()  # empty: every worker
+        self._window_s: float | None = WINDOWS[0][1]
+
+        pg.setConfigOptions(antialias=False)  # antialiased lines cost several times more to draw
+        self.plot_widget = pg.PlotWidget(background="w")
+        self.plot_item = self.plot_widget.getPlotItem()
+        for side in ("left", "bottom"):
+            self.plot_item.getAxis(side).setPen("k")
+            self.plot_item.getAxis(side).setTextPen("k")
+        self.plot_item.setLabel("bottom", "time (s)")
+        self.plot_item.showGrid(x=True, y=True, alpha=0.2)
+        # Draw only what is in view, decimated to the screen's width.
+        self.plot_item.setClipToView(True)
+        self.plot_item.setDownsampling(auto=True, mode="peak")
+        self.plot_item.getViewBox().setAutoVisible(y=True)  # y fits the visible time window
+        self.legend = self.plot_item.addLegend(offset=(10, 10))
+
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.toggled.connect(self._on_pause_toggled)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.clicked.connect(self.clear)
+        self.window_combo = QComboBox()
+        for label, seconds in WINDOWS:
+            self.window_combo.addItem(label, seconds)
+        self.window_combo.currentIndexChanged.connect(self._on_window_changed)
+        bar = QHBoxLayout()
+        bar.addWidget(self.pause_button)
+        bar.addWidget(self.clear_button)
+        bar.addStretch(1)
+        bar.addWidget(QLabel("Window"))
+        bar.addWidget(self.window_combo)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addWidget(self.plot_widget, 1)
+        self.setWidget(body)
+
+        # Single-shot and started on demand: no wake-ups at all while nothing arrives.
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setSingleShot(True)
+        self.redraw_timer.setInterval(REDRAW_INTERVAL_MS)
+        self.redraw_timer.timeout.connect(self._on_redraw_timer_timeout)
+
+    # --- data -----------------------------------------------------------------------------
+
+    def append_events(self, events: Iterable[Event]) -> None:
+        """Buffer the numeric items in ``events``; the curves follow on the next timer tick.
+
+        Parameters
+        ----------
+        events : iterable of Event
+            One emit of the consumer; anything but an ``ItemBatch`` is skipped.
+        """
+        changed = False
+        for ev in events:
+            if type(ev) is ItemBatch and ev.items:
+                changed = self._append_batch(ev) or changed
+        if changed:
+            self._schedule_redraw()
+
+    def _append_batch(self, ev: ItemBatch) -> bool:
+        n = len(ev.items)
+        # Points before the last max_points would be dropped at once: don't even convert them.
+        skip = max(0, n - self.max_points)
+        columns = numeric_columns(ev.items[skip:] if skip else ev.items)
+        t = (ev.received_ns - self.origin_ns) * 1e-9
+        for key, indices, ys in columns:
+            name = ev.worker if key is None else f"{ev.worker}.{key}"
+            series = self._series.get(name) or self._add_series(name, ev.worker)
+            buffer = series.buffer
+            prev = t if buffer.last_x is None else buffer.last_x  # a first batch lands at t
+            end = max(t, prev)
+            start = max(prev, end - MAX_SPREAD_S)
+            # Item i of n sits at start + (i + 1)/n of the way, so the last one lands on `end`.
+            pos = np.arange(skip + 1, n + 1) if indices is None else indices + (skip + 1)
+            buffer.extend(np.multiply(pos, (end - start) / n, dtype=np.float64) + start, ys)
+            buffer.last_x = end
+            series.dirty = True
+        return bool(columns)
+
+    def _add_series(self, name: str, worker: str) -> _Series:
+        colour = PALETTE[len(self._series) % len(PALETTE)]
+        curve = pg.PlotDataItem(name=name, pen=pg.mkPen(colour, width=1))
+        series = _Series(worker, SeriesBuffer(self.max_points), curve, colour)
+        self._series[name] = series
+        self.plot_item.addItem(curve)  # adds it to the legend too, as it has a name
+        if not self._is_shown(series):
+            curve.setVisible(False)
+            self.legend.removeItem(curve)
+        return series
+
+    def clear(self) -> None:
+        """Drop every buffered point and empty the curves, paused or not (the user asked)."""
+        for series in self._series.values():
+            series.buffer.clear()
+            series.curve.setData([], [])
+            series.dirty = False
+
+    # --- queries --------------------------------------------------------------------------
+
+    def series_names(self) -> list[str]:
+        """Return the series' names, in order of first appearance."""
+        return list(self._series)
+
+    def buffer(self, name: str) -> SeriesBuffer:
+        """Return the buffer of series ``name`` (``x``/``y`` are views into it)."""
+        return self._series[name].buffer
+
+    def curve(self, name: str) -> pg.PlotDataItem:
+        """Return the curve of series ``name``."""
+        return self._series[name].curve
+
+    def colour(self, name: str) -> str:
+        """Return the ``#rrggbb`` colour of series ``name``."""
+        return self._series[name].colour
+
+    # --- view state -----------------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        """Return whether the curves are frozen (data is still buffered)."""
+        return self.pause_button.isChecked()
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        self.pause_button.setChecked(value)
+
+    def set_selected(self, names: Iterable[str]) -> None:
+        """Show only the series of workers in ``names``; an empty list shows every worker."""
+        self._selected = frozenset(names)
+        self.legend.clear()
+        for name, series in self._series.items():
+            shown = self._is_shown(series)
+            series.curve.setVisible(shown)
+            if shown:
+                self.legend.addItem(series.curve, name)
+        # Hidden series were not redrawn; catch them up now that they may show.
+        if any(s.dirty for s in self._series.values()):
+            self._schedule_redraw()
+
+    def set_window(self, seconds: float | None) -> None:
+        """Show the last ``seconds`` of data (None: all of it), as the Window combo does."""
+        self.window_combo.setCurrentIndex([s for _, s in WINDOWS].index(seconds))
+
+    def redraw(self) -> None:
+        """Push changed buffers to their curves and move the time window; nothing while paused."""
+        if self.paused:
+            return
+        for series in self._series.values():
+            if series.dirty and self._is_shown(series):
+                # Copies: setData keeps the arrays it gets, and the buffers change under it.
+                series.curve.setData(series.buffer.x.copy(), series.buffer.y.copy())
+                series.dirty = False
+        self._apply_window()
+        self.redraw_count += 1
+
+    def _is_shown(self, series: _Series) -> bool:
+        return not self._selected or series.worker in self._selected
+
+    def _schedule_redraw(self) -> None:
+        # Trailing throttle: the first change starts the timer, later ones ride along.
+        if not self.paused and not self.redraw_timer.isActive():
+            self.redraw_timer.start()
+
+    def _apply_window(self) -> None:
+        if self._window_s is None:
+            return
+        ends = [s.buffer.x[-1] for s in self._series.values() if len(s.buffer) and self._is_shown(s)]
+        if ends:
+            newest = float(max(ends))
+            self.plot_item.setXRange(newest - self._window_s, newest, padding=0)
+
+    # --- slots ----------------------------------------------------------------------------
+
+    def _on_redraw_timer_timeout(self) -> None:
+        self.redraw()
+
+    def _on_pause_toggled(self, checked: bool) -> None:
+        if checked:
+            self.redraw_timer.stop()
+        else:
+            self.redraw()
+
+    def _on_window_changed(self, index: int) -> None:
+        self._window_s = WINDOWS[index][1]
+        if self._window_s is None:
+            self.plot_item.enableAutoRange(x=True)
+        else:
+            self._apply_window()

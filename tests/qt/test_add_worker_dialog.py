@@ -1,0 +1,196 @@
+"""The Add worker dialog: validated as you type, by the same rules as config files."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt5.QtWidgets import QDialog
+
+from app.core.spec import RestartPolicy, WorkerSpec
+from app.qt.add_worker_dialog import AddWorkerDialog
+
+
+@pytest.fixture
+def dialog(qtbot):
+    d = AddWorkerDialog(["clock", "count"])
+    qtbot.addWidget(d)
+    return d
+
+
+def fill(d: AddWorkerDialog, name="ticks", target="app.producers:clock", kwargs="") -> None:
+    d.name_edit.setText(name)
+    d.target_edit.setText(target)
+    d.kwargs_edit.setPlainText(kwargs)
+
+
+def test_defaults_and_nothing_shown_before_typing(dialog):
+    assert dialog.windowTitle() == "Add worker"
+    assert dialog.target_edit.placeholderText() == "app.producers:clock"
+    assert dialog.restart_combo.currentText() == "on-failure"
+    assert dialog.autostart_check.isChecked()
+    assert dialog.stop_timeout_spin.value() == 5.0
+    assert not dialog.ok_button.isEnabled()
+    assert dialog.name_error.text() == dialog.target_error.text() == dialog.kwargs_error.text() == ""
+
+
+def test_completer_offers_the_builtin_producers(dialog):
+    offered = dialog.target_edit.completer().model().stringList()
+    assert "app.producers:clock" in offered and "app.producers:sine" in offered
+
+
+def test_valid_json_kwargs_enable_ok_and_yield_the_exact_spec(qtbot, dialog):
+    fill(dialog, kwargs='{"interval": 0.5, "label": "x", "sizes": [1, 2]}')
+    dialog.restart_combo.setCurrentText("always")
+    dialog.autostart_check.setChecked(False)
+    dialog.stop_timeout_spin.setValue(2.5)
+    assert not dialog.ok_button.isEnabled()  # until the debounced import check has passed
+    qtbot.waitUntil(dialog.ok_button.isEnabled, timeout=2000)
+    assert dialog.name_error.text() == dialog.target_error.text() == dialog.kwargs_error.text() == ""
+    dialog.ok_button.click()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.spec() == WorkerSpec(
+        name="ticks",
+        target="app.producers:clock",
+        kwargs={"interval": 0.5, "label": "x", "sizes": [1, 2]},
+        autostart=False,
+        restart=RestartPolicy.ALWAYS,
+        stop_timeout=2.5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs"),
+    [
+        ("interval = 0.5\nlabel = 'x'", {"interval": 0.5, "label": "x"}),
+        ("{ interval = 0.5, sizes = [1, 2] }", {"interval": 0.5, "sizes": [1, 2]}),
+        ("# none\n", {}),
+        ("", {}),
+    ],
+)
+def test_toml_kwargs_forms(qtbot, dialog, text, kwargs):
+    fill(dialog, kwargs=text)
+    qtbot.waitUntil(dialog.ok_button.isEnabled, timeout=2000)
+    assert dialog.kwargs_error.text() == ""
+    dialog.accept()
+    assert dialog.spec() == WorkerSpec(name="ticks", target="app.producers:clock", kwargs=kwargs)
+
+
+def test_validate_imports_at_once_and_returns_the_spec(dialog):
+    fill(dialog, kwargs="interval = 1")
+    assert dialog.validate() == WorkerSpec(name="ticks", target="app.producers:clock", kwargs={"interval": 1})
+    assert dialog.ok_button.isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("clock", "a worker named 'clock' already exists"),
+        (" ticks", "name must not begin or end with spaces"),
+        ("ticks ", "name must not begin or end with spaces"),
+        ("", "worker name must not be empty"),
+        ("   ", "worker name must not be empty"),
+    ],
+)
+def test_bad_names(dialog, name, reason):
+    fill(dialog, name="x")
+    dialog.name_edit.setText(name)
+    assert dialog.name_error.text() == reason
+    assert dialog.validate() is None
+    assert dialog.name_error.text() == reason
+    assert not dialog.ok_button.isEnabled()
+
+
+@pytest.mark.parametrize("target", ["nocolon", "mod:", ":func", "a b:c"])
+def test_bad_target_shape_shows_on_the_keystroke(dialog, target):
+    fill(dialog, target=target)
+    assert "must look like 'package.module:callable'" in dialog.target_error.text()
+    assert not dialog.ok_button.isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("no_such_mod_xyz:f", "cannot import module 'no_such_mod_xyz'"),
+        ("json:nope", "module 'json' has no attribute 'nope'"),
+        ("json:__name__", "'json:__name__' is not callable"),
+    ],
+)
+def test_unimportable_target_shows_after_the_debounce(qtbot, dialog, target, reason):
+    fill(dialog, target=target)
+    assert dialog.target_error.text() == ""  # the import waits for typing to pause
+    qtbot.waitUntil(lambda: reason in dialog.target_error.text(), timeout=2000)
+    assert not dialog.ok_button.isEnabled()
+    dialog.name_edit.setText("other")  # editing another field keeps the import verdict
+    assert reason in dialog.target_error.text()
+    assert not dialog.ok_button.isEnabled()
+
+
+def test_validate_checks_the_import_without_waiting(dialog):
+    fill(dialog, target="json:nope")
+    assert dialog.validate() is None
+    assert "has no attribute 'nope'" in dialog.target_error.text()
+
+
+def test_fixing_the_target_clears_its_error(qtbot, dialog):
+    fill(dialog, target="json:nope")
+    qtbot.waitUntil(lambda: "nope" in dialog.target_error.text(), timeout=2000)
+    dialog.target_edit.setText("json:dumps")
+    assert dialog.target_error.text() == ""
+    assert not dialog.ok_button.isEnabled()  # json:dumps is not imported yet
+    qtbot.waitUntil(dialog.ok_button.isEnabled, timeout=2000)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"interval": 0.5,}', "invalid JSON: Expecting property name enclosed in double quotes (line 1, column 18)"),
+        ('{"interval": 0.5}}', "invalid JSON: Extra data (line 1, column 18)"),
+        ("interval = 0.5\nrate 2", "line 2: invalid TOML: Expected '=' after a key in a key/value pair"),
+        ("interval = 0.5\nrate =", "line 2: invalid TOML: Invalid value"),
+        ("{ interval = }", "line 1: invalid TOML: Invalid value (column 14)"),
+        ('{"interval": null}', "kwargs.interval is null, which TOML cannot represent"),
+        ('{"a": {"b": [1, null]}}', "kwargs.a.b[1] is null, which TOML cannot represent"),
+    ],
+)
+def test_bad_kwargs_show_the_reason(dialog, text, reason):
+    fill(dialog, kwargs=text)
+    assert reason in dialog.kwargs_error.text()
+    assert dialog.validate() is None
+    assert reason in dialog.kwargs_error.text()
+    assert dialog.name_error.text() == dialog.target_error.text() == ""
+    assert not dialog.ok_button.isEnabled()
+
+
+def test_accept_while_invalid_stays_open_with_no_spec(qtbot, dialog):
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.accept()  # untouched, empty form
+    assert dialog.isVisible()
+    assert dialog.result() == QDialog.DialogCode.Rejected
+    assert dialog.spec() is None
+    assert dialog.name_error.text() == "worker name must not be empty"  # now shown though never typed in
+    assert "must look like" in dialog.target_error.text()
+    fill(dialog, name="clock")
+    dialog.ok_button.click()  # disabled: does nothing
+    dialog.accept()
+    assert dialog.isVisible() and dialog.spec() is None
+
+
+def test_ask_returns_the_spec_when_accepted(monkeypatch):
+    def exec_filled(self):
+        fill(self, kwargs="interval = 0.2")
+        self.accept()
+        return self.result()
+
+    monkeypatch.setattr(AddWorkerDialog, "exec", exec_filled)
+    spec = AddWorkerDialog.ask(None, ["clock"])
+    assert spec == WorkerSpec(name="ticks", target="app.producers:clock", kwargs={"interval": 0.2})
+
+
+def test_ask_returns_none_when_cancelled(monkeypatch):
+    def exec_cancelled(self):
+        fill(self)
+        self.reject()
+        return self.result()
+
+    monkeypatch.setattr(AddWorkerDialog, "exec", exec_cancelled)
+    assert AddWorkerDialog.ask(None, []) is None

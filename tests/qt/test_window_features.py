@@ -1,0 +1,221 @@
+"""Every window action through its QAction, the menus, settings, config files, responsiveness."""
+
+from __future__ import annotations
+
+import time
+
+from PyQt5.QtCore import QSettings, Qt, QTimer
+
+from app.core.config import load_config
+from app.core.policy import State
+from app.qt.main_window import MainWindow
+from app.core.supervisor import Supervisor
+from tests.helpers import config, spec
+
+
+def three():
+    return config(
+        spec("a", "app.producers:counter", kwargs={"rate": 200.0}, autostart=False),
+        spec("b", "app.producers:counter", kwargs={"rate": 50.0}, autostart=False),
+        spec("clock", "app.producers:clock", kwargs={"interval": 0.1}, autostart=False),
+    )
+
+
+def state(window, name):
+    return window.model.row(name).state
+
+
+def test_actions_apply_to_every_selected_worker(qtbot, make_window):
+    w = make_window(three())
+    w.select("a", "b")
+    assert w.selected_names() == ["a", "b"]
+    w.actions.start.trigger()
+    qtbot.waitUntil(lambda: state(w, "a") is State.RUNNING and state(w, "b") is State.RUNNING, timeout=10_000)
+    assert state(w, "clock") is State.STOPPED
+    w.actions.stop.trigger()
+    qtbot.waitUntil(lambda: state(w, "a") is State.STOPPED and state(w, "b") is State.STOPPED, timeout=10_000)
+
+
+def test_mixed_selection_enables_what_fits_anyone_and_acts_only_where_it_fits(qtbot, make_window):
+    w = make_window(three())
+    w.select("a")
+    w.actions.start.trigger()
+    qtbot.waitUntil(lambda: state(w, "a") is State.RUNNING, timeout=10_000)
+    w.select("a", "b")
+    assert w.actions.start.isEnabled() and w.actions.stop.isEnabled() and w.actions.kill.isEnabled()
+    w.actions.kill.trigger()  # only "a" is running: "b" stays STOPPED and is not started or touched
+    qtbot.waitUntil(lambda: state(w, "a") is State.STOPPED, timeout=10_000)
+    assert state(w, "b") is State.STOPPED and w.model.row("b").pid is None
+
+
+def test_start_all_and_stop_all(qtbot, make_window):
+    w = make_window(three())
+    w.actions.start_all.trigger()
+    qtbot.waitUntil(lambda: all(state(w, n) is State.RUNNING for n in ("a", "b", "clock")), timeout=10_000)
+    w.actions.stop_all.trigger()
+    qtbot.waitUntil(lambda: all(state(w, n) is State.STOPPED for n in ("a", "b", "clock")), timeout=10_000)
+
+
+def test_add_worker_action_uses_the_dialog_and_adds_a_row(qtbot, make_window, monkeypatch):
+    from app.qt.add_worker_dialog import AddWorkerDialog
+
+    w = make_window(three())
+    new = spec("extra", "app.producers:clock", kwargs={"interval": 0.1})
+    seen = {}
+
+    def fake_ask(cls, parent, names):
+        seen["names"] = list(names)
+        return new
+
+    monkeypatch.setattr(AddWorkerDialog, "ask", classmethod(fake_ask))
+    w.actions.add.trigger()
+    assert seen["names"] == ["a", "b", "clock"]
+    qtbot.waitUntil(lambda: "extra" in w.model.names() and state(w, "extra") is State.RUNNING, timeout=10_000)
+    w.select("extra")
+    w.actions.remove.trigger()
+    qtbot.waitUntil(lambda: "extra" not in w.model.names(), timeout=10_000)
+    assert w.supervisor.names == ["a", "b", "clock"]
+
+
+def test_cancelled_add_adds_nothing(qtbot, make_window, monkeypatch):
+    from app.qt.add_worker_dialog import AddWorkerDialog
+
+    w = make_window(three())
+    monkeypatch.setattr(AddWorkerDialog, "ask", classmethod(lambda cls, parent, names: None))
+    w.actions.add.trigger()
+    qtbot.assertNotEmitted(w.consumer.events_received, wait=100)
+    assert w.model.names() == ["a", "b", "clock"]
+
+
+def test_context_menu_offers_every_selection_action(qtbot, make_window, monkeypatch):
+    from PyQt5.QtWidgets import QMenu
+
+    w = make_window(three())
+    shown = {}
+    monkeypatch.setattr(QMenu, "popup", lambda self, pos, at=None: shown.setdefault("texts", [
+        a.text() for a in self.actions() if not a.isSeparator()]))  # fmt: skip
+    w.select("a")
+    w.table.customContextMenuRequested.emit(w.table.visualRect(w.proxy.index(0, 0)).center())
+    assert shown["texts"][:6] == ["&Start", "S&top", "&Kill", "&Restart", "&Inspect…", "Re&move"]
+
+
+def test_status_bar_follows_the_selected_worker(qtbot, make_window):
+    w = make_window(three())
+    w.actions.start_all.trigger()
+    w.select("clock")
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith("clock #"), timeout=10_000)
+    w.select("b")
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith("b #"), timeout=10_000)
+    qtbot.waitUntil(lambda: "3/3 running" in w.counts_label.text(), timeout=10_000)
+
+
+def test_sorting_by_items_is_numeric(qtbot, make_window):
+    w = make_window(three())
+    w.select("a", "b")
+    w.actions.start.trigger()
+    qtbot.waitUntil(lambda: w.model.row("a").received > 100 and w.model.row("b").received > 10, timeout=10_000)
+    w.table.sortByColumn(4, Qt.SortOrder.DescendingOrder)
+    order = [w.proxy.index(r, 0).data() for r in range(3)]
+    assert order == ["a", "b", "clock"]
+    w.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    assert [w.proxy.index(r, 0).data() for r in range(3)] == ["clock", "b", "a"]
+    w.select("clock")
+    assert w.selected_names() == ["clock"]  # selection maps through the sort
+
+
+def test_cpu_and_rss_columns_fill_in(qtbot, make_window):
+    w = make_window(three())
+    w.select("a")
+    w.actions.start.trigger()
+    qtbot.waitUntil(lambda: w.model.row("a").rss is not None, timeout=10_000)
+    assert w.model.index(0, 9).data().endswith("MiB")
+
+
+def test_clear_log_action(qtbot, make_window):
+    w = make_window(three())
+    w.log_dock.append_line("pulse", "INFO", "hello")
+    assert w.log_dock.total_count() >= 1
+    w.actions.clear_log.trigger()
+    assert w.log_dock.total_count() == 0
+
+
+def test_settings_round_trip(qtbot, make_window, settings, tmp_path):
+    w = make_window(three(), config_path=str(tmp_path / "x.toml"))
+    w.resize(900, 500)
+    w.table.setColumnWidth(0, 177)
+    w.save_settings()
+    assert settings.value("last_config") == str(tmp_path / "x.toml")
+    again = make_window(three())
+    assert again.table.columnWidth(0) == 177
+    assert again.size().width() == 900
+
+
+def test_open_reload_and_save_config(qtbot, make_window, tmp_path, monkeypatch):
+    w = make_window(three())
+    path = tmp_path / "new.toml"
+    path.write_text('[[worker]]\nname = "clock"\ntarget = "app.producers:clock"\nkwargs = { interval = 0.1 }\n'
+                    '[[worker]]\nname = "fresh"\ntarget = "app.producers:counter"\nkwargs = { rate = 10.0 }\n')  # fmt: skip
+    monkeypatch.setattr(w.config_menu, "ask_open_path", lambda: str(path))
+    w.config_menu.open_action.trigger()
+    qtbot.waitUntil(lambda: w.model.names() == ["clock", "fresh"], timeout=10_000)
+    qtbot.waitUntil(lambda: state(w, "fresh") is State.RUNNING and state(w, "clock") is State.RUNNING, timeout=10_000)
+    assert "new.toml" in w.windowTitle()
+    clock_pid = w.model.row("clock").pid
+    path.write_text(path.read_text().replace("rate = 10.0", "rate = 20.0"))
+    w.config_menu.reload_action.trigger()
+    qtbot.waitUntil(lambda: w.supervisor.spec("fresh").kwargs == {"rate": 20.0}, timeout=10_000)
+    assert w.model.row("clock").pid == clock_pid  # unchanged: kept running
+    saved = tmp_path / "saved.toml"
+    monkeypatch.setattr(w.config_menu, "ask_save_path", lambda: str(saved))
+    w.config_menu.save_as_action.trigger()
+    assert [s.name for s in load_config(saved).workers] == ["clock", "fresh"]
+
+
+def test_invalid_config_changes_nothing_and_says_why(qtbot, make_window, tmp_path, monkeypatch):
+    w = make_window(three())
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[worker]]\nname = "x"\ntarget = "no_such_module_q:f"\nstop_timout = 1\n')
+    errors = []
+    monkeypatch.setattr(w.config_menu, "ask_open_path", lambda: str(bad))
+    monkeypatch.setattr(w.config_menu, "show_error", lambda title, text: errors.append(text))
+    w.config_menu.open_action.trigger()
+    assert len(errors) == 1 and "nothing was changed" in errors[0]
+    assert f"{bad}:3" in errors[0] and f"{bad}:4" in errors[0] and "stop_timeout" in errors[0]
+    qtbot.assertNotEmitted(w.consumer.events_received, wait=200)
+    assert w.supervisor.names == ["a", "b", "clock"]
+
+
+def test_about_names_the_versions():
+    from app.qt.config_menu import about_text
+
+    text = about_text()
+    assert "Pulse 0.1.0" in text and "PyQt5" in text and "psutil" in text and "pyqtgraph" in text
+
+
+def test_plot_follows_selection(qtbot, make_window):
+    w = make_window(three())
+    w.actions.start_all.trigger()
+    qtbot.waitUntil(lambda: {"a", "b"} <= set(w.plot_dock.series_names()), timeout=10_000)
+    w.select("b")
+    assert w.plot_dock.curve("b").isVisible() and not w.plot_dock.curve("a").isVisible()
+
+
+def test_window_stays_responsive_while_workers_flood(qtbot, make_window):
+    w = make_window(config(*(spec(f"flood{i}", "app.producers:flood", autostart=True) for i in range(2))), True)
+    lateness = []
+    last = [time.monotonic()]
+
+    def tick():
+        now = time.monotonic()
+        lateness.append(now - last[0] - 0.010)
+        last[0] = now
+
+    timer = QTimer(interval=10)
+    timer.timeout.connect(tick)
+    qtbot.waitUntil(lambda: w.model.row("flood0").received > 0 and w.model.row("flood1").received > 0, timeout=10_000)
+    last[0] = time.monotonic()
+    timer.start()
+    start_counts = w.model.row("flood0").received
+    qtbot.waitUntil(lambda: len(lateness) >= 100 and w.model.row("flood0").received > start_counts + 200_000, timeout=20_000)
+    timer.stop()
+    assert max(lateness) < 0.200, f"GUI thread late by {max(lateness) * 1000:.0f} ms under a flood"
