@@ -31,9 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="validate the config and exit (0 valid, 2 invalid)")
     p.add_argument("--headless", action="store_true", help="no window: JSON lines on stdout")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="with --headless: stop after this long")
-    p.add_argument(
-        "--start-method", choices=("forkserver", "spawn", "fork"), help="override the config's start method"
-    )
+    p.add_argument("--start-method", choices=("forkserver", "spawn", "fork"), help="override the config's start method")
     return p
 
 

@@ -13,11 +13,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _LOG_DIR = tempfile.mkdtemp(prefix="pulse-test-logs-")
 os.environ["PULSE_LOG_DIR"] = _LOG_DIR
 
-import multiprocessing.forkserver
-import multiprocessing.resource_tracker
+import multiprocessing.forkserver  # noqa: E402 - after the environment is set
+import multiprocessing.resource_tracker  # noqa: E402 - after the environment is set
 
-import psutil
-import pytest
+import psutil  # noqa: E402 - after the environment is set
+import pytest  # noqa: E402 - after the environment is set
 
 
 def _helper_pids() -> set[int]:

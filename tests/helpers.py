@@ -25,9 +25,7 @@ def config(*specs: WorkerSpec, start_method: str = "forkserver") -> PulseConfig:
     return PulseConfig(workers=tuple(specs), start_method=start_method)
 
 
-def poll_until(
-    sup: Supervisor, predicate: Callable[[list[Event]], bool], timeout: float = 10.0
-) -> list[Event]:
+def poll_until(sup: Supervisor, predicate: Callable[[list[Event]], bool], timeout: float = 10.0) -> list[Event]:
     """Poll ``sup`` (blocking on its events, not sleeping) until ``predicate(events so far)``.
 
     Raises AssertionError with the events seen when ``timeout`` passes first.

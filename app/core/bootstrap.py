@@ -200,7 +200,7 @@ def format_stacks() -> str:
         if ident == me:
             continue
         stack = "".join(traceback.format_stack(frame))
-        parts.append(f'Thread {names.get(ident, ident)!s} (most recent call last):\n{stack}')
+        parts.append(f"Thread {names.get(ident, ident)!s} (most recent call last):\n{stack}")
     return "\n".join(parts)
 
 

@@ -46,6 +46,17 @@ def sensors(rate: float = 10.0) -> Iterator[dict[str, float]]:
         _sleep_until(start + n / rate)
 
 
+def random_walk(rate: float = 2000.0, step: float = 0.02) -> Iterator[float]:
+    """Yield a Gaussian random walk ``rate`` times a second (paced in small bursts)."""
+    value = 0.0
+    start = time.monotonic()
+    for n in itertools.count(1):
+        value += random.gauss(0.0, step)
+        yield value
+        if n % 20 == 0:  # sleeping per item would cost more than the item at 2000/s
+            _sleep_until(start + n / rate)
+
+
 def counter(count: int | None = None, rate: float | None = None) -> Iterator[int]:
     """Yield 0, 1, 2, ... (``count`` items, or for ever), at ``rate`` a second or flat out."""
     start = time.monotonic()

@@ -241,7 +241,13 @@ class Supervisor:
                 pid = f" (pid {ev.pid})" if ev.pid else ""
                 write(ev.worker, ev.time, "pulse", "INFO", f"state {ev.state.value}{pid}")
             elif isinstance(ev, WorkerExited):
-                write(ev.worker, ev.time, "pulse", "INFO", f"process {ev.pid} ended: {describe_exit(ev.exitcode, ev.signal)}")
+                write(
+                    ev.worker,
+                    ev.time,
+                    "pulse",
+                    "INFO",
+                    f"process {ev.pid} ended: {describe_exit(ev.exitcode, ev.signal)}",
+                )
             else:
                 continue
             wrote = True

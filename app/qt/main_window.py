@@ -99,8 +99,10 @@ class MainWindow(QMainWindow):
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        table.resizeColumnsToContents()
-        table.setColumnWidth(1, 110)
+        # Widths for typical contents, so live numbers don't get elided as they grow.
+        em = table.fontMetrics().horizontalAdvance("M")
+        for column, ems in enumerate((8, 8, 5, 6, 7, 6, 4, 5, 5, 7)):
+            table.setColumnWidth(column, ems * em)
         table.doubleClicked.connect(lambda _index: self.inspect_selected())
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._on_context_menu_requested)

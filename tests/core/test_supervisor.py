@@ -98,7 +98,9 @@ def test_kill_works_while_stopping(make_supervisor):
 
 def test_crash_sends_traceback_and_restarts_on_failure(make_supervisor):
     sup = make_supervisor(
-        config(spec("crashy", "app.producers:crashy", restart="on-failure", kwargs={"after": 0.0}, backoff_initial=0.05))
+        config(
+            spec("crashy", "app.producers:crashy", restart="on-failure", kwargs={"after": 0.0}, backoff_initial=0.05)
+        )
     )
     sup.start("crashy")
     events = poll_until(sup, lambda evs: len(exits_of(evs, "crashy")) >= 2)

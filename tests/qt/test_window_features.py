@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import time
 
-from PyQt5.QtCore import QSettings, Qt, QTimer
+from PyQt5.QtCore import Qt, QTimer
 
 from app.core.config import load_config
 from app.core.policy import State
-from app.qt.main_window import MainWindow
-from app.core.supervisor import Supervisor
 from tests.helpers import config, spec
 
 
@@ -153,8 +151,10 @@ def test_settings_round_trip(qtbot, make_window, settings, tmp_path):
 def test_open_reload_and_save_config(qtbot, make_window, tmp_path, monkeypatch):
     w = make_window(three())
     path = tmp_path / "new.toml"
-    path.write_text('[[worker]]\nname = "clock"\ntarget = "app.producers:clock"\nkwargs = { interval = 0.1 }\n'
-                    '[[worker]]\nname = "fresh"\ntarget = "app.producers:counter"\nkwargs = { rate = 10.0 }\n')  # fmt: skip
+    path.write_text(
+        '[[worker]]\nname = "clock"\ntarget = "app.producers:clock"\nkwargs = { interval = 0.1 }\n'
+        '[[worker]]\nname = "fresh"\ntarget = "app.producers:counter"\nkwargs = { rate = 10.0 }\n'
+    )
     monkeypatch.setattr(w.config_menu, "ask_open_path", lambda: str(path))
     w.config_menu.open_action.trigger()
     qtbot.waitUntil(lambda: w.model.names() == ["clock", "fresh"], timeout=10_000)
@@ -216,6 +216,8 @@ def test_window_stays_responsive_while_workers_flood(qtbot, make_window):
     last[0] = time.monotonic()
     timer.start()
     start_counts = w.model.row("flood0").received
-    qtbot.waitUntil(lambda: len(lateness) >= 100 and w.model.row("flood0").received > start_counts + 200_000, timeout=20_000)
+    qtbot.waitUntil(
+        lambda: len(lateness) >= 100 and w.model.row("flood0").received > start_counts + 200_000, timeout=20_000
+    )
     timer.stop()
     assert max(lateness) < 0.200, f"GUI thread late by {max(lateness) * 1000:.0f} ms under a flood"
