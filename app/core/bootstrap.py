@@ -192,16 +192,26 @@ def _watch_control(control: Connection, writer: ChannelWriter) -> None:
 
 
 def format_stacks() -> str:
-    """Return the Python stack of every thread but this one, innermost call last."""
+    """Return the Python stack of every thread, main thread first, Pulse's own threads left out."""
     names = {t.ident: t.name for t in threading.enumerate()}
-    me = threading.get_ident()
-    parts = []
-    for ident, frame in sys._current_frames().items():
-        if ident == me:
+    main = threading.main_thread().ident
+    frames = sorted(sys._current_frames().items(), key=lambda kv: kv[0] != main)
+    parts, ours = [], 0
+    for ident, frame in frames:
+        name = names.get(ident, str(ident))
+        if name.startswith("pulse-"):
+            ours += 1  # our flusher, output pumps and control thread: noise when debugging
             continue
-        stack = "".join(traceback.format_stack(frame))
-        parts.append(f"Thread {names.get(ident, ident)!s} (most recent call last):\n{stack}")
+        # The frames above the producer (multiprocessing's start-up, our bootstrap) are noise.
+        summary = [f for f in traceback.extract_stack(frame) if not _is_plumbing(f.filename)]
+        stack = "".join(traceback.StackSummary.from_list(summary).format())
+        parts.append(f"Thread {name} (most recent call last):\n{stack}")
+    parts.append(f"({ours} Pulse helper threads not shown)")
     return "\n".join(parts)
+
+
+def _is_plumbing(filename: str) -> bool:
+    return filename in _OWN_FILES or filename == "<string>" or f"{os.sep}multiprocessing{os.sep}" in filename
 
 
 def _capture_output(writer: ChannelWriter) -> list[threading.Thread]:

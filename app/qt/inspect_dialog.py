@@ -37,7 +37,7 @@ class InspectDialog(QDialog):
         self.setWindowTitle(f"Inspect — {name}")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setModal(False)
-        self.resize(640, 560)
+        self.resize(680, 820)
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.labels: dict[str, QLabel] = {}
@@ -101,7 +101,7 @@ class InspectDialog(QDialog):
             "Children": ", ".join(map(str, info.children)) or "none",
             "Open files": "\n".join(info.open_files) or "none",
             "Connections": "\n".join(info.connections) or "none",
-            "Command line": info.cmdline or "-",
+            "Command line": elide(info.cmdline, 160) if info.cmdline else "-",
             "Items sent": f"{rec.sent + rec.next_seq:,}" if rec.process is not None else f"{rec.sent:,}",
             "Items received": f"{rec.received:,}",
             "Items lost": f"{rec.lost:,}",
@@ -112,6 +112,7 @@ class InspectDialog(QDialog):
         }
         for key, value in values.items():
             self.labels[key].setText(value)
+        self.labels["Command line"].setToolTip(info.cmdline)
         self.stack_button.setEnabled(rec.process is not None)
         if row is not None and row.last_error and not self.traceback_view.toPlainText():
             self.traceback_view.setPlainText(row.last_error)

@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.table)
         self.actions = WorkerActions(self)
         self.log_dock = make_log_dock(self)
+        self.log_dock.set_workers(supervisor.names)
         self.plot_dock = make_plot_dock(self, self.log_dock)
         self.config_menu = ConfigMenu(self, config_path)
         self._build_menus_and_toolbar()
@@ -101,7 +102,7 @@ class MainWindow(QMainWindow):
         header.setStretchLastSection(True)
         # Widths for typical contents, so live numbers don't get elided as they grow.
         em = table.fontMetrics().horizontalAdvance("M")
-        for column, ems in enumerate((8, 8, 5, 6, 7, 6, 4, 5, 5, 7)):
+        for column, ems in enumerate((8, 8, 5, 6, 7, 6, 4, 6, 5, 7)):
             table.setColumnWidth(column, ems * em)
         table.doubleClicked.connect(lambda _index: self.inspect_selected())
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)

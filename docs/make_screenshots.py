@@ -1,0 +1,63 @@
+"""Regenerate the README's screenshots: run under a real X server, e.g. ``xvfb-run``."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    """Open the demo, drive it a little, and save PNGs of the window, inspector and log."""
+    from PyQt5.QtCore import QSettings, QTimer
+    from PyQt5.QtWidgets import QApplication
+
+    from app.cli import demo_config
+    from app.core.supervisor import Supervisor
+    from app.qt.inspect_dialog import InspectDialog
+    from app.qt.main_window import MainWindow
+
+    app = QApplication(sys.argv[:1])
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(Supervisor(demo_config()), settings=settings)
+    window.show()
+    window.supervisor.start_autostart()
+
+    def step1() -> None:
+        window.select("chatty", "crashy")
+        window.actions.start.trigger()
+
+    def step2() -> None:
+        window.select("sine", "sensors")
+
+    def step3() -> None:
+        window.grab().save(str(OUT / "main-window.png"))
+        window.select("clock")
+        dialog = window.inspect_selected()
+        assert dialog is not None
+        dialog.stack_button.click()
+        QTimer.singleShot(1500, lambda: (dialog.refresh(), dialog.grab().save(str(OUT / "inspector.png"))))
+
+    def step4() -> None:
+        log = window.log_dock
+        log.worker_combo.setCurrentText("crashy")
+        log.level_combo.setCurrentText("WARNING")
+        rows = log.view.model().rowCount()
+        if rows:
+            log.view.selectRow(rows - 1)
+        log.grab().save(str(OUT / "log-filtered.png"))
+        window.close()
+
+    QTimer.singleShot(500, step1)
+    QTimer.singleShot(6000, step2)
+    QTimer.singleShot(9000, step3)
+    QTimer.singleShot(12000, step4)
+    app.exec()
+    window.consumer.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
