@@ -16,7 +16,6 @@ def main() -> int:
 
     from app.cli import demo_config
     from app.core.supervisor import Supervisor
-    from app.qt.inspect_dialog import InspectDialog
     from app.qt.main_window import MainWindow
 
     app = QApplication(sys.argv[:1])
