@@ -69,3 +69,7 @@ def test_workers_die_with_the_sigkilled_gui(tmp_path):
 
 def test_workers_die_with_the_sigkilled_gui_under_spawn(tmp_path):
     run_and_sigkill(tmp_path, ["--start-method", "spawn"])
+
+
+def test_workers_die_with_the_sigkilled_headless_runner(tmp_path):
+    run_and_sigkill(tmp_path, ["--headless"])

@@ -256,8 +256,8 @@ class MainWindow(QMainWindow):
         for name in self.model.names():
             pid = self.model.row(name).pid
             if pid is not None:
-                info = self._inspector.inspect(pid)
-                stats[name] = (info.cpu_percent, info.rss)
+                stats[name] = self._inspector.stats(pid)
+        self._inspector.retain({pid for pid in (self.model.row(n).pid for n in stats) if pid is not None})
         self.model.refresh_clock(stats)
         rows = [self.model.row(n) for n in self.model.names()]
         running = sum(r.state is State.RUNNING for r in rows)

@@ -254,3 +254,18 @@ def test_log_files_rotate_at_their_size_cap(tmp_path):
     assert names == ["w.log", "w.log.1", "w.log.2"]
     assert all(p.stat().st_size <= 1100 for p in tmp_path.iterdir())
     assert "line 0199" in (tmp_path / "w.log").read_text()
+
+
+def test_death_is_an_event_seen_from_the_sentinel(make_supervisor):
+    # RUNNING and quiet: no timer is armed, so only the sentinel can wake a poll with no timeout.
+    sup = make_supervisor(config(spec("clock", "app.producers:clock", kwargs={"interval": 60.0}, start_secs=0.05)))
+    sup.start("clock")
+    poll_until(sup, reached("clock", State.RUNNING))
+    assert sup.record("clock").runtime.deadline is None
+    pid = sup.record("clock").pid
+    os.kill(pid, signal.SIGKILL)  # from outside: the supervisor was not told
+    events: list = []
+    while not exits_of(events, "clock"):
+        events.extend(sup.poll(None))  # blocks; pytest-timeout ends a hang
+    assert exits_of(events, "clock")[0].signal == signal.SIGKILL
+    assert not psutil.pid_exists(pid)  # reaped at once: no zombie
