@@ -21,3 +21,16 @@ def test_core_all_is_sorted_and_importable():
     assert app.core.__all__ == sorted(app.core.__all__)
     for name in app.core.__all__:
         assert hasattr(app.core, name), name
+
+
+def test_start_method_is_explicit_and_forkserver_on_linux():
+    from app.core.spec import DEFAULT_START_METHOD, PulseConfig
+    from app.core.supervisor import Supervisor
+
+    if sys.platform.startswith("linux"):
+        assert DEFAULT_START_METHOD == "forkserver"
+    sup = Supervisor(PulseConfig(start_method="spawn"))
+    try:
+        assert sup._ctx.get_start_method() == "spawn"
+    finally:
+        sup.close()

@@ -110,3 +110,13 @@ def test_worker_model_passes_qt_model_tester(qtmodeltester, make_window, qtbot):
     window = make_window(demo_like(), autostart=True)
     qtbot.waitUntil(lambda: window.model.row("clock").received >= 1, timeout=10_000)
     qtmodeltester.check(window.model, force_py=True)
+
+
+def test_double_click_inspects(qtbot, make_window):
+    window = make_window(demo_like())
+    index = window.proxy.index(1, 0)
+    window.table.selectRow(1)
+    window.table.doubleClicked.emit(index)
+    dialog = InspectDialog._open["count"]
+    assert dialog.isVisible() and dialog.labels["Worker"].text() == "count"
+    dialog.close()

@@ -1,0 +1,107 @@
+"""The worker-side batching writer: batches by count and time, leading edge, exact sequence numbers."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+
+import pytest
+
+from app.core import channel
+from app.core.channel import ChannelWriter
+
+
+class FakeConnection:
+    """Records every message sent; `wait_for(n)` blocks until n messages have arrived."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple] = []
+        self._cond = threading.Condition()
+
+    def send_bytes(self, data: bytes) -> None:
+        with self._cond:
+            self.messages.append(channel.decode(data))
+            self._cond.notify_all()
+
+    def wait_for(self, n: int, timeout: float = 5.0) -> None:
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self.messages) >= n, timeout), self.messages
+
+    def items(self) -> list:
+        out = []
+        for msg in self.messages:
+            if msg[0] == channel.ITEMS:
+                assert msg[1] == len(out), "sequence numbers must continue exactly"
+                out.extend(msg[2])
+        return out
+
+
+@pytest.fixture
+def conn_and_writer():
+    conn = FakeConnection()
+    writer = ChannelWriter(conn, max_batch=1000, max_delay=0.002)
+    yield conn, writer
+    writer.close()
+
+
+def test_a_tight_producer_costs_one_send_per_batch(conn_and_writer):
+    conn, writer = conn_and_writer
+    for i in range(10_000):
+        writer.emit(i)
+    writer.flush()
+    assert conn.items() == list(range(10_000))
+    sends = [m for m in conn.messages if m[0] == channel.ITEMS]
+    assert len(sends) <= 12  # ~10 full batches (+ the leading-edge first item and a tail)
+    assert max(len(m[2]) for m in sends) == 1000
+
+
+def test_an_item_after_a_quiet_spell_leaves_at_once(conn_and_writer):
+    conn, writer = conn_and_writer
+    writer.emit("first")
+    # Sent synchronously inside emit: no batching delay when the stream is quiet.
+    assert conn.items() == ["first"]
+
+
+def test_a_burst_that_then_goes_quiet_is_flushed_by_time(conn_and_writer):
+    conn, writer = conn_and_writer
+    writer.emit(1)
+    writer.emit(2)
+    writer.emit(3)  # 2 and 3 wait for company; the flusher sends them after max_delay
+    conn.wait_for(2)
+    assert conn.items() == [1, 2, 3]
+
+
+def test_unpicklable_items_are_reported_and_skipped(conn_and_writer):
+    conn, writer = conn_and_writer
+    writer.emit(1)
+    writer.emit(lambda: None)
+    writer.emit(3)
+    writer.flush()
+    assert conn.items() == [1, 3]
+    logs = [m for m in conn.messages if m[0] == channel.LOG]
+    assert len(logs) == 1 and "function" in logs[0][3] and logs[0][2] == "ERROR"
+    assert writer.sent == 2
+
+
+def test_control_messages_come_after_the_items_queued_before_them(conn_and_writer):
+    conn, writer = conn_and_writer
+    writer.emit("a")
+    writer.emit("b")
+    writer.send((channel.LOG, "stdout", "INFO", "line", 0.0, False))
+    kinds = [m[0] for m in conn.messages]
+    assert kinds[-1] == channel.LOG and conn.items() == ["a", "b"]
+
+
+def test_close_flushes_and_says_how_many_were_sent():
+    conn = FakeConnection()
+    writer = ChannelWriter(conn)
+    for i in range(1500):
+        writer.emit(i)
+    writer.close()
+    assert conn.messages[-1] == (channel.BYE, 1500)
+    assert conn.items() == list(range(1500))
+
+
+def test_decode_rejects_foreign_messages():
+    with pytest.raises(ValueError, match="not a Pulse message"):
+        channel.decode(pickle.dumps("hello"))
