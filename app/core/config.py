@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.config_locator import BARE_KEY, TomlLocator
 from app.core.errors import ConfigError, ConfigProblem, TargetError
 from app.core.spec import (
     DEFAULT_START_METHOD,
@@ -41,124 +42,10 @@ _DEFAULT = WorkerSpec(name="", target="")
 _TYPE_NAMES = {bool: "boolean", int: "integer", str: "string", list: "array", dict: "table"}
 _TOP_KEYS = ("pulse", "worker")
 _PULSE_KEYS = ("start_method",)
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 # TOML basic strings forbid raw control characters, so every one is escaped, not just \n.
 _ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F]}
 _ESCAPES.update({ord(c): "\\" + e for c, e in zip('"\\\b\t\n\f\r', '"\\btnfr', strict=True)})
 _DECODE_POS = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
-
-
-class _Locator:
-    """Map TOML key paths such as ``("worker", 2, "target")`` to 1-based line numbers.
-
-    tomllib keeps no positions, so this re-scans the text. It only needs to be right for
-    documents tomllib accepted, which keeps it small: string contents, comments and the
-    inside of multi-line arrays are skipped, headers and ``key =`` lines are recorded.
-    """
-
-    def __init__(self, text: str) -> None:
-        self._lines: dict[tuple[Any, ...], int] = {}
-        self._arrays: dict[tuple[Any, ...], int] = {}  # array-of-tables path -> count so far
-        prefix: tuple[Any, ...] = ()
-        in_ml: str | None = None  # the delimiter of the multi-line string we are inside
-        depth = 0  # open brackets carried over from earlier lines (multi-line arrays)
-        for lineno, line in enumerate(text.split("\n"), start=1):
-            if in_ml is None and depth == 0:
-                prefix = self._statement(line.strip(), lineno, prefix)
-            in_ml, depth = self._advance(line, in_ml, depth)
-
-    def line(self, *path: Any) -> int | None:
-        """Return the line of ``path`` or of its nearest recorded ancestor."""
-        for n in range(len(path), 0, -1):
-            if path[:n] in self._lines:
-                return self._lines[path[:n]]
-        return None
-
-    def _statement(self, s: str, lineno: int, prefix: tuple[Any, ...]) -> tuple[Any, ...]:
-        if s.startswith("["):
-            is_array = s.startswith("[[")
-            parts = _key_parts(s, 2 if is_array else 1)
-            path: tuple[Any, ...] = ()
-            for i, part in enumerate(parts):
-                path += (part,)
-                if is_array and i == len(parts) - 1:
-                    self._arrays[path] = self._arrays.get(path, 0) + 1
-                    self._lines.setdefault(path, lineno)
-                if path in self._arrays:  # a sub-table belongs to the latest element
-                    path += (self._arrays[path],)
-                self._lines.setdefault(path, lineno)
-            return path
-        if s and not s.startswith("#"):
-            parts = _key_parts(s, 0)
-            for n in range(1, len(parts) + 1):
-                self._lines.setdefault(prefix + tuple(parts[:n]), lineno)
-        return prefix
-
-    @staticmethod
-    def _advance(line: str, in_ml: str | None, depth: int) -> tuple[str | None, int]:
-        """Carry string and bracket state past ``line``."""
-        i = 0
-        while i < len(line):
-            if in_ml is not None:
-                j = i
-                while j < len(line) and not line.startswith(in_ml, j):
-                    j += 2 if in_ml == '"""' and line[j] == "\\" else 1  # skip escaped char
-                if j >= len(line):
-                    break
-                i = j + 3
-                while line[i : i + 1] == in_ml[0]:  # up to two quotes may end the content
-                    i += 1
-                in_ml = None
-                continue
-            c = line[i]
-            if c == "#":
-                break
-            if line.startswith(('"""', "'''"), i):
-                in_ml, i = line[i : i + 3], i + 3
-                continue
-            if c in "\"'":
-                i = _string_end(line, i)
-                continue
-            if c in "[{":
-                depth += 1
-            elif c in "]}":
-                depth = max(0, depth - 1)
-            i += 1
-        return in_ml, depth
-
-
-def _string_end(s: str, i: int) -> int:
-    """Return the index after the one-line string starting at ``s[i]``."""
-    j = i + 1
-    while j < len(s) and s[j] != s[i]:
-        j += 2 if s[i] == '"' and s[j] == "\\" else 1  # only basic strings have escapes
-    return j + 1
-
-
-def _key_parts(s: str, i: int) -> list[str]:
-    """Parse the (possibly dotted, possibly quoted) key starting at ``s[i]``."""
-    parts: list[str] = []
-    while True:
-        while s[i : i + 1] in (" ", "\t"):
-            i += 1
-        if s[i : i + 1] in ('"', "'"):
-            end = _string_end(s, i)
-            try:  # let tomllib decode the escapes rather than re-implement them
-                parts.append(tomllib.loads(f"k = {s[i:end]}")["k"])
-            except tomllib.TOMLDecodeError:
-                return parts
-            i = end
-        else:
-            m = _BARE_KEY.match(s, i)
-            if not m:
-                return parts
-            parts.append(m.group())
-            i = m.end()
-        while s[i : i + 1] in (" ", "\t"):
-            i += 1
-        if s[i : i + 1] != ".":
-            return parts
-        i += 1
 
 
 def _show(value: Any) -> str:
@@ -178,7 +65,7 @@ class _Checker:
 
     def __init__(self, text: str, path: str) -> None:
         self.path = path
-        self.where = _Locator(text)
+        self.where = TomlLocator(text)
         self.problems: list[ConfigProblem] = []
 
     def fail(self, loc: tuple[Any, ...], fld: str, reason: str) -> None:
@@ -351,7 +238,7 @@ def _toml_str(s: str) -> str:
 def _toml_key(key: Any) -> str:
     if not isinstance(key, str):
         raise TypeError(f"TOML keys must be strings, got {key!r}")
-    return key if _BARE_KEY.fullmatch(key) else _toml_str(key)
+    return key if BARE_KEY.fullmatch(key) else _toml_str(key)
 
 
 def _toml_value(value: Any) -> str:

@@ -8,6 +8,9 @@ import time
 from pathlib import Path
 from typing import IO
 
+from app.core.events import Event, LogLine, StateChanged, WorkerExited
+from app.core.inspection import describe_exit
+
 DEFAULT_MAX_BYTES = 1_000_000
 DEFAULT_BACKUPS = 3
 
@@ -54,6 +57,24 @@ class LogFiles:
         body = text.replace("\n", "\n    ")
         f.write(f"{stamp} {level:<8} {stream:<8} {body}\n")
         self._dirty.add(worker)
+
+    def write_events(self, events: list[Event]) -> None:
+        """Append the log lines, state changes and exits in ``events``, then flush."""
+        wrote = False
+        for ev in events:
+            if isinstance(ev, LogLine):
+                self.write(ev.worker, ev.time, ev.stream, ev.level, ev.line)
+            elif isinstance(ev, StateChanged):
+                pid = f" (pid {ev.pid})" if ev.pid else ""
+                self.write(ev.worker, ev.time, "pulse", "INFO", f"state {ev.state.value}{pid}")
+            elif isinstance(ev, WorkerExited):
+                ended = f"process {ev.pid} ended: {describe_exit(ev.exitcode, ev.signal)}"
+                self.write(ev.worker, ev.time, "pulse", "INFO", ended)
+            else:
+                continue
+            wrote = True
+        if wrote:
+            self.flush()
 
     def flush(self) -> None:
         """Flush what was written since the last call, rotating files that grew too big."""

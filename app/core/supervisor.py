@@ -9,65 +9,24 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.core import bootstrap, channel, policy
+from app.core import bootstrap, policy
 from app.core.errors import UnknownWorkerError
-from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
-from app.core.inspection import describe_exit
+from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.logfiles import LogFiles, default_log_dir
-from app.core.policy import Command, Runtime, State
+from app.core.policy import Command, State
 from app.core.spec import PulseConfig, WorkerSpec
+from app.core.worker_record import WorkerRecord
 
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-    from multiprocessing.process import BaseProcess
+    pass
 
 # Modules every forkserver child needs: importing them once in the server makes starts fast.
 _PRELOAD = ["app.core.bootstrap", "app.core.producers"]
 _MESSAGES_PER_READ = 64  # per channel per poll, so one flooding worker cannot starve the rest
-
-
-@dataclass
-class WorkerRecord:
-    """The supervisor's live view of one worker (read-only outside the polling thread).
-
-    Attributes
-    ----------
-    spec, runtime : WorkerSpec, Runtime
-        What to run and where the policy stands.
-    process, reader, control : the live process and the parent's ends of its pipes, or None
-    received, lost, sent : int
-        Items received, sequence numbers skipped, items the worker reported sent (all runs).
-    restarts : int
-        Automatic restarts (from BACKOFF), not user starts.
-    last_exit : tuple[int | None, int | None] | None
-        (exitcode, signal) of the last run.
-    """
-
-    spec: WorkerSpec
-    runtime: Runtime = field(default_factory=Runtime)
-    process: BaseProcess | None = None
-    reader: Connection | None = None
-    control: Connection | None = None
-    received: int = 0
-    lost: int = 0
-    sent: int = 0
-    restarts: int = 0
-    next_seq: int = 0
-    last_exit: tuple[int | None, int | None] | None = None
-    started_wall: float | None = None
-    pending_spec: WorkerSpec | None = None  # applied once the current run has stopped
-    removing: bool = False
-    log_path: str | None = None  # this worker's log file on disk, when logs are kept
-
-    @property
-    def pid(self) -> int | None:
-        """Return the pid of the live process, if any."""
-        return self.process.pid if self.process is not None else None
 
 
 class Supervisor:
@@ -99,15 +58,15 @@ class Supervisor:
             self._ctx.set_forkserver_preload(_PRELOAD)
         self.start_method = config.start_method
         self._clock = clock
-        self._workers: dict[str, WorkerRecord] = {w.name: WorkerRecord(w) for w in config.workers}
+        self._workers: dict[str, WorkerRecord] = {}
         self._inbox: collections.deque[tuple[str, Any]] = collections.deque()
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._wake_lock = threading.Lock()
         self._events: list[Event] = []
         self._closed = False
         self.log_files = LogFiles(Path(log_dir) if log_dir is not None else default_log_dir())
-        for rec in self._workers.values():
-            rec.log_path = str(self.log_files.path(rec.spec.name))
+        for spec in config.workers:
+            self._workers[spec.name] = self._new_record(spec)
 
     # --- thread-safe commands -------------------------------------------------------------
 
@@ -219,7 +178,7 @@ class Supervisor:
                     continue
                 rec = by_obj[obj]
                 if obj is rec.reader:
-                    self._read(rec, _MESSAGES_PER_READ)
+                    rec.read(self._events, _MESSAGES_PER_READ)
                 else:
                     exited.append(rec)
             for rec in exited:
@@ -227,40 +186,16 @@ class Supervisor:
             self._drain_inbox()
             self._fire_timers()
         events, self._events = self._events, []
-        self._write_logs(events)
+        self.log_files.write_events(events)
         return events
-
-    def _write_logs(self, events: list[Event]) -> None:
-        """Append log lines, state changes and exits to the workers' files."""
-        write = self.log_files.write
-        wrote = False
-        for ev in events:
-            if isinstance(ev, LogLine):
-                write(ev.worker, ev.time, ev.stream, ev.level, ev.line)
-            elif isinstance(ev, StateChanged):
-                pid = f" (pid {ev.pid})" if ev.pid else ""
-                write(ev.worker, ev.time, "pulse", "INFO", f"state {ev.state.value}{pid}")
-            elif isinstance(ev, WorkerExited):
-                write(
-                    ev.worker,
-                    ev.time,
-                    "pulse",
-                    "INFO",
-                    f"process {ev.pid} ended: {describe_exit(ev.exitcode, ev.signal)}",
-                )
-            else:
-                continue
-            wrote = True
-        if wrote:
-            self.log_files.flush()
 
     def close(self) -> None:
         """Kill whatever still runs, reap it, and close every pipe (the last call)."""
         for rec in self._workers.values():
             if rec.process is not None:
-                _signal_group(rec.process, signal.SIGKILL)
+                rec.signal(signal.SIGKILL)
                 rec.process.join(timeout=5.0)
-                self._release(rec)
+                rec.release()
         with self._wake_lock:
             self._closed = True
             self._wake_w.close()
@@ -296,7 +231,7 @@ class Supervisor:
                 self._apply(payload)
             elif kind == "add":
                 if payload.name not in self._workers:
-                    self._workers[payload.name] = WorkerRecord(payload, log_path=str(self.log_files.path(payload.name)))
+                    self._workers[payload.name] = self._new_record(payload)
                     self._events.append(WorkersChanged(tuple(self._workers)))
                     if payload.autostart:
                         self._feed(self._workers[payload.name], policy.StartAsked())
@@ -337,9 +272,9 @@ class Supervisor:
                 self._announce(rec, state)
         for command in step.commands:
             if command is Command.TERMINATE and rec.process is not None:
-                _signal_group(rec.process, signal.SIGTERM)
+                rec.signal(signal.SIGTERM)
             elif command is Command.KILL and rec.process is not None:
-                _signal_group(rec.process, signal.SIGKILL)
+                rec.signal(signal.SIGKILL)
         if rec.removing and rec.process is None and not rec.runtime.state.is_alive:
             del self._workers[rec.spec.name]
             self._events.append(WorkersChanged(tuple(self._workers)))
@@ -372,70 +307,24 @@ class Supervisor:
         rec.started_wall = time.time()
         self._announce(rec, State.STARTING)
 
-    def _read(self, rec: WorkerRecord, limit: int | None) -> None:
-        """Decode up to ``limit`` ready messages from ``rec``'s channel (None: until empty)."""
-        reader = rec.reader
-        n = 0
-        while reader is not None and (limit is None or n < limit):
-            try:
-                if n and not reader.poll():
-                    return
-                data = reader.recv_bytes()
-                msg = channel.decode(data)
-            except (EOFError, OSError):
-                # Clean EOF, or a message torn by a kill: either way this run's channel is done.
-                reader.close()
-                rec.reader = None
-                return
-            except Exception as exc:
-                self._log(rec, f"undecodable message dropped: {type(exc).__name__}: {exc}")
-                n += 1
-                continue
-            n += 1
-            self._dispatch(rec, msg)
-
-    def _dispatch(self, rec: WorkerRecord, msg: tuple[Any, ...]) -> None:
-        name = rec.spec.name
-        tag = msg[0]
-        if tag == channel.ITEMS:
-            _, first_seq, items, sent_ns = msg
-            gap = max(0, first_seq - rec.next_seq)
-            rec.lost += gap
-            rec.received += len(items)
-            rec.next_seq = first_seq + len(items)
-            self._events.append(ItemBatch(name, first_seq, items, sent_ns, time.monotonic_ns(), gap))
-        elif tag == channel.LOG:
-            _, stream, level, line, when, is_tb = msg
-            self._events.append(LogLine(name, stream, level, line, when, is_tb))
-        elif tag == channel.STACK:
-            self._events.append(StackDump(name, msg[1]))
-        elif tag == channel.BYE:
-            rec.sent += msg[1]
-            rec.lost += max(0, msg[1] - rec.next_seq)
-
     def _reap(self, rec: WorkerRecord) -> None:
         """The sentinel fired: read what is left in the channel, reap, and tell the policy."""
         process = rec.process
         if process is None:
             return
-        self._read(rec, None)  # the worker is gone, so this ends at EOF
+        rec.read(self._events, None)  # the worker is gone, so this ends at EOF
         process.join()
         code = process.exitcode
         sig = -code if code is not None and code < 0 else None
         exitcode = None if sig is not None else code
         pid = process.pid
-        self._release(rec)
+        rec.release()
         rec.last_exit = (exitcode, sig)
         self._events.append(WorkerExited(rec.spec.name, pid or 0, exitcode, sig, time.time()))
         self._feed(rec, policy.Exited(exitcode, sig))
 
-    def _release(self, rec: WorkerRecord) -> None:
-        for conn in (rec.reader, rec.control):
-            if conn is not None:
-                conn.close()
-        if rec.process is not None:
-            rec.process.close()
-        rec.process = rec.reader = rec.control = None
+    def _new_record(self, spec: WorkerSpec) -> WorkerRecord:
+        return WorkerRecord(spec, log_path=str(self.log_files.path(spec.name)))
 
     def _log(self, rec: WorkerRecord, line: str, *, traceback: bool = False) -> None:
         self._events.append(LogLine(rec.spec.name, "pulse", "ERROR", line, time.time(), traceback))
@@ -458,7 +347,7 @@ class Supervisor:
                         self._feed(rec, policy.StartAsked())
         for name, spec in new.items():
             if name not in self._workers:
-                self._workers[name] = WorkerRecord(spec, log_path=str(self.log_files.path(name)))
+                self._workers[name] = self._new_record(spec)
                 if spec.autostart:
                     self._feed(self._workers[name], policy.StartAsked())
         order = list(new)
@@ -468,23 +357,6 @@ class Supervisor:
 
 def _position(order: list[str], name: str) -> int:
     return order.index(name) if name in order else len(order)
-
-
-def _signal_group(process: BaseProcess, sig: int) -> None:
-    """Signal the worker's process group, or just the worker if it has no group of its own yet."""
-    pid = process.pid
-    if pid is None:
-        return
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-            return
-    except ProcessLookupError:
-        return
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def run_until_stopped(sup: Supervisor, names: Iterable[str] | None = None, timeout: float = 30.0) -> list[Event]:

@@ -10,6 +10,7 @@ import pytest
 
 from app.core import config as config_mod
 from app.core.config import describe_worker, dump_config, load_config, parse_config
+from app.core.config_locator import TomlLocator
 from app.core.errors import ConfigError, ConfigProblem
 from app.core.spec import DEFAULT_START_METHOD, PulseConfig, RestartPolicy, WorkerSpec
 
@@ -429,7 +430,7 @@ def test_locator_skips_strings_comments_and_multiline_values() -> None:
         'start_secs' = "late"
         '''
     )
-    loc = config_mod._Locator(text)
+    loc = TomlLocator(text)
     assert loc.line("worker", 1) == 1
     assert loc.line("worker", 1, "name") == 2
     assert loc.line("worker", 1, "kwargs") == 4
@@ -442,7 +443,7 @@ def test_locator_skips_strings_comments_and_multiline_values() -> None:
 
 
 def test_locator_handles_quoted_headers_and_escapes() -> None:
-    loc = config_mod._Locator('[ "worker" ]\nx = 1\n[["a\\"b"]]\ny = 2\n[["a\\"b"]]\ny = 3\n')
+    loc = TomlLocator('[ "worker" ]\nx = 1\n[["a\\"b"]]\ny = 2\n[["a\\"b"]]\ny = 3\n')
     assert loc.line("worker", "x") == 2
     assert loc.line('a"b', 1, "y") == 4
     assert loc.line('a"b', 2, "y") == 6
