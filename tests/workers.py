@@ -60,3 +60,12 @@ def announce_pid(path: str, interval: float = 0.2) -> Iterator[int]:
     for n in itertools.count():
         yield n
         time.sleep(interval)
+
+
+def fork_and_exit() -> Iterator[int]:
+    """Fork a grandchild that inherits our channel's write end, yield its pid, and return."""
+    pid = os.fork()
+    if pid == 0:  # the grandchild: hold the fds for a while, as a careless subprocess would
+        time.sleep(600)  # longer than the test timeout: a blocking read would hang the test
+        os._exit(0)
+    yield pid

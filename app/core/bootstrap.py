@@ -251,8 +251,10 @@ def _finish_output(readers: list[threading.Thread]) -> None:
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     os.close(devnull)
+    # One deadline for both: a grandchild holding fds 1 and 2 must not delay the exit twice.
+    deadline = time.monotonic() + 1.0
     for t in readers:
-        t.join(timeout=2.0)
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 class _ChannelLogHandler(logging.Handler):

@@ -57,12 +57,14 @@ class WorkerRecord:
         return self.process.pid if self.process is not None else None
 
     def read(self, events: list[Event], limit: int | None) -> None:
-        """Decode up to ``limit`` ready messages (None: until EOF) and append their events."""
+        """Decode up to ``limit`` ready messages (None: all that are there) and append their events."""
         reader = self.reader
         n = 0
         while reader is not None and (limit is None or n < limit):
             try:
-                if n and not reader.poll():
+                # Never block, except on the first message of a reader wait() found ready: after
+                # a death, a grandchild may still hold the write end, and EOF would never come.
+                if (n or limit is None) and not reader.poll():
                     return
                 msg = channel.decode(reader.recv_bytes())
             except (EOFError, OSError):

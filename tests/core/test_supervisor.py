@@ -269,3 +269,16 @@ def test_death_is_an_event_seen_from_the_sentinel(make_supervisor):
         events.extend(sup.poll(None))  # blocks; pytest-timeout ends a hang
     assert exits_of(events, "clock")[0].signal == signal.SIGKILL
     assert not psutil.pid_exists(pid)  # reaped at once: no zombie
+
+
+def test_exit_is_seen_even_when_a_grandchild_holds_the_channel_open(make_supervisor):
+    sup = make_supervisor(config(spec("forker", "tests.workers:fork_and_exit")))
+    sup.start("forker")
+    events: list = []
+    try:
+        events = poll_until(sup, lambda evs: bool(exits_of(evs, "forker")), timeout=10.0)
+    finally:
+        for _, pid in items_of(events, "forker"):
+            os.kill(pid, signal.SIGKILL)
+    assert exits_of(events, "forker")[0].exitcode == 0
+    assert len(items_of(events, "forker")) == 1
