@@ -32,6 +32,9 @@ PALETTE = (
     "#bcbd22",
     "#17becf",
 )
+# With nothing selected, the first this many series show: each curve costs paint time every frame,
+# and 64 workers' worth would stall the GUI thread.
+MAX_AUTO_SERIES = 8
 WINDOWS: tuple[tuple[str, float | None], ...] = (("Last 10 s", 10.0), ("Last 60 s", 60.0), ("All", None))
 
 
@@ -39,13 +42,14 @@ WINDOWS: tuple[tuple[str, float | None], ...] = (("Last 10 s", 10.0), ("Last 60 
 class _Series:
     worker: str
     buffer: SeriesBuffer
-    curve: pg.PlotDataItem
     colour: str
+    order: int  # position of first appearance
+    curve: pg.PlotDataItem | None = None  # made when first shown: creating one costs milliseconds
     dirty: bool = False  # the buffer holds points the curve doesn't show yet
 
 
 class PlotDock(QDockWidget):
-    """Plots the numeric items of every worker: one series per worker, or per key for dicts.
+    """Plots the numeric items of the selected workers (none selected: the first few series).
 
     Items that are ``int``/``float`` (not ``bool``) make a series named after the worker; dicts of
     numbers make one series per key, ``"worker.key"``; other items are ignored. x is seconds since
@@ -130,22 +134,28 @@ class PlotDock(QDockWidget):
         events : iterable of Event
             One emit of the consumer; anything but an ``ItemBatch`` is skipped.
         """
-        changed = False
+        # One conversion per worker per call, not per batch: many workers send many small batches.
+        grouped: dict[str, tuple[list[object], int]] = {}
         for ev in events:
             if type(ev) is ItemBatch and ev.items:
-                changed = self._append_batch(ev) or changed
+                items, _ = grouped.get(ev.worker, ([], 0))
+                items.extend(ev.items)
+                grouped[ev.worker] = (items, ev.received_ns)
+        changed = False
+        for worker, (items, received_ns) in grouped.items():
+            changed = self._append_batch(worker, items, received_ns) or changed
         if changed:
             self._schedule_redraw()
 
-    def _append_batch(self, ev: ItemBatch) -> bool:
-        n = len(ev.items)
+    def _append_batch(self, worker: str, items: list[object], received_ns: int) -> bool:
+        n = len(items)
         # Points before the last max_points would be dropped at once: don't even convert them.
         skip = max(0, n - self.max_points)
-        columns = numeric_columns(ev.items[skip:] if skip else ev.items)
-        t = (ev.received_ns - self.origin_ns) * 1e-9
+        columns = numeric_columns(items[skip:] if skip else items)
+        t = (received_ns - self.origin_ns) * 1e-9
         for key, indices, ys in columns:
-            name = ev.worker if key is None else f"{ev.worker}.{key}"
-            series = self._series.get(name) or self._add_series(name, ev.worker)
+            name = worker if key is None else f"{worker}.{key}"
+            series = self._series.get(name) or self._add_series(name, worker)
             buffer = series.buffer
             prev = t if buffer.last_x is None else buffer.last_x  # a first batch lands at t
             end = max(t, prev)
@@ -159,20 +169,32 @@ class PlotDock(QDockWidget):
 
     def _add_series(self, name: str, worker: str) -> _Series:
         colour = PALETTE[len(self._series) % len(PALETTE)]
-        curve = pg.PlotDataItem(name=name, pen=pg.mkPen(colour, width=1))
-        series = _Series(worker, SeriesBuffer(self.max_points), curve, colour)
+        series = _Series(worker, SeriesBuffer(self.max_points), colour, len(self._series))
         self._series[name] = series
-        self.plot_item.addItem(curve)  # adds it to the legend too, as it has a name
-        if not self._is_shown(series):
-            curve.setVisible(False)
-            self.legend.removeItem(curve)
+        if self._is_shown(series):
+            self._show_curve(name, series)
         return series
+
+    def _curve_of(self, name: str, series: _Series) -> pg.PlotDataItem:
+        if series.curve is None:
+            series.curve = pg.PlotDataItem(name=name, pen=pg.mkPen(series.colour, width=1))
+            self.plot_item.addItem(series.curve)  # adds it to the legend too, as it has a name
+            self.legend.removeItem(series.curve)  # the legend follows what is shown
+            series.curve.setVisible(False)
+            series.dirty = True
+        return series.curve
+
+    def _show_curve(self, name: str, series: _Series) -> None:
+        curve = self._curve_of(name, series)
+        curve.setVisible(True)
+        self.legend.addItem(curve, name)
 
     def clear(self) -> None:
         """Drop every buffered point and empty the curves, paused or not (the user asked)."""
         for series in self._series.values():
             series.buffer.clear()
-            series.curve.setData([], [])
+            if series.curve is not None:
+                series.curve.setData([], [])
             series.dirty = False
 
     # --- queries --------------------------------------------------------------------------
@@ -186,8 +208,8 @@ class PlotDock(QDockWidget):
         return self._series[name].buffer
 
     def curve(self, name: str) -> pg.PlotDataItem:
-        """Return the curve of series ``name``."""
-        return self._series[name].curve
+        """Return the curve of series ``name`` (made, hidden, if it was never shown)."""
+        return self._curve_of(name, self._series[name])
 
     def colour(self, name: str) -> str:
         """Return the ``#rrggbb`` colour of series ``name``."""
@@ -205,14 +227,14 @@ class PlotDock(QDockWidget):
         self.pause_button.setChecked(value)
 
     def set_selected(self, names: Iterable[str]) -> None:
-        """Show only the series of workers in ``names``; an empty list shows every worker."""
+        """Show only the series of workers in ``names``; none selected shows the first few."""
         self._selected = frozenset(names)
         self.legend.clear()
         for name, series in self._series.items():
-            shown = self._is_shown(series)
-            series.curve.setVisible(shown)
-            if shown:
-                self.legend.addItem(series.curve, name)
+            if self._is_shown(series):
+                self._show_curve(name, series)
+            elif series.curve is not None:
+                series.curve.setVisible(False)
         # Hidden series were not redrawn; catch them up now that they may show.
         if any(s.dirty for s in self._series.values()):
             self._schedule_redraw()
@@ -226,7 +248,7 @@ class PlotDock(QDockWidget):
         if self.paused:
             return
         for series in self._series.values():
-            if series.dirty and self._is_shown(series):
+            if series.dirty and series.curve is not None and self._is_shown(series):
                 # Copies: setData keeps the arrays it gets, and the buffers change under it.
                 series.curve.setData(series.buffer.x.copy(), series.buffer.y.copy())
                 series.dirty = False
@@ -234,7 +256,9 @@ class PlotDock(QDockWidget):
         self.redraw_count += 1
 
     def _is_shown(self, series: _Series) -> bool:
-        return not self._selected or series.worker in self._selected
+        if self._selected:
+            return series.worker in self._selected
+        return series.order < MAX_AUTO_SERIES
 
     def _schedule_redraw(self) -> None:
         # Trailing throttle: the first change starts the timer, later ones ride along.
