@@ -48,7 +48,7 @@ def test_stop_interrupts_a_sleeping_generator_at_once(make_supervisor):
     poll_until(sup, lambda evs: len(items_of(evs, "clock")) == 1)
     sup.stop("clock")
     # Well under the 30 s sleep and the 3 s stop timeout: SIGTERM ended the sleep.
-    events = poll_until(sup, reached("clock", State.STOPPED), timeout=2.0)
+    events = poll_until(sup, reached("clock", State.STOPPED), timeout=5.0)
     assert exits_of(events, "clock")[0].exitcode == 0
 
 
@@ -57,7 +57,7 @@ def test_ctx_producer_stops_cooperatively_and_its_goodbye_is_logged(make_supervi
     sup.start("tick")
     poll_until(sup, lambda evs: len(items_of(evs, "tick")) == 1)
     sup.stop("tick")
-    events = poll_until(sup, reached("tick", State.STOPPED), timeout=2.0)
+    events = poll_until(sup, reached("tick", State.STOPPED), timeout=5.0)
     lines = [e.line for e in events if isinstance(e, LogLine)]
     assert "ticker stopping after 1 ticks" in lines
     assert exits_of(events, "tick")[0].exitcode == 0

@@ -51,7 +51,8 @@ def test_kill_button_sigkills(qtbot, make_window):
     window = make_window(demo_like())
     window.select("stubborn")
     window.start_button.click()
-    qtbot.waitUntil(lambda: state_of(window, "stubborn") is State.RUNNING, timeout=10_000)
+    # Its first item means its generator runs and has set SIGTERM to "ignore".
+    qtbot.waitUntil(lambda: window.model.row("stubborn").received >= 1, timeout=10_000)
     pid = window.model.row("stubborn").pid
     window.stop_button.click()  # it ignores SIGTERM: stays STOPPING (stop_timeout is 30 s)
     qtbot.waitUntil(lambda: state_of(window, "stubborn") is State.STOPPING, timeout=10_000)
