@@ -75,3 +75,37 @@ class WorkersChanged:
 
 
 Event = ItemBatch | LogLine | StateChanged | WorkerExited | StackDump | WorkersChanged
+
+
+def merge_batches(events: list[Event]) -> list[Event]:
+    """Return ``events`` with each worker's consecutive, gap-free ItemBatches merged into one.
+
+    A worker's run of batches ends at any other event of that worker or at a sequence gap, so
+    every worker's events keep their order; batches of different workers may interleave. The
+    merged batch keeps the first batch's ``first_seq`` and ``lost_before`` and the last one's
+    ``sent_ns``/``received_ns``. The GUI then pays per worker per frame, not per message.
+    """
+    out: list[Any] = []
+    runs: dict[str, tuple[int, list[Any] | None]] = {}  # worker -> (index in out, merged items or None)
+    for ev in events:
+        if type(ev) is ItemBatch:
+            run = runs.get(ev.worker)
+            if run is not None:
+                i, items = run
+                head = out[i]
+                if ev.first_seq == head.first_seq + len(head.items) and not ev.lost_before:
+                    if items is None:  # first merge: a list of our own, never one someone holds
+                        items = list(head.items)
+                        runs[ev.worker] = (i, items)
+                    items.extend(ev.items)
+                    out[i] = ItemBatch(ev.worker, head.first_seq, items, ev.sent_ns, ev.received_ns, head.lost_before)
+                    continue
+            runs[ev.worker] = (len(out), None)
+        else:
+            worker = getattr(ev, "worker", None)
+            if worker is None:
+                runs.clear()
+            else:
+                runs.pop(worker, None)
+        out.append(ev)
+    return out

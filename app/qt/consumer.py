@@ -7,9 +7,13 @@ from typing import TYPE_CHECKING
 
 from PyQt5.QtCore import QThread, pyqtSignal
 
+from app.core.events import StateChanged, WorkerExited, merge_batches
+
 if TYPE_CHECKING:
     from app.core.events import Event
     from app.core.supervisor import Supervisor
+
+_URGENT = (StateChanged, WorkerExited)  # rare, and what a click waits to see: never held back a frame
 
 DEFAULT_MAX_EMITS_PER_SECOND = 60  # one per frame: more would only queue up in the event loop
 
@@ -63,6 +67,7 @@ class Consumer(QThread):
     def _loop(self) -> None:
         sup = self._supervisor
         pending: list[Event] = []
+        urgent = False
         last_emit = 0.0
         while not self._stop:
             if self._shutdown and sup.all_stopped():
@@ -70,12 +75,15 @@ class Consumer(QThread):
             timeout = None
             if pending:
                 timeout = max(0.0, last_emit + self._min_gap - time.monotonic())
-            pending.extend(sup.poll(timeout))
-            if pending and time.monotonic() - last_emit >= self._min_gap:
-                self.events_received.emit(pending)
+            new = sup.poll(timeout)
+            pending.extend(new)
+            urgent = urgent or any(type(ev) in _URGENT for ev in new)
+            if pending and (urgent or time.monotonic() - last_emit >= self._min_gap):
+                self.events_received.emit(merge_batches(pending))
                 self.emissions += 1
                 pending = []
+                urgent = False
                 last_emit = time.monotonic()
         if pending:
-            self.events_received.emit(pending)
+            self.events_received.emit(merge_batches(pending))
             self.emissions += 1

@@ -215,14 +215,14 @@ class MainWindow(QMainWindow):
         self.model.apply_events(events)
         self.log_dock.append_events(events)
         self.plot_dock.append_events(events)
-        selection_touched = False
+        selection_touched = actions_touched = False
         selected = set(self.selected_names())
         for ev in events:
             if isinstance(ev, ItemBatch) and ev.items:
                 self._newest[ev.worker] = f"{ev.worker} #{ev.next_seq - 1}: {elide(ev.items[-1])}"
                 self._newest_any = ev.worker
             elif isinstance(ev, StateChanged) and ev.worker in selected:
-                selection_touched = True
+                actions_touched = True  # same selection: only which actions apply changed
             elif isinstance(ev, StackDump):
                 dialog = InspectDialog._open.get(ev.worker)
                 if dialog is not None:
@@ -232,6 +232,8 @@ class MainWindow(QMainWindow):
                 selection_touched = True
         if selection_touched:
             self._on_selection_changed()
+        elif actions_touched:
+            self.actions.update_for(self.model.row(n).state for n in selected)
         self._show_newest()
 
     def _show_newest(self) -> None:
