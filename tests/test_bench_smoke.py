@@ -1,0 +1,36 @@
+"""Every bench script runs on tiny settings, exits 0 and prints its table (no timing asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ["idle_cpu", "flood", "latency", "lifecycle", "scale", "kill_isolation", "soak"]
+TABLE_HEADER = "| Figure | Pulse | Tutorial (same run) | Ratio | Target | Met |"
+
+
+def run_bench(*args: str, timeout: float = 45) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_prints_its_table(script):
+    result = run_bench(f"bench/{script}.py", "--quick")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert TABLE_HEADER in result.stdout, result.stdout
+
+
+def test_run_all_writes_the_results_file(tmp_path):
+    out = tmp_path / "results.md"
+    result = run_bench("bench/run_all.py", "--quick", "--only", "idle_cpu", "--output", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Pulse bench results")
+    assert "PyQt 5." in text and "CPUs" in text
+    assert "## 1. Idle CPU" in text and TABLE_HEADER in text
