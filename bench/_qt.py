@@ -135,22 +135,28 @@ class LatenessProbe(QObject):
 
 
 class PaintProbe(QObject):
-    """Times the next paint of ``widget`` after `expect` (an item's creation, monotonic ns)."""
+    """Times the first paint of ``widget`` after `expect` (an item's creation, monotonic ns)."""
 
     def __init__(self, widget: QWidget) -> None:
         super().__init__()
         self.delays_ms: list[float] = []
         self._pending: int | None = None
+        self._shown: Callable[[], bool] | None = None
         widget.installEventFilter(self)
 
-    def expect(self, created_ns: int) -> None:
-        """The item created at ``created_ns`` is now what the widget shows."""
-        self._pending = created_ns
+    def expect(self, created_ns: int, shown: Callable[[], bool] | None = None) -> None:
+        """Time the next paint from ``created_ns``; with ``shown``, the next paint once it holds.
+
+        ``shown`` lets a probe be armed before the change it waits for (a paint of the old
+        state does not count), so a repaint that comes quickly is never missed.
+        """
+        self._pending, self._shown = created_ns, shown
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.Paint and self._pending is not None:
-            self.delays_ms.append((time.monotonic_ns() - self._pending) / 1e6)
-            self._pending = None
+            if self._shown is None or self._shown():
+                self.delays_ms.append((time.monotonic_ns() - self._pending) / 1e6)
+                self._pending = self._shown = None
         return False
 
 
