@@ -19,6 +19,7 @@ def test_core_imports_no_qt():
 
 def test_core_all_is_sorted_and_importable():
     assert app.core.__all__ == sorted(app.core.__all__)
+    assert set(app.core.__all__) == set(app.core._HOME)  # every lazy name is exported, and only those
     for name in app.core.__all__:
         assert hasattr(app.core, name), name
 
