@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings, QSortFilterProxyModel, Qt, QTimer
+from PyQt5.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings, Qt, QTimer
 from PyQt5.QtGui import QCloseEvent
 from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QMainWindow, QMenu, QTableView, QWidget
 
@@ -52,9 +52,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Pulse")
         self.resize(1280, 820)
         self.model = WorkerTableModel(supervisor.names, self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(WorkerTableModel.SORT_ROLE)
         self.table = self._build_table()
         self.setCentralWidget(self.table)
         self.actions = WorkerActions(self)
@@ -89,7 +86,7 @@ class MainWindow(QMainWindow):
     def _build_table(self) -> QTableView:
         table = QTableView()
         table.setObjectName("worker_table")
-        table.setModel(self.proxy)
+        table.setModel(self.model)  # the model sorts itself: no proxy in every repaint
         table.setSortingEnabled(True)
         table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # config order until the user sorts
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -163,7 +160,7 @@ class MainWindow(QMainWindow):
     def selected_names(self) -> list[str]:
         """Return the selected workers' names, in table order."""
         rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
-        return [self.model.name_at(self.proxy.mapToSource(self.proxy.index(r, 0)).row()) for r in rows]
+        return [self.model.name_at(r) for r in rows]
 
     def selected_name(self) -> str | None:
         """Return the first selected worker's name, if any."""
@@ -177,7 +174,7 @@ class MainWindow(QMainWindow):
         flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
         for name in names:
             source = self.model.index(self.model.names().index(name), 0)
-            selection.select(self.proxy.mapFromSource(source), flags)
+            selection.select(source, flags)
 
     def inspect_selected(self) -> InspectDialog | None:
         """Open an inspector for each selected worker; return the first."""

@@ -115,7 +115,7 @@ def test_worker_model_passes_qt_model_tester(qtmodeltester, make_window, qtbot):
 
 def test_double_click_inspects(qtbot, make_window):
     window = make_window(demo_like())
-    index = window.proxy.index(1, 0)
+    index = window.model.index(1, 0)
     window.table.selectRow(1)
     window.table.doubleClicked.emit(index)
     dialog = InspectDialog._open["count"]

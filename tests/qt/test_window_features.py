@@ -93,7 +93,7 @@ def test_context_menu_offers_every_selection_action(qtbot, make_window, monkeypa
     monkeypatch.setattr(QMenu, "popup", lambda self, pos, at=None: shown.setdefault("texts", [
         a.text() for a in self.actions() if not a.isSeparator()]))  # fmt: skip
     w.select("a")
-    w.table.customContextMenuRequested.emit(w.table.visualRect(w.proxy.index(0, 0)).center())
+    w.table.customContextMenuRequested.emit(w.table.visualRect(w.model.index(0, 0)).center())
     assert shown["texts"][:6] == ["&Start", "S&top", "&Kill", "&Restart", "&Inspect…", "Re&move"]
 
 
@@ -113,10 +113,12 @@ def test_sorting_by_items_is_numeric(qtbot, make_window):
     w.actions.start.trigger()
     qtbot.waitUntil(lambda: w.model.row("a").received > 100 and w.model.row("b").received > 10, timeout=10_000)
     w.table.sortByColumn(4, Qt.SortOrder.DescendingOrder)
-    order = [w.proxy.index(r, 0).data() for r in range(3)]
+    order = [w.model.index(r, 0).data() for r in range(3)]
     assert order == ["a", "b", "clock"]
+    w.select("a")
     w.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-    assert [w.proxy.index(r, 0).data() for r in range(3)] == ["clock", "b", "a"]
+    assert [w.model.index(r, 0).data() for r in range(3)] == ["clock", "b", "a"]
+    assert w.selected_names() == ["a"]  # the selection follows its row through the sort
     w.select("clock")
     assert w.selected_names() == ["clock"]  # selection maps through the sort
 
