@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         header.setStretchLastSection(True)
         # Widths for typical contents, so live numbers don't get elided as they grow.
         em = table.fontMetrics().horizontalAdvance("M")
-        for column, ems in enumerate((8, 8, 5, 6, 7, 6, 4, 6, 5, 7)):
+        for column, ems in enumerate((8, 8, 5, 6, 7, 6, 4, 6, 5, 8)):
             table.setColumnWidth(column, ems * em)
         table.doubleClicked.connect(lambda _index: self.inspect_selected())
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
