@@ -1,0 +1,16 @@
+"""The README's test command is exactly what CI runs, and both set-up commands are there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    command = [line for line in ci.splitlines() if line.startswith("python3 -m venv")]
+    assert len(command) == 1, ci
+    assert f"```bash\n{command[0]}\n```" in readme
+    assert "pip install -q -e . && .venv/bin/python main.py" in readme  # the launch command
