@@ -17,6 +17,7 @@ from typing import Any
 from PyQt5.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
 from PyQt5.QtWidgets import QApplication, QWidget
 
+from app.core.events import ItemBatch
 from bench._common import percentile
 
 _app: list[QApplication] = []  # a reference, so the application lives as long as the trial
@@ -97,6 +98,20 @@ class EventTap(QObject):
         for handler in self.handlers:
             handler(events, now)
         self.waiter.poke()
+
+
+class ItemCount:
+    """An EventTap handler counting items (``count``) and the workers they came from (``seen``)."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.count = 0
+
+    def __call__(self, events: list[Any], now: int) -> None:
+        for ev in events:
+            if isinstance(ev, ItemBatch):
+                self.seen.add(ev.worker)
+                self.count += len(ev.items)
 
 
 class LatenessProbe(QObject):

@@ -27,7 +27,6 @@ LIMITS = (
 
 def trial_pulse(workers: int, seconds: float, reps: int, settle: float) -> dict[str, Any]:
     """Supervisor + Consumer + MainWindow, ``workers`` clocks at 1 item/s; CPU over ``reps`` windows."""
-    from app.core.events import ItemBatch
     from bench import _qt
 
     _qt.application()
@@ -37,20 +36,12 @@ def trial_pulse(workers: int, seconds: float, reps: int, settle: float) -> dict[
     ]
     window = _qt.pulse_window(C.pulse_config(*specs))
     waiter = _qt.Waiter()
-    seen: set[str] = set()
-    count = [0]
-
-    def on_events(events: list[Any], now: int) -> None:
-        for ev in events:
-            if isinstance(ev, ItemBatch):
-                seen.add(ev.worker)
-                count[0] += len(ev.items)
-
-    tap = _qt.EventTap(window.consumer, waiter, on_events)
+    counter = _qt.ItemCount()
+    tap = _qt.EventTap(window.consumer, waiter, counter)
     window.supervisor.start_autostart()
-    started = waiter.wait(lambda: len(seen) == workers, 20.0)
+    started = waiter.wait(lambda: len(counter.seen) == workers, 20.0)
     waiter.sleep(settle)  # past start_secs: every worker RUNNING, start-up work done
-    cpu, items = measure_windows(waiter, seconds, reps, lambda: count[0])
+    cpu, items = measure_windows(waiter, seconds, reps, lambda: counter.count)
     emissions = tap.emissions
     graceful = _qt.close_pulse_window(window, waiter)
     return {"cpu_pct": cpu, "items": items, "started": started, "graceful": graceful, "emissions": emissions}

@@ -43,7 +43,6 @@ def _cpu_of(pids: list[int]) -> float:
 
 def trial_pulse(workers: int, rate: float, seconds: float) -> dict[str, Any]:
     """Pulse: ``workers`` app.producers:counter workers at ``rate``, window shown, ``seconds`` measured."""
-    from app.core.events import ItemBatch
     from bench import _qt
 
     _qt.application()
@@ -53,29 +52,21 @@ def trial_pulse(workers: int, rate: float, seconds: float) -> dict[str, Any]:
     ]
     window = _qt.pulse_window(C.pulse_config(*specs))
     waiter = _qt.Waiter()
-    seen: set[str] = set()
-    count = [0]
-
-    def on_events(events: list[Any], now: int) -> None:
-        for ev in events:
-            if isinstance(ev, ItemBatch):
-                seen.add(ev.worker)
-                count[0] += len(ev.items)
-
-    _qt.EventTap(window.consumer, waiter, on_events)
+    counter = _qt.ItemCount()
+    _qt.EventTap(window.consumer, waiter, counter)
     t_start = time.monotonic()
     window.supervisor.start_autostart()
     # A GUI that cannot keep up is a result, not an error: measure whatever arrives.
-    all_up = time.monotonic() - t_start if waiter.wait(lambda: len(seen) == workers, 60.0) else None
-    delivering = len(seen)
+    all_up = time.monotonic() - t_start if waiter.wait(lambda: len(counter.seen) == workers, 60.0) else None
+    delivering = len(counter.seen)
     waiter.sleep(1.0)
     sup = window.supervisor
     pids = [sup.record(s.name).pid for s in specs]
     lateness = _qt.LatenessProbe()
     lateness.start()
-    n0, c0, w0, r0, t0 = count[0], C.cpu_seconds(), _cpu_of(pids), C.rss_mb(), time.monotonic()
+    n0, c0, w0, r0, t0 = counter.count, C.cpu_seconds(), _cpu_of(pids), C.rss_mb(), time.monotonic()
     waiter.sleep(seconds)
-    n1, c1, w1, r1, t1 = count[0], C.cpu_seconds(), _cpu_of(pids), C.rss_mb(), time.monotonic()
+    n1, c1, w1, r1, t1 = counter.count, C.cpu_seconds(), _cpu_of(pids), C.rss_mb(), time.monotonic()
     result: dict[str, Any] = lateness.stop()
     elapsed = t1 - t0
     result.update(
@@ -94,7 +85,7 @@ def trial_pulse(workers: int, rate: float, seconds: float) -> dict[str, Any]:
         sent=sum(r.sent for r in recs),
         lost=sum(r.lost for r in recs),
         mismatched=sum(r.received != r.sent for r in recs),
-        tapped=count[0],
+        tapped=counter.count,
     )
     return result
 
