@@ -43,12 +43,10 @@ class ChannelWriter:
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         max_delay: float = DEFAULT_MAX_DELAY,
-        on_unpicklable: Any = None,
     ) -> None:
         self._conn = conn
         self._max_batch = max_batch
         self._max_delay = max_delay
-        self._on_unpicklable = on_unpicklable
         # deque: append (producer) and popleft (flusher) are atomic, so no lock per item.
         self._buf: collections.deque[Any] = collections.deque()
         self._lock = threading.Lock()  # one writer on the pipe at a time
@@ -124,8 +122,6 @@ class ChannelWriter:
                 line = f"item of type {type(item).__qualname__} cannot be pickled and was dropped: {exc}"
                 msg = (LOG, "stderr", "ERROR", line, time.time(), False)
                 self._conn.send_bytes(pickle.dumps(msg, _PROTOCOL))
-                if self._on_unpicklable is not None:
-                    self._on_unpicklable(item)
             else:
                 good.append(item)
         return good

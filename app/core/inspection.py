@@ -84,10 +84,6 @@ class Inspector:
         for pid in set(self._procs) - pids:
             del self._procs[pid]
 
-    def forget(self, pid: int) -> None:
-        """Drop the cached handle of a process that is gone."""
-        self._procs.pop(pid, None)
-
 
 def _safe(fn):  # type: ignore[no-untyped-def]
     try:

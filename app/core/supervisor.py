@@ -304,7 +304,6 @@ class Supervisor:
         control_r.close()
         rec.process, rec.reader, rec.control = process, reader, control_w
         rec.next_seq = 0
-        rec.started_wall = time.time()
         self._announce(rec, State.STARTING)
 
     def _reap(self, rec: WorkerRecord) -> None:

@@ -46,7 +46,6 @@ class WorkerRecord:
     restarts: int = 0
     next_seq: int = 0
     last_exit: tuple[int | None, int | None] | None = None
-    started_wall: float | None = None
     pending_spec: WorkerSpec | None = None  # applied once the current run has stopped
     removing: bool = False
     log_path: str | None = None  # this worker's log file on disk, when logs are kept

@@ -61,7 +61,6 @@ class MainWindow(QMainWindow):
         self.config_menu = ConfigMenu(self, config_path)
         self._build_menus_and_toolbar()
         self._connect_actions()
-        self.newest_label = QLabel()
         self.counts_label = QLabel()
         self.statusBar().addPermanentWidget(self.counts_label)
         self.statusBar().showMessage("Waiting for the first item…")
