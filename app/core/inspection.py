@@ -65,25 +65,6 @@ class Inspector:
         except psutil.AccessDenied as exc:
             return ProcessInfo(pid=pid, alive=True, error=f"access denied: {exc}")
 
-    def stats(self, pid: int) -> tuple[float | None, int | None]:
-        """Return just (CPU %, RSS) of ``pid``: cheap enough for every row, every second."""
-        proc = self._procs.get(pid)
-        try:
-            if proc is None:
-                proc = self._procs[pid] = psutil.Process(pid)
-                proc.cpu_percent(None)
-                return None, proc.memory_info().rss
-            with proc.oneshot():
-                return proc.cpu_percent(None), proc.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            self._procs.pop(pid, None)
-            return None, None
-
-    def retain(self, pids: set[int]) -> None:
-        """Forget every cached process not in ``pids`` (workers restart with new pids)."""
-        for pid in set(self._procs) - pids:
-            del self._procs[pid]
-
 
 def _safe(fn):  # type: ignore[no-untyped-def]
     try:

@@ -9,20 +9,17 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
-from multiprocessing.connection import wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.core import bootstrap, policy
 from app.core.errors import UnknownWorkerError
 from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
+from app.core.fd_watch import FdWatch
 from app.core.logfiles import LogFiles, default_log_dir
 from app.core.policy import Command, State
 from app.core.spec import PulseConfig, WorkerSpec
 from app.core.worker_record import WorkerRecord
-
-if TYPE_CHECKING:
-    pass
 
 # Modules every forkserver child needs: importing them once in the server makes starts fast.
 _PRELOAD = ["app.core.bootstrap", "app.core.producers"]
@@ -64,6 +61,9 @@ class Supervisor:
         self._wake_lock = threading.Lock()
         self._events: list[Event] = []
         self._closed = False
+        self._watch = FdWatch()
+        self._watched_by: dict[Any, WorkerRecord] = {}  # watch token -> its worker
+        self._watch_dirty = True  # a reader or process came or went since the watch was set
         self.log_files = LogFiles(Path(log_dir) if log_dir is not None else default_log_dir())
         for spec in config.workers:
             self._workers[spec.name] = self._new_record(spec)
@@ -160,26 +160,20 @@ class Supervisor:
             if due is not None:
                 left = max(0.0, due - self._clock())
                 timeout = left if timeout is None else min(timeout, left)
-            objects: list[Any] = [self._wake_r]
-            by_obj: dict[Any, WorkerRecord] = {}
-            for rec in self._workers.values():
-                if rec.reader is not None:
-                    objects.append(rec.reader)
-                    by_obj[rec.reader] = rec
-                if rec.process is not None:
-                    objects.append(rec.process.sentinel)
-                    by_obj[rec.process.sentinel] = rec
-            ready = wait(objects, timeout)
+            if self._watch_dirty:
+                self._rewatch()
             exited = []
-            for obj in ready:
-                if obj is self._wake_r:
+            for token in self._watch.wait(timeout):
+                if token is self._wake_r:
                     while self._wake_r.poll():
                         self._wake_r.recv_bytes()
                     continue
-                rec = by_obj[obj]
-                if obj is rec.reader:
+                rec = self._watched_by[token]
+                if token is rec.reader:
                     rec.read(self._events, _MESSAGES_PER_READ)
-                else:
+                    if rec.reader is None:  # EOF: closed, so no longer to be watched
+                        self._watch_dirty = True
+                elif token is rec.process:
                     exited.append(rec)
             for rec in exited:
                 self._reap(rec)
@@ -188,6 +182,21 @@ class Supervisor:
         events, self._events = self._events, []
         self.log_files.write_events(events)
         return events
+
+    def _rewatch(self) -> None:
+        """Point the watch at the wake pipe and every live reader and sentinel."""
+        wanted: dict[Any, Any] = {self._wake_r: self._wake_r}
+        by: dict[Any, WorkerRecord] = {}
+        for rec in self._workers.values():
+            if rec.reader is not None:
+                wanted[rec.reader] = rec.reader
+                by[rec.reader] = rec
+            if rec.process is not None:
+                wanted[rec.process.sentinel] = rec.process  # the process, not its int, says who it is
+                by[rec.process] = rec
+        self._watch.set(wanted)
+        self._watched_by = by
+        self._watch_dirty = False
 
     def close(self) -> None:
         """Kill whatever still runs, reap it, and close every pipe (the last call)."""
@@ -304,6 +313,7 @@ class Supervisor:
         control_r.close()
         rec.process, rec.reader, rec.control = process, reader, control_w
         rec.next_seq = 0
+        self._watch_dirty = True
         self._announce(rec, State.STARTING)
 
     def _reap(self, rec: WorkerRecord) -> None:
@@ -318,6 +328,7 @@ class Supervisor:
         exitcode = None if sig is not None else code
         pid = process.pid
         rec.release()
+        self._watch_dirty = True
         rec.last_exit = (exitcode, sig)
         self._events.append(WorkerExited(rec.spec.name, pid or 0, exitcode, sig, time.time()))
         self._feed(rec, policy.Exited(exitcode, sig))

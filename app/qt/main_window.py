@@ -10,8 +10,8 @@ from PyQt5.QtGui import QCloseEvent
 from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QMainWindow, QMenu, QTableView, QWidget
 
 from app.core.events import Event, ItemBatch, StackDump, StateChanged, WorkersChanged
-from app.core.inspection import Inspector
 from app.core.policy import State
+from app.core.proc_stats import ProcStats
 from app.qt.config_menu import ConfigMenu
 from app.qt.consumer import Consumer
 from app.qt.docks import make_log_dock, make_plot_dock
@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         self._newest: dict[str, str] = {}
         self._newest_any: str | None = None
         self._closing = False
-        self._inspector = Inspector()
+        self._proc_stats = ProcStats()
         self._clock = QTimer(self, interval=CLOCK_REFRESH_MS)
         self._clock.timeout.connect(self._on_clock_tick)
         self._clock.start()
@@ -250,17 +250,15 @@ class MainWindow(QMainWindow):
             self.close()
 
     def _on_clock_tick(self) -> None:
-        stats = {}
-        for name in self.model.names():
-            pid = self.model.row(name).pid
-            if pid is not None:
-                stats[name] = self._inspector.stats(pid)
-        self._inspector.retain({pid for pid in (self.model.row(n).pid for n in stats) if pid is not None})
-        self.model.refresh_clock(stats)
+        pids = {name: pid for name in self.model.names() if (pid := self.model.row(name).pid) is not None}
+        sampled = self._proc_stats.sample(pids.values())
+        self.model.refresh_clock({name: sampled[pid] for name, pid in pids.items()})
         rows = [self.model.row(n) for n in self.model.names()]
         running = sum(r.state is State.RUNNING for r in rows)
         rate = sum(r.rate for r in rows)
-        self.counts_label.setText(f"{running}/{len(rows)} running · {rate:,.0f} items/s")
+        counts = f"{running}/{len(rows)} running · {rate:,.0f} items/s"
+        if counts != self.counts_label.text():  # an unchanged label still relays out the status bar
+            self.counts_label.setText(counts)
 
     # --- settings and closing -------------------------------------------------------------
 
@@ -289,6 +287,7 @@ class MainWindow(QMainWindow):
         """Stop every worker, let the consumer finish, then close (never blocking the GUI)."""
         if not self.consumer.isRunning():
             self._clock.stop()
+            self._proc_stats.close()
             self.supervisor.close()
             event.accept()
             return

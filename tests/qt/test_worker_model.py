@@ -1,0 +1,49 @@
+"""The worker table model on its own: cached texts, and repaints only where a text changed."""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import Qt
+
+from app.core.events import ItemBatch, StateChanged, WorkersChanged
+from app.core.policy import State
+from app.qt.worker_model import WorkerTableModel
+
+ITEMS, LAST = WorkerTableModel.COLUMNS.index("Items"), WorkerTableModel.COLUMNS.index("Last item")
+
+
+def record_changes(model):
+    changes = []
+    model.dataChanged.connect(
+        lambda tl, br, _roles=(): changes.append(((tl.row(), tl.column()), (br.row(), br.column())))
+    )
+    return changes
+
+
+def text(model, row, col):
+    return model.data(model.index(row, col), Qt.ItemDataRole.DisplayRole)
+
+
+def test_a_tick_repaints_only_the_cells_whose_text_changed(qapp):
+    model = WorkerTableModel(["a", "b"])
+    model.refresh_clock({})
+    changes = record_changes(model)
+    model.apply_events([ItemBatch("b", 0, ["x", "y"], 0, 0)])
+    assert changes == []  # items wait for the tick
+    assert text(model, 1, ITEMS) == "0"
+    model.refresh_clock({})
+    assert sorted(changes) == [((1, ITEMS), (1, ITEMS)), ((1, LAST), (1, LAST))]  # one cell per signal
+    assert (text(model, 1, ITEMS), text(model, 1, LAST)) == ("2", "y")
+    changes.clear()
+    model.refresh_clock({})
+    assert changes == []  # nothing changed, nothing repainted
+
+
+def test_a_state_change_repaints_its_whole_row_even_after_rows_move(qapp, qtmodeltester):
+    model = WorkerTableModel(["a", "b"])
+    changes = record_changes(model)
+    # The new order arrives in the same batch as b's state change: b is row 0 by the end.
+    model.apply_events([StateChanged("b", State.RUNNING, 42, 0.0), WorkersChanged(("b", "c", "a"))])
+    assert ((0, 0), (0, len(model.COLUMNS) - 1)) in changes
+    assert [text(model, r, 0) for r in range(3)] == ["b", "c", "a"]
+    assert (text(model, 0, 1), text(model, 0, 2)) == ("RUNNING", "42")
+    qtmodeltester.check(model, force_py=True)
