@@ -24,7 +24,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from app.core.events import WorkersChanged
+from app.core.events import ItemBatch, WorkersChanged
 from app.qt.log_model import (
     DEFAULT_MAX_LINES,
     FILTER_LEVELS,
@@ -161,6 +161,8 @@ class LogDock(QDockWidget):
 
         A `WorkersChanged` in the batch updates the worker filter, as `set_workers` would.
         """
+        if all(type(ev) is ItemBatch for ev in events):
+            return  # the common case, items only: nothing to log, no view to touch
         for ev in events:
             if isinstance(ev, WorkersChanged):
                 self.set_workers(list(ev.names))

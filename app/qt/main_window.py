@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Pulse")
         self.resize(1280, 820)
         self.model = WorkerTableModel(supervisor.names, self)
+        self._selection_cache: frozenset[str] | None = None
         self.table = self._build_table()
         self.setCentralWidget(self.table)
         self.actions = WorkerActions(self)
@@ -103,6 +104,10 @@ class MainWindow(QMainWindow):
         table.doubleClicked.connect(lambda _index: self.inspect_selected())
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._on_context_menu_requested)
+        # Connected before the selection slot, which reads the names again. Rows also move under a
+        # selection when the model sorts or resets: forget the cached names then too.
+        for signal in (table.selectionModel().selectionChanged, self.model.layoutChanged, self.model.modelReset):
+            signal.connect(self._forget_selection)
         table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection_changed())
         return table
 
@@ -161,6 +166,12 @@ class MainWindow(QMainWindow):
         rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
         return [self.model.name_at(r) for r in rows]
 
+    def _selected_set(self) -> frozenset[str]:
+        """The selected names, cached between selection changes (asked on every batch of items)."""
+        if self._selection_cache is None:
+            self._selection_cache = frozenset(self.selected_names())
+        return self._selection_cache
+
     def selected_name(self) -> str | None:
         """Return the first selected worker's name, if any."""
         names = self.selected_names()
@@ -199,6 +210,9 @@ class MainWindow(QMainWindow):
             menu.addAction(action)
         menu.popup(self.table.viewport().mapToGlobal(pos))
 
+    def _forget_selection(self, *_: object) -> None:
+        self._selection_cache = None
+
     def _on_selection_changed(self) -> None:
         names = self.selected_names()
         self.actions.update_for(self.model.row(n).state for n in names)
@@ -212,7 +226,7 @@ class MainWindow(QMainWindow):
         self.log_dock.append_events(events)
         self.plot_dock.append_events(events)
         selection_touched = actions_touched = False
-        selected = set(self.selected_names())
+        selected = self._selected_set()
         for ev in events:
             if isinstance(ev, ItemBatch) and ev.items:
                 self._newest[ev.worker] = f"{ev.worker} #{ev.next_seq - 1}: {elide(ev.items[-1])}"
@@ -236,8 +250,9 @@ class MainWindow(QMainWindow):
         """Status bar: the newest item of the selected worker, else of any worker."""
         if self._closing:
             return
-        selected = self.selected_name()
-        shown = selected if selected in self._newest else self._newest_any
+        selected = self._selected_set()
+        first = self.selected_name() if len(selected) > 1 else next(iter(selected), None)
+        shown = first if first in self._newest else self._newest_any
         if shown is not None:
             self.statusBar().showMessage(self._newest[shown])
 

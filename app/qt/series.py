@@ -1,4 +1,4 @@
-"""Qt-free pieces of the plot: a bounded x/y buffer and the numeric columns of an item batch."""
+"""Qt-free pieces of the plot: a bounded x/y buffer, the numeric columns of a batch, the y range."""
 
 from __future__ import annotations
 
@@ -198,3 +198,29 @@ class SeriesBuffer:
         """Drop every point (``last_x`` stays, so the next batch is timed from it)."""
         self._start = self._end = 0
         self.total = 0
+
+
+def fit_y_range(
+    buffers: Sequence[SeriesBuffer], oldest: float, current: tuple[float, float] | None
+) -> tuple[float, float] | None:
+    """Return the y range for the points of ``buffers`` at x >= ``oldest``, moving it only when needed.
+
+    The range changes when a point in view leaves ``current``, or when the points span less
+    than half of it; the new range has 10 % of the span as padding on each side. Keeping the
+    range still between those moments keeps the y axis (and its labels) from being laid out
+    again every frame. Returns ``current`` when no finite point is in view.
+    """
+    lows, highs = [], []
+    for buffer in buffers:
+        ys = buffer.y[np.searchsorted(buffer.x, oldest) :]  # x only grows, so a binary search finds the window
+        ys = ys[np.isfinite(ys)]
+        if len(ys):
+            lows.append(ys.min())
+            highs.append(ys.max())
+    if not lows:
+        return current
+    lo, hi = float(min(lows)), float(max(highs))
+    if current is not None and current[0] <= lo and hi <= current[1] and hi - lo >= 0.5 * (current[1] - current[0]):
+        return current
+    pad = 0.1 * (hi - lo) or 0.5 * max(1.0, abs(hi))  # a flat line gets a range around it
+    return lo - pad, hi + pad

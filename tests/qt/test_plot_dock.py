@@ -7,7 +7,7 @@ import pytest
 
 from app.core.events import ItemBatch, LogLine
 from app.qt.plot_dock import MAX_SPREAD_S, PALETTE, PlotDock
-from app.qt.series import SeriesBuffer, numeric_columns
+from app.qt.series import SeriesBuffer, fit_y_range, numeric_columns
 
 SECOND = 1_000_000_000
 
@@ -252,3 +252,31 @@ def test_paints_without_warnings(dock, qtbot):
     dock.clear()
     dock.redraw()
     assert not dock.grab().isNull()
+
+
+def test_fit_y_range_moves_only_when_the_data_leaves_or_shrinks():
+    buf = SeriesBuffer(100)
+    buf.extend(np.arange(10.0), np.array([0.0, 5.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 10.0]))
+    assert fit_y_range([buf], 5.0, None) == pytest.approx((3.4, 10.6))  # points 5..9 only: 4..10, padded
+    assert fit_y_range([buf], 5.0, (0.0, 11.0)) == (0.0, 11.0)  # inside, and spans over half: kept
+    assert fit_y_range([buf], 5.0, (0.0, 30.0)) == pytest.approx((3.4, 10.6))  # spans under half: refit
+    assert fit_y_range([buf], 0.0, (3.4, 10.6)) == pytest.approx((-1.0, 11.0))  # 0.0 left it: refit
+    flat = SeriesBuffer(10)
+    flat.extend(np.array([1.0, 2.0]), np.array([np.nan, 3.0]))
+    assert fit_y_range([flat], 0.0, None) == pytest.approx((1.5, 4.5))  # a flat line, nan skipped
+    assert fit_y_range([flat], 5.0, (0.0, 1.0)) == (0.0, 1.0)  # nothing in view: unchanged
+
+
+def test_slow_frames_slow_the_redraws_down_within_bounds(dock):
+    from app.qt.plot_dock import MAX_REDRAW_INTERVAL_MS, PLOT_SHARE, REDRAW_INTERVAL_MS
+
+    widget = dock.plot_widget
+    widget.redraw_s, widget.paint_s = 0.0005, 0.0005
+    assert dock.redraw_interval_ms() == REDRAW_INTERVAL_MS  # cheap frames: full frame rate
+    widget.redraw_s, widget.paint_s = 0.004, 0.006
+    assert dock.redraw_interval_ms() == PLOT_SHARE * 10  # 10 ms frames: the plot keeps to its share
+    widget.paint_s = 1.0
+    assert dock.redraw_interval_ms() == MAX_REDRAW_INTERVAL_MS
+    dock.append_events([batch(dock, "w", [1.0], at_s=1.0)])
+    assert dock.redraw_timer.interval() == MAX_REDRAW_INTERVAL_MS  # the next redraw waits that long
+    dock.redraw_timer.stop()
