@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from app.core import bootstrap, policy
+from app.core import bootstrap, channel, policy
 from app.core.errors import UnknownWorkerError
 from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.fd_watch import FdWatch
@@ -23,7 +23,6 @@ from app.core.worker_record import WorkerRecord
 
 # Modules every forkserver child needs: importing them once in the server makes starts fast.
 _PRELOAD = ["app.core.bootstrap", "app.core.producers"]
-_MESSAGES_PER_READ = 64  # per channel per poll, so one flooding worker cannot starve the rest
 
 
 class Supervisor:
@@ -61,7 +60,8 @@ class Supervisor:
         self._wake_lock = threading.Lock()
         self._events: list[Event] = []
         self._closed = False
-        self._watch = FdWatch()
+        self._watch = FdWatch()  # wake pipe, sentinels and channels
+        self._control_watch = FdWatch()  # wake pipe and sentinels: what a gathering poll waits on
         self._watched_by: dict[Any, WorkerRecord] = {}  # watch token -> its worker
         self._watch_dirty = True  # a reader or process came or went since the watch was set
         self.log_files = LogFiles(Path(log_dir) if log_dir is not None else default_log_dir())
@@ -147,11 +147,16 @@ class Supervisor:
 
     # --- the polling thread ---------------------------------------------------------------
 
-    def poll(self, timeout: float | None = None) -> list[Event]:
+    def poll(self, timeout: float | None = None, *, gather: bool = False) -> list[Event]:
         """Wait up to ``timeout`` for anything to happen, handle it, and return the events.
 
         Blocks on every channel, every process sentinel and the wake-up pipe at once; never
         longer than the next policy deadline. Returns early (possibly with no events) on wake.
+
+        With ``gather``, the wait leaves the channels out (an exit, a command or a timer still
+        ends it) and every channel is read once when it ends: a caller that will hold items
+        until a deadline anyway lets them gather in the pipes, and pays one wake-up for all
+        of them instead of one per message. See `busiest_bytes` for when not to.
         """
         self._drain_inbox()
         self._fire_timers()
@@ -163,18 +168,20 @@ class Supervisor:
             if self._watch_dirty:
                 self._rewatch()
             exited = []
-            for token in self._watch.wait(timeout):
+            for token in (self._control_watch if gather else self._watch).wait(timeout):
                 if token is self._wake_r:
                     while self._wake_r.poll():
                         self._wake_r.recv_bytes()
                     continue
                 rec = self._watched_by[token]
                 if token is rec.reader:
-                    rec.read(self._events, _MESSAGES_PER_READ)
-                    if rec.reader is None:  # EOF: closed, so no longer to be watched
-                        self._watch_dirty = True
+                    self._read(rec)
                 elif token is rec.process:
                     exited.append(rec)
+            if gather:
+                for rec in list(self._workers.values()):
+                    if rec.frames is not None:
+                        self._read(rec)
             for rec in exited:
                 self._reap(rec)
             self._drain_inbox()
@@ -183,18 +190,41 @@ class Supervisor:
         self.log_files.write_events(events)
         return events
 
+    def busiest_bytes(self) -> int:
+        """Return the most bytes one channel delivered since the last call (polling thread only).
+
+        A channel that delivers a quarter of a pipe (64 KiB on Linux) between two frames would
+        fill its pipe if a frame's worth gathered there, and its worker would wait: a caller
+        deciding whether to `poll` with ``gather`` asks this first.
+        """
+        busiest = 0
+        for rec in self._workers.values():
+            frames = rec.frames
+            if frames is not None:
+                busiest = max(busiest, frames.total_read - frames.mark)
+                frames.mark = frames.total_read
+        return busiest
+
+    def _read(self, rec: WorkerRecord) -> None:
+        """Read ``rec``'s channel once (at most 32 KiB, so no channel starves the rest)."""
+        rec.read(self._events)
+        if rec.reader is None:  # EOF: closed, so no longer to be watched
+            self._watch_dirty = True
+
     def _rewatch(self) -> None:
-        """Point the watch at the wake pipe and every live reader and sentinel."""
-        wanted: dict[Any, Any] = {self._wake_r: self._wake_r}
+        """Point the watches at the wake pipe, every live sentinel and (one of them) every reader."""
+        control: dict[Any, Any] = {self._wake_r: self._wake_r}
         by: dict[Any, WorkerRecord] = {}
+        readers: dict[Any, Any] = {}
         for rec in self._workers.values():
             if rec.reader is not None:
-                wanted[rec.reader] = rec.reader
+                readers[rec.reader] = rec.reader
                 by[rec.reader] = rec
             if rec.process is not None:
-                wanted[rec.process.sentinel] = rec.process  # the process, not its int, says who it is
+                control[rec.process.sentinel] = rec.process  # the process, not its int, says who it is
                 by[rec.process] = rec
-        self._watch.set(wanted)
+        self._control_watch.set(control)
+        self._watch.set(control | readers)
         self._watched_by = by
         self._watch_dirty = False
 
@@ -312,6 +342,7 @@ class Supervisor:
         writer.close()
         control_r.close()
         rec.process, rec.reader, rec.control = process, reader, control_w
+        rec.frames = channel.FrameReader(reader)
         rec.next_seq = 0
         self._watch_dirty = True
         self._announce(rec, State.STARTING)
@@ -321,7 +352,7 @@ class Supervisor:
         process = rec.process
         if process is None:
             return
-        rec.read(self._events, None)  # the worker is gone, so this ends at EOF
+        rec.read(self._events, drain=True)  # the worker is gone: what it sent is all in the pipe
         process.join()
         code = process.exitcode
         sig = -code if code is not None and code < 0 else None

@@ -39,6 +39,7 @@ class WorkerRecord:
     runtime: Runtime = field(default_factory=Runtime)
     process: BaseProcess | None = None
     reader: Connection | None = None
+    frames: channel.FrameReader | None = None  # reads `reader`, which stays open until EOF
     control: Connection | None = None
     received: int = 0
     lost: int = 0
@@ -55,28 +56,36 @@ class WorkerRecord:
         """Return the pid of the live process, if any."""
         return self.process.pid if self.process is not None else None
 
-    def read(self, events: list[Event], limit: int | None) -> None:
-        """Decode up to ``limit`` ready messages (None: all that are there) and append their events."""
-        reader = self.reader
-        n = 0
-        while reader is not None and (limit is None or n < limit):
+    def read(self, events: list[Event], *, drain: bool = False) -> None:
+        """Decode what the channel holds now and append its events; close it at end of file.
+
+        One read of the pipe, or with ``drain`` every byte already in it (never waiting for
+        more: after a death, a grandchild may still hold the write end, and EOF would not come).
+        """
+        if self.frames is None:
+            return
+        name = self.spec.name
+        try:
+            frames, eof = self.frames.read(drain=drain)
+        except ValueError as exc:  # bytes that are not a frame: nothing after them can be trusted
+            frames, eof = [], True
+            events.append(LogLine(name, "pulse", "ERROR", f"channel corrupted, closed: {exc}", time.time()))
+        for data in frames:
             try:
-                # Never block, except on the first message of a reader wait() found ready: after
-                # a death, a grandchild may still hold the write end, and EOF would never come.
-                if (n or limit is None) and not reader.poll():
-                    return
-                msg = channel.decode(reader.recv_bytes())
-            except (EOFError, OSError):
-                # Clean EOF, or a message torn by a kill: either way this run's channel is done.
-                reader.close()
-                self.reader = None
-                return
+                msg = channel.decode(data)
             except Exception as exc:
                 line = f"undecodable message dropped: {type(exc).__name__}: {exc}"
-                events.append(LogLine(self.spec.name, "pulse", "ERROR", line, time.time()))
+                events.append(LogLine(name, "pulse", "ERROR", line, time.time()))
             else:
                 self._dispatch(events, msg)
-            n += 1
+        if eof:  # clean EOF, or a message torn by a kill: either way this run's channel is done
+            self.close_channel()
+
+    def close_channel(self) -> None:
+        """Close the reading end of this run's channel."""
+        if self.reader is not None:
+            self.reader.close()
+        self.reader = self.frames = None
 
     def _dispatch(self, events: list[Event], msg: tuple[Any, ...]) -> None:
         name = self.spec.name
@@ -115,9 +124,9 @@ class WorkerRecord:
 
     def release(self) -> None:
         """Close the pipes and the process handle of the run that ended."""
-        for conn in (self.reader, self.control):
-            if conn is not None:
-                conn.close()
+        self.close_channel()
+        if self.control is not None:
+            self.control.close()
         if self.process is not None:
             self.process.close()
-        self.process = self.reader = self.control = None
+        self.process = self.control = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -80,6 +81,10 @@ class MainWindow(QMainWindow):
         self.consumer.finished.connect(self._on_consumer_finished)
         self.consumer.start()
         self._on_selection_changed()
+        # Everything built so far (Qt wrappers, pyqtgraph, modules) lives as long as the window:
+        # out of the collector's way, a full collection takes ~1 ms instead of ~45 ms (64 workers),
+        # and it runs in whichever thread allocates, holding the GIL the other thread needs.
+        gc.freeze()
 
     # --- building ---------------------------------------------------------------------------
 

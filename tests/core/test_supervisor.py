@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import psutil
 import pytest
@@ -282,3 +283,28 @@ def test_exit_is_seen_even_when_a_grandchild_holds_the_channel_open(make_supervi
             os.kill(pid, signal.SIGKILL)
     assert exits_of(events, "forker")[0].exitcode == 0
     assert len(items_of(events, "forker")) == 1
+
+
+def test_a_gathering_poll_waits_out_its_timeout_and_brings_every_message(make_supervisor):
+    sup = make_supervisor(config(spec("tick", "app.producers:counter", kwargs={"rate": 200.0})))
+    sup.start("tick")
+    # Past start_secs, so no policy timer cuts the wait short.
+    first = poll_until(sup, lambda evs: reached("tick", State.RUNNING)(evs) and len(items_of(evs, "tick")) > 0)
+    assert sup.busiest_bytes() > 0  # bytes read since the supervisor started
+    t0 = time.monotonic()
+    gathered = sup.poll(0.3, gather=True)  # messages arrive all along, but do not end the wait
+    assert time.monotonic() - t0 >= 0.29
+    seqs = [seq for seq, _ in items_of(first + gathered, "tick")]
+    assert len(seqs) > len(items_of(first, "tick")) and seqs == list(range(len(seqs)))
+    assert 0 < sup.busiest_bytes() < 16 * 1024  # what that poll read: a slow channel
+
+
+def test_a_gathering_poll_still_returns_at_once_on_an_exit(make_supervisor):
+    sup = make_supervisor(config(spec("five", "app.producers:counter", kwargs={"count": 5})))
+    sup.start("five")
+    t0 = time.monotonic()
+    events = []
+    while not exits_of(events, "five"):
+        events += sup.poll(30.0, gather=True)
+    assert time.monotonic() - t0 < 20.0  # the sentinel ended the wait, not the timeout
+    assert items_of(events, "five") == [(i, i) for i in range(5)]
