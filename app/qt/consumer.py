@@ -90,8 +90,9 @@ class Consumer(QThread):
                 self.events_received.emit(merge_batches(pending))
                 self.emissions += 1
                 pending = []
+                if not urgent:  # a rare state change going out early must not push the items' frames back
+                    last_emit = time.monotonic()
                 urgent = False
-                last_emit = time.monotonic()
                 gather = sup.busiest_bytes() < GATHER_MAX_BYTES
         if pending:
             self.events_received.emit(merge_batches(pending))

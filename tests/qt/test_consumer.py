@@ -119,3 +119,63 @@ def test_shutdown_stops_workers_then_finishes(qtbot, consumer):
     with qtbot.waitSignal(c.finished, timeout=10_000):
         c.request_shutdown()
     assert c._supervisor.all_stopped()
+
+
+class ScriptedSupervisor:
+    """Stands in for the supervisor: each poll advances a fake clock and returns scripted events."""
+
+    def __init__(self, clock: list[float], script: list[tuple[float, list]]) -> None:
+        self.clock, self.script = clock, script
+        self.polls: list[tuple[float | None, bool]] = []
+        self.consumer: Consumer | None = None
+
+    def poll(self, timeout: float | None = None, *, gather: bool = False) -> list:
+        self.polls.append((timeout, gather))
+        if not self.script:
+            self.consumer.request_stop()
+            return []
+        at, events = self.script.pop(0)
+        self.clock[0] = at
+        return events
+
+    def busiest_bytes(self) -> int:
+        return 100  # a slow channel: gathering is fine
+
+    def all_stopped(self) -> bool:
+        return True
+
+    def wake(self) -> None:
+        pass
+
+
+def test_a_state_change_goes_out_at_once_without_delaying_the_next_items(monkeypatch):
+    from app.core.events import StateChanged
+    from app.core.policy import State
+
+    clock = [100.0]
+    monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
+    item = lambda seq: ItemBatch("w", seq, [seq], 0, 0)  # noqa: E731
+    sup = ScriptedSupervisor(
+        clock,
+        [
+            (100.000, [item(0)]),  # leading edge: out at once
+            (100.005, [StateChanged("w", State.RUNNING, 1, 0.0)]),  # urgent: out at once
+            (100.020, [item(1)]),  # 20 ms after the last items went: out at once too
+            (100.025, [item(2)]),  # 5 ms later: held for the frame...
+            (100.037, []),  # ...which ends 16.7 ms after item 1 went
+        ],
+    )
+    c = Consumer(sup)  # type: ignore[arg-type]
+    sup.consumer = c
+    emitted: list[tuple[float, list]] = []
+    c.events_received.connect(lambda evs: emitted.append((clock[0], evs)))
+    c.run()  # synchronously, in this thread
+    assert [(at, [getattr(e, "first_seq", "state") for e in evs]) for at, evs in emitted] == [
+        (100.000, [0]),
+        (100.005, ["state"]),
+        (100.020, [1]),
+        (100.037, [2]),
+    ]
+    # While holding item 2 the consumer let the channels gather, until its frame ends (100.0367).
+    timeout, gather = sup.polls[4]
+    assert gather and timeout == pytest.approx(0.0367 - 0.025, abs=1e-4)
