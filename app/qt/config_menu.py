@@ -90,7 +90,7 @@ class ConfigMenu(QObject):
         self._window.supervisor.apply_config(config)
         self.path = str(path)
         self._update()
-        self._window.statusBar().showMessage(f"Applied {path}: {len(config.workers)} worker(s)", 5000)
+        self._window.show_notice(f"Applied {path}: {len(config.workers)} worker(s)")
         return True
 
     def save(self) -> bool:
@@ -131,7 +131,7 @@ class ConfigMenu(QObject):
             return False
         self.path = path
         self._update()
-        self._window.statusBar().showMessage(f"Saved {path}", 5000)
+        self._window.show_notice(f"Saved {path}")
         return True
 
     def _update(self) -> None:

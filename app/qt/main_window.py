@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Waiting for the first item…")
         self._newest: dict[str, str] = {}
         self._newest_any: str | None = None
+        self._notice_until = 0.0  # monotonic time a notice (show_notice) stops covering the items
         self._closing = False
         self._proc_stats = ProcStats()
         self._clock = QTimer(self, interval=CLOCK_REFRESH_MS)
@@ -251,9 +253,14 @@ class MainWindow(QMainWindow):
             self.actions.update_for(self.model.row(n).state for n in selected)
         self._show_newest()
 
+    def show_notice(self, text: str, msecs: int = 5000) -> None:
+        """Show ``text`` in the status bar for ``msecs``, over the newest items meanwhile."""
+        self._notice_until = time.monotonic() + msecs / 1000
+        self.statusBar().showMessage(text, msecs)
+
     def _show_newest(self) -> None:
         """Status bar: the newest item of the selected worker, else of any worker."""
-        if self._closing:
+        if self._closing or time.monotonic() < self._notice_until:
             return
         selected = self._selected_set()
         first = self.selected_name() if len(selected) > 1 else next(iter(selected), None)

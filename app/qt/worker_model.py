@@ -31,6 +31,7 @@ _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 _SORT = int(Qt.ItemDataRole.UserRole)
+_ANSWERED = frozenset((_DISPLAY, _FOREGROUND, _TOOLTIP, _ALIGNMENT, _SORT))
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _BRUSHES = {state: QBrush(QColor(colour)) for state, colour in STATE_COLOURS.items()}
 
@@ -93,23 +94,24 @@ class WorkerTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex, role: int = _DISPLAY) -> Any:
-        # The view asks ~7 roles of every painted cell: display text comes from the cache.
+        # The view asks ~7 roles of every painted cell, most of them ones we don't answer: the
+        # role test comes first, and display text comes from the cache.
+        if role not in _ANSWERED:
+            return None
         r = index.row()
         if not 0 <= r < len(self._rows):
             return None
         col = index.column()
         if role == _DISPLAY:
             return self._texts[r][col]
-        row = self._rows[r]
-        if role == _SORT:
-            return self._sort_key(row, col)
-        if role == _FOREGROUND:
-            return _BRUSHES[row.state] if col == 1 else None
         if role == _ALIGNMENT:
             return _RIGHT if col in self.NUMERIC else None
-        if role == _TOOLTIP:
-            return self._tooltip(row)
-        return None
+        row = self._rows[r]
+        if role == _FOREGROUND:
+            return _BRUSHES[row.state] if col == 1 else None
+        if role == _SORT:
+            return self._sort_key(row, col)
+        return self._tooltip(row)
 
     # --- our API --------------------------------------------------------------------------
 

@@ -223,3 +223,16 @@ def test_window_stays_responsive_while_workers_flood(qtbot, make_window):
     )
     timer.stop()
     assert max(lateness) < 0.200, f"GUI thread late by {max(lateness) * 1000:.0f} ms under a flood"
+
+
+def test_a_saved_message_stays_readable_while_items_keep_coming(qtbot, make_window, tmp_path, monkeypatch):
+    w = make_window(three())
+    w.select("clock")
+    w.actions.start.trigger()
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith("clock #"), timeout=10_000)
+    saved = tmp_path / "saved.toml"
+    monkeypatch.setattr(w.config_menu, "ask_save_path", lambda: str(saved))
+    w.config_menu.save_as_action.trigger()
+    received = w.model.row("clock").received
+    qtbot.waitUntil(lambda: w.model.row("clock").received > received + 2, timeout=10_000)  # newer items...
+    assert w.statusBar().currentMessage() == f"Saved {saved}"  # ...did not wipe the message
