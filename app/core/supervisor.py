@@ -15,11 +15,11 @@ from typing import Any
 from app.core import bootstrap, channel, policy
 from app.core.errors import UnknownWorkerError
 from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
-from app.core.fd_watch import FdWatch
 from app.core.logfiles import LogFiles, default_log_dir
 from app.core.policy import Command, State
 from app.core.spec import PulseConfig, WorkerSpec
 from app.core.worker_record import WorkerRecord
+from app.core.worker_watch import WorkerWatch
 
 # Modules every forkserver child needs: importing them once in the server makes starts fast.
 _PRELOAD = ["app.core.bootstrap", "app.core.producers"]
@@ -60,10 +60,7 @@ class Supervisor:
         self._wake_lock = threading.Lock()
         self._events: list[Event] = []
         self._closed = False
-        self._watch = FdWatch()  # wake pipe, sentinels and channels
-        self._control_watch = FdWatch()  # wake pipe and sentinels: what a gathering poll waits on
-        self._watched_by: dict[Any, WorkerRecord] = {}  # watch token -> its worker
-        self._watch_dirty = True  # a reader or process came or went since the watch was set
+        self._watch = WorkerWatch(self._wake_r)
         self.log_files = LogFiles(Path(log_dir) if log_dir is not None else default_log_dir())
         for spec in config.workers:
             self._workers[spec.name] = self._new_record(spec)
@@ -165,23 +162,7 @@ class Supervisor:
             if due is not None:
                 left = max(0.0, due - self._clock())
                 timeout = left if timeout is None else min(timeout, left)
-            if self._watch_dirty:
-                self._rewatch()
-            exited = []
-            for token in (self._control_watch if gather else self._watch).wait(timeout):
-                if token is self._wake_r:
-                    while self._wake_r.poll():
-                        self._wake_r.recv_bytes()
-                    continue
-                rec = self._watched_by[token]
-                if token is rec.reader:
-                    self._read(rec)
-                elif token is rec.process:
-                    exited.append(rec)
-            if gather:
-                for rec in list(self._workers.values()):
-                    if rec.frames is not None:
-                        self._read(rec)
+            exited = self._watch.wait(self._workers.values(), timeout, self._events, gather=gather)
             for rec in exited:
                 self._reap(rec)
             self._drain_inbox()
@@ -197,36 +178,7 @@ class Supervisor:
         fill its pipe if a frame's worth gathered there, and its worker would wait: a caller
         deciding whether to `poll` with ``gather`` asks this first.
         """
-        busiest = 0
-        for rec in self._workers.values():
-            frames = rec.frames
-            if frames is not None:
-                busiest = max(busiest, frames.total_read - frames.mark)
-                frames.mark = frames.total_read
-        return busiest
-
-    def _read(self, rec: WorkerRecord) -> None:
-        """Read ``rec``'s channel once (at most 32 KiB, so no channel starves the rest)."""
-        rec.read(self._events)
-        if rec.reader is None:  # EOF: closed, so no longer to be watched
-            self._watch_dirty = True
-
-    def _rewatch(self) -> None:
-        """Point the watches at the wake pipe, every live sentinel and (one of them) every reader."""
-        control: dict[Any, Any] = {self._wake_r: self._wake_r}
-        by: dict[Any, WorkerRecord] = {}
-        readers: dict[Any, Any] = {}
-        for rec in self._workers.values():
-            if rec.reader is not None:
-                readers[rec.reader] = rec.reader
-                by[rec.reader] = rec
-            if rec.process is not None:
-                control[rec.process.sentinel] = rec.process  # the process, not its int, says who it is
-                by[rec.process] = rec
-        self._control_watch.set(control)
-        self._watch.set(control | readers)
-        self._watched_by = by
-        self._watch_dirty = False
+        return self._watch.busiest_bytes(self._workers.values())
 
     def close(self) -> None:
         """Kill whatever still runs, reap it, and close every pipe (the last call)."""
@@ -344,7 +296,7 @@ class Supervisor:
         rec.process, rec.reader, rec.control = process, reader, control_w
         rec.frames = channel.FrameReader(reader)
         rec.next_seq = 0
-        self._watch_dirty = True
+        self._watch.changed()
         self._announce(rec, State.STARTING)
 
     def _reap(self, rec: WorkerRecord) -> None:
@@ -359,7 +311,7 @@ class Supervisor:
         exitcode = None if sig is not None else code
         pid = process.pid
         rec.release()
-        self._watch_dirty = True
+        self._watch.changed()
         rec.last_exit = (exitcode, sig)
         self._events.append(WorkerExited(rec.spec.name, pid or 0, exitcode, sig, time.time()))
         self._feed(rec, policy.Exited(exitcode, sig))

@@ -1,0 +1,93 @@
+"""Every live worker's channel and sentinel, and the wake-up pipe, waited on together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from app.core.events import Event
+from app.core.fd_watch import FdWatch
+from app.core.worker_record import WorkerRecord
+
+
+class WorkerWatch:
+    """Blocks until a channel has data, a worker exits or the wake pipe is written; reads channels.
+
+    The supervisor's polling thread owns it, and calls `changed` whenever a worker's reader or
+    process comes or goes (a spawn, a reap), so the watched set is rebuilt before the next wait.
+
+    Parameters
+    ----------
+    wake : Connection
+        The read end of the supervisor's wake-up pipe; drained here when it fires.
+    """
+
+    def __init__(self, wake: Connection) -> None:
+        self._wake = wake
+        self._all = FdWatch()  # wake pipe, sentinels and channels
+        self._control = FdWatch()  # wake pipe and sentinels: what a gathering wait blocks on
+        self._by: dict[Any, WorkerRecord] = {}  # watch token -> its worker
+        self._dirty = True
+
+    def changed(self) -> None:
+        """Note that a reader or process came or went: rebuild the watched set before waiting."""
+        self._dirty = True
+
+    def wait(
+        self, workers: Iterable[WorkerRecord], timeout: float | None, events: list[Event], *, gather: bool = False
+    ) -> list[WorkerRecord]:
+        """Wait up to ``timeout``, append what the ready channels hold to ``events``; return who exited.
+
+        With ``gather`` the channels are left out of the wait, and every one is read once after it.
+        """
+        workers = list(workers)
+        if self._dirty:
+            self._rewatch(workers)
+        exited = []
+        for token in (self._control if gather else self._all).wait(timeout):
+            if token is self._wake:
+                while self._wake.poll():
+                    self._wake.recv_bytes()
+                continue
+            rec = self._by[token]
+            if token is rec.reader:
+                self._read(rec, events)
+            elif token is rec.process:
+                exited.append(rec)
+        if gather:
+            for rec in workers:
+                if rec.frames is not None:
+                    self._read(rec, events)
+        return exited
+
+    def busiest_bytes(self, workers: Iterable[WorkerRecord]) -> int:
+        """Return the most bytes one of ``workers``' channels delivered since the last call."""
+        busiest = 0
+        for rec in workers:
+            frames = rec.frames
+            if frames is not None:
+                busiest = max(busiest, frames.total_read - frames.mark)
+                frames.mark = frames.total_read
+        return busiest
+
+    def _read(self, rec: WorkerRecord, events: list[Event]) -> None:
+        rec.read(events)  # one read of at most 32 KiB, so no channel starves the rest
+        if rec.reader is None:  # EOF: closed, so no longer to be watched
+            self._dirty = True
+
+    def _rewatch(self, workers: list[WorkerRecord]) -> None:
+        control: dict[Any, Any] = {self._wake: self._wake}
+        by: dict[Any, WorkerRecord] = {}
+        readers: dict[Any, Any] = {}
+        for rec in workers:
+            if rec.reader is not None:
+                readers[rec.reader] = rec.reader
+                by[rec.reader] = rec
+            if rec.process is not None:
+                control[rec.process.sentinel] = rec.process  # the process, not its int, says who it is
+                by[rec.process] = rec
+        self._control.set(control)
+        self._all.set(control | readers)
+        self._by = by
+        self._dirty = False
