@@ -39,13 +39,21 @@ class WorkerWatch:
     ) -> list[WorkerRecord]:
         """Wait up to ``timeout``, append what the ready channels hold to ``events``; return who exited.
 
-        With ``gather`` the channels are left out of the wait, and every one is read once after it.
+        With ``gather`` the channels are left out of the wait, and every one that holds something
+        is read once after it.
         """
         workers = list(workers)
         if self._dirty:
             self._rewatch(workers)
+        if gather:
+            # Then only the channels holding something: a read of an empty pipe costs as much as a
+            # poll of all of them (an idle window's items mostly arrive alone).
+            ready = self._control.wait(timeout)
+            ready += [token for token in self._all.wait(0) if token not in ready]
+        else:
+            ready = self._all.wait(timeout)
         exited = []
-        for token in (self._control if gather else self._all).wait(timeout):
+        for token in ready:
             if token is self._wake:
                 while self._wake.poll():
                     self._wake.recv_bytes()
@@ -55,10 +63,6 @@ class WorkerWatch:
                 self._read(rec, events)
             elif token is rec.process:
                 exited.append(rec)
-        if gather:
-            for rec in workers:
-                if rec.frames is not None:
-                    self._read(rec, events)
         return exited
 
     def busiest_bytes(self, workers: Iterable[WorkerRecord]) -> int:
