@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,3 +74,23 @@ def test_workers_die_with_the_sigkilled_gui_under_spawn(tmp_path):
 
 def test_workers_die_with_the_sigkilled_headless_runner(tmp_path):
     run_and_sigkill(tmp_path, ["--headless"])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_sigint_and_sigterm_close_the_window_gracefully(tmp_path, sig):
+    fifo = tmp_path / "pids.fifo"
+    os.mkfifo(fifo)
+    cfg = tmp_path / "pulse.toml"
+    cfg.write_text(f'[[worker]]\nname = "w"\ntarget = "tests.workers:announce_pid"\nkwargs = {{ path = "{fifo}" }}\n')
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    gui = subprocess.Popen([sys.executable, "main.py", "--config", str(cfg)], cwd=ROOT, env=env)
+    try:
+        (pid,) = read_pids(fifo, 1, timeout=30)
+        worker = psutil.Process(pid)
+        gui.send_signal(sig)
+        assert gui.wait(timeout=20) == 0  # the window stopped its workers and closed
+        _, alive = psutil.wait_procs([worker], timeout=2.0)
+        assert not alive
+    finally:
+        gui.kill()
+        gui.wait(timeout=10)
