@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ STATE_COLOURS = {
     State.FATAL: "#d9534f",
 }
 LAST_ITEM_CHARS = 80
+RATE_SMOOTHING_S = 3.0  # time constant of the items/s average
 # Roles as plain ints: data() runs ~600 times per table repaint, and every PyQt5 scoped-enum
 # attribute lookup (Qt.ItemDataRole.DisplayRole) costs a couple of microseconds.
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -56,13 +58,28 @@ class WorkerRow:
     last_exit: tuple[int | None, int | None] | None = None
     last_error: str = ""
     _rate_mark: tuple[float, int] = field(default_factory=lambda: (time.monotonic(), 0))
+    _rate_seeded: bool = False
 
     def update_rate(self, now: float) -> None:
-        """Recompute items/s since the last call (called by the view's refresh timer)."""
+        """Update items/s from the items since the last call (called by the view's refresh timer).
+
+        Averaged over about RATE_SMOOTHING_S: a worker sending 1 item/s, counted on a 1 s tick
+        whose phase drifts against it, would otherwise read 0, 2, 1, 0, 2 items/s; an average
+        reads a steady 1.0. A worker with no process and no new items reads 0 at once.
+        """
         then, count = self._rate_mark
-        if now - then >= 0.5:
-            self.rate = (self.received - count) / (now - then)
-            self._rate_mark = (now, self.received)
+        elapsed = now - then
+        if elapsed < 0.5:
+            return
+        new = self.received - count
+        now_rate = new / elapsed
+        if not self._rate_seeded:
+            self.rate, self._rate_seeded = now_rate, True
+        elif not new and self.pid is None:
+            self.rate = 0.0
+        else:
+            self.rate += (1.0 - math.exp(-elapsed / RATE_SMOOTHING_S)) * (now_rate - self.rate)
+        self._rate_mark = (now, self.received)
 
 
 class WorkerTableModel(QAbstractTableModel):

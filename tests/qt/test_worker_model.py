@@ -47,3 +47,23 @@ def test_a_state_change_repaints_its_whole_row_even_after_rows_move(qapp, qtmode
     assert [text(model, r, 0) for r in range(3)] == ["b", "c", "a"]
     assert (text(model, 0, 1), text(model, 0, 2)) == ("RUNNING", "42")
     qtmodeltester.check(model, force_py=True)
+
+
+def test_rate_is_a_steady_average_and_drops_to_zero_when_stopped():
+    from app.qt.worker_model import WorkerRow
+
+    row = WorkerRow("w", pid=42)
+    row._rate_mark = (0.0, 0)
+    shown = []
+    # One item a second, counted on a 1 s tick out of phase with it: 1, 0, 2, 1, 0, 2, ... a tick.
+    for t, n in enumerate([1, 0, 2, 1, 0, 2, 1, 0, 2, 1], start=1):
+        row.received += n
+        row.update_rate(float(t))
+        shown.append(row.rate)
+    assert shown[0] == 1.0  # the first figure is what was seen
+    assert all(0.6 <= r <= 1.4 for r in shown), shown  # the raw counts swing from 0 to 2
+    row.update_rate(10.2)  # under half a second since the last: nothing to say yet
+    assert row.rate == shown[-1]
+    row.pid = None
+    row.update_rate(11.0)
+    assert row.rate == 0.0  # stopped and nothing new: no slow fade
