@@ -25,8 +25,8 @@ def run_window(config: PulseConfig) -> int:
     supervisor = Supervisor(config)
     window = MainWindow(supervisor, config_path=config.source)
     window.show()
+    wakeup = _SignalWakeup(window)  # before any worker starts: a signal then is handled as well
     supervisor.start_autostart()
-    wakeup = _SignalWakeup(window)
     try:
         code = app.exec()
     finally:

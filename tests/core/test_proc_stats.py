@@ -44,10 +44,6 @@ def burner():
             f.close()
 
 
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
-
-
 def test_cpu_percent_is_cpu_time_over_the_clock_interval(burner):
     clock = FakeClock()
     stats = ProcStats(clock)
@@ -67,17 +63,32 @@ def test_cpu_percent_is_cpu_time_over_the_clock_interval(burner):
         stats.close()
 
 
+def stat_files_open() -> set[str]:
+    """The /proc/<pid>/stat files this process holds open (other fds may come and go meanwhile)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("/proc/") and target.endswith("/stat"):
+            found.add(target)
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="the /proc fast path is Linux's")
 def test_gone_processes_read_as_none_and_their_files_are_closed(burner):
-    before = open_fds()
     stats = ProcStats(FakeClock())
     stats.sample([burner.pid, os.getpid()])
+    assert {f"/proc/{burner.pid}/stat", f"/proc/{os.getpid()}/stat"} <= stat_files_open()
     burner.kill()
     burner.wait()
     result = stats.sample([burner.pid, os.getpid()])
     assert result[burner.pid] == (None, None)
+    assert f"/proc/{burner.pid}/stat" not in stat_files_open()  # closed as soon as it read as gone
     assert result[os.getpid()][1] > 0
     stats.sample([])  # forgets this process too
-    assert open_fds() == before
+    assert f"/proc/{os.getpid()}/stat" not in stat_files_open()
 
 
 def test_a_pid_that_never_existed_reads_as_none():
