@@ -96,6 +96,8 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     """Entry point of every worker process (the ``multiprocessing.Process`` target)."""
     _die_with_parent()
     os.setpgrp()  # its own process group, so a stop reaches the worker's children too
+    if spec.nice and hasattr(os, "nice"):
+        os.nice(spec.nice)  # relative to Pulse's own; its children inherit it
     writer = ChannelWriter(out)
     ctx = WorkerContext(spec.name, writer)
     threading.Thread(target=_watch_control, args=(control, writer), name="pulse-control", daemon=True).start()

@@ -17,6 +17,7 @@ from app.core.config_locator import BARE_KEY, TomlLocator
 from app.core.errors import ConfigError, ConfigProblem, TargetError
 from app.core.spec import (
     DEFAULT_START_METHOD,
+    MAX_NICE,
     START_METHODS,
     PulseConfig,
     RestartPolicy,
@@ -36,6 +37,7 @@ _NUMBERS: dict[str, tuple[type, int, bool]] = {
     "stable_secs": (float, 0, True),
     "flap_limit": (int, 1, True),
     "flap_window": (float, 0, False),
+    "nice": (int, 0, True),
 }
 _FIELDS = [f.name for f in dataclasses.fields(WorkerSpec)]
 _DEFAULT = WorkerSpec(name="", target="")
@@ -139,6 +141,8 @@ class _Checker:
                 return "number is too large"
             if value < low or (value == low and not inclusive):
                 return f"must be {'>=' if inclusive else '>'} {low}, got {value}"
+            if key == "nice" and value > MAX_NICE:
+                return f"must be <= {MAX_NICE}, got {value}"
         return None
 
 

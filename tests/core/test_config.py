@@ -216,6 +216,9 @@ def test_unknown_keys_without_suggestion_and_in_pulse_and_top_level() -> None:
         ("stable_secs = nan", "expected a finite number, got nan"),
         ("flap_window = 1" + "0" * 400, "number is too large"),
         ("start_retries = -1", "must be >= 0, got -1"),
+        ("nice = -1", "must be >= 0, got -1"),
+        ("nice = 20", "must be <= 19, got 20"),
+        ("nice = 2.5", "expected an integer, got float 2.5"),
         ("autostart = 1", "expected true or false, got integer 1"),
         ("autostart = 'yes'", "expected true or false, got string 'yes'"),
         (
@@ -464,6 +467,15 @@ def test_dump_round_trips_full_config() -> None:
     assert "[pulse]" in text and 'restart = "always"' in text
     assert "backoff_factor = 2.0" in text
     assert parse_config(text) == cfg
+
+
+def test_nice_defaults_to_five_and_zero_round_trips() -> None:
+    from app.core.spec import DEFAULT_NICE
+
+    cfg = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\nnice = 0\n')
+    assert cfg.workers[0].nice == 0 and DEFAULT_NICE == 5
+    text = dump_config(cfg)
+    assert "nice = 0" in text and parse_config(text) == cfg
 
 
 TRICKY = [
