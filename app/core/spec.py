@@ -20,10 +20,7 @@ DEFAULT_BACKOFF_MAX = 15.0
 DEFAULT_STABLE_SECS = 10.0
 DEFAULT_FLAP_LIMIT = 5
 DEFAULT_FLAP_WINDOW = 60.0
-# Workers run this much nicer than Pulse: on a busy machine they give way to the window (and the
-# desktop) before the window waits for them. 64 busy workers on 2 cores: GUI lateness max 70-92 ms
-# at nice 0, 38-40 ms at nice 5. Where the machine has idle cores, it changes nothing.
-DEFAULT_NICE = 5
+DEFAULT_NICE = 0  # a worker runs at Pulse's own CPU priority unless its spec says nicer
 MAX_NICE = 19
 # forkserver is safe to use from a process that already runs Qt threads; spawn elsewhere.
 DEFAULT_START_METHOD = "forkserver" if sys.platform.startswith("linux") else "spawn"
@@ -76,8 +73,8 @@ class WorkerSpec:
         ``flap_limit`` unexpected exits within ``flap_window`` seconds mean FATAL, even after
         RUNNING: a worker that keeps crashing a few seconds in does not restart for ever.
     nice : int
-        Added to Pulse's own niceness for the worker and its children (0 to 19; higher yields
-        more CPU to others). 0 runs it at Pulse's own priority.
+        Added to Pulse's own niceness for the worker and its children (0 to 19): a busy machine
+        then slows the worker before it slows the window and the desktop.
     """
 
     name: str

@@ -469,13 +469,13 @@ def test_dump_round_trips_full_config() -> None:
     assert parse_config(text) == cfg
 
 
-def test_nice_defaults_to_five_and_zero_round_trips() -> None:
-    from app.core.spec import DEFAULT_NICE
-
-    cfg = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\nnice = 0\n')
-    assert cfg.workers[0].nice == 0 and DEFAULT_NICE == 5
+def test_nice_defaults_to_zero_and_round_trips() -> None:
+    cfg = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\nnice = 7\n')
+    assert cfg.workers[0].nice == 7
     text = dump_config(cfg)
-    assert "nice = 0" in text and parse_config(text) == cfg
+    assert "nice = 7" in text and parse_config(text) == cfg
+    plain = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\n')
+    assert plain.workers[0].nice == 0 and "nice" not in dump_config(plain)
 
 
 TRICKY = [

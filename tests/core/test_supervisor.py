@@ -313,9 +313,9 @@ def test_a_gathering_poll_still_returns_at_once_on_an_exit(make_supervisor):
 @pytest.mark.skipif(not hasattr(os, "nice"), reason="niceness is a POSIX notion")
 def test_workers_run_at_their_spec_niceness(make_supervisor):
     base = os.nice(0)
-    sup = make_supervisor(config(spec("nicer", "app.producers:clock"), spec("same", "app.producers:clock", nice=0)))
+    sup = make_supervisor(config(spec("nicer", "app.producers:clock", nice=5), spec("same", "app.producers:clock")))
     sup.start("nicer")
     sup.start("same")
     poll_until(sup, lambda evs: len(items_of(evs, "nicer")) > 0 and len(items_of(evs, "same")) > 0)
-    assert psutil.Process(sup.record("nicer").pid).nice() == min(19, base + 5)  # the default
+    assert psutil.Process(sup.record("nicer").pid).nice() == min(19, base + 5)
     assert psutil.Process(sup.record("same").pid).nice() == base
