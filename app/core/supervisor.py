@@ -151,9 +151,9 @@ class Supervisor:
         longer than the next policy deadline. Returns early (possibly with no events) on wake.
 
         With ``gather``, the wait leaves the channels out (an exit, a command or a timer still
-        ends it) and every channel holding something is read once when it ends: a caller that will hold items
-        until a deadline anyway lets them gather in the pipes, and pays one wake-up for all
-        of them instead of one per message. See `busiest_bytes` for when not to.
+        ends it) and every channel holding something is read once when it ends: a caller that
+        will hold items until a deadline anyway lets them gather in the pipes, and pays one
+        wake-up for all of them instead of one per message. See `busiest_bytes` for when not to.
         """
         self._drain_inbox()
         self._fire_timers()

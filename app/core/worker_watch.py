@@ -42,7 +42,6 @@ class WorkerWatch:
         With ``gather`` the channels are left out of the wait, and every one that holds something
         is read once after it.
         """
-        workers = list(workers)
         if self._dirty:
             self._rewatch(workers)
         if gather:
@@ -80,7 +79,7 @@ class WorkerWatch:
         if rec.reader is None:  # EOF: closed, so no longer to be watched
             self._dirty = True
 
-    def _rewatch(self, workers: list[WorkerRecord]) -> None:
+    def _rewatch(self, workers: Iterable[WorkerRecord]) -> None:
         control: dict[Any, Any] = {self._wake: self._wake}
         by: dict[Any, WorkerRecord] = {}
         readers: dict[Any, Any] = {}
