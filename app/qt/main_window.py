@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Pulse")
         self.resize(1280, 820)
         self.model = WorkerTableModel(supervisor.names, self)
-        self._selection_cache: frozenset[str] | None = None
+        self._selection_cache: tuple[str, ...] | None = None
         self.table = self._build_table()
         self.setCentralWidget(self.table)
         self.actions = WorkerActions(self)
@@ -173,10 +173,10 @@ class MainWindow(QMainWindow):
         rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
         return [self.model.name_at(r) for r in rows]
 
-    def _selected_set(self) -> frozenset[str]:
-        """The selected names, cached between selection changes (asked on every batch of items)."""
+    def _cached_selected_names(self) -> tuple[str, ...]:
+        """`selected_names`, cached between selection changes (asked on every batch of items)."""
         if self._selection_cache is None:
-            self._selection_cache = frozenset(self.selected_names())
+            self._selection_cache = tuple(self.selected_names())
         return self._selection_cache
 
     def selected_name(self) -> str | None:
@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
         self.log_dock.append_events(events)
         self.plot_dock.append_events(events)
         selection_touched = actions_touched = False
-        selected = self._selected_set()
+        selected = self._cached_selected_names()
         for ev in events:
             if isinstance(ev, ItemBatch) and ev.items:
                 self._newest[ev.worker] = f"{ev.worker} #{ev.next_seq - 1}: {elide(ev.items[-1])}"
@@ -262,8 +262,8 @@ class MainWindow(QMainWindow):
         """Status bar: the newest item of the selected worker, else of any worker."""
         if self._closing or time.monotonic() < self._notice_until:
             return
-        selected = self._selected_set()
-        first = self.selected_name() if len(selected) > 1 else next(iter(selected), None)
+        selected = self._cached_selected_names()
+        first = selected[0] if selected else None
         shown = first if first in self._newest else self._newest_any
         if shown is not None:
             self.statusBar().showMessage(self._newest[shown])
@@ -277,10 +277,10 @@ class MainWindow(QMainWindow):
             self.close()
 
     def _on_clock_tick(self) -> None:
-        pids = {name: pid for name in self.model.names() if (pid := self.model.row(name).pid) is not None}
+        rows = [self.model.row(n) for n in self.model.names()]
+        pids = {r.name: r.pid for r in rows if r.pid is not None}
         sampled = self._proc_stats.sample(pids.values())
         self.model.refresh_clock({name: sampled[pid] for name, pid in pids.items()})
-        rows = [self.model.row(n) for n in self.model.names()]
         running = sum(r.state is State.RUNNING for r in rows)
         rate = sum(r.rate for r in rows)
         counts = f"{running}/{len(rows)} running · {rate:,.0f} items/s"

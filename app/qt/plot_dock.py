@@ -83,6 +83,7 @@ class PlotDock(QDockWidget):
         self.setObjectName("plot_dock")
         self.max_points = max_points
         self.redraw_count = 0
+        self._redraw_s = 0.0  # how long the last redraw took (its paint: plot_widget.paint_s)
         self.origin_ns = time.monotonic_ns()
         self._series: dict[str, _Series] = {}
         self._selected: frozenset[str] = frozenset()  # empty: every worker
@@ -266,7 +267,7 @@ class PlotDock(QDockWidget):
                 series.dirty = False
         self._apply_window()
         self.redraw_count += 1
-        self.plot_widget.redraw_s = time.perf_counter() - started
+        self._redraw_s = time.perf_counter() - started
 
     def _is_shown(self, series: _Series) -> bool:
         if self._selected:
@@ -280,7 +281,7 @@ class PlotDock(QDockWidget):
 
     def redraw_interval_ms(self) -> int:
         """Return the delay before the next redraw: the last frame's cost times PLOT_SHARE, bounded."""
-        cost_ms = 1000.0 * (self.plot_widget.redraw_s + self.plot_widget.paint_s)
+        cost_ms = 1000.0 * (self._redraw_s + self.plot_widget.paint_s)
         return int(min(MAX_REDRAW_INTERVAL_MS, max(REDRAW_INTERVAL_MS, PLOT_SHARE * cost_ms)))
 
     def _apply_window(self) -> None:
@@ -328,7 +329,6 @@ class _TimedPlotWidget(pg.PlotWidget):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.paint_s = 0.0
-        self.redraw_s = 0.0  # set by the dock
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         started = time.perf_counter()

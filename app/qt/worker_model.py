@@ -92,8 +92,9 @@ class WorkerTableModel(QAbstractTableModel):
     def __init__(self, names: list[str] | None = None, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[WorkerRow] = [WorkerRow(n) for n in names or []]
-        self._texts: list[list[str]] = [self._row_texts(r) for r in self._rows]  # what the view shows
-        self._index = {r.name: i for i, r in enumerate(self._rows)}
+        self._texts: list[list[str]] = []  # what the view shows, row by row
+        self._index: dict[str, int] = {}
+        self._rows_moved()
         self._config_order = {r.name: i for i, r in enumerate(self._rows)}
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
 
@@ -233,8 +234,7 @@ class WorkerTableModel(QAbstractTableModel):
             self._rows.sort(key=lambda r: self._config_order.get(r.name, len(self._config_order)))
         else:
             self._rows.sort(key=lambda r: self._sort_key(r, column), reverse=order == Qt.SortOrder.DescendingOrder)
-        self._index = {r.name: i for i, r in enumerate(self._rows)}
-        self._texts = [self._row_texts(r) for r in self._rows]
+        self._rows_moved()
         moved = [self.index(self._index[n], i.column()) for n, i in zip(names, persistent, strict=True)]
         self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()
@@ -251,11 +251,15 @@ class WorkerTableModel(QAbstractTableModel):
         old = {r.name: r for r in self._rows}
         self.beginResetModel()
         self._rows = [old.get(n) or WorkerRow(n) for n in names]
-        self._texts = [self._row_texts(r) for r in self._rows]
-        self._index = {r.name: i for i, r in enumerate(self._rows)}
+        self._rows_moved()
         self._config_order = {n: i for i, n in enumerate(names)}
         self.endResetModel()
         self._resort()
+
+    def _rows_moved(self) -> None:
+        """Rebuild what follows the order of ``_rows``: the name -> row lookup and the texts."""
+        self._index = {r.name: i for i, r in enumerate(self._rows)}
+        self._texts = [self._row_texts(r) for r in self._rows]
 
     def _row_texts(self, row: WorkerRow) -> list[str]:
         return [self._display(row, col) for col in range(len(self.COLUMNS))]

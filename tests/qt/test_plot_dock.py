@@ -271,9 +271,9 @@ def test_slow_frames_slow_the_redraws_down_within_bounds(dock):
     from app.qt.plot_dock import MAX_REDRAW_INTERVAL_MS, PLOT_SHARE, REDRAW_INTERVAL_MS
 
     widget = dock.plot_widget
-    widget.redraw_s, widget.paint_s = 0.0005, 0.0005
+    dock._redraw_s, widget.paint_s = 0.0005, 0.0005
     assert dock.redraw_interval_ms() == REDRAW_INTERVAL_MS  # cheap frames: full frame rate
-    widget.redraw_s, widget.paint_s = 0.004, 0.006
+    dock._redraw_s, widget.paint_s = 0.004, 0.006
     assert dock.redraw_interval_ms() == PLOT_SHARE * 10  # 10 ms frames: the plot keeps to its share
     widget.paint_s = 1.0
     assert dock.redraw_interval_ms() == MAX_REDRAW_INTERVAL_MS
