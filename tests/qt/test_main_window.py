@@ -27,8 +27,8 @@ def test_status_bar_shows_the_newest_item(qtbot, make_window):
     window = make_window(demo_like(), autostart=True)
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("clock #2:"), timeout=10_000)
     assert "20" in window.statusBar().currentMessage()  # a timestamp like 2026-...
-    row = window.model.row("clock")
-    assert row.received >= 3 and row.state is State.RUNNING
+    assert window.model.row("clock").received >= 3
+    qtbot.waitUntil(lambda: state_of(window, "clock") is State.RUNNING, timeout=10_000)  # after start_secs
 
 
 def test_buttons_follow_the_selected_workers_state(qtbot, make_window):
