@@ -92,12 +92,24 @@ class WorkerContext:
         return not self.stopping.wait(seconds)
 
 
+def _set_sched_policy(name: str) -> None:
+    """Switch this process to the Linux scheduling policy ``name`` (children inherit it).
+
+    Lowering one's own policy to batch or idle needs no privilege; where the OS has no such
+    policy (macOS, Windows) the worker runs as normal.
+    """
+    policy = {"batch": getattr(os, "SCHED_BATCH", None), "idle": getattr(os, "SCHED_IDLE", None)}.get(name)
+    if policy is not None:
+        os.sched_setscheduler(0, policy, os.sched_param(0))
+
+
 def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     """Entry point of every worker process (the ``multiprocessing.Process`` target)."""
     _die_with_parent()
     os.setpgrp()  # its own process group, so a stop reaches the worker's children too
     if spec.nice and hasattr(os, "nice"):
         os.nice(spec.nice)  # relative to Pulse's own; its children inherit it
+    _set_sched_policy(spec.sched)
     writer = ChannelWriter(out)
     ctx = WorkerContext(spec.name, writer)
     threading.Thread(target=_watch_control, args=(control, writer), name="pulse-control", daemon=True).start()

@@ -18,6 +18,7 @@ from app.core.errors import ConfigError, ConfigProblem, TargetError
 from app.core.spec import (
     DEFAULT_START_METHOD,
     MAX_NICE,
+    SCHED_POLICIES,
     START_METHODS,
     PulseConfig,
     RestartPolicy,
@@ -126,6 +127,8 @@ class _Checker:
             return f"expected a table of keyword arguments, got {_show(value)}"
         if key == "autostart" and not isinstance(value, bool):
             return f"expected true or false, got {_show(value)}"
+        if key == "sched" and value not in SCHED_POLICIES:
+            return f"expected one of {', '.join(SCHED_POLICIES)}, got {_show(value)}"
         if key == "restart" and value not in [p.value for p in RestartPolicy]:
             return f"expected one of {', '.join(p.value for p in RestartPolicy)}, got {_show(value)}"
         if key in _NUMBERS:

@@ -219,6 +219,8 @@ def test_unknown_keys_without_suggestion_and_in_pulse_and_top_level() -> None:
         ("nice = -1", "must be >= 0, got -1"),
         ("nice = 20", "must be <= 19, got 20"),
         ("nice = 2.5", "expected an integer, got float 2.5"),
+        ("sched = 'fast'", "expected one of normal, batch, idle, got string 'fast'"),
+        ("sched = 3", "expected one of normal, batch, idle, got integer 3"),
         ("autostart = 1", "expected true or false, got integer 1"),
         ("autostart = 'yes'", "expected true or false, got string 'yes'"),
         (
@@ -476,6 +478,15 @@ def test_nice_defaults_to_zero_and_round_trips() -> None:
     assert "nice = 7" in text and parse_config(text) == cfg
     plain = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\n')
     assert plain.workers[0].nice == 0 and "nice" not in dump_config(plain)
+
+
+def test_sched_defaults_to_normal_and_round_trips() -> None:
+    cfg = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\nsched = "idle"\n')
+    assert cfg.workers[0].sched == "idle"
+    text = dump_config(cfg)
+    assert 'sched = "idle"' in text and parse_config(text) == cfg
+    plain = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\n')
+    assert plain.workers[0].sched == "normal" and "sched" not in dump_config(plain)
 
 
 TRICKY = [

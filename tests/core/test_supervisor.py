@@ -319,3 +319,20 @@ def test_workers_run_at_their_spec_niceness(make_supervisor):
     poll_until(sup, lambda evs: len(items_of(evs, "nicer")) > 0 and len(items_of(evs, "same")) > 0)
     assert psutil.Process(sup.record("nicer").pid).nice() == min(19, base + 5)
     assert psutil.Process(sup.record("same").pid).nice() == base
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="scheduling policies are a Linux notion")
+def test_workers_run_under_their_spec_sched_policy(make_supervisor):
+    sup = make_supervisor(
+        config(
+            spec("idle", "app.producers:clock", sched="idle"),
+            spec("batch", "app.producers:clock", sched="batch"),
+            spec("normal", "app.producers:clock"),
+        )
+    )
+    for name in ("idle", "batch", "normal"):
+        sup.start(name)
+    poll_until(sup, lambda evs: all(items_of(evs, n) for n in ("idle", "batch", "normal")))
+    assert os.sched_getscheduler(sup.record("idle").pid) == os.SCHED_IDLE
+    assert os.sched_getscheduler(sup.record("batch").pid) == os.SCHED_BATCH
+    assert os.sched_getscheduler(sup.record("normal").pid) == os.SCHED_OTHER
