@@ -257,10 +257,12 @@ class MainWindow(QMainWindow):
             self.actions.update_for(self.model.row(n).state for n in selected)
         self._show_newest()
         if self._clock.isActive() and self._clock.remainingTime() <= CLOCK_EARLY_MS:
-            self._on_clock_tick()
             # A steady stream's next batch comes about a period from now: fire a little after it,
-            # so that batch carries the next tick too instead of racing the timer for it.
+            # so that batch carries the next tick too instead of racing the timer for it. The tick
+            # itself runs right after this slot, in the same wake-up: inside it, it would hold back
+            # the newest item by ~0.5 ms once a second (2 % of the items at 50/s: the p99).
             self._clock.start(CLOCK_REFRESH_MS + CLOCK_EARLY_MS // 2)
+            QTimer.singleShot(0, self._on_clock_tick)
 
     def show_notice(self, text: str, msecs: int = 5000) -> None:
         """Show ``text`` in the status bar for ``msecs``, over the newest items meanwhile."""
