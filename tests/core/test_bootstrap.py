@@ -1,0 +1,63 @@
+"""Where the worker bootstrap may raise a graceful stop inside the producer, and where not."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import threading
+from multiprocessing import Pipe
+
+from app.core import bootstrap, channel
+from app.core.bootstrap import WorkerContext, interruptible
+
+OWN = bootstrap.__file__
+USER = "/home/someone/feeds/ticker.py"
+
+
+def test_a_stop_interrupts_the_producers_own_code():
+    assert interruptible([USER, OWN])  # e.g. sleeping in time.sleep (C): the producer's frame
+    assert interruptible([USER, "/venv/lib/python3.11/site-packages/requests/api.py", USER, OWN])
+
+
+def test_a_stop_never_lands_in_standard_library_lock_code():
+    # Raised between Condition.__enter__'s acquire and the `with` body, the lock stays held
+    # and the worker's final flush deadlocks (seen live: Event.set called by ChannelWriter.emit).
+    assert not interruptible([threading.__file__, threading.__file__, USER, OWN])
+    assert not interruptible([logging.__file__, USER, OWN])
+    assert not interruptible(["<frozen importlib._bootstrap>", USER, OWN])
+
+
+def test_a_stop_never_lands_in_pulses_own_code():
+    assert not interruptible([OWN])  # the bootstrap itself, between two statements
+    assert not interruptible([threading.__file__, channel.__file__])  # the writer's Event.set
+    assert not interruptible([channel.__file__])
+    assert not interruptible([])
+
+
+def test_frames_are_read_up_to_the_first_of_pulses_own():
+    """From inside a running producer, as the SIGTERM handler sees it."""
+    seen: list[list[str]] = []
+
+    @contextlib.contextmanager
+    def in_stdlib():  # contextlib (standard library) calls this generator's body
+        seen.append(bootstrap._files_until_own(sys._getframe()))
+        yield
+
+    def producer():
+        seen.append(bootstrap._files_until_own(sys._getframe()))
+        with in_stdlib():
+            pass
+        yield 1
+
+    reader, writer_end = Pipe(duplex=False)
+    writer = channel.ChannelWriter(writer_end)
+    try:
+        bootstrap._drain(producer(), writer, WorkerContext("w", writer))
+    finally:
+        writer.close()
+        writer_end.close()
+        reader.close()
+    direct, via_stdlib = seen
+    assert direct == [__file__, OWN] and interruptible(direct)
+    assert via_stdlib == [__file__, contextlib.__file__, __file__, OWN] and not interruptible(via_stdlib)
