@@ -184,9 +184,13 @@ def trial_tutorial(kills: int) -> dict[str, Any]:
         kept.append(window)
         window.consumer.running = False
         T.end_producers([b], stop, grace=0.0)
+        # Let the consumer leave its loop before closing the last writer: with every writer gone,
+        # poll() reports the empty pipe readable (EOF), so a consumer that passed its `running`
+        # check just before would find `q.empty()` False and get EOFError from `q.get()`.
+        stuck = not window.consumer.wait(1000)
         q._writer.close()  # with every writer gone, a reader blocked mid-message gets EOF
-        if not window.consumer.wait(1000):
-            out["stuck_readers"] += 1
+        if stuck:
+            out["stuck_readers"] += not window.consumer.wait(1000)
         window.close()
 
     if not waiter.wait_polling(lambda: state["last_b"] is not None, 20.0):

@@ -13,6 +13,10 @@ Changes, each marked ``# bench:`` below, go only as far as a figure needs:
 - ``stop``: a shared flag for the producer, and ``running`` on the consumer thread. The
   ORIGINAL HAD NO STOP AT ALL: the producer ran until the daemon process died with the GUI,
   the consumer looped ``while True``. Without one the bench could not end a run.
+- The consumer ends on ``EOFError``/``OSError`` from ``q.get()``: a bench that closes the
+  queue's writers (kill isolation) makes ``q.empty()`` report the pipe's EOF as "not empty"
+  and ``get`` raise, and an exception escaping ``QThread.run`` makes PyQt5 abort the whole
+  process (qFatal, SIGABRT). The original never closed its queue.
 - ``sent``: a shared counter of puts, so the bench can see items pile up in the producer.
 - Qt is imported inside `gui_classes` instead of ``from PyQt5.QtWidgets import *`` at the top,
   so importing this module (for `producer`) loads no Qt; the classes themselves are the original's.
@@ -66,7 +70,10 @@ def gui_classes() -> tuple[type, type]:
         def run(self) -> None:
             while self.running:  # bench: `while True` in the original
                 if not self.q.empty():
-                    data = self.q.get()  # the original read the global `q`: the same queue
+                    try:
+                        data = self.q.get()  # the original read the global `q`: the same queue
+                    except (EOFError, OSError):  # bench: its writers were closed (see above)
+                        return
                     self.poped.emit(data)
 
     class MyWindow(QMainWindow):
