@@ -7,28 +7,23 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings, Qt, QTimer
+from PyQt5.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings, Qt
 from PyQt5.QtGui import QCloseEvent
 from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QMainWindow, QMenu, QTableView, QWidget
 
 from app.core.events import Event, ItemBatch, StackDump, StateChanged, WorkersChanged
 from app.core.policy import State
-from app.core.proc_stats import ProcStats
 from app.qt.config_menu import ConfigMenu
 from app.qt.consumer import Consumer
 from app.qt.docks import make_log_dock, make_plot_dock
 from app.qt.inspect_dialog import InspectDialog
 from app.qt.state_delegate import StateBadgeDelegate
+from app.qt.table_clock import TableClock
 from app.qt.worker_actions import WorkerActions
 from app.qt.worker_model import WorkerTableModel, elide
 
 if TYPE_CHECKING:
     from app.core.supervisor import Supervisor
-
-CLOCK_REFRESH_MS = 1000
-# A tick due within this much of an item batch runs with it: the table and the status bar then
-# repaint together, one wake-up and one repaint a second instead of two (idle window: -20 % CPU).
-CLOCK_EARLY_MS = 100
 
 
 class MainWindow(QMainWindow):
@@ -68,17 +63,13 @@ class MainWindow(QMainWindow):
         self._build_menus_and_toolbar()
         self._connect_actions()
         self.counts_label = QLabel()
-        self.counts_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.statusBar().addPermanentWidget(self.counts_label)
         self.statusBar().showMessage("Waiting for the first item…")
         self._newest: dict[str, str] = {}
         self._newest_any: str | None = None
         self._notice_until = 0.0  # monotonic time a notice (show_notice) stops covering the items
         self._closing = False
-        self._proc_stats = ProcStats()
-        self._clock = QTimer(self, interval=CLOCK_REFRESH_MS)
-        self._clock.timeout.connect(self._on_clock_timeout)
-        self._clock.start()
+        self.clock = TableClock(self.model, self.counts_label, self)
         self._restore_settings()
         # Connect first, then start: nothing emitted before the slots exist is lost.
         self.consumer = Consumer(supervisor)
@@ -256,13 +247,7 @@ class MainWindow(QMainWindow):
         elif actions_touched:
             self.actions.update_for(self.model.row(n).state for n in selected)
         self._show_newest()
-        if self._clock.isActive() and self._clock.remainingTime() <= CLOCK_EARLY_MS:
-            # A steady stream's next batch comes about a period from now: fire a little after it,
-            # so that batch carries the next tick too instead of racing the timer for it. The tick
-            # itself runs right after this slot, in the same wake-up: inside it, it would hold back
-            # the newest item by ~0.5 ms once a second (2 % of the items at 50/s: the p99).
-            self._clock.start(CLOCK_REFRESH_MS + CLOCK_EARLY_MS // 2)
-            QTimer.singleShot(0, self._on_clock_tick)
+        self.clock.items_arrived()
 
     def show_notice(self, text: str, msecs: int = 5000) -> None:
         """Show ``text`` in the status bar for ``msecs``, over the newest items meanwhile."""
@@ -286,34 +271,6 @@ class MainWindow(QMainWindow):
     def _on_consumer_finished(self) -> None:
         if self._closing:
             self.close()
-
-    def _on_clock_timeout(self) -> None:
-        self._clock.setInterval(CLOCK_REFRESH_MS)  # back on its own period after a batch carried it
-        self._on_clock_tick()
-
-    def _on_clock_tick(self) -> None:
-        rows = [self.model.row(n) for n in self.model.names()]
-        pids = {r.name: r.pid for r in rows if r.pid is not None}
-        sampled = self._proc_stats.sample(pids.values())
-        self.model.refresh_clock({name: sampled[pid] for name, pid in pids.items()})
-        running = sum(r.state is State.RUNNING for r in rows)
-        rate = sum(r.rate for r in rows)
-        counts = f"{running}/{len(rows)} running · {rate:,.0f} items/s"
-        if counts != self.counts_label.text():  # an unchanged label still relays out the status bar
-            self._set_counts(counts)
-
-    def _set_counts(self, text: str) -> None:
-        """Show ``text`` in the counts label, relaying out the status bar only if it grew wider.
-
-        A label of fixed size asks no layout of its parent when its text changes: the idle
-        window's item rate flickering 7.9 -> 8.1 items/s cost a status-bar relayout each time.
-        """
-        label = self.counts_label
-        label.setText(text)
-        hint = label.sizeHint()
-        if hint.width() > label.minimumWidth() or hint.height() != label.minimumHeight():
-            slack = label.fontMetrics().horizontalAdvance("0000")  # room for the numbers to grow
-            label.setFixedSize(hint.width() + slack, hint.height())
 
     # --- settings and closing -------------------------------------------------------------
 
@@ -341,8 +298,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Stop every worker, let the consumer finish, then close (never blocking the GUI)."""
         if not self.consumer.isRunning():
-            self._clock.stop()
-            self._proc_stats.close()
+            self.clock.stop()
             self.supervisor.close()
             event.accept()
             return

@@ -124,33 +124,33 @@ def test_double_click_inspects(qtbot, make_window):
 
 
 def test_items_arriving_as_the_clock_tick_is_due_carry_it(qtbot, make_window):
-    """A batch within CLOCK_EARLY_MS of the tick refreshes the table with it (one repaint, not two)."""
+    """A batch within EARLY_MS of the tick refreshes the table with it (one wake-up, not two)."""
     from app.core.events import ItemBatch
-    from app.qt.main_window import CLOCK_EARLY_MS, CLOCK_REFRESH_MS
+    from app.qt.table_clock import EARLY_MS, REFRESH_MS
 
     window = make_window(config(spec("a", "app.producers:counter")))
     items = window.model.index(0, window.model.COLUMNS.index("Items"))
-    window._clock.start(CLOCK_REFRESH_MS)  # the tick is a second away: the count waits for it
+    window.clock.timer.start(REFRESH_MS)  # the tick is a second away: the count waits for it
     window.consumer.events_received.emit([ItemBatch("a", 0, ["x"], 0, 0)])
     assert items.data() == "0"
-    window._clock.start(CLOCK_EARLY_MS // 2)  # about due: this batch carries the tick
+    window.clock.timer.start(EARLY_MS // 2)  # about due: this batch carries the tick
     window.consumer.events_received.emit([ItemBatch("a", 1, ["y"], 0, 0)])
     assert items.data() == "0"  # not inside the slot: the newest item is shown first
-    qtbot.waitUntil(lambda: items.data() == "2", timeout=CLOCK_EARLY_MS)  # right after it
+    qtbot.waitUntil(lambda: items.data() == "2", timeout=EARLY_MS)  # right after it
     # The timer now waits a little past a period, so a steady stream's next batch comes first.
-    assert window._clock.remainingTime() > CLOCK_REFRESH_MS
-    with qtbot.waitSignal(window._clock.timeout, timeout=3000):
+    assert window.clock.timer.remainingTime() > REFRESH_MS
+    with qtbot.waitSignal(window.clock.timer.timeout, timeout=3000):
         pass
-    assert window._clock.interval() == CLOCK_REFRESH_MS  # back on its own period
+    assert window.clock.timer.interval() == REFRESH_MS  # back on its own period
 
 
 def test_counts_label_keeps_its_size_until_a_text_outgrows_it(qtbot, make_window):
     window = make_window(config(spec("a", "app.producers:counter")))
     label = window.counts_label
-    window._set_counts("0/1 running · 8 items/s")
+    window.clock.set_counts("0/1 running · 8 items/s")
     size = label.size()
     assert label.minimumSize() == label.maximumSize()  # fixed: a new text asks no relayout
-    window._set_counts("0/1 running · 9 items/s")
+    window.clock.set_counts("0/1 running · 9 items/s")
     assert label.minimumSize() == size
-    window._set_counts("0/1 running · 1,234,567,890 items/s")  # wider: the label grows to fit it
+    window.clock.set_counts("0/1 running · 1,234,567,890 items/s")  # wider: the label grows to fit it
     assert label.minimumWidth() >= label.sizeHint().width() > size.width()
