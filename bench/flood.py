@@ -22,7 +22,7 @@ LIMITS = (
     "Pulse: the producer's Python loop (a generator step and `ChannelWriter.emit` per item, a pickle "
     "per 1000) on one core. The consumer reads a channel with one non-blocking 32 KiB `os.read` per "
     "readiness and cuts the frames itself (no `recv_bytes` + `poll` per message), then unpickles; the "
-    "GUI thread sees at most 60 emissions a second, so it stays responsive: its lateness is the GUI "
+    "GUI thread sees about one emission a frame (at most 68 a second), so it stays responsive: its lateness is the GUI "
     "thread's own work per frame (merging batches, the status bar, the plot) plus waits for the GIL "
     "the consumer holds while unpickling. The roofline rows are the ceiling for this machine. "
     "Tutorial: every `put` pickles on its own and a feeder thread writes it; one Qt signal per item; "

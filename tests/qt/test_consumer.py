@@ -99,7 +99,8 @@ def test_emissions_are_capped_under_a_flood(qtbot, consumer):
     e0, t0 = c.emissions, time.monotonic()
     qtbot.waitUntil(lambda: time.monotonic() - t0 >= 1.0 and received[0] > 100_000, timeout=20_000)
     rate = (c.emissions - e0) / (time.monotonic() - t0)
-    assert rate <= 65, f"{rate:.0f} emissions/s: the event loop is being flooded"
+    assert rate <= 1.05 / c.min_gap, f"{rate:.0f} emissions/s: the event loop is being flooded"
+    assert 1 / c.min_gap < 70  # about one a frame, whatever the item rate
     assert received[0] > 100_000  # and the items still all arrive, batched
 
 
@@ -165,7 +166,7 @@ def test_a_state_change_goes_out_at_once_without_delaying_the_next_items(monkeyp
             (100.037, []),  # ...which ends 16.7 ms after item 1 went
         ],
     )
-    c = Consumer(sup)  # type: ignore[arg-type]
+    c = Consumer(sup, writer_delay=0.0)  # type: ignore[arg-type]  # frames of a full 16.7 ms
     sup.consumer = c
     emitted: list[tuple[float, list]] = []
     c.events_received.connect(lambda evs: emitted.append((clock[0], evs)))
@@ -179,3 +180,11 @@ def test_a_state_change_goes_out_at_once_without_delaying_the_next_items(monkeyp
     # While holding item 2 the consumer let the channels gather, until its frame ends (100.0367).
     timeout, gather = sup.polls[4]
     assert gather and timeout == pytest.approx(0.0367 - 0.025, abs=1e-4)
+
+
+def test_the_writer_and_the_consumer_together_hold_an_item_at_most_one_frame():
+    from app.core.channel import DEFAULT_MAX_DELAY
+    from app.qt.consumer import DEFAULT_MAX_EMITS_PER_SECOND
+
+    c = Consumer(ScriptedSupervisor([0.0], []))  # type: ignore[arg-type]
+    assert c.min_gap + DEFAULT_MAX_DELAY == pytest.approx(1.0 / DEFAULT_MAX_EMITS_PER_SECOND)
