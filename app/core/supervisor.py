@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from app.core import bootstrap, channel, policy
+from app.core import bootstrap, policy
 from app.core.errors import UnknownWorkerError
 from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.logfiles import LogFiles, default_log_dir
@@ -274,46 +274,22 @@ class Supervisor:
         self._events.append(StateChanged(rec.spec.name, state, rec.pid, time.time(), rec.restarts))
 
     def _spawn(self, rec: WorkerRecord) -> None:
-        reader, writer = self._ctx.Pipe(duplex=False)
-        control_r, control_w = self._ctx.Pipe(duplex=False)
-        process = self._ctx.Process(
-            target=bootstrap.run,
-            args=(rec.spec, writer, control_r),
-            name=f"pulse:{rec.spec.name}",
-            daemon=True,
-        )
         try:
-            process.start()
+            rec.launch(self._ctx, bootstrap.run)
         except Exception as exc:  # e.g. kwargs that do not pickle
-            for conn in (reader, writer, control_r, control_w):
-                conn.close()
             self._log(rec, f"cannot start worker: {type(exc).__name__}: {exc}", traceback=True)
             self._feed(rec, policy.Exited(exitcode=None))
             return
-        # The child holds its own copies now; ours would keep the pipes from ever reaching EOF.
-        writer.close()
-        control_r.close()
-        rec.process, rec.reader, rec.control = process, reader, control_w
-        rec.frames = channel.FrameReader(reader)
-        rec.next_seq = 0
         self._watch.changed()
         self._announce(rec, State.STARTING)
 
     def _reap(self, rec: WorkerRecord) -> None:
         """The sentinel fired: read what is left in the channel, reap, and tell the policy."""
-        process = rec.process
-        if process is None:
+        if rec.process is None:
             return
-        rec.read(self._events, drain=True)  # the worker is gone: what it sent is all in the pipe
-        process.join()
-        code = process.exitcode
-        sig = -code if code is not None and code < 0 else None
-        exitcode = None if sig is not None else code
-        pid = process.pid
-        rec.release()
+        pid, exitcode, sig = rec.reap(self._events)
         self._watch.changed()
-        rec.last_exit = (exitcode, sig)
-        self._events.append(WorkerExited(rec.spec.name, pid or 0, exitcode, sig, time.time()))
+        self._events.append(WorkerExited(rec.spec.name, pid, exitcode, sig, time.time()))
         self._feed(rec, policy.Exited(exitcode, sig))
 
     def _new_record(self, spec: WorkerSpec) -> WorkerRecord:

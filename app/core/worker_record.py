@@ -122,6 +122,45 @@ class WorkerRecord:
         except ProcessLookupError:
             pass
 
+    def launch(self, ctx: Any, target: Any) -> None:
+        """Start a process running ``target(spec, channel writer, control reader)`` for this run.
+
+        Raises whatever ``Process.start`` raises (e.g. kwargs that do not pickle), with every
+        pipe closed again.
+        """
+        reader, writer = ctx.Pipe(duplex=False)
+        control_r, control_w = ctx.Pipe(duplex=False)
+        process = ctx.Process(
+            target=target, args=(self.spec, writer, control_r), name=f"pulse:{self.spec.name}", daemon=True
+        )
+        try:
+            process.start()
+        except Exception:
+            for conn in (reader, writer, control_r, control_w):
+                conn.close()
+            raise
+        # The child holds its own copies now; ours would keep the pipes from ever reaching EOF.
+        writer.close()
+        control_r.close()
+        self.process, self.reader, self.control = process, reader, control_w
+        self.frames = channel.FrameReader(reader)
+        self.next_seq = 0
+
+    def reap(self, events: list[Event]) -> tuple[int, int | None, int | None]:
+        """The process ended: read what is left in its channel, reap it, release this run.
+
+        Returns (pid, exitcode, signal): exitcode None when a signal ended it.
+        """
+        assert self.process is not None
+        self.read(events, drain=True)  # the worker is gone: what it sent is all in the pipe
+        self.process.join()
+        code = self.process.exitcode
+        sig = -code if code is not None and code < 0 else None
+        pid = self.process.pid or 0
+        self.release()
+        self.last_exit = (None if sig is not None else code, sig)
+        return pid, self.last_exit[0], sig
+
     def release(self) -> None:
         """Close the pipes and the process handle of the run that ended."""
         self.close_channel()
