@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
         elif actions_touched:
             self.actions.update_for(self.model.row(n).state for n in selected)
         self._show_newest()
-        self.clock.items_arrived()
+        self.clock.batch_shown()
 
     def show_notice(self, text: str, msecs: int = 5000) -> None:
         """Show ``text`` in the status bar for ``msecs``, over the newest items meanwhile."""

@@ -37,8 +37,8 @@ class TableClock(QObject):
         self.timer.timeout.connect(self._on_timeout)
         self.timer.start()
 
-    def items_arrived(self) -> None:
-        """Called after each batch of items is shown: run the tick now if it is nearly due."""
+    def batch_shown(self) -> None:
+        """Called after each batch of events is shown: run the tick now if it is nearly due."""
         if self.timer.isActive() and self.timer.remainingTime() <= EARLY_MS:
             # A steady stream's next batch comes about a period from now: fire a little after it,
             # so that batch carries the next tick too instead of racing the timer for it. The tick
