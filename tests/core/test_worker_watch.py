@@ -28,8 +28,8 @@ def test_gathering_ignores_channel_data_until_the_wait_ends_then_reads_all():
         w.send_bytes(pickle.dumps(("items", seq, [seq], 0)))
     events: list = []
     assert watch.wait([a, b], 0.05, events, gather=True) == []  # timed out: data did not end it
-    got = sorted((e.worker, e.first_seq) for e in events if isinstance(e, ItemBatch))
-    assert got == [("a", 0), ("a", 1), ("b", 0)]
+    got = sorted((e.worker, e.first_seq, e.items) for e in events if isinstance(e, ItemBatch))
+    assert got == [("a", 0, [0, 1]), ("b", 0, [0])]  # one read's consecutive messages: one batch
     assert watch.busiest_bytes([a, b]) > watch.busiest_bytes([a, b]) == 0  # since the last call
     wa.send_bytes(pickle.dumps(("items", 2, [2], 0)))
     events = []
