@@ -18,7 +18,7 @@ from app.qt.consumer import Consumer
 from app.qt.docks import make_log_dock, make_plot_dock
 from app.qt.inspect_dialog import InspectDialog
 from app.qt.state_delegate import StateBadgeDelegate
-from app.qt.table_clock import TableClock
+from app.qt.table_clock import PERIOD_CHOICES, REFRESH_MS, TableClock
 from app.qt.worker_actions import WorkerActions
 from app.qt.worker_model import WorkerTableModel, elide
 
@@ -60,16 +60,16 @@ class MainWindow(QMainWindow):
         self.log_dock.set_workers(supervisor.names)
         self.plot_dock = make_plot_dock(self, self.log_dock)
         self.config_menu = ConfigMenu(self, config_path)
-        self._build_menus_and_toolbar()
-        self._connect_actions()
         self.counts_label = QLabel()
         self.statusBar().addPermanentWidget(self.counts_label)
+        self.clock = TableClock(self.model, self.counts_label, self)
+        self._build_menus_and_toolbar()
+        self._connect_actions()
         self.statusBar().showMessage("Waiting for the first item…")
         self._newest: dict[str, str] = {}
         self._newest_any: str | None = None
         self._notice_until = 0.0  # monotonic time a notice (show_notice) stops covering the items
         self._closing = False
-        self.clock = TableClock(self.model, self.counts_label, self)
         self._restore_settings()
         # Connect first, then start: nothing emitted before the slots exist is lost.
         self.consumer = Consumer(supervisor)
@@ -131,6 +131,8 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.log_dock.toggleViewAction())
         view_menu.addAction(self.plot_dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addMenu(self.clock.period_menu(self))
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("&About Pulse", self.config_menu.show_about)
         self.toolbar = self.addToolBar("Workers")
@@ -284,13 +286,16 @@ class MainWindow(QMainWindow):
             value = s.value(key)
             if isinstance(value, QByteArray):
                 restore(value)
+        period = s.value("table_refresh_ms", REFRESH_MS, type=int)
+        self.clock.set_period(period if period in dict(PERIOD_CHOICES) else REFRESH_MS)
 
     def save_settings(self) -> None:
-        """Remember geometry, docks, column widths and the config file."""
+        """Remember geometry, docks, column widths, the table's refresh and the config file."""
         s = self.settings
         s.setValue("geometry", self.saveGeometry())
         s.setValue("window_state", self.saveState())
         s.setValue("table_header", self.table.horizontalHeader().saveState())
+        s.setValue("table_refresh_ms", self.clock.period_ms)
         if self.config_menu.path:
             s.setValue("last_config", self.config_menu.path)
         s.sync()

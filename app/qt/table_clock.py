@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QObject, Qt, QTimer
-from PyQt5.QtWidgets import QLabel
+from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal
+from PyQt5.QtWidgets import QActionGroup, QLabel, QMenu, QWidget
 
 from app.core.policy import State
 from app.core.proc_stats import ProcStats
 from app.qt.worker_model import WorkerTableModel
 
 REFRESH_MS = 1000
+# The user's choices, as in a task manager's "update speed": a slower refresh, or none, costs
+# less CPU (the 1 s refresh is about half of an idle window's use); 0 is paused.
+PERIOD_CHOICES = (
+    (500, "&Fast (0.5 s)"),
+    (1000, "&Normal (1 s)"),
+    (2000, "&Slow (2 s)"),
+    (5000, "&Very slow (5 s)"),
+    (0, "&Paused"),
+)
 # A tick due within this much of an item batch runs with it: the table and the status bar then
 # repaint in one wake-up instead of two (idle window: the clock's own wake-up gone).
 EARLY_MS = 100
 
 
 class TableClock(QObject):
-    """Refreshes the table's time-based columns and the counts label about once a second.
+    """Refreshes the table's time-based columns and the counts label every `period_ms` (1 s).
 
     Parameters
     ----------
@@ -25,7 +34,14 @@ class TableClock(QObject):
     label : QLabel
         Shows "N/M running · R items/s"; kept at a fixed size that only grows, so a new count
         asks the status bar for no relayout.
+
+    Signals
+    -------
+    period_changed(int)
+        The refresh period in ms after `set_period` changed it (0: paused).
     """
+
+    period_changed = pyqtSignal(int)
 
     def __init__(self, model: WorkerTableModel, label: QLabel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -33,9 +49,44 @@ class TableClock(QObject):
         self.label = label
         label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._proc_stats = ProcStats()
+        self.period_ms = REFRESH_MS
         self.timer = QTimer(self, interval=REFRESH_MS)
         self.timer.timeout.connect(self._on_timeout)
         self.timer.start()
+
+    def set_period(self, ms: int) -> None:
+        """Refresh every ``ms`` milliseconds from now on; 0 pauses (state changes still show)."""
+        if ms < 0:
+            raise ValueError(f"refresh period must be >= 0 ms, got {ms}")
+        changed = ms != self.period_ms
+        self.period_ms = ms
+        if ms:
+            self.timer.start(ms)
+        else:
+            self.timer.stop()
+        if changed:
+            self.period_changed.emit(ms)
+
+    def period_menu(self, parent: QWidget) -> QMenu:
+        """Return a "Table refresh" menu: the `PERIOD_CHOICES`, and Refresh now."""
+        menu = QMenu("Table &refresh", parent)
+        group = QActionGroup(menu)
+        for ms, text in PERIOD_CHOICES:
+            action = menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(ms == self.period_ms)
+            action.setData(ms)
+            group.addAction(action)
+        group.triggered.connect(lambda action: self.set_period(action.data()))
+
+        def check(ms: int) -> None:  # a period set elsewhere (restored settings) shows here too
+            for action in group.actions():
+                action.setChecked(action.data() == ms)
+
+        self.period_changed.connect(check)
+        menu.addSeparator()
+        menu.addAction("Refresh &now", self.tick)  # no F5: that reloads the config file
+        return menu
 
     def batch_shown(self) -> None:
         """Called after each batch of events is shown: run the tick now if it is nearly due."""
@@ -44,7 +95,7 @@ class TableClock(QObject):
             # so that batch carries the next tick too instead of racing the timer for it. The tick
             # itself runs right after the caller's slot, in the same wake-up: inside it, it would
             # hold back the newest item by ~0.5 ms once a second (2 % of the items at 50/s: the p99).
-            self.timer.start(REFRESH_MS + EARLY_MS // 2)
+            self.timer.start(self.period_ms + EARLY_MS // 2)
             QTimer.singleShot(0, self.tick)
 
     def tick(self) -> None:
@@ -78,5 +129,5 @@ class TableClock(QObject):
         self._proc_stats.close()
 
     def _on_timeout(self) -> None:
-        self.timer.setInterval(REFRESH_MS)  # back on its own period after a batch carried it
+        self.timer.setInterval(self.period_ms)  # back on its own period after a batch carried it
         self.tick()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from PyQt5.QtCore import Qt, QTimer
+import pytest
+from PyQt5.QtCore import QCoreApplication, Qt, QTimer
 
 from app.core.config import load_config
 from app.core.policy import State
@@ -236,3 +237,43 @@ def test_a_saved_message_stays_readable_while_items_keep_coming(qtbot, make_wind
     received = w.model.row("clock").received
     qtbot.waitUntil(lambda: w.model.row("clock").received > received + 2, timeout=10_000)  # newer items...
     assert w.statusBar().currentMessage() == f"Saved {saved}"  # ...did not wipe the message
+
+
+def refresh_menu(window):
+    (view,) = [a.menu() for a in window.menuBar().actions() if a.text() == "&View"]
+    (refresh,) = [a.menu() for a in view.actions() if a.menu() is not None and a.text() == "Table &refresh"]
+    return {a.text(): a for a in refresh.actions() if a.text()}
+
+
+def test_table_refresh_period_is_chosen_in_the_view_menu_and_remembered(qtbot, make_window, settings):
+    from app.qt.table_clock import PERIOD_CHOICES
+
+    w = make_window(three())
+    actions = refresh_menu(w)
+    assert [t for _, t in PERIOD_CHOICES] + ["Refresh &now"] == list(actions)
+    assert actions["&Normal (1 s)"].isChecked() and w.clock.timer.interval() == 1000
+    actions["&Slow (2 s)"].trigger()
+    assert w.clock.period_ms == 2000 and w.clock.timer.interval() == 2000 and w.clock.timer.isActive()
+    assert actions["&Slow (2 s)"].isChecked() and not actions["&Normal (1 s)"].isChecked()
+    w.save_settings()
+    again = make_window(three())
+    assert again.clock.period_ms == 2000 and refresh_menu(again)["&Slow (2 s)"].isChecked()
+    settings.setValue("table_refresh_ms", 1234)  # not a choice (edited by hand): the default
+    assert make_window(three()).clock.period_ms == 1000
+
+
+def test_a_paused_table_refreshes_only_on_refresh_now(qtbot, make_window):
+    from app.core.events import ItemBatch
+
+    w = make_window(three())
+    items = w.model.index(0, w.model.COLUMNS.index("Items"))
+    refresh_menu(w)["&Paused"].trigger()
+    assert not w.clock.timer.isActive()
+    w.consumer.events_received.emit([ItemBatch("a", 0, ["x", "y"], 0, 0)])
+    assert w.statusBar().currentMessage() == "a #1: y"  # the newest item still shows at once
+    QCoreApplication.processEvents()  # where a tick carried by the batch would run: none, paused
+    assert items.data() == "0"
+    refresh_menu(w)["Refresh &now"].trigger()
+    assert items.data() == "2"
+    with pytest.raises(ValueError, match="must be >= 0 ms"):
+        w.clock.set_period(-1)
