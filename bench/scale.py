@@ -18,17 +18,23 @@ from bench import _common as C
 MODULE = "bench.scale"
 LIMITS = (
     "64 processes each waking 1 000 times a second (`app.producers:counter` sleeps per item) and "
-    "flushing every 2 ms: ~100 000 wake-ups a second on 2 cores, the workers alone using ~70 % of "
-    "the machine. At the default scheduling policy every worker that wakes may preempt the GUI "
-    "thread: measured with /proc/<tid>/schedstat, the GUI thread ran 6 % of the time and waited in "
-    "the run queue 33 %, the consumer 18 % and 62 % (stalls of 0.6-1.3 s on this machine; 37-92 ms "
-    "on the previous one), while its own work is small: the consumer gathers each frame's messages "
-    "and reads all 64 pipes once per frame, the plot is paced to at most 1/8 of the thread, gc is "
-    "frozen once the window is built. Nice +5 or +10 and SCHED_BATCH did not remove the wait; "
-    'SCHED_IDLE did (`sched = "idle"`: run-queue wait 33 % -> 3 %), and the workers still used all '
-    "the CPU the window left them: every item delivered at the nominal rate. Idle is not the "
-    "default because such a worker gets no CPU while any other program wants it all: right for "
-    "bulk work, wrong for a live feed on a busy desktop."
+    "flushing every 2 ms: ~100 000 wake-ups a second on 2 cores, the workers alone using 1.2-1.8 "
+    "cores (it varies with this VM's load over the day), so the machine is at or near saturation. At "
+    "the default scheduling policy the GUI's two threads are 2 of 66 tasks the fair scheduler treats "
+    "alike: the rows above (/proc/<tid>/schedstat) show the GUI thread on a CPU ~6 % of the time and "
+    "waiting for one ~45 %, the consumer thread ~11 % and ~68 %. Worse, while the consumer waits for a "
+    "CPU holding the GIL, the GUI thread cannot run even on a free CPU: timed per 10 ms probe tick "
+    "(thread_time + schedstat), a 0.5-1.8 s stall is ~30 ms of the GUI thread's own work, 0.1-0.4 s "
+    "of run-queue wait and the rest asleep on the GIL. The consumer's share was cut (one read's "
+    "consecutive item messages make one event: 10.8 -> ~4 us a message, GUI-process CPU 25 -> 15 % "
+    "here), which does not help while the workers take the CPU. Tried and not reliably better: nice "
+    "+5/+10 for the workers, SCHED_BATCH, an EEVDF short slice (sched_setattr 0.1 ms) for the GUI's "
+    "threads and a long one for the workers, one autogroup for all workers (setsid in the "
+    "forkserver), an 8 ms writer delay. Nice +19 and SCHED_IDLE did (max 32-45 ms): the workers yield "
+    "to the window and still use all the CPU it leaves, every item delivered at the nominal rate. "
+    "Neither is the default because such a worker gets almost no CPU while any other program wants "
+    'it all: right for bulk work, wrong for a live feed on a busy desktop; `sched = "idle"` is one '
+    "line of config (README)."
 )
 TARGET_LATE_MS = 50.0
 
@@ -45,6 +51,29 @@ def _cpu_of(pids: list[int]) -> float:
         except psutil.Error:
             pass
     return total
+
+
+def _thread_sched() -> dict[str, tuple[int, int]]:
+    """Return {"gui": (ran_ns, waited_ns), "consumer": ...} from /proc/self/task/<tid>/schedstat.
+
+    Ran: on a CPU; waited: runnable but waiting for one. The rest of the wall time a thread
+    slept: on its own wait (event loop, pipes) or on the GIL another thread of the process holds.
+    """
+    import os
+
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                comm = f.read().strip()
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                ran, waited = map(int, f.read().split()[:2])
+        except OSError:
+            continue
+        name = "gui" if int(tid) == os.getpid() else "consumer" if comm == "Consumer" else None
+        if name:
+            out[name] = (ran, waited)
+    return out
 
 
 def trial_pulse_idle(workers: int, rate: float, seconds: float) -> dict[str, Any]:
@@ -75,11 +104,16 @@ def trial_pulse(workers: int, rate: float, seconds: float, sched: str = "normal"
     pids = [sup.record(s.name).pid for s in specs]
     lateness = _qt.LatenessProbe()
     lateness.start()
+    s0 = _thread_sched()
     n0, c0, w0, r0, t0 = counter.count, C.cpu_seconds(), _cpu_of(pids), C.rss_mb(), time.monotonic()
     waiter.sleep(seconds)
     n1, c1, w1, r1, t1 = counter.count, C.cpu_seconds(), _cpu_of(pids), C.rss_mb(), time.monotonic()
+    s1 = _thread_sched()
     result: dict[str, Any] = lateness.stop()
     elapsed = t1 - t0
+    for name in s0.keys() & s1.keys():  # % of the wall time on a CPU, and waiting for one
+        result[f"{name}_ran"] = 100 * (s1[name][0] - s0[name][0]) / 1e9 / elapsed
+        result[f"{name}_waited"] = 100 * (s1[name][1] - s0[name][1]) / 1e9 / elapsed
     result.update(
         rate_in=(n1 - n0) / elapsed,
         gui_cpu=100 * (c1 - c0) / elapsed,
@@ -161,6 +195,14 @@ def trial_tutorial(workers: int, rate: float, seconds: float) -> dict[str, Any]:
     return result
 
 
+def _ran_waited(results: list[Any], thread: str) -> str:
+    """Return "ran % / waited %" of ``thread``, medians over ``results``, as a table cell."""
+    ran, waited = C.values(results, f"{thread}_ran"), C.values(results, f"{thread}_waited")
+    if not ran:
+        return "—"
+    return f"{C.num(C.median(ran), 2)} % / {C.num(C.median(waited), 2)} %"
+
+
 def run(
     quick: bool = False,
     reps: int | None = None,
@@ -216,6 +258,8 @@ def run(
         ),
         row("GUI lateness of a 10 ms QTimer, p99", "late_p99", ms),
         row("GUI-process CPU, % of a core", "gui_cpu", pct),
+        C.Row("  GUI thread: % of the time on a CPU / waiting for one", _ran_waited(P, "gui")),
+        C.Row("  consumer thread: % of the time on a CPU / waiting for one", _ran_waited(P, "consumer")),
         row("workers' CPU, % of a core (sum)", "workers_cpu", pct),
         row("GUI RSS at start of the window", "gui_rss_start", mb),
         row("GUI RSS at end of the window", "gui_rss_end", mb),
@@ -238,6 +282,8 @@ def run(
         ),
         row('  GUI lateness, p99 (sched = "idle")', "late_p99", ms, pulse=PI),
         row('  workers\' CPU, % of a core (sched = "idle")', "workers_cpu", pct, pulse=PI),
+        C.Row('  GUI thread: on a CPU / waiting for one (sched = "idle")', _ran_waited(PI, "gui")),
+        C.Row('  consumer thread: on a CPU / waiting for one (sched = "idle")', _ran_waited(PI, "consumer")),
     ]
     report = C.Report(
         "5. Scale",
