@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from PyQt5.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings, Qt
 from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QMainWindow, QMenu, QTableView, QWidget
+from PyQt5.QtWidgets import QLabel, QMainWindow, QMenu, QTableView, QWidget
 
 from app.core.events import Event, ItemBatch, StackDump, StateChanged, WorkersChanged
 from app.core.policy import State
@@ -17,10 +17,10 @@ from app.qt.config_menu import ConfigMenu
 from app.qt.consumer import Consumer
 from app.qt.docks import make_log_dock, make_plot_dock
 from app.qt.inspect_dialog import InspectDialog
-from app.qt.state_delegate import StateBadgeDelegate
 from app.qt.table_clock import PERIOD_CHOICES, REFRESH_MS, TableClock
 from app.qt.worker_actions import WorkerActions
 from app.qt.worker_model import WorkerTableModel, elide
+from app.qt.worker_table import make_worker_table
 
 if TYPE_CHECKING:
     from app.core.supervisor import Supervisor
@@ -86,25 +86,8 @@ class MainWindow(QMainWindow):
     # --- building ---------------------------------------------------------------------------
 
     def _build_table(self) -> QTableView:
-        table = QTableView()
-        table.setObjectName("worker_table")
-        table.setModel(self.model)  # the model sorts itself: no proxy in every repaint
-        table.setSortingEnabled(True)
-        table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # config order until the user sorts
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        table.setItemDelegateForColumn(1, StateBadgeDelegate(table))
-        table.verticalHeader().setVisible(False)
-        table.setAlternatingRowColors(True)
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        # Widths for typical contents, so live numbers don't get elided as they grow.
-        em = table.fontMetrics().horizontalAdvance("M")
-        for column, ems in enumerate((8, 8, 5, 6, 7, 6, 4, 6, 5, 8)):
-            table.setColumnWidth(column, ems * em)
+        table = make_worker_table(self.model)
         table.doubleClicked.connect(lambda _index: self.inspect_selected())
-        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._on_context_menu_requested)
         # Connected before the selection slot, which reads the names again. Rows also move under a
         # selection when the model sorts or resets: forget the cached names then too.

@@ -1,0 +1,34 @@
+"""The worker table's view: sorting by the model, row selection, state badges, column widths."""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+from app.qt.state_delegate import StateBadgeDelegate
+from app.qt.worker_model import WorkerTableModel
+
+# Widths in ems for typical contents, so live numbers don't get elided as they grow.
+_COLUMN_EMS = (8, 8, 5, 6, 7, 6, 4, 6, 5, 8)
+
+
+def make_worker_table(model: WorkerTableModel) -> QTableView:
+    """Return a table view of ``model``: whole-row extended selection, config order until sorted."""
+    table = QTableView()
+    table.setObjectName("worker_table")
+    table.setModel(model)  # the model sorts itself: no proxy in every repaint
+    table.setSortingEnabled(True)
+    table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # config order until the user sorts
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    table.setItemDelegateForColumn(1, StateBadgeDelegate(table))
+    table.verticalHeader().setVisible(False)
+    table.setAlternatingRowColors(True)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    em = table.fontMetrics().horizontalAdvance("M")
+    for column, ems in enumerate(_COLUMN_EMS):
+        table.setColumnWidth(column, ems * em)
+    table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    return table
