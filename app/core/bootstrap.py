@@ -5,8 +5,6 @@ from __future__ import annotations
 import ctypes
 import faulthandler
 import inspect
-import io
-import logging
 import os
 import select
 import signal
@@ -16,7 +14,9 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any
 
+from app.core import child_output
 from app.core.channel import LOG, STACK, ChannelWriter
+from app.core.child_output import capture_logging, capture_output, finish_output
 from app.core.spec import resolve_target
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from app.core.spec import WorkerSpec
 
 _PR_SET_PDEATHSIG = 1
-_OWN_FILES = {__file__, sys.modules[ChannelWriter.__module__].__file__}
+_OWN_FILES = {__file__, sys.modules[ChannelWriter.__module__].__file__, child_output.__file__}
 # The standard library juggles locks in Python (threading's Condition, logging's handlers, the
 # import system): a stop raised between an acquire and the `try` that releases it leaves the
 # lock held for good. One landing in Event.set deadlocked a worker's final flush (seen in about
@@ -118,8 +118,8 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     writer = ChannelWriter(out)
     ctx = WorkerContext(spec.name, writer)
     threading.Thread(target=_watch_control, args=(control, writer), name="pulse-control", daemon=True).start()
-    readers = _capture_output(writer)
-    _capture_logging(writer)
+    readers = capture_output(writer)
+    capture_logging(writer)
     faulthandler.enable(file=sys.stderr, all_threads=True)
     exitcode = 0
     try:
@@ -139,7 +139,7 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
         writer.send((LOG, "stderr", "ERROR", _user_traceback(), time.time(), True))
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the rest is flushing; let it finish
-    _finish_output(readers)
+    finish_output(readers)
     writer.close()
     out.close()
     sys.exit(exitcode)
@@ -259,68 +259,3 @@ def format_stacks() -> str:
 
 def _is_plumbing(filename: str) -> bool:
     return filename in _OWN_FILES or filename == "<string>" or f"{os.sep}multiprocessing{os.sep}" in filename
-
-
-def _capture_output(writer: ChannelWriter) -> list[threading.Thread]:
-    """Point fds 1 and 2 at pipes read line by line, so C code and children are caught too."""
-    threads = []
-    for fd, stream, level in ((1, "stdout", "INFO"), (2, "stderr", "WARNING")):
-        r, w = os.pipe()
-        os.dup2(w, fd)
-        os.close(w)
-        t = threading.Thread(target=_pump_lines, args=(r, writer, stream, level), name=f"pulse-{stream}", daemon=True)
-        t.start()
-        threads.append(t)
-    # Line buffering: a print shows up when it happens, not when the process exits.
-    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, errors="backslashreplace")
-    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, errors="backslashreplace")
-    return threads
-
-
-def _pump_lines(fd: int, writer: ChannelWriter, stream: str, level: str) -> None:
-    with open(fd, "rb", buffering=0) as pipe:
-        for raw in io.BufferedReader(pipe):  # type: ignore[arg-type]
-            line = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
-            try:
-                writer.send((LOG, stream, level, line, time.time(), False))
-            except OSError:
-                return
-
-
-def _finish_output(readers: list[threading.Thread]) -> None:
-    """Flush Python's buffers, close fds 1 and 2 so the readers see EOF, and let them drain."""
-    for f in (sys.stdout, sys.stderr):
-        try:
-            f.flush()
-        except (OSError, ValueError):
-            pass
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    # One deadline for both: a grandchild holding fds 1 and 2 must not delay the exit twice.
-    deadline = time.monotonic() + 1.0
-    for t in readers:
-        t.join(timeout=max(0.0, deadline - time.monotonic()))
-
-
-class _ChannelLogHandler(logging.Handler):
-    def __init__(self, writer: ChannelWriter) -> None:
-        super().__init__()
-        self._writer = writer
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = self.format(record)
-            self._writer.send((LOG, "logging", record.levelname, text, record.created, False))
-        except Exception:
-            self.handleError(record)
-
-
-def _capture_logging(writer: ChannelWriter) -> None:
-    root = logging.getLogger()
-    handler = _ChannelLogHandler(writer)
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    root.addHandler(handler)
-    if root.level == logging.WARNING or root.level == logging.NOTSET:
-        root.setLevel(logging.INFO)  # a worker's info logs are worth seeing in the GUI
