@@ -10,7 +10,7 @@ OUT = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    """Open the demo, drive it a little, and save PNGs of the window, inspector and log."""
+    """Open the demo, drive it a little, and save PNGs of the window, inspector, log and a menu."""
     from PyQt5.QtCore import QSettings, QTimer
     from PyQt5.QtWidgets import QApplication
 
@@ -47,6 +47,16 @@ def main() -> int:
         if rows:
             log.view.selectRow(rows - 1)
         log.grab().save(str(OUT / "log-filtered.png"))
+        for other in app.topLevelWidgets():  # the inspector, which would cover the menu
+            if other is not window and other.isVisible():
+                other.close()
+        open_refresh_menu(window)
+        QTimer.singleShot(1000, step5)
+
+    def step5() -> None:
+        # Menus are windows of their own: grab the screen where they are, not the main window.
+        screen = QApplication.primaryScreen()
+        screen.grabWindow(0, window.x(), window.y(), 760, 260).save(str(OUT / "table-refresh-menu.png"))
         window.close()
 
     QTimer.singleShot(500, step1)
@@ -56,6 +66,18 @@ def main() -> int:
     app.exec()
     window.consumer.wait()
     return 0
+
+
+def open_refresh_menu(window: object) -> None:
+    """Open View > Table refresh as a user would: the menu bar's View menu, then the submenu."""
+    from PyQt5.QtCore import QPoint
+
+    (view,) = [a for a in window.menuBar().actions() if a.text() == "&View"]  # type: ignore[attr-defined]
+    window.menuBar().setActiveAction(view)  # type: ignore[attr-defined]
+    menu = view.menu()
+    (refresh,) = [a for a in menu.actions() if a.menu() is not None]
+    menu.setActiveAction(refresh)
+    refresh.menu().popup(menu.mapToGlobal(QPoint(menu.width(), menu.actionGeometry(refresh).top())))
 
 
 if __name__ == "__main__":
