@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from app.core import child_output
 from app.core.channel import LOG, STACK, ChannelWriter
-from app.core.child_output import capture_logging, capture_output, finish_output
 from app.core.spec import resolve_target
 
 if TYPE_CHECKING:
@@ -118,8 +117,8 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     writer = ChannelWriter(out)
     ctx = WorkerContext(spec.name, writer)
     threading.Thread(target=_watch_control, args=(control, writer), name="pulse-control", daemon=True).start()
-    readers = capture_output(writer)
-    capture_logging(writer)
+    readers = child_output.capture_output(writer)
+    child_output.capture_logging(writer)
     faulthandler.enable(file=sys.stderr, all_threads=True)
     exitcode = 0
     try:
@@ -139,7 +138,7 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
         writer.send((LOG, "stderr", "ERROR", _user_traceback(), time.time(), True))
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the rest is flushing; let it finish
-    finish_output(readers)
+    child_output.finish_output(readers)
     writer.close()
     out.close()
     sys.exit(exitcode)

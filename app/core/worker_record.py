@@ -177,10 +177,11 @@ class WorkerRecord:
         self.process.join()
         code = self.process.exitcode
         sig = -code if code is not None and code < 0 else None
+        exitcode = None if sig is not None else code
         pid = self.process.pid or 0
         self.release()
-        self.last_exit = (None if sig is not None else code, sig)
-        return pid, self.last_exit[0], sig
+        self.last_exit = (exitcode, sig)
+        return pid, exitcode, sig
 
     def release(self) -> None:
         """Close the pipes and the process handle of the run that ended."""
