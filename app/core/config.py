@@ -2,65 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import difflib
 import math
 import multiprocessing
 import os
 import re
 import tomllib
-from collections.abc import Sequence
 from typing import Any
 
 from app.core.config_locator import BARE_KEY, TomlLocator
-from app.core.errors import ConfigError, ConfigProblem, TargetError
-from app.core.spec import (
-    DEFAULT_START_METHOD,
-    MAX_NICE,
-    SCHED_POLICIES,
-    START_METHODS,
-    PulseConfig,
-    RestartPolicy,
-    WorkerSpec,
-    resolve_target,
-    split_target,
-)
+from app.core.errors import ConfigError, ConfigProblem
+from app.core.spec import DEFAULT_START_METHOD, START_METHODS, PulseConfig, WorkerSpec
+from app.core.spec_checks import SPEC_FIELDS, describe_value, spec_from_fields, unknown_key
 
-# Numeric worker keys: (kind, lower bound, bound inclusive).
-_NUMBERS: dict[str, tuple[type, int, bool]] = {
-    "start_secs": (float, 0, True),
-    "start_retries": (int, 0, True),
-    "stop_timeout": (float, 0, False),
-    "backoff_initial": (float, 0, False),
-    "backoff_factor": (float, 1, True),
-    "backoff_max": (float, 0, False),
-    "stable_secs": (float, 0, True),
-    "flap_limit": (int, 1, True),
-    "flap_window": (float, 0, False),
-    "nice": (int, 0, True),
-}
-_FIELDS = [f.name for f in dataclasses.fields(WorkerSpec)]
 _DEFAULT = WorkerSpec(name="", target="")
-_TYPE_NAMES = {bool: "boolean", int: "integer", str: "string", list: "array", dict: "table"}
 _TOP_KEYS = ("pulse", "worker")
 _PULSE_KEYS = ("start_method",)
 # TOML basic strings forbid raw control characters, so every one is escaped, not just \n.
 _ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F]}
 _ESCAPES.update({ord(c): "\\" + e for c, e in zip('"\\\b\t\n\f\r', '"\\btnfr', strict=True)})
 _DECODE_POS = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
-
-
-def _show(value: Any) -> str:
-    """Describe a value by its TOML type and (shortened) repr, for error messages."""
-    text = repr(value)
-    kind = _TYPE_NAMES.get(type(value), type(value).__name__)  # float, datetime, ... as is
-    return f"{kind} {text[:40]}{'...' * (len(text) > 40)}"
-
-
-def _unknown(key: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 class _Checker:
@@ -76,15 +37,15 @@ class _Checker:
 
     def pulse(self, table: Any) -> str:
         if not isinstance(table, dict):
-            self.fail(("pulse",), "pulse", f"expected a table, got {_show(table)}")
+            self.fail(("pulse",), "pulse", f"expected a table, got {describe_value(table)}")
             return DEFAULT_START_METHOD
         for key in table:
             if key not in _PULSE_KEYS:
-                self.fail(("pulse", key), f"pulse.{key}", _unknown(key, _PULSE_KEYS))
+                self.fail(("pulse", key), f"pulse.{key}", unknown_key(key, _PULSE_KEYS))
         method = table.get("start_method", DEFAULT_START_METHOD)
         loc, fld = ("pulse", "start_method"), "pulse.start_method"
         if method not in START_METHODS:  # non-strings fail here too
-            self.fail(loc, fld, f"expected one of {', '.join(START_METHODS)}, got {_show(method)}")
+            self.fail(loc, fld, f"expected one of {', '.join(START_METHODS)}, got {describe_value(method)}")
         elif method not in multiprocessing.get_all_start_methods():
             # Caught here rather than as a crash when the first worker starts.
             self.fail(loc, fld, f"start method {method!r} is not available on this platform")
@@ -93,60 +54,16 @@ class _Checker:
     def worker(self, n: int, table: Any, check_targets: bool) -> WorkerSpec | None:
         base = f"worker[{n}]"
         if not isinstance(table, dict):
-            self.fail(("worker", n), base, f"expected a table, got {_show(table)}")
+            self.fail(("worker", n), base, f"expected a table, got {describe_value(table)}")
             return None
         before = len(self.problems)
-        values: dict[str, Any] = {}
-        for key, value in table.items():
-            loc, fld = ("worker", n, key), f"{base}.{key}"
-            if key not in _FIELDS:
-                self.fail(loc, fld, _unknown(key, _FIELDS))
-            elif (reason := self._value_problem(key, value, check_targets)) is not None:
-                self.fail(loc, fld, reason)
-            elif key == "restart":
-                values[key] = RestartPolicy(value)
-            else:  # float() so that an int in a float field reads back as what it means
-                values[key] = float(value) if _NUMBERS.get(key, (None,))[0] is float else value
+        spec = spec_from_fields(
+            table, lambda key, reason: self.fail(("worker", n, key), f"{base}.{key}", reason), check_targets
+        )
         for key in ("name", "target"):
             if key not in table:
                 self.fail(("worker", n), f"{base}.{key}", f"missing required key {key!r}")
-        return WorkerSpec(**values) if len(self.problems) == before else None
-
-    @staticmethod
-    def _value_problem(key: str, value: Any, check_targets: bool) -> str | None:
-        if key in ("name", "target") and not isinstance(value, str):
-            return f"expected a string, got {_show(value)}"
-        if key == "name" and not value.strip():
-            return "worker name must not be empty"
-        if key == "target":
-            try:
-                resolve_target(value) if check_targets else split_target(value)
-            except TargetError as exc:
-                return str(exc)
-        if key == "kwargs" and not isinstance(value, dict):
-            return f"expected a table of keyword arguments, got {_show(value)}"
-        if key == "autostart" and not isinstance(value, bool):
-            return f"expected true or false, got {_show(value)}"
-        if key == "sched" and value not in SCHED_POLICIES:
-            return f"expected one of {', '.join(SCHED_POLICIES)}, got {_show(value)}"
-        if key == "restart" and value not in [p.value for p in RestartPolicy]:
-            return f"expected one of {', '.join(p.value for p in RestartPolicy)}, got {_show(value)}"
-        if key in _NUMBERS:
-            kind, low, inclusive = _NUMBERS[key]
-            # bool is an int subclass, but `stop_timeout = true` is surely a mistake.
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return f"expected {'an integer' if kind is int else 'a number'}, got {_show(value)}"
-            if kind is int and isinstance(value, float):
-                return f"expected an integer, got {_show(value)}"
-            if isinstance(value, float) and not math.isfinite(value):
-                return f"expected a finite number, got {value}"
-            if kind is float and abs(value) > 1e300:  # a huge int would overflow float()
-                return "number is too large"
-            if value < low or (value == low and not inclusive):
-                return f"must be {'>=' if inclusive else '>'} {low}, got {value}"
-            if key == "nice" and value > MAX_NICE:
-                return f"must be <= {MAX_NICE}, got {value}"
-        return None
+        return spec if len(self.problems) == before else None
 
 
 def _syntax_problem(msg: str, text: str, path: str) -> ConfigProblem:
@@ -189,11 +106,11 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
     check = _Checker(text, path)
     for key in doc:
         if key not in _TOP_KEYS:
-            check.fail((key,), key, _unknown(key, _TOP_KEYS) + " at top level")
+            check.fail((key,), key, unknown_key(key, _TOP_KEYS) + " at top level")
     start_method = check.pulse(doc["pulse"]) if "pulse" in doc else DEFAULT_START_METHOD
     tables = doc.get("worker", [])
     if not isinstance(tables, list):
-        check.fail(("worker",), "worker", f"expected [[worker]] tables, got {_show(tables)}")
+        check.fail(("worker",), "worker", f"expected [[worker]] tables, got {describe_value(tables)}")
         tables = []
     workers: list[WorkerSpec] = []
     first_seen: dict[str, int] = {}
@@ -286,7 +203,7 @@ def dump_config(config: PulseConfig) -> str:
         blocks.append(f"[pulse]\nstart_method = {_toml_str(config.start_method)}\n")
     for spec in config.workers:
         lines = ["[[worker]]", f"name = {_toml_str(spec.name)}", f"target = {_toml_str(spec.target)}"]
-        for name in _FIELDS:
+        for name in SPEC_FIELDS:
             value = getattr(spec, name)
             if name not in ("name", "target") and value != getattr(_DEFAULT, name):
                 lines.append(f"{name} = {_toml_value(value.value if name == 'restart' else value)}")

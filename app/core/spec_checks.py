@@ -1,0 +1,117 @@
+"""The rules a worker's fields follow, shared by config files and specs built in code."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from app.core.errors import ConfigError, ConfigProblem, TargetError
+from app.core.spec import MAX_NICE, SCHED_POLICIES, RestartPolicy, WorkerSpec, resolve_target, split_target
+
+# Numeric worker keys: (kind, lower bound, bound inclusive).
+_NUMBERS: dict[str, tuple[type, int, bool]] = {
+    "start_secs": (float, 0, True),
+    "start_retries": (int, 0, True),
+    "stop_timeout": (float, 0, False),
+    "backoff_initial": (float, 0, False),
+    "backoff_factor": (float, 1, True),
+    "backoff_max": (float, 0, False),
+    "stable_secs": (float, 0, True),
+    "flap_limit": (int, 1, True),
+    "flap_window": (float, 0, False),
+    "nice": (int, 0, True),
+}
+SPEC_FIELDS = [f.name for f in dataclasses.fields(WorkerSpec)]
+_TYPE_NAMES = {bool: "boolean", int: "integer", str: "string", list: "array", dict: "table"}
+
+
+def describe_value(value: Any) -> str:
+    """Describe a value by its TOML type and (shortened) repr, for error messages."""
+    text = repr(value)
+    kind = _TYPE_NAMES.get(type(value), type(value).__name__)  # float, datetime, ... as is
+    return f"{kind} {text[:40]}{'...' * (len(text) > 40)}"
+
+
+def unknown_key(key: str, known: Sequence[str]) -> str:
+    """Say that ``key`` is unknown, suggesting the closest of ``known``."""
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def spec_from_fields(
+    fields: Mapping[str, Any], fail: Callable[[str, str], None], check_targets: bool = True
+) -> WorkerSpec | None:
+    """Check every field of ``fields``, calling ``fail(key, reason)`` for each bad one.
+
+    Returns the spec when every field is good and ``name`` and ``target`` are there (their
+    absence is the caller's to report: a file says where the table is), else None.
+    """
+    values: dict[str, Any] = {}
+    good = True
+    for key, value in fields.items():
+        if isinstance(value, RestartPolicy):  # code may pass the enum; a file gives its value
+            value = value.value
+        if key not in SPEC_FIELDS:
+            reason: str | None = unknown_key(key, SPEC_FIELDS)
+        else:
+            reason = field_problem(key, value, check_targets)
+        if reason is not None:
+            fail(key, reason)
+            good = False
+        elif key == "restart":
+            values[key] = RestartPolicy(value)
+        else:  # float() so that an int in a float field reads back as what it means
+            values[key] = float(value) if _NUMBERS.get(key, (None,))[0] is float else value
+    return WorkerSpec(**values) if good and "name" in values and "target" in values else None
+
+
+def check_spec_fields(where: str, fields: Mapping[str, Any]) -> WorkerSpec:
+    """Return the spec ``fields`` describe, or raise `ConfigError` naming every bad field.
+
+    For specs built in code (no file, no line): ``where`` names the call in each message.
+    """
+    problems: list[ConfigProblem] = []
+    spec = spec_from_fields(fields, lambda key, reason: problems.append(ConfigProblem(where, None, key, reason)))
+    if problems or spec is None:
+        raise ConfigError(problems or [ConfigProblem(where, None, "name", "name and target are required")])
+    return spec
+
+
+def field_problem(key: str, value: Any, check_targets: bool) -> str | None:
+    """Return what is wrong with ``value`` for the spec field ``key``, or None."""
+    if key in ("name", "target") and not isinstance(value, str):
+        return f"expected a string, got {describe_value(value)}"
+    if key == "name" and not value.strip():
+        return "worker name must not be empty"
+    if key == "target":
+        try:
+            resolve_target(value) if check_targets else split_target(value)
+        except TargetError as exc:
+            return str(exc)
+    if key == "kwargs" and not isinstance(value, dict):
+        return f"expected a table of keyword arguments, got {describe_value(value)}"
+    if key == "autostart" and not isinstance(value, bool):
+        return f"expected true or false, got {describe_value(value)}"
+    if key == "sched" and value not in SCHED_POLICIES:
+        return f"expected one of {', '.join(SCHED_POLICIES)}, got {describe_value(value)}"
+    if key == "restart" and value not in [p.value for p in RestartPolicy]:
+        return f"expected one of {', '.join(p.value for p in RestartPolicy)}, got {describe_value(value)}"
+    if key in _NUMBERS:
+        kind, low, inclusive = _NUMBERS[key]
+        # bool is an int subclass, but `stop_timeout = true` is surely a mistake.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"expected {'an integer' if kind is int else 'a number'}, got {describe_value(value)}"
+        if kind is int and isinstance(value, float):
+            return f"expected an integer, got {describe_value(value)}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"expected a finite number, got {value}"
+        if kind is float and abs(value) > 1e300:  # a huge int would overflow float()
+            return "number is too large"
+        if value < low or (value == low and not inclusive):
+            return f"must be {'>=' if inclusive else '>'} {low}, got {value}"
+        if key == "nice" and value > MAX_NICE:
+            return f"must be <= {MAX_NICE}, got {value}"
+    return None
