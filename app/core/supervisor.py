@@ -181,7 +181,9 @@ class Supervisor:
         return self._watch.busiest_bytes(self._workers.values())
 
     def close(self) -> None:
-        """Kill whatever still runs, reap it, and close every pipe (the last call)."""
+        """Kill whatever still runs, reap it, and close every pipe (the last call; again, a no-op)."""
+        if self._closed:
+            return
         for rec in self._workers.values():
             if rec.process is not None:
                 rec.signal(signal.SIGKILL)

@@ -1,0 +1,193 @@
+"""QtSupervisor, the library face: real worker processes, reported as Qt signals in the GUI thread."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import threading
+
+import psutil
+import pytest
+from PyQt5.QtWidgets import QApplication
+
+from app.core.errors import ConfigError, UnknownWorkerError
+from app.core.policy import State
+from app.qt.qt_supervisor import QtSupervisor, target_of
+from tests import workers
+from tests.helpers import config, spec
+
+
+@pytest.fixture
+def make_pool(qtbot):
+    """Build QtSupervisors; at teardown close each and check that no worker process is left."""
+    made: list[QtSupervisor] = []
+    pids: set[int] = set()
+
+    def make(*args, **kwargs) -> QtSupervisor:
+        pool = QtSupervisor(*args, **kwargs)
+        made.append(pool)
+        sup = pool.supervisor  # not `pool`: a slot holding its own sender keeps it alive in a cycle
+        pool.state_changed.connect(lambda name, _state: pids.update([sup.record(name).pid or 0]))
+        return pool
+
+    yield make
+    for pool in made:
+        pool.close(timeout=10.0)
+    assert not [pid for pid in pids - {0} if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _states(pool: QtSupervisor, name: str) -> list[State]:
+    seen: list[State] = []
+    pool.state_changed.connect(lambda worker, state: seen.append(state) if worker == name else None)
+    return seen
+
+
+def test_newest_item_and_every_item_arrive_in_the_gui_thread(qtbot, make_pool):
+    pool = make_pool()
+    got: list[int] = []
+    newest: list[tuple[str, object, bool]] = []
+    pool.items.connect(lambda name, items: got.extend(items))
+    pool.newest.connect(
+        lambda name, item: newest.append((name, item, threading.current_thread() is threading.main_thread()))
+    )
+    pool.add("count", "app.producers:counter", kwargs={"count": 500})
+    qtbot.waitUntil(lambda: len(got) == 500, timeout=10_000)
+    assert got == list(range(500))  # in order, none lost or doubled
+    assert newest[-1] == ("count", 499, True)
+    assert all(in_gui for _, _, in_gui in newest)
+
+
+def test_add_takes_a_module_level_function(qtbot, make_pool):
+    pool = make_pool()
+    with qtbot.waitSignal(pool.newest, timeout=10_000) as blocker:
+        spec_ = pool.add("flat", workers.flat_out, kwargs={"value": 2.5})
+    assert spec_.target == "tests.workers:flat_out"
+    assert blocker.args[0] == "flat" and blocker.args[1][1] == 2.5
+
+
+def test_stop_kill_restart_and_states(qtbot, make_pool):
+    pool = make_pool()
+    seen = _states(pool, "tick")
+    exits: list[tuple] = []
+    pool.exited.connect(lambda *args: exits.append(args))
+    pool.add("tick", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
+    qtbot.waitUntil(lambda: pool.state("tick") is State.RUNNING, timeout=10_000)
+    pool.stop("tick")
+    qtbot.waitUntil(lambda: pool.state("tick") is State.STOPPED, timeout=10_000)
+    assert exits[-1] == ("tick", 0, None)  # graceful: exit code 0
+    pool.start("tick")
+    qtbot.waitUntil(lambda: pool.state("tick") is State.RUNNING, timeout=10_000)
+    pool.kill("tick")
+    qtbot.waitUntil(lambda: pool.state("tick") is State.STOPPED, timeout=10_000)
+    assert exits[-1] == ("tick", None, signal.SIGKILL)  # a kill asked for is not a crash: no restart
+    pool.restart("tick")
+    qtbot.waitUntil(lambda: pool.state("tick") is State.RUNNING, timeout=10_000)
+    assert seen[:4] == [State.STARTING, State.RUNNING, State.STOPPING, State.STOPPED]
+    assert seen.count(State.RUNNING) == 3
+
+
+def test_log_lines_and_a_crash_traceback(qtbot, make_pool):
+    pool = make_pool()
+    lines: list[tuple[str, str, str]] = []
+    pool.log_line.connect(lambda *args: lines.append(args))
+    pool.add("crash", "app.producers:crashy", kwargs={"after": 0.0, "message": "boom"}, restart="never")
+    qtbot.waitUntil(lambda: any("RuntimeError: boom" in line for _, _, line in lines), timeout=10_000)
+    traceback = next(entry for entry in lines if "RuntimeError: boom" in entry[2])
+    assert traceback[0] == "crash" and traceback[1] == "ERROR"
+    assert "Traceback (most recent call last)" in traceback[2]
+
+
+def test_bad_add_names_every_problem_and_adds_nothing(make_pool):
+    pool = make_pool(config(spec("a", "app.producers:counter")), autostart=False)
+    with pytest.raises(ConfigError) as err:
+        pool.add("b", "app.nowhere:gone", stop_timeout=0, restart="sometimes", colour="red")
+    fields = sorted(p.field for p in err.value.problems)
+    assert fields == ["colour", "restart", "stop_timeout", "target"]
+    assert "QtSupervisor.add('b'): stop_timeout: must be > 0, got 0" in str(err.value)
+    with pytest.raises(ConfigError, match="a worker named 'a' already exists"):
+        pool.add("a", "app.producers:counter")
+    with pytest.raises(ConfigError, match="not a module-level function"):
+        pool.add("c", lambda: iter(()))
+    assert pool.names() == ["a"]
+    with pytest.raises(UnknownWorkerError):
+        pool.start("b")
+
+
+def test_target_of_names_module_level_functions_only():
+    assert target_of(workers.exit_with) == ("tests.workers:exit_with", None)
+
+    def local():
+        yield 1
+
+    target, reason = target_of(local)
+    assert target == "" and "not a module-level function" in reason
+
+
+def test_shutdown_returns_at_once_then_finished_follows(qtbot, make_pool):
+    pool = make_pool()
+    pool.add("tick", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
+    qtbot.waitUntil(lambda: pool.state("tick") is State.RUNNING, timeout=10_000)
+    pid = pool.supervisor.record("tick").pid
+    with qtbot.waitSignal(pool.finished, timeout=10_000):
+        pool.shutdown()
+        assert pool.closed
+    assert not _alive(pid)
+    assert not pool.consumer.isRunning()
+    with pytest.raises(RuntimeError, match="closed"):
+        pool.start("tick")
+
+
+def test_close_blocks_until_stopped_and_kills_a_worker_that_ignores_sigterm(qtbot, make_pool):
+    pool = make_pool()
+    pool.add("stubborn", "app.producers:stubborn", stop_timeout=0.3, start_secs=0.1)
+    qtbot.waitUntil(lambda: pool.state("stubborn") is State.RUNNING, timeout=10_000)
+    pid = pool.supervisor.record("stubborn").pid
+    finished: list[bool] = []
+    pool.finished.connect(lambda: finished.append(True))
+    assert pool.close() is True  # SIGTERM ignored, SIGKILL after 0.3 s: still within the wait
+    assert finished == [True]
+    assert not _alive(pid)
+    assert pool.close() is True  # again: nothing left to do, finished not repeated
+    assert finished == [True]
+
+
+def test_quitting_the_application_closes_it(qtbot, make_pool):
+    pool = make_pool()
+    pool.add("tick", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
+    qtbot.waitUntil(lambda: pool.state("tick") is State.RUNNING, timeout=10_000)
+    pid = pool.supervisor.record("tick").pid
+    QApplication.instance().aboutToQuit.emit()  # what QApplication.quit() emits before the loop ends
+    assert pool.closed and not pool.consumer.isRunning()
+    assert not _alive(pid)
+
+
+def test_the_tutorial_example_shows_the_newest_timestamp(qtbot):
+    from examples.tutorial_window import MyWindow
+
+    window = MyWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("20"), timeout=10_000)
+    pid = window.workers.supervisor.record("producer").pid
+    window.close()
+    assert window.workers.closed and not window.workers.consumer.isRunning()
+    assert not _alive(pid)
+
+
+def test_a_config_s_workers_start_unless_autostart_is_off(qtbot, make_pool):
+    cfg = config(spec("on", "app.producers:counter", kwargs={"rate": 50}), spec("off", "app.producers:counter"))
+    cfg = config(cfg.workers[0], dataclasses.replace(cfg.workers[1], autostart=False))
+    pool = make_pool(cfg)
+    qtbot.waitUntil(lambda: pool.state("on") is State.RUNNING, timeout=10_000)
+    assert pool.names() == ["on", "off"] and pool.state("off") is State.STOPPED
+    held = make_pool(cfg, autostart=False)
+    with qtbot.waitSignal(held.state_changed, timeout=10_000):
+        held.start("off")  # nothing else starts it: the first state change is this one's
+    assert held.state("off") is State.STARTING and held.state("on") is State.STOPPED
