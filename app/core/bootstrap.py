@@ -122,9 +122,12 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     faulthandler.enable(file=sys.stderr, all_threads=True)
     exitcode = 0
     try:
+        _install_stop_handler(ctx, interrupt=False)  # a stop while the target imports only flags...
         target = resolve_target(spec.target)
         wants_ctx = "ctx" in inspect.signature(target).parameters
         _install_stop_handler(ctx, interrupt=not wants_ctx)
+        if ctx.stopping.is_set():  # ...and ends the worker here, before the producer runs at all
+            raise StopRequested
         kwargs = dict(spec.kwargs, ctx=ctx) if wants_ctx else dict(spec.kwargs)
         result = target(**kwargs)
         if inspect.isgenerator(result):

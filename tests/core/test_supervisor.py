@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -51,6 +53,25 @@ def test_stop_interrupts_a_sleeping_generator_at_once(make_supervisor):
     # Well under the 30 s sleep and the 3 s stop timeout: SIGTERM ended the sleep.
     events = poll_until(sup, reached("clock", State.STOPPED), timeout=5.0)
     assert exits_of(events, "clock")[0].exitcode == 0
+
+
+def test_a_stop_while_the_target_imports_ends_the_worker_before_it_produces(make_supervisor):
+    sup = make_supervisor(config(spec("slow", "tests.slow_import:numbers")))
+    sup.start("slow")
+    (pid,) = {e.pid for e in poll_until(sup, reached("slow", State.STARTING)) if getattr(e, "pid", None)}
+    marker = Path(tempfile.gettempdir()) / f"pulse-slow-import-{pid}"
+    try:
+        deadline = time.monotonic() + 10
+        while not marker.exists():  # the worker is inside its one-second import
+            assert time.monotonic() < deadline, "the worker never started importing its target"
+            sup.poll(0.01)
+        sup.stop("slow")
+        events = poll_until(sup, reached("slow", State.STOPPED))
+    finally:
+        marker.unlink(missing_ok=True)
+    (exit_event,) = exits_of(events, "slow")
+    assert (exit_event.exitcode, exit_event.signal) == (0, None)  # not killed by the SIGTERM
+    assert items_of(events, "slow") == []  # the producer never ran
 
 
 def test_ctx_producer_stops_cooperatively_and_its_goodbye_is_logged(make_supervisor):
