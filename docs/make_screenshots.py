@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent
+sys.path.insert(0, str(OUT.parent))  # `examples` too, for this process and its worker processes
 
 
 def main() -> int:
@@ -65,7 +66,32 @@ def main() -> int:
     QTimer.singleShot(12000, step4)
     app.exec()
     window.consumer.wait()
+    shoot_examples(app)
     return 0
+
+
+def shoot_examples(app: object) -> None:
+    """Run the two example programs for a moment and save each window."""
+    from PyQt5.QtCore import QTimer
+
+    from examples.cpu_job import JobWindow
+    from examples.tutorial_window import MyWindow
+
+    tutorial, job = MyWindow(), JobWindow()
+    for window, x in ((tutorial, 40), (job, 400)):
+        window.move(x, 40)
+        window.show()
+    job.start_button.click()
+
+    def shoot() -> None:
+        tutorial.grab().save(str(OUT / "example-tutorial.png"))
+        job.grab().save(str(OUT / "example-cpu-job.png"))
+        tutorial.close()
+        job.close()
+        app.quit()  # type: ignore[attr-defined]
+
+    QTimer.singleShot(3000, shoot)
+    app.exec()  # type: ignore[attr-defined]
 
 
 def open_refresh_menu(window: object) -> None:

@@ -191,3 +191,36 @@ def test_a_config_s_workers_start_unless_autostart_is_off(qtbot, make_pool):
     with qtbot.waitSignal(held.state_changed, timeout=10_000):
         held.start("off")  # nothing else starts it: the first state change is this one's
     assert held.state("off") is State.STARTING and held.state("on") is State.STOPPED
+
+
+@pytest.fixture
+def job_window(qtbot):
+    from examples.cpu_job import JobWindow
+
+    window = JobWindow()
+    qtbot.addWidget(window, before_close_func=lambda w: w.jobs.close())
+    window.show()
+    return window
+
+
+def _run(qtbot, window, limit: int) -> str:
+    window.limit.setValue(limit)
+    window.start_button.click()
+    qtbot.waitUntil(lambda: window.start_button.isEnabled(), timeout=20_000)  # the job has exited
+    return window.result.text()
+
+
+def test_the_cpu_job_example_counts_and_reports_a_failure(qtbot, job_window):
+    assert _run(qtbot, job_window, 20_000) == "2,262 primes below 20,000"
+    assert job_window.progress.value() == job_window.progress.maximum()
+    assert _run(qtbot, job_window, 1) == "failed: ValueError: no primes below 1: choose 3 or more"
+    assert job_window.jobs.names() == []  # each finished job was removed
+
+
+def test_the_cpu_job_example_cancels_a_job_mid_computation(qtbot, job_window):
+    job_window.limit.setValue(job_window.limit.maximum())  # its first step alone takes many seconds
+    with qtbot.waitSignal(job_window.jobs.items, timeout=10_000):  # ("progress", 0): counting now
+        job_window.start_button.click()
+    job_window.cancel_button.click()
+    qtbot.waitUntil(lambda: job_window.start_button.isEnabled(), timeout=10_000)
+    assert job_window.result.text() == "cancelled" and job_window.progress.value() == 0  # mid first step
