@@ -55,6 +55,7 @@ class Supervisor:
         self.start_method = config.start_method
         self._clock = clock
         self._workers: dict[str, WorkerRecord] = {}
+        self._adding: set[str] = set()  # added, not yet taken in by `poll`: commands may name them already
         self._inbox: collections.deque[tuple[str, Any]] = collections.deque()
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._wake_lock = threading.Lock()
@@ -100,8 +101,9 @@ class Supervisor:
 
     def add_worker(self, spec: WorkerSpec) -> None:
         """Add a worker (started at once if ``spec.autostart``); its name must be new."""
-        if spec.name in self._workers:
+        if spec.name in self._workers or spec.name in self._adding:
             raise ValueError(f"a worker named {spec.name!r} already exists")
+        self._adding.add(spec.name)
         self._post("add", spec)
 
     def remove_worker(self, name: str) -> None:
@@ -198,7 +200,7 @@ class Supervisor:
     # --- internals ------------------------------------------------------------------------
 
     def _check(self, name: str) -> str:
-        if name not in self._workers:
+        if name not in self._workers and name not in self._adding:
             raise UnknownWorkerError(name)
         return name
 
@@ -228,6 +230,7 @@ class Supervisor:
                     self._events.append(WorkersChanged(tuple(self._workers)))
                     if payload.autostart:
                         self._feed(self._workers[payload.name], policy.StartAsked())
+                self._adding.discard(payload.name)  # after: the name is always in one of the two
             elif kind == "remove":
                 rec = self._workers.get(payload)
                 if rec is not None:

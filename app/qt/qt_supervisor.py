@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from PyQt5.QtCore import QCoreApplication, QObject, pyqtSignal
 
-from app.core.errors import ConfigError, ConfigProblem
-from app.core.events import ItemBatch, LogLine, StateChanged, WorkerExited
+from app.core.errors import ConfigError, ConfigProblem, UnknownWorkerError
+from app.core.events import ItemBatch, LogLine, StackDump, StateChanged, WorkerExited
+from app.core.inspection import Inspector, ProcessInfo
 from app.core.policy import State
 from app.core.spec import PulseConfig
 from app.core.spec_checks import check_spec_fields
@@ -52,6 +53,8 @@ class QtSupervisor(QObject):
         The worker's process ended: exit code (None if a signal killed it) and signal number.
     log_line(str, str, str)
         A line the worker printed or logged, or a whole traceback: worker, level, text.
+    stack(str, str)
+        The worker's live Python stack, all threads, in answer to `request_stack`.
     events(list)
         Every event as the core reports it (`ItemBatch`, `StateChanged`, ...), in order.
     errored(object)
@@ -71,6 +74,7 @@ class QtSupervisor(QObject):
     state_changed = pyqtSignal(str, object)
     exited = pyqtSignal(str, object, object)
     log_line = pyqtSignal(str, str, str)
+    stack = pyqtSignal(str, str)
     events = pyqtSignal(list)
     errored = pyqtSignal(object)
     finished = pyqtSignal()
@@ -85,6 +89,7 @@ class QtSupervisor(QObject):
         self._states: dict[str, State] = dict.fromkeys(self._names, State.STOPPED)
         self._closed = False
         self._finished = False
+        self._inspector = Inspector()
         # Connect first, then start: nothing emitted before the slots exist is lost.
         self.consumer = Consumer(self.supervisor)
         self.consumer.events_received.connect(self._on_events)
@@ -162,6 +167,21 @@ class QtSupervisor(QObject):
         self._check_open()
         self.supervisor.restart(name)
 
+    def request_stack(self, name: str) -> None:
+        """Ask ``name`` for its live Python stack; `stack` answers."""
+        self._check_open()
+        self.supervisor.request_stack(name)
+
+    def inspect(self, name: str) -> ProcessInfo:
+        """Return a psutil snapshot of ``name``'s process (CPU % since the last call), never raising."""
+        if name not in self._names:
+            raise UnknownWorkerError(name)
+        try:
+            pid = self.supervisor.record(name).pid
+        except KeyError:  # added a moment ago: the supervisor has not taken it in yet
+            pid = None
+        return self._inspector.inspect(pid)
+
     def names(self) -> list[str]:
         """Return the workers' names, in the order they were configured or added."""
         return list(self._names)
@@ -216,6 +236,8 @@ class QtSupervisor(QObject):
                 self.exited.emit(ev.worker, ev.exitcode, ev.signal)
             elif type(ev) is LogLine:
                 self.log_line.emit(ev.worker, ev.level, ev.line)
+            elif type(ev) is StackDump:
+                self.stack.emit(ev.worker, ev.text)
 
     def _on_consumer_finished(self) -> None:
         self._closed = True  # the thread ended (shut down, or an internal error): nothing runs commands now

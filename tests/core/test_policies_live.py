@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from app.core.errors import UnknownWorkerError
 from app.core.events import WorkerExited, WorkersChanged
 from app.core.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec, states_of
@@ -104,3 +107,16 @@ def test_add_and_remove_worker(make_supervisor):
     events = poll_until(sup, lambda evs: "new" not in sup.names)
     assert exits(events, "new")[0].exitcode == 0
     assert sup.all_stopped()
+
+
+def test_commands_may_name_a_worker_as_soon_as_it_is_added(make_supervisor):
+    sup = make_supervisor(config())
+    sup.add_worker(spec("new", "app.producers:counter", kwargs={"rate": 100}, autostart=False))
+    with pytest.raises(ValueError, match="already exists"):  # not yet taken in by poll: still a duplicate
+        sup.add_worker(spec("new", "app.producers:counter"))
+    sup.start("new")  # before any poll: queued behind the add, so it applies to the new worker
+    poll_until(sup, reached("new", State.RUNNING))
+    sup.stop("new")
+    poll_until(sup, reached("new", State.STOPPED))
+    with pytest.raises(UnknownWorkerError):
+        sup.start("never-added")

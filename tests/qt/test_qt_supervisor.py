@@ -224,3 +224,18 @@ def test_the_cpu_job_example_cancels_a_job_mid_computation(qtbot, job_window):
     job_window.cancel_button.click()
     qtbot.waitUntil(lambda: job_window.start_button.isEnabled(), timeout=10_000)
     assert job_window.result.text() == "cancelled" and job_window.progress.value() == 0  # mid first step
+
+
+def test_inspect_and_the_live_stack(qtbot, make_pool):
+    pool = make_pool()
+    pool.add("tick", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
+    assert pool.inspect("tick").alive is False  # just added: no process yet
+    with pytest.raises(UnknownWorkerError):
+        pool.inspect("tock")
+    qtbot.waitUntil(lambda: pool.state("tick") is State.RUNNING, timeout=10_000)
+    info = pool.inspect("tick")
+    assert info.alive and info.pid == pool.supervisor.record("tick").pid and info.rss > 0
+    with qtbot.waitSignal(pool.stack, timeout=10_000) as blocker:
+        pool.request_stack("tick")
+    worker, text = blocker.args
+    assert worker == "tick" and "in counter" in text and text.startswith("Thread MainThread")
