@@ -62,7 +62,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture
 def make_supervisor():
     """Build supervisors; on teardown stop them, close them and check each worker pid is gone."""
-    from app.core.supervisor import Supervisor, run_until_stopped
+    from app.core.supervisor import Supervisor
+    from tests.helpers import run_until_stopped
 
     made: list[Supervisor] = []
     pids: set[int] = set()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from app.core.events import Event, ItemBatch, StateChanged
@@ -57,3 +57,14 @@ def items_of(events: list[Event], name: str) -> list[tuple[int, Any]]:
 def states_of(events: list[Event], name: str) -> list[State]:
     """Return the states ``name`` passed through, in order."""
     return [e.state for e in events if isinstance(e, StateChanged) and e.worker == name]
+
+
+def run_until_stopped(sup: Supervisor, names: Iterable[str] | None = None, timeout: float = 30.0) -> list[Event]:
+    """Stop ``names`` (default all) and poll until they have no process; return the events."""
+    for name in names if names is not None else sup.names:
+        sup.stop(name)
+    deadline = time.monotonic() + timeout
+    events: list[Event] = []
+    while not sup.all_stopped() and time.monotonic() < deadline:
+        events.extend(sup.poll(deadline - time.monotonic()))
+    return events

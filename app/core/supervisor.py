@@ -8,7 +8,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -331,14 +331,3 @@ class Supervisor:
 
 def _position(order: list[str], name: str) -> int:
     return order.index(name) if name in order else len(order)
-
-
-def run_until_stopped(sup: Supervisor, names: Iterable[str] | None = None, timeout: float = 30.0) -> list[Event]:
-    """Stop ``names`` (default all) and poll until they have no process; return the events."""
-    for name in names if names is not None else sup.names:
-        sup.stop(name)
-    deadline = time.monotonic() + timeout
-    events: list[Event] = []
-    while not sup.all_stopped() and time.monotonic() < deadline:
-        events.extend(sup.poll(deadline - time.monotonic()))
-    return events

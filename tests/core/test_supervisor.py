@@ -246,7 +246,8 @@ def test_start_method_is_explicit(make_supervisor):
 
 
 def test_worker_output_goes_to_its_log_file_as_it_happens(tmp_path):
-    from app.core.supervisor import Supervisor, run_until_stopped
+    from app.core.supervisor import Supervisor
+    from tests.helpers import run_until_stopped
 
     sup = Supervisor(config(spec("chatty", "app.producers:chatty", kwargs={"interval": 30.0})), log_dir=tmp_path)
     try:
