@@ -135,7 +135,10 @@ class QtSupervisor(QObject):
         if kwargs is not None:
             fields["kwargs"] = kwargs
         spec = check_spec_fields(where, fields)
-        self.supervisor.add_worker(spec)
+        try:
+            self.supervisor.add_worker(spec)
+        except ValueError:  # removed a moment ago, and its process not gone yet
+            raise ConfigError([ConfigProblem(where, None, "name", f"{name!r} is still being removed")]) from None
         self._names.append(name)
         self._states[name] = State.STOPPED
         return spec
@@ -188,6 +191,8 @@ class QtSupervisor(QObject):
 
     def state(self, name: str) -> State:
         """Return the state of ``name`` as last signalled (`state_changed`)."""
+        if name not in self._states:
+            raise UnknownWorkerError(name)
         return self._states[name]
 
     # --- closing -------------------------------------------------------------------------------

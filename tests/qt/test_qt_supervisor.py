@@ -11,6 +11,7 @@ import pytest
 from PyQt5.QtWidgets import QApplication
 
 from app.core.errors import ConfigError, UnknownWorkerError
+from app.core.events import StateChanged
 from app.core.policy import State
 from app.qt.qt_supervisor import QtSupervisor, target_of
 from tests import workers
@@ -26,14 +27,13 @@ def make_pool(qtbot):
     def make(*args, **kwargs) -> QtSupervisor:
         pool = QtSupervisor(*args, **kwargs)
         made.append(pool)
-        sup = pool.supervisor  # not `pool`: a slot holding its own sender keeps it alive in a cycle
-        pool.state_changed.connect(lambda name, _state: pids.update([sup.record(name).pid or 0]))
+        pool.events.connect(lambda events: pids.update(e.pid for e in events if type(e) is StateChanged and e.pid))
         return pool
 
     yield make
     for pool in made:
         pool.close(timeout=10.0)
-    assert not [pid for pid in pids - {0} if _alive(pid)]
+    assert not [pid for pid in pids if _alive(pid)]
 
 
 def _alive(pid: int) -> bool:
@@ -239,3 +239,19 @@ def test_inspect_and_the_live_stack(qtbot, make_pool):
         pool.request_stack("tick")
     worker, text = blocker.args
     assert worker == "tick" and "in counter" in text and text.startswith("Thread MainThread")
+
+
+def test_a_name_is_free_again_once_its_worker_is_gone(qtbot, make_pool):
+    pool = make_pool()
+    pool.add("w", "app.producers:stubborn", start_secs=0.1, stop_timeout=60)  # ignores SIGTERM
+    qtbot.waitUntil(lambda: pool.state("w") is State.RUNNING, timeout=10_000)
+    pool.remove("w")
+    with pytest.raises(UnknownWorkerError):
+        pool.state("w")
+    with pytest.raises(ConfigError, match="'w' is still being removed"):
+        pool.add("w", "app.producers:counter")  # its process is still stopping
+    assert pool.names() == []
+    pool.kill("w")  # no need to wait out its stop timeout
+    qtbot.waitUntil(lambda: "w" not in pool.supervisor.names, timeout=10_000)
+    pool.add("w", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
+    qtbot.waitUntil(lambda: pool.state("w") is State.RUNNING, timeout=10_000)
