@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,7 +46,10 @@ def run_and_sigkill(tmp_path: Path, extra_args: list[str]) -> None:
         for i in range(2)
     )
     cfg.write_text(workers)
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    # A SIGKILLed process cannot remove its temp files (the forkserver's socket directory):
+    # give it a directory of its own to remove after. Short, as a socket's path must be.
+    own_tmp = tempfile.mkdtemp(prefix="po-")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), TMPDIR=own_tmp)
     gui = subprocess.Popen(
         [sys.executable, "main.py", "--config", str(cfg), *extra_args],
         cwd=ROOT,
@@ -62,6 +67,7 @@ def run_and_sigkill(tmp_path: Path, extra_args: list[str]) -> None:
     finally:
         gui.kill()
         gui.wait(timeout=10)
+        shutil.rmtree(own_tmp, ignore_errors=True)
 
 
 def test_workers_die_with_the_sigkilled_gui(tmp_path):
