@@ -150,6 +150,17 @@ class QtSupervisor(QObject):
         self._names.remove(name)
         self._states.pop(name, None)
 
+    def apply_config(self, config: PulseConfig) -> None:
+        """Reload: unchanged workers keep running, changed ones restart, removed ones stop, new ones start.
+
+        ``config`` is already valid (`load_config` raises `ConfigError` for a bad file, and then
+        nothing changes); its start method is ignored (the supervisor keeps its own).
+        """
+        self._check_open()
+        self.supervisor.apply_config(config)
+        self._names = config.names()
+        self._states = {n: self._states.get(n, State.STOPPED) for n in self._names}
+
     def start(self, name: str) -> None:
         """Start ``name`` (also from FATAL, BACKOFF or EXITED)."""
         self._check_open()
