@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.counts_label = QLabel()
         self.statusBar().addPermanentWidget(self.counts_label)
         self.clock = TableClock(self.model, self.counts_label, self)
+        self.clock.overloaded.connect(self._on_overloaded)
         self._build_menus_and_toolbar()
         self._connect_actions()
         self.statusBar().showMessage("Waiting for the first item…")
@@ -238,6 +239,10 @@ class MainWindow(QMainWindow):
         """Show ``text`` in the status bar for ``msecs``, over the newest items meanwhile."""
         self._notice_until = time.monotonic() + msecs / 1000
         self.statusBar().showMessage(text, msecs)
+
+    def _on_overloaded(self, advice: str) -> None:
+        self.show_notice(advice, 20_000)  # the freezes just seen have a cause, and a remedy
+        self.log_dock.append_line("pulse", "WARNING", advice)
 
     def _show_newest(self) -> None:
         """Status bar: the newest item of the selected worker, else of any worker."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QActionGroup, QLabel, QMenu, QWidget
 
+from app.core.overload import OverloadWatch
 from app.core.policy import State
 from app.core.proc_stats import ProcStats
 from app.qt.worker_model import WorkerTableModel
@@ -39,9 +43,12 @@ class TableClock(QObject):
     -------
     period_changed(int)
         The refresh period in ms after `set_period` changed it (0: paused).
+    overloaded(str)
+        Once: ticks keep coming late while the workers use most of the CPU; says what to do.
     """
 
     period_changed = pyqtSignal(int)
+    overloaded = pyqtSignal(str)
 
     def __init__(self, model: WorkerTableModel, label: QLabel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -50,9 +57,11 @@ class TableClock(QObject):
         label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._proc_stats = ProcStats()
         self.period_ms = REFRESH_MS
+        self.overload = OverloadWatch(cpus=os.cpu_count() or 1)
+        self._workers_cpu = 0.0  # summed CPU % of the workers at the last tick
         self.timer = QTimer(self, interval=REFRESH_MS)
         self.timer.timeout.connect(self._on_timeout)
-        self.timer.start()
+        self._start_timer(REFRESH_MS)
 
     def set_period(self, ms: int) -> None:
         """Refresh every ``ms`` milliseconds from now on; 0 pauses (state changes still show)."""
@@ -61,7 +70,7 @@ class TableClock(QObject):
         changed = ms != self.period_ms
         self.period_ms = ms
         if ms:
-            self.timer.start(ms)
+            self._start_timer(ms)
         else:
             self.timer.stop()
         if changed:
@@ -95,14 +104,16 @@ class TableClock(QObject):
             # so that batch carries the next tick too instead of racing the timer for it. The tick
             # itself runs right after the caller's slot, in the same wake-up: inside it, it would
             # hold back the newest item by ~0.5 ms once a second (2 % of the items at 50/s: the p99).
-            self.timer.start(self.period_ms + EARLY_MS // 2)
-            QTimer.singleShot(0, self.tick)
+            late = time.monotonic() - self._due
+            self._start_timer(self.period_ms + EARLY_MS // 2)
+            QTimer.singleShot(0, lambda: self._timed_tick(late))
 
     def tick(self) -> None:
         """Refresh uptime, rates, CPU and RSS of every row, and the counts."""
         rows = [self.model.row(n) for n in self.model.names()]
         pids = {r.name: r.pid for r in rows if r.pid is not None}
         sampled = self._proc_stats.sample(pids.values())
+        self._workers_cpu = sum(cpu for cpu, _ in sampled.values() if cpu)
         self.model.refresh_clock({name: sampled[pid] for name, pid in pids.items()})
         running = sum(r.state is State.RUNNING for r in rows)
         rate = sum(r.rate for r in rows)
@@ -128,6 +139,18 @@ class TableClock(QObject):
         self.timer.stop()
         self._proc_stats.close()
 
+    def _start_timer(self, ms: int) -> None:
+        self.timer.start(ms)
+        self._due = time.monotonic() + ms / 1000  # when the timeout should come, to see how late it is
+
     def _on_timeout(self) -> None:
-        self.timer.setInterval(self.period_ms)  # back on its own period after a batch carried it
+        late = time.monotonic() - self._due
+        self._start_timer(self.period_ms)  # back on its own period after a batch carried it
+        self._timed_tick(late)
+
+    def _timed_tick(self, late: float) -> None:
+        """Tick, then tell the overload watch how late it came (a busy window's ticks mostly ride on batches)."""
         self.tick()
+        advice = self.overload.tick(time.monotonic(), late, self._workers_cpu)
+        if advice is not None:
+            self.overloaded.emit(advice)

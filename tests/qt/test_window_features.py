@@ -277,3 +277,22 @@ def test_a_paused_table_refreshes_only_on_refresh_now(qtbot, make_window):
     assert items.data() == "2"
     with pytest.raises(ValueError, match="must be >= 0 ms"):
         w.clock.set_period(-1)
+
+
+def test_late_ticks_while_workers_take_the_cpu_bring_advice_once(qtbot, make_window, monkeypatch):
+    w = make_window(three())
+    w.supervisor.start("clock")
+    qtbot.waitUntil(lambda: state(w, "clock") is State.RUNNING, timeout=10_000)
+    clock = w.clock
+    cpus = clock.overload.cpus
+    # The clock worker sleeps; say it took every CPU, and make each timeout a second late.
+    monkeypatch.setattr(clock._proc_stats, "sample", lambda pids: {pid: (100.0 * cpus, 1 << 20) for pid in pids})
+    advices = []
+    clock.overloaded.connect(advices.append)
+    for _ in range(4):
+        clock._due = time.monotonic() - 1.0
+        clock._on_timeout()
+    assert len(advices) == 1 and f"{cpus:.1f} of {cpus} CPUs" in advices[0]
+    assert w.statusBar().currentMessage() == advices[0]
+    logged = [e for e in w.log_dock.model._all if e.message == advices[0]]
+    assert [(e.worker, e.level) for e in logged] == [("pulse", "WARNING")]
