@@ -95,6 +95,8 @@ def trial_pulse(workers: int, rate: float, seconds: float, sched: str = "normal"
     counter = _qt.ItemCount()
     _qt.EventTap(window.consumer, waiter, counter)
     t_start = time.monotonic()
+    advice: list[float] = []  # when the window told the user it was starved (seconds after start)
+    window.clock.overloaded.connect(lambda _text: advice.append(time.monotonic() - t_start))
     window.supervisor.start_autostart()
     # A GUI that cannot keep up is a result, not an error: measure whatever arrives.
     all_up = time.monotonic() - t_start if waiter.wait(lambda: len(counter.seen) == workers, 60.0) else None
@@ -122,6 +124,7 @@ def trial_pulse(workers: int, rate: float, seconds: float, sched: str = "normal"
         gui_rss_end=r1,
         all_up_s=all_up,
         delivering=delivering,
+        advice_s=advice[0] if advice else None,
     )
     result["graceful"] = _qt.close_pulse_window(window, waiter, timeout=60.0)
     recs = [sup.record(s.name) for s in specs]
@@ -261,6 +264,7 @@ def run(
         C.Row("  GUI thread: % of the time on a CPU / waiting for one", _ran_waited(P, "gui")),
         C.Row("  consumer thread: % of the time on a CPU / waiting for one", _ran_waited(P, "consumer")),
         row("workers' CPU, % of a core (sum)", "workers_cpu", pct),
+        C.Row("  the window's overload advice (status bar and log), s after start", _advice(P)),
         row("GUI RSS at start of the window", "gui_rss_start", mb),
         row("GUI RSS at end of the window", "gui_rss_end", mb),
         C.Row(
@@ -284,6 +288,7 @@ def run(
         row('  workers\' CPU, % of a core (sched = "idle")', "workers_cpu", pct, pulse=PI),
         C.Row('  GUI thread: on a CPU / waiting for one (sched = "idle")', _ran_waited(PI, "gui")),
         C.Row('  consumer thread: on a CPU / waiting for one (sched = "idle")', _ran_waited(PI, "consumer")),
+        C.Row('  the window\'s overload advice (sched = "idle")', _advice(PI)),
     ]
     report = C.Report(
         "5. Scale",
@@ -303,6 +308,12 @@ def run(
         ],
     )
     return C.finish(report, res.values())
+
+
+def _advice(results: Any) -> str:
+    """Say when each run's window gave its overload advice, or that it gave none."""
+    times = [r.get("advice_s") for r in C.ok(results)]
+    return "; ".join("none" if t is None else f"after {t:.1f} s" for t in times) or "—"
 
 
 def _args(p: Any) -> None:
