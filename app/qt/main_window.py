@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings, Qt
+from PyQt5.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings
 from PyQt5.QtGui import QCloseEvent
 from PyQt5.QtWidgets import QLabel, QMainWindow, QMenu, QTableView, QWidget
 
@@ -18,6 +18,7 @@ from app.qt.consumer import Consumer
 from app.qt.docks import make_log_dock, make_plot_dock
 from app.qt.inspect_dialog import InspectDialog
 from app.qt.table_clock import PERIOD_CHOICES, REFRESH_MS, TableClock
+from app.qt.window_menus import build_menus_and_toolbar
 from app.qt.worker_actions import WorkerActions
 from app.qt.worker_model import WorkerTableModel, elide
 from app.qt.worker_table import make_worker_table
@@ -64,7 +65,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.counts_label)
         self.clock = TableClock(self.model, self.counts_label, self)
         self.clock.overloaded.connect(self._on_overloaded)
-        self._build_menus_and_toolbar()
+        build_menus_and_toolbar(self)
         self._connect_actions()
         self.statusBar().showMessage("Waiting for the first item…")
         self._newest: dict[str, str] = {}
@@ -96,43 +97,6 @@ class MainWindow(QMainWindow):
             signal.connect(self._forget_selection)
         table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection_changed())
         return table
-
-    def _build_menus_and_toolbar(self) -> None:
-        a = self.actions
-        file_menu = self.menuBar().addMenu("&File")
-        self.config_menu.populate(file_menu)
-        workers_menu = self.menuBar().addMenu("&Workers")
-        for action in a.selection_actions()[:5]:
-            workers_menu.addAction(action)
-        workers_menu.addSeparator()
-        for action in (a.start_all, a.stop_all):
-            workers_menu.addAction(action)
-        workers_menu.addSeparator()
-        workers_menu.addAction(a.add)
-        workers_menu.addAction(a.remove)
-        workers_menu.addSeparator()
-        workers_menu.addAction(a.clear_log)
-        view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(self.log_dock.toggleViewAction())
-        view_menu.addAction(self.plot_dock.toggleViewAction())
-        view_menu.addSeparator()
-        view_menu.addMenu(self.clock.period_menu(self))
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction("&About Pulse", self.config_menu.show_about)
-        self.toolbar = self.addToolBar("Workers")
-        self.toolbar.setObjectName("workers_toolbar")
-        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (a.start, a.stop, a.kill, a.restart, a.inspect):
-            self.toolbar.addAction(action)
-        self.toolbar.addSeparator()
-        for action in (a.start_all, a.stop_all, a.add, a.remove):
-            self.toolbar.addAction(action)
-        # The toolbar's buttons, for tests and for anyone who thinks in buttons.
-        self.start_button = self.toolbar.widgetForAction(a.start)
-        self.stop_button = self.toolbar.widgetForAction(a.stop)
-        self.kill_button = self.toolbar.widgetForAction(a.kill)
-        self.restart_button = self.toolbar.widgetForAction(a.restart)
-        self.inspect_button = self.toolbar.widgetForAction(a.inspect)
 
     def _connect_actions(self) -> None:
         a, sup = self.actions, self.supervisor
