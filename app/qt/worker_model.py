@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from PyQt5.QtCore import QAbstractTableModel, QModelIndex, Qt
@@ -14,6 +12,7 @@ from PyQt5.QtGui import QBrush, QColor
 from app.core.events import Event, ItemBatch, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.inspection import describe_exit, format_bytes, format_duration
 from app.core.policy import State
+from app.qt.worker_row import WorkerRow
 
 STATE_COLOURS = {
     State.STOPPED: "#9e9e9e",
@@ -25,7 +24,6 @@ STATE_COLOURS = {
     State.FATAL: "#d9534f",
 }
 LAST_ITEM_CHARS = 80
-RATE_SMOOTHING_S = 3.0  # time constant of the items/s average
 # Roles as plain ints: data() runs ~600 times per table repaint, and every PyQt5 scoped-enum
 # attribute lookup (Qt.ItemDataRole.DisplayRole) costs a couple of microseconds.
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -36,50 +34,6 @@ _SORT = int(Qt.ItemDataRole.UserRole)
 _ANSWERED = frozenset((_DISPLAY, _FOREGROUND, _TOOLTIP, _ALIGNMENT, _SORT))
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _BRUSHES = {state: QBrush(QColor(colour)) for state, colour in STATE_COLOURS.items()}
-
-
-@dataclass
-class WorkerRow:
-    """What the table shows about one worker (display state only)."""
-
-    name: str
-    state: State = State.STOPPED
-    pid: int | None = None
-    started: float | None = None  # monotonic time the current process started
-    received: int = 0
-    lost: int = 0
-    restarts: int = 0
-    last_item: Any = None
-    has_item: bool = False
-    rate: float = 0.0
-    cpu: float | None = None
-    rss: int | None = None
-    lag_ms: float | None = None  # producer send -> decoded here, for the newest batch
-    last_exit: tuple[int | None, int | None] | None = None
-    last_error: str = ""
-    _rate_mark: tuple[float, int] = field(default_factory=lambda: (time.monotonic(), 0))
-    _rate_seeded: bool = False
-
-    def update_rate(self, now: float) -> None:
-        """Update items/s from the items since the last call (called by the view's refresh timer).
-
-        Averaged over about RATE_SMOOTHING_S: a worker sending 1 item/s, counted on a 1 s tick
-        whose phase drifts against it, would otherwise read 0, 2, 1, 0, 2 items/s; an average
-        reads a steady 1.0. A worker with no process and no new items reads 0 at once.
-        """
-        then, count = self._rate_mark
-        elapsed = now - then
-        if elapsed < 0.5:
-            return
-        new = self.received - count
-        now_rate = new / elapsed
-        if not self._rate_seeded:
-            self.rate, self._rate_seeded = now_rate, True
-        elif not new and self.pid is None:
-            self.rate = 0.0
-        else:
-            self.rate += (1.0 - math.exp(-elapsed / RATE_SMOOTHING_S)) * (now_rate - self.rate)
-        self._rate_mark = (now, self.received)
 
 
 class WorkerTableModel(QAbstractTableModel):

@@ -50,7 +50,7 @@ def test_a_state_change_repaints_its_whole_row_even_after_rows_move(qapp, qtmode
 
 
 def test_rate_is_a_steady_average_and_drops_to_zero_when_stopped():
-    from app.qt.worker_model import WorkerRow
+    from app.qt.worker_row import WorkerRow
 
     row = WorkerRow("w", pid=42)
     row._rate_mark = (0.0, 0)

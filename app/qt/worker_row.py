@@ -1,0 +1,56 @@
+"""One worker's row as the table shows it: display state only, and a smoothed items/s."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.policy import State
+
+RATE_SMOOTHING_S = 3.0  # time constant of the items/s average
+
+
+@dataclass
+class WorkerRow:
+    """What the table shows about one worker (display state only)."""
+
+    name: str
+    state: State = State.STOPPED
+    pid: int | None = None
+    started: float | None = None  # monotonic time the current process started
+    received: int = 0
+    lost: int = 0
+    restarts: int = 0
+    last_item: Any = None
+    has_item: bool = False
+    rate: float = 0.0
+    cpu: float | None = None
+    rss: int | None = None
+    lag_ms: float | None = None  # producer send -> decoded here, for the newest batch
+    last_exit: tuple[int | None, int | None] | None = None
+    last_error: str = ""
+    _rate_mark: tuple[float, int] = field(default_factory=lambda: (time.monotonic(), 0))
+    _rate_seeded: bool = False
+
+    def update_rate(self, now: float) -> None:
+        """Update items/s from the items since the last call (called by the view's refresh timer).
+
+        Averaged over about RATE_SMOOTHING_S: a worker sending 1 item/s, counted on a 1 s tick
+        whose phase drifts against it, would otherwise read 0, 2, 1, 0, 2 items/s; an average
+        reads a steady 1.0. A worker with no process and no new items reads 0 at once.
+        """
+        then, count = self._rate_mark
+        elapsed = now - then
+        if elapsed < 0.5:
+            return
+        new = self.received - count
+        now_rate = new / elapsed
+        if not self._rate_seeded:
+            self.rate, self._rate_seeded = now_rate, True
+        elif not new and self.pid is None:
+            self.rate = 0.0
+        else:
+            self.rate += (1.0 - math.exp(-elapsed / RATE_SMOOTHING_S)) * (now_rate - self.rate)
+        self._rate_mark = (now, self.received)
