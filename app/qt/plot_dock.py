@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QTimer
-from PyQt5.QtGui import QPaintEvent
 from PyQt5.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.events import Event, ItemBatch
+from app.qt.plot_widget import PALETTE, make_plot_widget
 from app.qt.series import SeriesBuffer, fit_y_range, numeric_columns
 
 DEFAULT_MAX_POINTS = 5_000
@@ -25,19 +25,6 @@ MAX_REDRAW_INTERVAL_MS = 250
 # A batch's items are spread back to the previous batch, but no further than this: after a quiet
 # spell (a restart, a slow worker) the items were made just before sending, not over the whole gap.
 MAX_SPREAD_S = 1.0
-# Colours by order of first appearance (matplotlib's tab10), so a series keeps its colour for good.
-PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
 # With nothing selected, the first this many series show: each curve costs paint time every frame,
 # and 64 workers' worth would stall the GUI thread.
 MAX_AUTO_SERIES = 8
@@ -89,20 +76,8 @@ class PlotDock(QDockWidget):
         self._selected: frozenset[str] = frozenset()  # empty: every worker
         self._window_s: float | None = WINDOWS[0][1]
 
-        pg.setConfigOptions(antialias=False)  # antialiased lines cost several times more to draw
-        self.plot_widget = _TimedPlotWidget(background="w")
+        self.plot_widget = make_plot_widget()
         self.plot_item = self.plot_widget.getPlotItem()
-        for side in ("left", "bottom"):
-            self.plot_item.getAxis(side).setPen("k")
-            self.plot_item.getAxis(side).setTextPen("k")
-        self.plot_item.setLabel("bottom", "time (s)")
-        self.plot_item.showGrid(x=True, y=True, alpha=0.2)
-        # Draw only what is in view, decimated to the screen's width.
-        self.plot_item.setClipToView(True)
-        self.plot_item.setDownsampling(auto=True, mode="peak")
-        # In a time window we set both ranges ourselves (see `_apply_window`); "All" is pyqtgraph's.
-        self.plot_item.getViewBox().setAutoVisible(y=True)
-        self.plot_item.disableAutoRange()
         self._y_range: tuple[float, float] | None = None
         self.legend = self.plot_item.addLegend(offset=(10, 10))
 
@@ -321,16 +296,3 @@ class PlotDock(QDockWidget):
             self.plot_item.disableAutoRange()
             self._y_range = None
             self._apply_window()
-
-
-class _TimedPlotWidget(pg.PlotWidget):
-    """A PlotWidget that remembers how long its last paint took (wall time, GIL waits included)."""
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        self.paint_s = 0.0
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
-        started = time.perf_counter()
-        super().paintEvent(event)
-        self.paint_s = time.perf_counter() - started
