@@ -156,8 +156,15 @@ def _user_traceback() -> str:
     return "".join(te.format()).rstrip("\n")
 
 
+# The producer generator being drained: a stack dump taken while the main thread sends an item
+# (the generator paused at its yield, off the stack) shows where the producer is paused.
+_producer: Any = None
+
+
 def _drain(gen: Any, writer: ChannelWriter, ctx: WorkerContext) -> None:
     """Send each yielded value; stop between items once a stop is asked."""
+    global _producer
+    _producer = gen
     emit = writer.emit
     stopping = ctx.stopping
     try:
@@ -253,10 +260,22 @@ def format_stacks() -> str:
             continue
         # The frames above the producer (multiprocessing's start-up, our bootstrap) are noise.
         summary = [f for f in traceback.extract_stack(frame) if not _is_plumbing(f.filename)]
+        note = ""
+        if not summary and ident == main and _producer is not None and _producer.gi_frame is not None:
+            summary, note = _paused_at(_producer), "(paused at its yield while Pulse sends the item)\n"
         stack = "".join(traceback.StackSummary.from_list(summary).format())
-        parts.append(f"Thread {name} (most recent call last):\n{stack}")
+        parts.append(f"Thread {name} (most recent call last):\n{stack}{note}")
     parts.append(f"({ours} Pulse helper threads not shown)")
     return "\n".join(parts)
+
+
+def _paused_at(gen: Any) -> list[traceback.FrameSummary]:
+    """Return the frames of a paused generator, down a ``yield from`` chain."""
+    frames = []
+    while gen is not None and getattr(gen, "gi_frame", None) is not None:
+        frames.extend(traceback.extract_stack(gen.gi_frame))
+        gen = gen.gi_yieldfrom
+    return frames
 
 
 def _is_plumbing(filename: str) -> bool:

@@ -61,3 +61,25 @@ def test_frames_are_read_up_to_the_first_of_pulses_own():
     direct, via_stdlib = seen
     assert direct == [__file__, OWN] and interruptible(direct)
     assert via_stdlib == [__file__, contextlib.__file__, __file__, OWN] and not interruptible(via_stdlib)
+
+
+def _inner():
+    yield "inner"
+
+
+def _outer():
+    yield from _inner()
+
+
+def test_a_stack_taken_while_an_item_is_sent_shows_where_the_producer_paused(monkeypatch):
+    gen = _outer()
+    next(gen)  # paused inside _inner, off every thread's stack, as while the main thread sends
+    assert [f.name for f in bootstrap._paused_at(gen)] == ["_outer", "_inner"]
+    monkeypatch.setattr(bootstrap, "_producer", gen)
+    monkeypatch.setattr(bootstrap, "_is_plumbing", lambda filename: True)  # the main thread: all Pulse
+    text = bootstrap.format_stacks()
+    main = text.split("\n\n")[0]
+    assert main.startswith("Thread MainThread") and "in _outer" in main and "in _inner" in main
+    assert "(paused at its yield while Pulse sends the item)" in main
+    gen.close()
+    assert "paused at its yield" not in bootstrap.format_stacks()  # a finished producer: nothing to show

@@ -232,7 +232,8 @@ def test_inspect_and_the_live_stack(qtbot, make_pool):
     assert pool.inspect("tick").alive is False  # just added: no process yet
     with pytest.raises(UnknownWorkerError):
         pool.inspect("tock")
-    qtbot.waitUntil(lambda: pool.state("tick") is State.RUNNING, timeout=10_000)
+    with qtbot.waitSignal(pool.items, timeout=10_000):  # producing: past its start-up imports
+        pass
     info = pool.inspect("tick")
     assert info.alive and info.pid == pool.supervisor.record("tick").pid and info.rss > 0
     with qtbot.waitSignal(pool.stack, timeout=10_000) as blocker:
