@@ -151,7 +151,7 @@ def test_close_blocks_until_stopped_and_kills_a_worker_that_ignores_sigterm(qtbo
     pid = pool.supervisor.record("stubborn").pid
     finished: list[bool] = []
     pool.finished.connect(lambda: finished.append(True))
-    assert pool.close() is True  # SIGTERM ignored, SIGKILL after 0.3 s: still within the wait
+    assert pool.close(timeout=30) is True  # SIGTERM ignored, SIGKILL after 0.3 s, long before 30 s
     assert finished == [True]
     assert not _alive(pid)
     assert pool.close() is True  # again: nothing left to do, finished not repeated
