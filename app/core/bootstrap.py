@@ -113,20 +113,22 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     os.setpgrp()  # its own process group, so a stop reaches the worker's children too
     if spec.nice and hasattr(os, "nice"):
         os.nice(spec.nice)  # relative to Pulse's own; its children inherit it
-    _set_sched_policy(spec.sched)
+    _set_sched_policy(spec.sched)  # before any thread starts: Linux applies both per thread
     writer = ChannelWriter(out)
     ctx = WorkerContext(spec.name, writer)
+    # As early as there is a flag: from here on a stop only flags, until the target is imported
+    # and its kind known; the check after the import ends the worker before its producer runs.
+    _install_stop_handler(ctx, interrupt=False)
     threading.Thread(target=_watch_control, args=(control, writer), name="pulse-control", daemon=True).start()
     readers = child_output.capture_output(writer)
     child_output.capture_logging(writer)
     faulthandler.enable(file=sys.stderr, all_threads=True)
     exitcode = 0
     try:
-        _install_stop_handler(ctx, interrupt=False)  # a stop while the target imports only flags...
         target = resolve_target(spec.target)
         wants_ctx = "ctx" in inspect.signature(target).parameters
         _install_stop_handler(ctx, interrupt=not wants_ctx)
-        if ctx.stopping.is_set():  # ...and ends the worker here, before the producer runs at all
+        if ctx.stopping.is_set():  # asked during start-up or the import: end before the producer runs
             raise StopRequested
         kwargs = dict(spec.kwargs, ctx=ctx) if wants_ctx else dict(spec.kwargs)
         result = target(**kwargs)

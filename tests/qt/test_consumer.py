@@ -82,7 +82,9 @@ def test_idle_consumer_uses_almost_no_cpu(qtbot, consumer):
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
     finally:
         gc.enable()
-    assert wall >= 1.7  # eight intervals, the first cut short: the clock ticks on the 0.25 s grid
+    # Eight more items at 4/s: about 2 s, less whatever the collection above overlapped (0.3 s under
+    # load once). The window only has to be long enough for a meaningful average.
+    assert wall >= 1.0
     # The tutorial's `while True: if not q.empty()` consumer burns ~100 % here.
     assert cpu / wall < 0.05, f"GUI process used {cpu / wall:.1%} of a core while idle"
 

@@ -77,7 +77,8 @@ def test_stop_kill_restart_and_states(qtbot, make_pool):
     seen = _states(pool, "tick")
     exits: list[tuple] = []
     pool.exited.connect(lambda *args: exits.append(args))
-    pool.add("tick", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
+    with qtbot.waitSignal(pool.items, timeout=10_000):  # producing: its stop handler is in place
+        pool.add("tick", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
     qtbot.waitUntil(lambda: pool.state("tick") is State.RUNNING, timeout=10_000)
     pool.stop("tick")
     qtbot.waitUntil(lambda: pool.state("tick") is State.STOPPED, timeout=10_000)
