@@ -15,7 +15,10 @@ def exits(events, name):
 
 
 def test_policy_never_leaves_a_crash_exited(make_supervisor):
-    sup = make_supervisor(config(spec("c", "app.producers:crashy", restart="never", kwargs={"after": 0.0})))
+    # start_secs far beyond the crash: it always comes while STARTING, however slow the machine.
+    sup = make_supervisor(
+        config(spec("c", "app.producers:crashy", restart="never", kwargs={"after": 0.0}, start_secs=30))
+    )
     sup.start("c")
     events = poll_until(sup, reached("c", State.EXITED))
     assert states_of(events, "c") == [State.STARTING, State.EXITED]
@@ -82,7 +85,9 @@ def test_reload_keeps_unchanged_restarts_changed_stops_removed_starts_added(make
     sup = make_supervisor(config(keep, change, drop))
     for name in ("keep", "change", "drop"):
         sup.start(name)
-    poll_until(sup, lambda evs: all(reached(n, State.RUNNING)(evs) for n in ("keep", "change", "drop")))
+    # Producing, not just RUNNING: past start-up, where a stop may still meet SIGTERM's default action.
+    names = ("keep", "change", "drop")
+    poll_until(sup, lambda evs: all(reached(n, State.RUNNING)(evs) and items_of(evs, n) for n in names))
     pids = {n: sup.record(n).pid for n in ("keep", "change")}
     changed = spec("change", "app.producers:clock", kwargs={"interval": 0.1})
     added = spec("added", "app.producers:counter", kwargs={"rate": 10.0})
@@ -102,7 +107,7 @@ def test_reload_keeps_unchanged_restarts_changed_stops_removed_starts_added(make
 def test_add_and_remove_worker(make_supervisor):
     sup = make_supervisor(config())
     sup.add_worker(spec("new", "app.producers:clock", kwargs={"interval": 0.05}))
-    poll_until(sup, reached("new", State.RUNNING))
+    poll_until(sup, lambda evs: reached("new", State.RUNNING)(evs) and bool(items_of(evs, "new")))
     sup.remove_worker("new")
     events = poll_until(sup, lambda evs: "new" not in sup.names)
     assert exits(events, "new")[0].exitcode == 0

@@ -157,7 +157,7 @@ def test_exit_code_of_systemexit_is_kept(make_supervisor):
 def test_restart_is_stop_then_start(make_supervisor):
     sup = make_supervisor(config(spec("clock", "app.producers:clock", kwargs={"interval": 0.05})))
     sup.start("clock")
-    poll_until(sup, reached("clock", State.RUNNING))
+    poll_until(sup, lambda evs: reached("clock", State.RUNNING)(evs) and bool(items_of(evs, "clock")))
     old_pid = sup.record("clock").pid
     sup.restart("clock")
     events = poll_until(sup, reached("clock", State.RUNNING))

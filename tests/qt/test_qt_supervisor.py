@@ -229,12 +229,12 @@ def test_the_cpu_job_example_cancels_a_job_mid_computation(qtbot, job_window):
 
 def test_inspect_and_the_live_stack(qtbot, make_pool):
     pool = make_pool()
-    pool.add("tick", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
-    assert pool.inspect("tick").alive is False  # just added: no process yet
+    pool.add("tick", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1, autostart=False)
+    assert pool.inspect("tick").alive is False  # added, not started: no process
     with pytest.raises(UnknownWorkerError):
         pool.inspect("tock")
     with qtbot.waitSignal(pool.items, timeout=10_000):  # producing: past its start-up imports
-        pass
+        pool.start("tick")
     info = pool.inspect("tick")
     assert info.alive and info.pid == pool.supervisor.record("tick").pid and info.rss > 0
     with qtbot.waitSignal(pool.stack, timeout=10_000) as blocker:
