@@ -85,8 +85,9 @@ class QtSupervisor(QObject):
         super().__init__(parent)
         config = config if config is not None else PulseConfig()
         self.supervisor = Supervisor(config)
-        self._names = list(config.names())  # updated here at once; the supervisor's view lags a poll
-        self._states: dict[str, State] = dict.fromkeys(self._names, State.STOPPED)
+        # Worker -> state as last signalled, in config/add order; names change here at once (the
+        # supervisor's own view lags a poll).
+        self._states: dict[str, State] = dict.fromkeys(config.names(), State.STOPPED)
         self._closed = False
         self._finished = False
         self._inspector = Inspector()
@@ -126,7 +127,7 @@ class QtSupervisor(QObject):
             target, reason = target_of(target)
             if reason:
                 problems.append(ConfigProblem(where, None, "target", reason))
-        if name in self._names:
+        if name in self._states:
             problems.append(ConfigProblem(where, None, "name", f"a worker named {name!r} already exists"))
         if problems:
             raise ConfigError(problems)
@@ -139,7 +140,6 @@ class QtSupervisor(QObject):
             self.supervisor.add_worker(spec)
         except ValueError:  # removed a moment ago, and its process not gone yet
             raise ConfigError([ConfigProblem(where, None, "name", f"{name!r} is still being removed")]) from None
-        self._names.append(name)
         self._states[name] = State.STOPPED
         return spec
 
@@ -147,8 +147,7 @@ class QtSupervisor(QObject):
         """Stop ``name`` if it runs, then forget it."""
         self._check_open()
         self.supervisor.remove_worker(name)
-        self._names.remove(name)
-        self._states.pop(name, None)
+        del self._states[name]
 
     def apply_config(self, config: PulseConfig) -> None:
         """Reload: unchanged workers keep running, changed ones restart, removed ones stop, new ones start.
@@ -158,8 +157,7 @@ class QtSupervisor(QObject):
         """
         self._check_open()
         self.supervisor.apply_config(config)
-        self._names = config.names()
-        self._states = {n: self._states.get(n, State.STOPPED) for n in self._names}
+        self._states = {n: self._states.get(n, State.STOPPED) for n in config.names()}
 
     def start(self, name: str) -> None:
         """Start ``name`` (also from FATAL, BACKOFF or EXITED)."""
@@ -188,7 +186,7 @@ class QtSupervisor(QObject):
 
     def inspect(self, name: str) -> ProcessInfo:
         """Return a psutil snapshot of ``name``'s process (CPU % since the last call), never raising."""
-        if name not in self._names:
+        if name not in self._states:
             raise UnknownWorkerError(name)
         try:
             pid = self.supervisor.record(name).pid
@@ -198,7 +196,7 @@ class QtSupervisor(QObject):
 
     def names(self) -> list[str]:
         """Return the workers' names, in the order they were configured or added."""
-        return list(self._names)
+        return list(self._states)
 
     def state(self, name: str) -> State:
         """Return the state of ``name`` as last signalled (`state_changed`)."""
