@@ -58,7 +58,6 @@ class TableClock(QObject):
         self._proc_stats = ProcStats()
         self.period_ms = REFRESH_MS
         self.overload = OverloadWatch(cpus=os.cpu_count() or 1)
-        self._workers_cpu = 0.0  # summed CPU % of the workers at the last tick
         self.timer = QTimer(self, interval=REFRESH_MS)
         self.timer.timeout.connect(self._on_timeout)
         self._start_timer(REFRESH_MS)
@@ -108,18 +107,18 @@ class TableClock(QObject):
             self._start_timer(self.period_ms + EARLY_MS // 2)
             QTimer.singleShot(0, lambda: self._timed_tick(late))
 
-    def tick(self) -> None:
-        """Refresh uptime, rates, CPU and RSS of every row, and the counts."""
+    def tick(self) -> float:
+        """Refresh uptime, rates, CPU and RSS of every row, and the counts; return the workers' summed CPU %."""
         rows = [self.model.row(n) for n in self.model.names()]
         pids = {r.name: r.pid for r in rows if r.pid is not None}
         sampled = self._proc_stats.sample(pids.values())
-        self._workers_cpu = sum(cpu for cpu, _ in sampled.values() if cpu)
         self.model.refresh_clock({name: sampled[pid] for name, pid in pids.items()})
         running = sum(r.state is State.RUNNING for r in rows)
         rate = sum(r.rate for r in rows)
         counts = f"{running}/{len(rows)} running · {rate:,.0f} items/s"
         if counts != self.label.text():  # an unchanged label still relays out the status bar
             self.set_counts(counts)
+        return sum(cpu for cpu, _ in sampled.values() if cpu)
 
     def set_counts(self, text: str) -> None:
         """Show ``text`` in the counts label, relaying out the status bar only if it grew wider.
@@ -150,7 +149,7 @@ class TableClock(QObject):
 
     def _timed_tick(self, late: float) -> None:
         """Tick, then tell the overload watch how late it came (a busy window's ticks mostly ride on batches)."""
-        self.tick()
-        advice = self.overload.tick(time.monotonic(), late, self._workers_cpu)
+        workers_cpu = self.tick()
+        advice = self.overload.tick(time.monotonic(), late, workers_cpu)
         if advice is not None:
             self.overloaded.emit(advice)
