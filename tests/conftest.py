@@ -8,9 +8,13 @@ import tempfile
 
 # Before anything imports Qt: the suite runs without a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# Worker log files go to a directory of the session's own, removed at the end (subprocesses
-# started by tests inherit it too).
-_LOG_DIR = tempfile.mkdtemp(prefix="pulse-test-logs-")
+# Everything a session writes goes under a directory of its own, removed at the end: worker
+# log files (subprocesses started by tests inherit PULSE_LOG_DIR too) and pytest's tmp_path
+# base. pytest's shared default base (/tmp/pytest-of-<user>) lets two suites run at once on one
+# machine remove each other's directories mid-run (seen: 13 tests erroring in FileNotFoundError).
+_SESSION_DIR = tempfile.mkdtemp(prefix="pulse-test-")
+_LOG_DIR = os.path.join(_SESSION_DIR, "logs")
+os.mkdir(_LOG_DIR)
 os.environ["PULSE_LOG_DIR"] = _LOG_DIR
 
 import multiprocessing.forkserver  # noqa: E402 - after the environment is set
@@ -45,9 +49,16 @@ def leftover_processes() -> list[psutil.Process]:
     return alive
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the session a tmp_path base of its own, unless one was given (``--basetemp``)."""
+    if config.option.basetemp is None:
+        config.option.basetemp = os.path.join(_SESSION_DIR, "pytest")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if any worker process outlived the tests (then clean it up)."""
-    shutil.rmtree(_LOG_DIR, ignore_errors=True)
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
     survivors = leftover_processes()
     if survivors:
         gone, alive = psutil.wait_procs(survivors, timeout=3.0)

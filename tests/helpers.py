@@ -1,7 +1,9 @@
-"""Test helpers shared by core and Qt tests: building specs and polling a supervisor until."""
+"""Test helpers shared by core and Qt tests: building specs, polling a supervisor, waiting for pids to end."""
 
 from __future__ import annotations
 
+import os
+import select
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -68,3 +70,33 @@ def run_until_stopped(sup: Supervisor, names: Iterable[str] | None = None, timeo
     while not sup.all_stopped() and time.monotonic() < deadline:
         events.extend(sup.poll(deadline - time.monotonic()))
     return events
+
+
+def wait_ended(pids: Iterable[Any], timeout: float) -> list[int]:
+    """Wait until every process in ``pids`` (ints or psutil.Process) has ended; return those still running.
+
+    Waits on each process's pidfd, which becomes readable the moment the process exits, as an
+    event (no polling), and works for processes that are not our children. A zombie has ended:
+    reaping it is its parent's job, and a parent that reaps late (a child subreaper such as a
+    container's init) must not fail a test of ours.
+    """
+    fds: dict[int, int] = {}
+    for p in pids:
+        pid = p if isinstance(p, int) else p.pid
+        try:
+            fds[os.pidfd_open(pid)] = pid
+        except ProcessLookupError:
+            continue  # gone, and reaped
+    try:
+        deadline = time.monotonic() + timeout
+        waiting = set(fds)
+        while waiting:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select(list(waiting), [], [], left)
+            waiting.difference_update(ready)
+        return sorted(fds[fd] for fd in waiting)
+    finally:
+        for fd in fds:
+            os.close(fd)

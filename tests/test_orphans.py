@@ -15,6 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.helpers import wait_ended
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -62,20 +64,12 @@ def run_and_sigkill(tmp_path: Path, extra_args: list[str]) -> None:
         workers = [psutil.Process(pid) for pid in pids]
         gui.send_signal(signal.SIGKILL)
         gui.wait(timeout=10)
-        _, alive = psutil.wait_procs(workers, timeout=2.0)
-        alive = [p for p in alive if not _dead(p)]  # a zombie has died; reaping it is its new parent's job
-        assert not alive, f"workers outlived the GUI by 2 s: {[p.pid for p in alive]}"
+        alive = wait_ended(workers, timeout=2.0)
+        assert not alive, f"workers outlived the GUI by 2 s: {alive}"
     finally:
         gui.kill()
         gui.wait(timeout=10)
         shutil.rmtree(own_tmp, ignore_errors=True)
-
-
-def _dead(proc: psutil.Process) -> bool:
-    try:
-        return proc.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def test_workers_die_with_the_sigkilled_gui(tmp_path):
@@ -103,8 +97,7 @@ def test_sigint_and_sigterm_close_the_window_gracefully(tmp_path, sig):
         worker = psutil.Process(pid)
         gui.send_signal(sig)
         assert gui.wait(timeout=20) == 0  # the window stopped its workers and closed
-        _, alive = psutil.wait_procs([worker], timeout=2.0)
-        assert not alive
+        assert not wait_ended([worker], timeout=2.0)
     finally:
         gui.kill()
         gui.wait(timeout=10)

@@ -15,7 +15,7 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from app.core import child_output
-from app.core.channel import LOG, STACK, ChannelWriter
+from app.core.channel import HELLO, LOG, STACK, ChannelWriter
 from app.core.spec import resolve_target
 
 if TYPE_CHECKING:
@@ -119,6 +119,7 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     # As early as there is a flag: from here on a stop only flags, until the target is imported
     # and its kind known; the check after the import ends the worker before its producer runs.
     _install_stop_handler(ctx, interrupt=False)
+    writer.send((HELLO,))  # the supervisor holds back a SIGTERM until it reads this
     threading.Thread(target=_watch_control, args=(control, writer), name="pulse-control", daemon=True).start()
     readers = child_output.capture_output(writer)
     child_output.capture_logging(writer)

@@ -24,6 +24,7 @@ ITEMS = "items"  # (ITEMS, first_seq, [item, ...], sent_ns)
 LOG = "log"  # (LOG, stream, level, line, time, is_traceback)
 STACK = "stack"  # (STACK, text)
 BYE = "bye"  # (BYE, total_sent): the worker flushed everything and is exiting
+HELLO = "hello"  # (HELLO,): the worker's stop handler is in place; a SIGTERM now stops it gracefully
 
 
 class ChannelWriter:

@@ -100,9 +100,9 @@ def ticker(ctx: WorkerContext, interval: float = 0.5) -> None:
     print(f"ticker stopping after {n} ticks", flush=True)
 
 
-def chatty(interval: float = 1.0) -> Iterator[int]:
-    """Print, log and warn every ``interval`` seconds, yielding a counter: a log demo."""
-    for n in itertools.count():
+def chatty(interval: float = 1.0, count: int | None = None) -> Iterator[int]:
+    """Print, log and warn every ``interval`` seconds, yielding a counter: a log demo (``count`` times, or for ever)."""
+    for n in itertools.count() if count is None else range(count):
         print(f"stdout line {n}")
         _log.info("logging line %d", n)
         if n % 5 == 4:

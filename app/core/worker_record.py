@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,10 @@ class WorkerRecord:
     pending_spec: WorkerSpec | None = None  # applied once the current run has stopped
     removing: bool = False
     log_path: str | None = None  # this worker's log file on disk, when logs are kept
+    # Until the run's HELLO arrives its SIGTERM handler may not be in place, and SIGTERM's
+    # default action would end it as killed: a stop asked meanwhile waits for the HELLO.
+    ready: bool = False
+    term_deferred: bool = False
 
     @property
     def pid(self) -> int | None:
@@ -123,14 +128,26 @@ class WorkerRecord:
             events.append(LogLine(name, stream, level, line, when, is_tb))
         elif tag == channel.STACK:
             events.append(StackDump(name, msg[1]))
+        elif tag == channel.HELLO:
+            self.ready = True
+            if self.term_deferred:
+                self.term_deferred = False
+                self.signal(signal.SIGTERM)
         elif tag == channel.BYE:
             self.sent += msg[1]
             self.lost += max(0, msg[1] - self.next_seq)
 
     def signal(self, sig: int) -> None:
-        """Signal the worker's process group, or just the worker if it has no group of its own yet."""
+        """Signal the worker's process group, or just the worker if it has no group of its own yet.
+
+        A SIGTERM before the run said HELLO is held back until it does (the policy's stop
+        timeout still ends a run that never does).
+        """
         pid = self.pid
         if pid is None:
+            return
+        if sig == signal.SIGTERM and not self.ready:
+            self.term_deferred = True
             return
         try:
             if os.getpgid(pid) == pid:
@@ -166,6 +183,7 @@ class WorkerRecord:
         self.process, self.reader, self.control = process, reader, control_w
         self.frames = channel.FrameReader(reader)
         self.next_seq = 0
+        self.ready = self.term_deferred = False
 
     def reap(self, events: list[Event]) -> tuple[int, int | None, int | None]:
         """The process ended: read what is left in its channel, reap it, release this run.

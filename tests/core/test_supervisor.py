@@ -13,7 +13,7 @@ import pytest
 
 from app.core.events import LogLine, StackDump, WorkerExited
 from app.core.policy import State
-from tests.helpers import config, items_of, poll_until, reached, spec, states_of
+from tests.helpers import config, items_of, poll_until, reached, spec, states_of, wait_ended
 
 
 def exits_of(events, name):
@@ -53,6 +53,17 @@ def test_stop_interrupts_a_sleeping_generator_at_once(make_supervisor):
     # Well under the 30 s sleep and the 3 s stop timeout: SIGTERM ended the sleep.
     events = poll_until(sup, reached("clock", State.STOPPED), timeout=5.0)
     assert exits_of(events, "clock")[0].exitcode == 0
+
+
+def test_a_stop_asked_with_the_start_ends_the_worker_gracefully(make_supervisor):
+    # The SIGTERM would land before the worker's handler exists (forked a moment ago): the
+    # supervisor holds it until the worker says its handler is in place.
+    sup = make_supervisor(config(spec("clock", "app.producers:clock", kwargs={"interval": 30.0})))
+    sup.start("clock")
+    sup.stop("clock")
+    events = poll_until(sup, reached("clock", State.STOPPED))
+    assert [(e.exitcode, e.signal) for e in exits_of(events, "clock")] == [(0, None)]
+    assert states_of(events, "clock") == [State.STARTING, State.STOPPING, State.STOPPED]
 
 
 def test_a_stop_while_the_target_imports_ends_the_worker_before_it_produces(make_supervisor):
@@ -121,8 +132,15 @@ def test_kill_works_while_stopping(make_supervisor):
 def test_crash_sends_traceback_and_restarts_on_failure(make_supervisor):
     sup = make_supervisor(
         config(
-            spec("crashy", "app.producers:crashy", restart="on-failure", kwargs={"after": 0.0}, backoff_initial=0.05)
-        )
+            spec(
+                "crashy",
+                "app.producers:crashy",
+                restart="on-failure",
+                kwargs={"after": 0.0},
+                backoff_initial=0.05,
+                start_secs=30.0,
+            )  # however slow the start, the crash comes while STARTING
+        )  # fmt: skip
     )
     sup.start("crashy")
     events = poll_until(sup, lambda evs: len(exits_of(evs, "crashy")) >= 2)
@@ -185,7 +203,7 @@ def test_stop_reaches_the_workers_own_children(make_supervisor):
     assert grandchild.is_running()
     sup.stop("parent")
     poll_until(sup, reached("parent", State.STOPPED))
-    grandchild.wait(timeout=5)  # raises TimeoutExpired if the SIGTERM missed it
+    assert not wait_ended([grandchild], timeout=5.0), "the SIGTERM missed the grandchild"
 
 
 def test_killing_one_worker_mid_write_never_disturbs_another(make_supervisor):
