@@ -82,11 +82,20 @@ def event_lines(event: Event) -> list[str]:
 
 
 class _Output:
-    """Writes batches of lines to a text file; turns a closed reader into a flag, not an error."""
+    """Writes batches of lines to a text file; a closed reader or a failed write is a flag, not an error.
+
+    Attributes
+    ----------
+    broken : bool
+        Nothing more can be written: the run stops its workers gracefully and ends.
+    failure : str or None
+        Why, when it was not just the reader going away (e.g. a full disk): the run exits 1.
+    """
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self.broken = False
+        self.failure: str | None = None
 
     def write(self, events: Iterable[Event]) -> None:
         """Write every event's lines and flush once; on a broken pipe, stop writing for good."""
@@ -100,6 +109,11 @@ class _Output:
             self._out.flush()
         except ConnectionError:  # BrokenPipeError: e.g. piped to `head`, which has quit
             self.broken = True
+            self._silence()
+        except OSError as exc:  # e.g. a full disk: say so once, stop the workers gracefully
+            self.broken = True
+            self.failure = f"pulse: output cannot be written ({exc}); stopping every worker"
+            print(self.failure, file=sys.stderr, flush=True)
             self._silence()
 
     def _silence(self) -> None:
@@ -180,7 +194,7 @@ def run_headless(config: PulseConfig, duration: float | None = None, out: TextIO
     Returns
     -------
     int
-        The exit code, 0.
+        The exit code: 0, or 1 when ``out`` could not be written (its reader quitting aside).
     """
     output = _Output(out if out is not None else sys.stdout)
     supervisor = Supervisor(config)
@@ -212,7 +226,7 @@ def run_headless(config: PulseConfig, duration: float | None = None, out: TextIO
             supervisor.close()
         finally:
             stop.restore()
-    return 0
+    return 1 if output.failure else 0
 
 
 def _stop_all(supervisor: Supervisor, stop: _StopRequest, output: _Output, config: PulseConfig) -> None:

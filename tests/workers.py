@@ -69,3 +69,15 @@ def fork_and_exit() -> Iterator[int]:
         time.sleep(600)  # longer than the test timeout: a blocking read would hang the test
         os._exit(0)
     yield pid
+
+
+def surrogate_talker(interval: float = 0.05) -> Iterator[int]:
+    """Log, print and warn a non-UTF-8 file name (a lone surrogate after os.fsdecode), then count."""
+    import logging
+
+    name = os.fsdecode(b"caf\xe9.txt")
+    logging.warning("file %s", name)
+    print(f"printed {name}", flush=True)
+    for n in itertools.count():
+        yield n
+        time.sleep(interval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import os
@@ -23,9 +24,26 @@ def capture_output(writer: ChannelWriter) -> list[threading.Thread]:
         t.start()
         threads.append(t)
     # Line buffering: a print shows up when it happens, not when the process exits.
-    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, errors="backslashreplace")
-    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, errors="backslashreplace")
+    codecs.register_error(_ERRORS, _smuggled_bytes_or_escape)
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, errors=_ERRORS)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, errors=_ERRORS)
     return threads
+
+
+_ERRORS = "pulse-bytes-or-escape"
+
+
+def _smuggled_bytes_or_escape(exc: UnicodeError) -> tuple[bytes, int]:
+    """Encode what UTF-8 cannot: a byte smuggled in by ``surrogateescape`` (a non-UTF-8 file
+    name through ``os.fsdecode``) as that byte, as a UTF-8 terminal would show it; any other
+    lone surrogate as a ``\\ud800`` escape. Never raises: a print must not fail in a worker."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = bytearray()
+    for ch in exc.object[exc.start : exc.end]:
+        code = ord(ch)
+        out += bytes([code - 0xDC00]) if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}".encode()
+    return bytes(out), exc.end
 
 
 def _pump_lines(fd: int, writer: ChannelWriter, stream: str, level: str) -> None:

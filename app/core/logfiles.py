@@ -1,7 +1,9 @@
-"""Per-worker log files on disk: one text file per worker, rotated by size, flushed per poll."""
+"""Per-worker log files on disk: one user-only file per worker, rotated by size, flushed per poll."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import re
 import time
@@ -24,16 +26,28 @@ def default_log_dir() -> Path:
     return Path(data_home) / "pulse" / "logs"
 
 
-def _file_name(worker: str) -> str:
-    # Worker names are free text; keep file names portable and unambiguous.
-    return re.sub(r"[^A-Za-z0-9._-]", "_", worker) + ".log"
+def file_name(worker: str, suffix: str = "") -> str:
+    """Return the log file name of ``worker``: portable, and distinct for distinct names.
+
+    Names are free text; characters a file name should not hold become ``_``, and then a short
+    hash of the real name keeps ``feed/1`` and ``feed 1`` from sharing ``feed_1.log``.
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", worker)
+    if safe != worker or safe.startswith("."):
+        safe = f"{safe}-{hashlib.sha1(worker.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+    return f"{safe}{suffix}.log"
 
 
 class LogFiles:
     """Appends each worker's log lines to ``<dir>/<worker>.log``, keeping ``backups`` rotations.
 
     Only the supervisor's polling thread calls it. Writes are buffered and flushed once per
-    poll, so a chatty worker costs one write call per poll, not one per line.
+    poll, so a chatty worker costs one write call per poll, not one per line. Nothing here may
+    end supervision: a file that cannot be opened, locked or written (a read-only home, a full
+    disk) is given up with a notice (`take_notices`), and that worker's lines stay in the window.
+    Files are user-only (0600 in a 0700 directory): program output can hold secrets. Each file
+    is locked while open, so a second Pulse on the same config writes ``<worker>.<pid>.log``
+    instead of interleaving with, and rotating, the first one's.
     """
 
     def __init__(self, directory: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, backups: int = DEFAULT_BACKUPS) -> None:
@@ -41,12 +55,15 @@ class LogFiles:
         self._max_bytes = max_bytes
         self._backups = backups
         self._files: dict[str, IO[str]] = {}
+        self._paths: dict[str, Path] = {}
         self._dirty: set[str] = set()
-        self._failed = False
+        self._failed: set[str] = set()  # workers whose file was given up
+        self._dir_ready = False
+        self._notices: list[LogLine] = []
 
     def path(self, worker: str) -> Path:
         """Return the path of ``worker``'s current log file."""
-        return self.directory / _file_name(worker)
+        return self._paths.get(worker) or self.directory / file_name(worker)
 
     def write(self, worker: str, when: float, stream: str, level: str, text: str) -> None:
         """Append one entry (multi-line text is indented under its first line)."""
@@ -55,11 +72,15 @@ class LogFiles:
             return
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)) + f".{int(when % 1 * 1000):03d}"
         body = text.replace("\n", "\n    ")
-        f.write(f"{stamp} {level:<8} {stream:<8} {body}\n")
+        try:
+            f.write(f"{stamp} {level:<8} {stream:<8} {body}\n")
+        except (OSError, ValueError) as exc:
+            self._give_up(worker, "cannot be written", exc)
+            return
         self._dirty.add(worker)
 
-    def write_events(self, events: list[Event]) -> None:
-        """Append the log lines, state changes and exits in ``events``, then flush."""
+    def write_events(self, events: list[Event]) -> list[LogLine]:
+        """Append the log lines, state changes and exits in ``events``, flush; return new notices."""
         wrote = False
         for ev in events:
             if isinstance(ev, LogLine):
@@ -75,6 +96,12 @@ class LogFiles:
             wrote = True
         if wrote:
             self.flush()
+        return self.take_notices()
+
+    def take_notices(self) -> list[LogLine]:
+        """Return (and forget) the notices of files given up since the last call."""
+        notices, self._notices = self._notices, []
+        return notices
 
     def flush(self) -> None:
         """Flush what was written since the last call, rotating files that grew too big."""
@@ -82,33 +109,84 @@ class LogFiles:
             f = self._files.get(worker)
             if f is None:
                 continue
-            f.flush()
-            if f.tell() >= self._max_bytes:
-                self._rotate(worker)
+            try:
+                f.flush()
+                if f.tell() >= self._max_bytes:
+                    self._rotate(worker)
+            except (OSError, ValueError) as exc:
+                self._give_up(worker, "cannot be written", exc)
         self._dirty.clear()
 
     def close(self) -> None:
         """Flush and close every file."""
         self.flush()
-        for f in self._files.values():
-            f.close()
-        self._files.clear()
+        for worker in list(self._files):
+            self._close(worker)
 
     def _open(self, worker: str) -> IO[str] | None:
         f = self._files.get(worker)
-        if f is None and not self._failed:
-            try:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                f = self._files[worker] = open(self.path(worker), "a", encoding="utf-8")  # noqa: SIM115
-            except OSError:
-                self._failed = True  # a read-only home must not stop supervision
-                return None
+        if f is not None or worker in self._failed:
+            return f
+        try:
+            self._prepare_dir()
+            f = self._open_locked(worker)
+        except OSError as exc:
+            self._give_up(worker, "cannot be opened", exc)
+            return None
+        self._files[worker] = f
         return f
 
+    def _prepare_dir(self) -> None:
+        if self._dir_ready:
+            return
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.directory.stat().st_mode & 0o077 and self.directory.stat().st_uid == os.getuid():
+            os.chmod(self.directory, 0o700)  # made by an older Pulse, world-readable
+        self._dir_ready = True
+
+    def _open_locked(self, worker: str) -> IO[str]:
+        """Open the worker's file, or, if another process holds it, one named after our pid."""
+        for suffix in ("", f".{os.getpid()}"):
+            path = self.directory / file_name(worker, suffix)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            except OSError:
+                os.close(fd)
+                raise
+            os.fchmod(fd, 0o600)
+            self._paths[worker] = path
+            # backslashreplace: a lone surrogate (a file name through os.fsdecode) is written escaped.
+            return open(fd, "a", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
+        raise OSError(f"{self.directory / file_name(worker)} is locked by another process")
+
+    def _give_up(self, worker: str, what: str, exc: BaseException) -> None:
+        path = self.path(worker)
+        self._close(worker)
+        self._failed.add(worker)
+        line = f"log file {path} {what} ({exc}); this worker's lines are no longer kept on disk"
+        self._notices.append(LogLine(worker, "pulse", "WARNING", line, time.time()))
+
+    def _close(self, worker: str) -> None:
+        f = self._files.pop(worker, None)
+        if f is None:
+            return
+        try:
+            f.close()
+        except (OSError, ValueError):
+            try:  # the buffer could not be written: close the descriptor anyway
+                os.close(f.fileno())
+            except (OSError, ValueError):
+                pass
+
     def _rotate(self, worker: str) -> None:
-        self._files.pop(worker).close()
         base = self.path(worker)
-        for i in range(self._backups, 0, -1):
+        for i in range(self._backups, 0, -1):  # while we still hold the lock on ``base``
             src = base if i == 1 else base.with_name(f"{base.name}.{i - 1}")
             if src.exists():
                 os.replace(src, base.with_name(f"{base.name}.{i}"))
+        self._close(worker)
+        del self._paths[worker]

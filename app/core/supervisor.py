@@ -170,7 +170,7 @@ class Supervisor:
             self._drain_inbox()
             self._fire_timers()
         events, self._events = self._events, []
-        self.log_files.write_events(events)
+        events.extend(self.log_files.write_events(events))  # a log file given up is a notice
         return events
 
     def busiest_bytes(self) -> int:

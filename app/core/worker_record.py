@@ -19,6 +19,26 @@ if TYPE_CHECKING:
     from app.core.spec import WorkerSpec
 
 
+def valid_text(text: str) -> str:
+    """Return ``text`` as valid Unicode: lone surrogates become escapes.
+
+    A worker's text may hold them (a non-UTF-8 file name through ``os.fsdecode``), and they
+    break every UTF-8 writer downstream (log files, JSON, the window). The bytes that
+    ``surrogateescape`` smuggled in read back as ``\\xe9``; any other lone surrogate as ``\\udc..``.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 @dataclass
 class WorkerRecord:
     """The supervisor's live view of one worker (read-only outside the polling thread).
@@ -125,9 +145,9 @@ class WorkerRecord:
         tag = msg[0]
         if tag == channel.LOG:
             _, stream, level, line, when, is_tb = msg
-            events.append(LogLine(name, stream, level, line, when, is_tb))
+            events.append(LogLine(name, stream, level, valid_text(line), when, is_tb))
         elif tag == channel.STACK:
-            events.append(StackDump(name, msg[1]))
+            events.append(StackDump(name, valid_text(msg[1])))
         elif tag == channel.HELLO:
             self.ready = True
             if self.term_deferred:

@@ -292,6 +292,22 @@ def test_event_lines_for_each_event_type() -> None:
     assert all(line.endswith("\n") and line.count("\n") == 1 for line in event_lines(batch))
 
 
+def test_output_on_a_full_disk_stops_the_workers_gracefully_and_exits_1(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, CLOCK_ONLY)
+    logs = tmp_path / "logs"
+    env = dict(os.environ, PULSE_LOG_DIR=str(logs))
+    with open("/dev/full", "wb") as full, open(tmp_path / "err.txt", "wb") as err:
+        proc = subprocess.run(
+            [sys.executable, "main.py", "--headless", "--config", str(cfg)],
+            cwd=ROOT, stdout=full, stderr=err, env=env, timeout=60,
+        )  # fmt: skip
+    stderr = (tmp_path / "err.txt").read_text()
+    assert proc.returncode == 1
+    assert "output cannot be written" in stderr and "No space left" in stderr and "Traceback" not in stderr
+    log = (logs / "clock.log").read_text()  # the supervisor's own record of the worker
+    assert "state STOPPED" in log and "ended: exit 0" in log
+
+
 def test_output_turns_a_broken_pipe_into_a_flag() -> None:
     class Broken(io.StringIO):
         def write(self, s: str) -> int:

@@ -1,0 +1,95 @@
+"""What a worker prints or logs can never end supervision: bad text, log files that fail."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from app.core.events import LogLine
+from app.core.logfiles import LogFiles, file_name
+from app.core.worker_record import valid_text
+from tests.helpers import config, items_of, poll_until, spec
+
+
+def logs_of(events, name, stream=None):
+    return [e for e in events if isinstance(e, LogLine) and e.worker == name and stream in (None, e.stream)]
+
+
+def test_lone_surrogates_become_escapes():
+    assert valid_text(os.fsdecode(b"caf\xe9")) == "caf\\xe9"
+    assert valid_text("x\ud800y") == "x\\ud800y"
+    assert valid_text("plain café") == "plain café"
+
+
+def test_a_worker_logging_a_non_utf8_file_name_leaves_supervision_running(make_supervisor, tmp_path):
+    sup = make_supervisor(
+        config(
+            spec("odd", "tests.workers:surrogate_talker"), spec("calm", "app.producers:counter", kwargs={"rate": 50})
+        )
+    )
+    sup.log_files = LogFiles(tmp_path)  # written as the supervisor writes them, in a place we can read
+    sup.start("odd")
+    sup.start("calm")
+    events = poll_until(
+        sup,
+        lambda evs: (
+            any("printed caf\\xe9.txt" == e.line for e in logs_of(evs, "odd")) and len(logs_of(evs, "odd")) >= 2
+        ),
+    )
+    assert any(e.line.endswith("file caf\\xe9.txt") for e in logs_of(events, "odd", "logging"))
+    before = (len(items_of(events, "odd")), len(items_of(events, "calm")))
+    more = poll_until(sup, lambda evs: len(items_of(evs, "odd")) > 3 and len(items_of(evs, "calm")) > 3)
+    assert before and items_of(more, "odd") and items_of(more, "calm")
+    text = (tmp_path / "odd.log").read_text(encoding="utf-8")  # strict UTF-8: valid all through
+    assert "file caf\\xe9.txt" in text
+    sup.log_files.close()
+
+
+def test_a_log_file_on_a_full_disk_is_a_notice_and_the_worker_goes_on(make_supervisor, tmp_path):
+    os.symlink("/dev/full", tmp_path / file_name("chatty"))
+    sup = make_supervisor(config(spec("chatty", "app.producers:chatty", kwargs={"interval": 0.01})))
+    sup.log_files = LogFiles(tmp_path)
+    sup.start("chatty")
+    events = poll_until(sup, lambda evs: any(e.stream == "pulse" for e in logs_of(evs, "chatty")))
+    (notice,) = [e for e in logs_of(events, "chatty") if e.stream == "pulse"]
+    assert notice.level == "WARNING" and "cannot be written" in notice.line and "No space left" in notice.line
+    n = len(items_of(events, "chatty"))
+    more = poll_until(sup, lambda evs: len(items_of(evs, "chatty")) > 5)
+    assert items_of(more, "chatty")[0][0] >= n  # still flowing, in order
+    assert not [e for e in logs_of(more, "chatty") if e.stream == "pulse"]  # said once
+    sup.log_files.close()
+
+
+def test_a_log_directory_that_cannot_be_made_is_a_notice(make_supervisor, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    sup = make_supervisor(config(spec("count", "app.producers:counter", kwargs={"count": 3})))
+    sup.log_files = LogFiles(blocker / "logs")
+    sup.start("count")
+    events = poll_until(sup, lambda evs: len(items_of(evs, "count")) == 3)
+    (notice,) = [e for e in logs_of(events, "count") if e.stream == "pulse"]
+    assert "cannot be opened" in notice.line and str(blocker / "logs") in notice.line
+
+
+def test_log_files_are_user_only_and_one_per_name(tmp_path):
+    logs = tmp_path / "logs"
+    files = LogFiles(logs)
+    for name in ("feed/1", "feed 1", "feed_1"):
+        files.write(name, 0.0, "stdout", "INFO", name)
+    files.close()
+    assert stat.S_IMODE(logs.stat().st_mode) == 0o700
+    paths = sorted(logs.iterdir())
+    assert len(paths) == 3 and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in paths)
+    for name in ("feed/1", "feed 1", "feed_1"):
+        assert [p for p in paths if p.read_text().endswith(f" {name}\n")] == [files.path(name)]
+
+
+def test_a_second_writer_of_the_same_log_gets_a_file_of_its_own(tmp_path):
+    first, second = LogFiles(tmp_path), LogFiles(tmp_path)
+    first.write("w", 0.0, "stdout", "INFO", "from the first")
+    second.write("w", 0.0, "stdout", "INFO", "from the second")
+    first.close()
+    second.close()
+    assert "from the second" not in (tmp_path / "w.log").read_text()
+    assert second.path("w") == tmp_path / f"w.{os.getpid()}.log"
+    assert "from the second" in second.path("w").read_text()
