@@ -27,9 +27,11 @@ import pytest  # noqa: E402 - after the environment is set
 def _helper_pids() -> set[int]:
     """Return multiprocessing's own long-lived helpers (forkserver, resource tracker)."""
     pids = set()
+    from app.core.pulse_forkserver import server_pid
+
     fs_pid = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
     rt_pid = getattr(multiprocessing.resource_tracker._resource_tracker, "_pid", None)
-    for pid in (fs_pid, rt_pid):
+    for pid in (fs_pid, rt_pid, server_pid()):
         if pid:
             pids.add(pid)
     return pids

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import select
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -12,6 +10,9 @@ from app.core.events import Event, ItemBatch, StateChanged
 from app.core.policy import State
 from app.core.spec import PulseConfig, RestartPolicy, WorkerSpec
 from app.core.supervisor import Supervisor
+from app.core.worker_tree import wait_ended
+
+__all__ = ["config", "items_of", "poll_until", "reached", "run_until_stopped", "spec", "states_of", "wait_ended"]
 
 
 def spec(name: str, target: str, restart: str = "never", **fields: Any) -> WorkerSpec:
@@ -70,33 +71,3 @@ def run_until_stopped(sup: Supervisor, names: Iterable[str] | None = None, timeo
     while not sup.all_stopped() and time.monotonic() < deadline:
         events.extend(sup.poll(deadline - time.monotonic()))
     return events
-
-
-def wait_ended(pids: Iterable[Any], timeout: float) -> list[int]:
-    """Wait until every process in ``pids`` (ints or psutil.Process) has ended; return those still running.
-
-    Waits on each process's pidfd, which becomes readable the moment the process exits, as an
-    event (no polling), and works for processes that are not our children. A zombie has ended:
-    reaping it is its parent's job, and a parent that reaps late (a child subreaper such as a
-    container's init) must not fail a test of ours.
-    """
-    fds: dict[int, int] = {}
-    for p in pids:
-        pid = p if isinstance(p, int) else p.pid
-        try:
-            fds[os.pidfd_open(pid)] = pid
-        except ProcessLookupError:
-            continue  # gone, and reaped
-    try:
-        deadline = time.monotonic() + timeout
-        waiting = set(fds)
-        while waiting:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            ready, _, _ = select.select(list(waiting), [], [], left)
-            waiting.difference_update(ready)
-        return sorted(fds[fd] for fd in waiting)
-    finally:
-        for fd in fds:
-            os.close(fd)

@@ -1,4 +1,4 @@
-"""No orphans: when the GUI process is SIGKILLed, its workers exit within 2 s."""
+"""No orphans: when the GUI process is SIGKILLed, its workers and their children exit within seconds."""
 
 from __future__ import annotations
 
@@ -39,13 +39,16 @@ def read_pids(fifo: Path, count: int, timeout: float) -> list[int]:
     return [int(line) for line in buf.split()]
 
 
-def run_and_sigkill(tmp_path: Path, extra_args: list[str]) -> None:
+def run_and_sigkill(tmp_path: Path, extra_args: list[str], *, families: bool = False, within: float = 2.0) -> None:
+    """Start Pulse on two workers (or one worker with five children of every kind), SIGKILL it,
+    and check every one of those processes ends ``within`` seconds."""
     fifo = tmp_path / "pids.fifo"
     os.mkfifo(fifo)
     cfg = tmp_path / "pulse.toml"
+    target, count = ("tests.workers:family", 6) if families else ("tests.workers:announce_pid", 2)
     workers = "".join(
-        f'[[worker]]\nname = "w{i}"\ntarget = "tests.workers:announce_pid"\nkwargs = {{ path = "{fifo}" }}\n'
-        for i in range(2)
+        f'[[worker]]\nname = "w{i}"\ntarget = "{target}"\nkwargs = {{ path = "{fifo}" }}\n'
+        for i in range(1 if families else 2)
     )
     cfg.write_text(workers)
     # A SIGKILLed process cannot remove its temp files (the forkserver's socket directory):
@@ -60,12 +63,12 @@ def run_and_sigkill(tmp_path: Path, extra_args: list[str]) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        pids = read_pids(fifo, 2, timeout=30)
+        pids = read_pids(fifo, count, timeout=30)
         workers = [psutil.Process(pid) for pid in pids]
         gui.send_signal(signal.SIGKILL)
         gui.wait(timeout=10)
-        alive = wait_ended(workers, timeout=2.0)
-        assert not alive, f"workers outlived the GUI by 2 s: {alive}"
+        alive = wait_ended(workers, timeout=within)
+        assert not alive, f"processes outlived the GUI by {within} s: {alive} of {pids}"
     finally:
         gui.kill()
         gui.wait(timeout=10)
@@ -82,6 +85,12 @@ def test_workers_die_with_the_sigkilled_gui_under_spawn(tmp_path):
 
 def test_workers_die_with_the_sigkilled_headless_runner(tmp_path):
     run_and_sigkill(tmp_path, ["--headless"])
+
+
+@pytest.mark.parametrize("mode", [[], ["--headless"]])
+def test_the_workers_children_die_with_the_sigkilled_gui(tmp_path, mode):
+    # A subprocess, a setsid one, one deaf to SIGTERM, a bare fork, a multiprocessing child.
+    run_and_sigkill(tmp_path, mode, families=True, within=5.0)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

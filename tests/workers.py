@@ -81,3 +81,66 @@ def surrogate_talker(interval: float = 0.05) -> Iterator[int]:
     for n in itertools.count():
         yield n
         time.sleep(interval)
+
+
+def family(then: str = "sleep", path: str | None = None) -> Iterator[list[int]]:
+    """Start every kind of child a worker may have, yield their pids, then ``then``.
+
+    The children: a subprocess, a bare fork, a multiprocessing child, one that called setsid,
+    and one that ignores SIGTERM; each sleeps for ten minutes. ``then``: "sleep" (until
+    stopped), "return", "crash", or "segfault". With ``path``, the pids also go to that FIFO.
+    """
+    import multiprocessing
+    import signal
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+    deaf_code = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1, flush=True); time.sleep(600)"
+    )
+    pids = [subprocess.Popen(sleeper).pid, subprocess.Popen(sleeper, start_new_session=True).pid]
+    deaf_child = subprocess.Popen([sys.executable, "-c", deaf_code], stdout=subprocess.PIPE)
+    deaf_child.stdout.readline()  # its SIGTERM is ignored from here on
+    pids.append(deaf_child.pid)
+    forked = os.fork()
+    if forked == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        time.sleep(600)
+        os._exit(0)
+    pids.append(forked)
+    child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(600,))
+    child.start()
+    pids.append(child.pid)
+    if path is not None:
+        with open(path, "w") as fifo:
+            fifo.write("".join(f"{pid}\n" for pid in [os.getpid(), *pids]))
+    yield pids
+    if then == "return":
+        return
+    if then == "crash":
+        raise RuntimeError("crashed with children")
+    if then == "segfault":
+        import ctypes
+
+        ctypes.string_at(0)
+    while True:
+        time.sleep(1)
+
+
+def square(x: int) -> int:
+    """Square ``x`` (a pool's task: a module-level function, so it pickles)."""
+    return x * x
+
+
+def pool_user(method: str = "forkserver", executor: bool = False) -> Iterator[int]:
+    """Fan out over a pool of two processes (multiprocessing.Pool, or a ProcessPoolExecutor), yield the sum."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context(method)
+    if executor:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(2, mp_context=ctx) as pool:
+            yield sum(pool.map(square, range(10)))
+    else:
+        with ctx.Pool(2) as pool:
+            yield sum(pool.map(square, range(10)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import faulthandler
 import inspect
@@ -12,9 +13,11 @@ import sys
 import threading
 import time
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from app.core import child_output
+import psutil
+
+from app.core import child_output, worker_tree
 from app.core.channel import HELLO, LOG, STACK, ChannelWriter
 from app.core.spec import resolve_target
 
@@ -111,6 +114,8 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     """Entry point of every worker process (the ``multiprocessing.Process`` target)."""
     _die_with_parent()
     os.setpgrp()  # its own process group, so a stop reaches the worker's children too
+    worker_tree.become_subreaper()  # orphans of its descendants stay under it, to be ended with it
+    mark = os.environ[worker_tree.RUN_MARK] = worker_tree.new_mark()
     if spec.nice and hasattr(os, "nice"):
         os.nice(spec.nice)  # relative to Pulse's own; its children inherit it
     _set_sched_policy(spec.sched)  # before any thread starts: Linux applies both per thread
@@ -119,7 +124,8 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     # As early as there is a flag: from here on a stop only flags, until the target is imported
     # and its kind known; the check after the import ends the worker before its producer runs.
     _install_stop_handler(ctx, interrupt=False)
-    writer.send((HELLO,))  # the supervisor holds back a SIGTERM until it reads this
+    # The supervisor holds back a SIGTERM until it reads this; the rest lets it sweep our orphans.
+    writer.send((HELLO, mark, os.getppid() if worker_tree.forkserver_guarded else None))
     threading.Thread(target=_watch_control, args=(control, writer), name="pulse-control", daemon=True).start()
     readers = child_output.capture_output(writer)
     child_output.capture_logging(writer)
@@ -144,6 +150,7 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
         writer.send((LOG, "stderr", "ERROR", _user_traceback(), time.time(), True))
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the rest is flushing; let it finish
+    worker_tree.end_descendants(grace=1.0)  # before the output ends: what they print is kept
     child_output.finish_output(readers)
     writer.close()
     out.close()
@@ -242,12 +249,19 @@ def _watch_control(control: Connection, writer: ChannelWriter) -> None:
         try:
             request = control.recv_bytes()
         except (EOFError, OSError):
-            os._exit(70)  # orphaned: nobody reads our items any more
+            _orphaned()
         if request == b"stack":
             try:
                 writer.send((STACK, format_stacks()))
             except OSError:
-                os._exit(70)
+                _orphaned()
+
+
+def _orphaned() -> NoReturn:
+    """The GUI is gone: nobody reads our items any more. End our tree with us, at once."""
+    with contextlib.suppress(Exception):
+        worker_tree.kill_all(psutil.Process().children(recursive=True))
+    os._exit(70)
 
 
 def format_stacks() -> str:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import collections
 import multiprocessing
 import os
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.core import bootstrap, policy
+from app.core import bootstrap, policy, pulse_forkserver
 from app.core.errors import UnknownWorkerError
 from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.logfiles import LogFiles, default_log_dir
@@ -22,7 +24,8 @@ from app.core.worker_record import WorkerRecord
 from app.core.worker_watch import WorkerWatch
 
 # Modules every forkserver child needs: importing them once in the server makes starts fast.
-_PRELOAD = ["app.core.bootstrap", "app.core.producers"]
+# The guard makes the forkserver a subreaper that ends every worker's leftovers (worker_tree).
+_PRELOAD = ["app.core.forkserver_guard", "app.core.bootstrap", "app.core.producers"]
 
 
 class Supervisor:
@@ -50,8 +53,10 @@ class Supervisor:
         log_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self._ctx = multiprocessing.get_context(config.start_method)
+        self._process_class: Any = self._ctx.Process
         if config.start_method == "forkserver":
-            self._ctx.set_forkserver_preload(_PRELOAD)
+            pulse_forkserver.set_preload(_PRELOAD)
+            self._process_class = pulse_forkserver.PulseForkServerProcess
         self.start_method = config.start_method
         self._clock = clock
         self._workers: dict[str, WorkerRecord] = {}
@@ -65,6 +70,7 @@ class Supervisor:
         self.log_files = LogFiles(Path(log_dir) if log_dir is not None else default_log_dir())
         for spec in config.workers:
             self._workers[spec.name] = self._new_record(spec)
+        _open_supervisors.add(self)
 
     # --- thread-safe commands -------------------------------------------------------------
 
@@ -196,6 +202,7 @@ class Supervisor:
             self._wake_w.close()
         self._wake_r.close()
         self.log_files.close()
+        _open_supervisors.discard(self)
 
     # --- internals ------------------------------------------------------------------------
 
@@ -280,7 +287,7 @@ class Supervisor:
 
     def _spawn(self, rec: WorkerRecord) -> None:
         try:
-            rec.launch(self._ctx, bootstrap.run)
+            rec.launch(self._ctx, bootstrap.run, self._process_class)
         except Exception as exc:  # e.g. kwargs that do not pickle
             self._log(rec, f"cannot start worker: {type(exc).__name__}: {exc}", traceback=True)
             self._feed(rec, policy.Exited(exitcode=None))
@@ -327,6 +334,18 @@ class Supervisor:
         order = list(new)
         self._workers = dict(sorted(self._workers.items(), key=lambda kv: _position(order, kv[0])))
         self._events.append(WorkersChanged(tuple(self._workers)))
+
+
+# Workers are not daemonic (so they may have children), and at exit multiprocessing joins every
+# non-daemonic child: one left running by a supervisor nobody closed would hang the exit. Our
+# hook is registered after multiprocessing's, so it runs first.
+_open_supervisors: weakref.WeakSet[Supervisor] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_supervisors() -> None:
+    for sup in list(_open_supervisors):
+        sup.close()
 
 
 def _position(order: list[str], name: str) -> int:

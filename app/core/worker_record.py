@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from app.core import channel
+from app.core import channel, worker_tree
 from app.core.events import Event, ItemBatch, LogLine, StackDump
 from app.core.policy import Runtime
 
@@ -75,6 +75,9 @@ class WorkerRecord:
     # default action would end it as killed: a stop asked meanwhile waits for the HELLO.
     ready: bool = False
     term_deferred: bool = False
+    # From the HELLO, for the sweep of what the run leaves behind (worker_tree.sweep_orphans).
+    run_mark: str | None = None
+    forkserver_pid: int | None = None
 
     @property
     def pid(self) -> int | None:
@@ -150,6 +153,7 @@ class WorkerRecord:
             events.append(StackDump(name, valid_text(msg[1])))
         elif tag == channel.HELLO:
             self.ready = True
+            self.run_mark, self.forkserver_pid = msg[1], msg[2]
             if self.term_deferred:
                 self.term_deferred = False
                 self.signal(signal.SIGTERM)
@@ -180,23 +184,29 @@ class WorkerRecord:
         except ProcessLookupError:
             pass
 
-    def launch(self, ctx: Any, target: Any) -> None:
+    def launch(self, ctx: Any, target: Any, process_class: Any = None) -> None:
         """Start a process running ``target(spec, channel writer, control reader)`` for this run.
+
+        ``ctx`` gives the pipes, and the process unless ``process_class`` is given.
 
         Raises whatever ``Process.start`` raises (e.g. kwargs that do not pickle), with every
         pipe closed again.
         """
         reader, writer = ctx.Pipe(duplex=False)
         control_r, control_w = ctx.Pipe(duplex=False)
-        process = ctx.Process(
-            target=target, args=(self.spec, writer, control_r), name=f"pulse:{self.spec.name}", daemon=True
+        # Not daemonic: a daemonic process may not have children of its own (no Pool in a
+        # worker). Pulse's own watches end it with Pulse; `Supervisor.close` reaps it.
+        process = (process_class or ctx.Process)(
+            target=target, args=(self.spec, writer, control_r), name=f"pulse:{self.spec.name}", daemon=False
         )
-        try:
-            process.start()
-        except Exception:
-            for conn in (reader, writer, control_r, control_w):
-                conn.close()
-            raise
+        with worker_tree.launching() as live:  # a sweep must not take it for an orphan meanwhile
+            try:
+                process.start()
+            except Exception:
+                for conn in (reader, writer, control_r, control_w):
+                    conn.close()
+                raise
+            live.add(process.pid)
         # The child holds its own copies now; ours would keep the pipes from ever reaching EOF.
         writer.close()
         control_r.close()
@@ -204,6 +214,7 @@ class WorkerRecord:
         self.frames = channel.FrameReader(reader)
         self.next_seq = 0
         self.ready = self.term_deferred = False
+        self.run_mark = self.forkserver_pid = None
 
     def reap(self, events: list[Event]) -> tuple[int, int | None, int | None]:
         """The process ended: read what is left in its channel, reap it, release this run.
@@ -217,15 +228,19 @@ class WorkerRecord:
         sig = -code if code is not None and code < 0 else None
         exitcode = None if sig is not None else code
         pid = self.process.pid or 0
-        self.release()
+        self.release()  # ends what the run left behind, too
         self.last_exit = (exitcode, sig)
         return pid, exitcode, sig
 
     def release(self) -> None:
-        """Close the pipes and the process handle of the run that ended."""
+        """Close the pipes and the process handle of the run that ended; end what it left behind."""
         self.close_channel()
         if self.control is not None:
             self.control.close()
         if self.process is not None:
+            pid = self.process.pid
             self.process.close()
+            if pid is not None:
+                worker_tree.forget(pid)
+                worker_tree.sweep_orphans(pid, self.forkserver_pid, self.run_mark)
         self.process = self.control = None

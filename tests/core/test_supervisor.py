@@ -319,10 +319,12 @@ def test_exit_is_seen_even_when_a_grandchild_holds_the_channel_open(make_supervi
     try:
         events = poll_until(sup, lambda evs: bool(exits_of(evs, "forker")), timeout=10.0)
     finally:
-        for _, pid in items_of(events, "forker"):
+        leftovers = wait_ended([pid for _, pid in items_of(events, "forker")], timeout=10.0)
+        for pid in leftovers:
             os.kill(pid, signal.SIGKILL)
     assert exits_of(events, "forker")[0].exitcode == 0
     assert len(items_of(events, "forker")) == 1
+    assert not leftovers  # the worker ended its grandchild on its way out
 
 
 def test_a_gathering_poll_waits_out_its_timeout_and_brings_every_message(make_supervisor):

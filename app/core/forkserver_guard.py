@@ -1,0 +1,27 @@
+"""Imported by the forkserver's preload: makes the forkserver a guarded subreaper (see worker_tree)."""
+
+from __future__ import annotations
+
+import sys
+
+from app.core import worker_tree
+
+
+def _in_forkserver() -> bool:
+    """Return whether this import runs inside ``multiprocessing.forkserver.main``'s preload."""
+    forkserver = sys.modules.get("multiprocessing.forkserver")
+    frame = sys._getframe(1)
+    while frame is not None:
+        if (
+            forkserver is not None
+            and frame.f_code.co_filename == forkserver.__file__
+            and frame.f_code.co_name == "main"
+        ):
+            return True
+        frame = frame.f_back
+    return False
+
+
+# Only there: imported anywhere else (a test, a tool listing modules) this does nothing.
+if _in_forkserver():
+    worker_tree.guard_forkserver()

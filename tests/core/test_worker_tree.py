@@ -1,0 +1,68 @@
+"""No process outlives the worker that started it, however the worker ends; pools run in workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from app.core.events import LogLine, WorkerExited
+from app.core.policy import State
+from tests.helpers import config, items_of, poll_until, reached, spec, wait_ended
+
+ENDS = ["stop", "return", "crash", "segfault", "kill", "sigkill-from-outside"]
+
+
+def exits_of(events, name):
+    return [e for e in events if isinstance(e, WorkerExited) and e.worker == name]
+
+
+@pytest.mark.parametrize("end", ENDS)
+def test_everything_a_worker_started_ends_with_it(make_supervisor, end):
+    then = end if end in ("return", "crash", "segfault") else "sleep"
+    sup = make_supervisor(config(spec("fam", "tests.workers:family", kwargs={"then": then}, stop_timeout=10.0)))
+    sup.start("fam")
+    events = poll_until(sup, lambda evs: bool(items_of(evs, "fam")) or bool(exits_of(evs, "fam")), timeout=30.0)
+    ((_, pids),) = items_of(events, "fam")[:1]
+    assert len(pids) == 5
+    if end == "stop":
+        sup.stop("fam")
+    elif end == "kill":
+        sup.kill("fam")
+    elif end == "sigkill-from-outside":
+        os.kill(sup.record("fam").pid, signal.SIGKILL)
+    events += poll_until(sup, lambda evs: bool(exits_of(evs, "fam")), timeout=30.0)
+    # The worker's end, the whole tree's: a child that ignores SIGTERM or left with setsid included.
+    assert wait_ended(pids, timeout=10.0) == []
+    if end == "stop":
+        assert [(e.exitcode, e.signal) for e in exits_of(events, "fam")] == [(0, None)]
+
+
+def test_a_crash_loop_leaves_nothing_behind(make_supervisor):
+    sup = make_supervisor(
+        config(spec("loop", "tests.workers:family", restart="always", kwargs={"then": "crash"},
+                    start_retries=100, backoff_initial=0.01, backoff_max=0.01))
+    )  # fmt: skip
+    sup.start("loop")
+    events = poll_until(sup, lambda evs: len(exits_of(evs, "loop")) >= 3, timeout=60.0)
+    sup.stop("loop")
+    events += poll_until(sup, reached("loop", State.STOPPED), timeout=30.0)
+    pids = [pid for _, family in items_of(events, "loop") for pid in family]
+    assert len(pids) >= 15
+    assert wait_ended(pids, timeout=10.0) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "executor"), [("fork", False), ("forkserver", False), ("spawn", False), ("forkserver", True)]
+)
+def test_a_worker_may_fan_out_over_its_own_pool(make_supervisor, method, executor):
+    sup = make_supervisor(
+        config(spec("pool", "tests.workers:pool_user", kwargs={"method": method, "executor": executor}))
+    )
+    sup.start("pool")
+    events = poll_until(sup, lambda evs: bool(exits_of(evs, "pool")), timeout=60.0)
+    errors = [e.line for e in events if isinstance(e, LogLine) and e.level == "ERROR"]
+    assert not errors
+    assert [item for _, item in items_of(events, "pool")] == [285]
+    assert [(e.exitcode, e.signal) for e in exits_of(events, "pool")] == [(0, None)]
