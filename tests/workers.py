@@ -144,3 +144,105 @@ def pool_user(method: str = "forkserver", executor: bool = False) -> Iterator[in
     else:
         with ctx.Pool(2) as pool:
             yield sum(pool.map(square, range(10)))
+
+
+def block_in(wait: str) -> None:
+    """Block the calling thread in the standard library wait named ``wait`` (for ten minutes or for ever)."""
+    import asyncio
+    import concurrent.futures
+    import multiprocessing
+    import queue
+    import socket
+    import threading
+
+    if wait == "queue.get":
+        queue.Queue().get()
+    elif wait == "Event.wait":
+        threading.Event().wait()
+    elif wait == "Thread.join":
+        worker = threading.Thread(target=time.sleep, args=(600,), daemon=True)
+        worker.start()
+        worker.join()
+    elif wait == "socket.accept":
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", 0))
+            server.listen()
+            server.accept()
+    elif wait == "socket.readline":
+        a, b = socket.socketpair()
+        with a, b, a.makefile("rb") as lines:
+            lines.readline()
+    elif wait == "asyncio.run":
+        asyncio.run(asyncio.sleep(600))
+    elif wait == "Future.result":
+        concurrent.futures.Future().result()
+    elif wait == "multiprocessing.Queue.get":
+        multiprocessing.get_context("spawn").Queue().get()
+    elif wait == "Popen.wait":
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]).wait()
+    elif wait == "time.sleep":
+        time.sleep(600)
+    else:
+        raise ValueError(wait)
+
+
+def blocked_generator(wait: str) -> Iterator[int]:
+    """Yield 1, then block in ``wait``; say when its cleanup ran."""
+    try:
+        yield 1
+        block_in(wait)
+    finally:
+        print("cleanup done", flush=True)
+
+
+def blocked_ctx(ctx: Any, wait: str) -> None:
+    """Emit 1, then block in ``wait`` (a ctx function); say when its cleanup ran."""
+    try:
+        ctx.emit(1)
+        block_in(wait)
+    finally:
+        print("cleanup done", flush=True)
+
+
+async def async_ticks(interval: float = 0.01) -> Any:
+    """An async generator: yield a count every ``interval`` seconds; say when its cleanup ran."""
+    import asyncio
+
+    try:
+        for n in itertools.count():
+            yield n
+            await asyncio.sleep(interval)
+    finally:
+        print("cleanup done", flush=True)
+
+
+async def async_ctx(ctx: Any, interval: float = 0.01) -> None:
+    """An ``async def f(ctx)``: emit a count every ``interval`` seconds; say when its cleanup ran."""
+    import asyncio
+
+    try:
+        for n in itertools.count():
+            ctx.emit(n)
+            await asyncio.sleep(interval)
+    finally:
+        print("cleanup done", flush=True)
+
+
+def returns_iterator(count: int = 5) -> Iterator[int]:
+    """A plain function (no yield) that returns an iterator."""
+    return iter(range(count))
+
+
+def returns_none() -> None:
+    """A plain function that does nothing a producer should: Pulse must say so."""
+
+
+def returns_number() -> int:
+    """A plain function that returns a value that is not iterable."""
+    return 42
+
+
+def exits_with_message() -> Iterator[int]:
+    """Yield once, then sys.exit with a message."""
+    yield 1
+    sys.exit("the feed's credentials expired")

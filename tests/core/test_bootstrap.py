@@ -8,10 +8,12 @@ import sys
 import threading
 from multiprocessing import Pipe
 
-from app.core import bootstrap, channel
-from app.core.bootstrap import WorkerContext, interruptible
+from app.core import bootstrap, channel, producer_shapes, stopping
+from app.core.bootstrap import WorkerContext
+from app.core.stopping import interruptible
 
 OWN = bootstrap.__file__
+DRIVER = producer_shapes.__file__  # what calls a generator producer
 USER = "/home/someone/feeds/ticker.py"
 
 
@@ -41,11 +43,11 @@ def test_frames_are_read_up_to_the_first_of_pulses_own():
 
     @contextlib.contextmanager
     def in_stdlib():  # contextlib (standard library) calls this generator's body
-        seen.append(bootstrap._files_until_own(sys._getframe()))
+        seen.append(stopping.files_until_own(sys._getframe()))
         yield
 
     def producer():
-        seen.append(bootstrap._files_until_own(sys._getframe()))
+        seen.append(stopping.files_until_own(sys._getframe()))
         with in_stdlib():
             pass
         yield 1
@@ -53,14 +55,14 @@ def test_frames_are_read_up_to_the_first_of_pulses_own():
     reader, writer_end = Pipe(duplex=False)
     writer = channel.ChannelWriter(writer_end)
     try:
-        bootstrap._drain(producer(), writer, WorkerContext("w", writer))
+        producer_shapes.drain(producer(), WorkerContext("w", writer))
     finally:
         writer.close()
         writer_end.close()
         reader.close()
     direct, via_stdlib = seen
-    assert direct == [__file__, OWN] and interruptible(direct)
-    assert via_stdlib == [__file__, contextlib.__file__, __file__, OWN] and not interruptible(via_stdlib)
+    assert direct == [__file__, DRIVER] and interruptible(direct)
+    assert via_stdlib == [__file__, contextlib.__file__, __file__, DRIVER] and not interruptible(via_stdlib)
 
 
 def _inner():
@@ -75,7 +77,7 @@ def test_a_stack_taken_while_an_item_is_sent_shows_where_the_producer_paused(mon
     gen = _outer()
     next(gen)  # paused inside _inner, off every thread's stack, as while the main thread sends
     assert [f.name for f in bootstrap._paused_at(gen)] == ["_outer", "_inner"]
-    monkeypatch.setattr(bootstrap, "_producer", gen)
+    monkeypatch.setattr(producer_shapes, "current", gen)
     monkeypatch.setattr(bootstrap, "_is_plumbing", lambda filename: True)  # the main thread: all Pulse
     text = bootstrap.format_stacks()
     main = text.split("\n\n")[0]

@@ -1,0 +1,148 @@
+"""Every producer shape users write, driven in the worker: generators, iterators, ctx functions, async.
+
+- a generator function (``yield``): each value is sent; a stop is raised where it waits (its
+  own code, ``time.sleep``, ``queue.get``, a socket...), or lands after the current item;
+- a function returning an iterable: the same;
+- ``def f(ctx)`` calling ``ctx.emit``: called once; a stop sets ``ctx.stopping``, and is raised
+  where it blocks in a standard library wait (``queue.get``, ``Event.wait``, a socket...);
+- an ``async def`` generator, or ``async def f(ctx)``: run in an event loop of its own; a stop
+  cancels its task, so its ``finally`` blocks run and what it sent so far is delivered.
+
+Anything else (a plain function that returns None, or a value that is not iterable) would
+exit 0 having done nothing: it is an error that says what the target is and what it returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from app.core import stopping
+from app.core.errors import PulseError
+
+if TYPE_CHECKING:
+    from app.core.bootstrap import WorkerContext
+
+
+class NotAProducer(PulseError, TypeError):
+    """The target is not a shape Pulse can run as a producer."""
+
+
+def shape_of(target: Callable[..., Any]) -> str:
+    """Return ``target``'s shape: "generator", "async generator", "async" or "function"; raise if not callable."""
+    if not callable(target):
+        raise NotAProducer(f"{target!r} is not callable (a {type(target).__name__})")
+    if inspect.isasyncgenfunction(target):
+        return "async generator"
+    if inspect.iscoroutinefunction(target):
+        return "async"
+    if inspect.isgeneratorfunction(target):
+        return "generator"
+    return "function"
+
+
+def takes_ctx(target: Callable[..., Any]) -> bool:
+    """Return whether ``target`` takes the worker context as ``ctx``."""
+    try:
+        return "ctx" in inspect.signature(target).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: no ctx
+        return False
+
+
+def stop_mode(target: Callable[..., Any]) -> str:
+    """Return where a stop may be raised in ``target`` (see `stopping.install_stop_handler`)."""
+    shape = shape_of(target)
+    if shape in ("async generator", "async"):
+        return stopping.NEVER  # the event loop's own code is everywhere: cancel the task instead
+    return stopping.AT_WAITS if takes_ctx(target) and shape == "function" else stopping.ANYWHERE
+
+
+# The producer generator being drained: a stack dump taken while the main thread sends an item
+# (the generator paused at its yield, off the stack) shows where the producer is paused.
+current: Any = None
+
+
+def run_producer(target: Callable[..., Any], kwargs: dict[str, Any], ctx: WorkerContext) -> None:
+    """Call ``target`` with ``kwargs`` and drive what it gives, sending items through ``ctx``.
+
+    Raises
+    ------
+    NotAProducer
+        When the call gave nothing Pulse can run (None from a function without ``ctx``, or a
+        value that is not iterable).
+    """
+    shape = shape_of(target)
+    if shape in ("async generator", "async"):
+        _run_async(lambda: target(**kwargs), shape, ctx)
+        return
+    result = target(**kwargs)
+    if result is None:
+        if shape == "function" and not takes_ctx(target):
+            name = getattr(target, "__qualname__", repr(target))
+            raise NotAProducer(
+                f"{name} returned None without sending anything: a producer yields its items (a generator), "
+                "returns an iterable, or takes a ctx argument and calls ctx.emit(item)"
+            )
+        return
+    if isinstance(result, (str, bytes, bytearray)) or not hasattr(result, "__iter__"):
+        raise NotAProducer(f"the producer returned {_short_repr(result)} ({type(result).__name__}), not an iterable")
+    drain(iter(result), ctx)
+
+
+def drain(gen: Any, ctx: WorkerContext) -> None:
+    """Send each value of the iterator ``gen``; stop between items once a stop is asked."""
+    global current
+    current = gen
+    emit = ctx._writer.emit  # the hot path: one call per item, not two
+    stop = ctx.stopping
+    try:
+        for item in gen:
+            emit(item)
+            if stop._set:
+                break
+    finally:
+        close = getattr(gen, "close", None)
+        if close is not None:
+            close()
+
+
+def _run_async(make: Callable[[], Any], shape: str, ctx: WorkerContext) -> None:
+    """Run the coroutine or async generator ``make()`` gives in a new event loop; a stop cancels it."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        ctx.stopping.call_on_set(lambda: loop.call_soon_threadsafe(task.cancel))
+        try:
+            if shape == "async generator":
+                await _drain_async(make(), ctx)
+            else:
+                await make()
+        except asyncio.CancelledError:
+            if not ctx.stopping:
+                raise  # cancelled by the producer's own code: an error like any other
+
+    asyncio.run(main())
+
+
+async def _drain_async(agen: Any, ctx: WorkerContext) -> None:
+    emit = ctx._writer.emit
+    stop = ctx.stopping
+    try:
+        async for item in agen:
+            emit(item)
+            if stop._set:
+                break
+    finally:
+        await agen.aclose()
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a broken __repr__ must not hide the real error
+        return f"<{type(value).__name__} whose repr raised {type(exc).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
