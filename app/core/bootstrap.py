@@ -86,6 +86,7 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     mode = stopping.NEVER
     busy = writer.busy
     handler = stopping.install_stop_handler(ctx.stopping, lambda: stopping.NEVER if busy() else mode)
+    os.register_at_fork(after_in_child=lambda: _forked_from_worker(writer))
     # The supervisor holds back a SIGTERM until it reads this; the rest lets it sweep our orphans.
     writer.send((HELLO, mark, os.getppid() if worker_tree.forkserver_guarded else None))
     threading.Thread(target=_watch_control, args=(control, writer), name="pulse-control", daemon=True).start()
@@ -115,6 +116,16 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     writer.close()
     out.close()
     sys.exit(exitcode)
+
+
+def _forked_from_worker(writer: ChannelWriter) -> None:
+    """In a child forked from the worker (a fork Pool's process): none of the worker's duties.
+
+    Its SIGTERM is the default again (Pool.terminate ends its processes with SIGTERM; our
+    handler would only flag a stop nobody checks there), and the channel is the worker's alone.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    writer.in_forked_child()
 
 
 def _exit_code(exc: SystemExit, writer: ChannelWriter) -> int:

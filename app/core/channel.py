@@ -58,6 +58,7 @@ class ChannelWriter:
         self._armed = threading.Event()
         self._closed = False
         self._last_send = 0.0
+        self._said_forked = False
         self.sent = 0
         self._flusher = threading.Thread(target=self._flush_loop, name="pulse-flusher", daemon=True)
         self._flusher.start()
@@ -90,6 +91,32 @@ class ChannelWriter:
         with self._lock:
             self._flush_locked()
             self._conn.send_bytes(data)
+
+    def in_forked_child(self) -> None:
+        """This is now a child forked from the worker (a fork Pool's process, an os.fork).
+
+        The channel belongs to the worker: a second writer would interleave its frames. Log
+        lines go to stderr (the worker's own capture reads it), items are dropped with a note,
+        and the lock, which another thread may have held at the fork, is a new one.
+        """
+        self._lock = threading.Lock()
+        self._closed = True
+        self._buf.clear()
+        self.emit = self._emit_in_child  # type: ignore[method-assign]
+        self.send = self._send_in_child  # type: ignore[method-assign]
+
+    def _emit_in_child(self, item: Any) -> None:
+        if not self._said_forked:
+            self._said_forked = True
+            note = "items sent from a process forked by the worker are dropped: send them from the worker"
+            self._send_in_child((LOG, "", "", f"{note} (e.g. return them from a Pool's task)"))
+
+    def _send_in_child(self, message: tuple[Any, ...]) -> None:
+        if message[0] == LOG:
+            try:
+                os.write(2, f"{message[3]}\n".encode("utf-8", "backslashreplace"))
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Flush, send BYE, and stop the flusher thread."""
