@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
+from app.core.item_text import item_text
 from app.core.spec import PulseConfig
 from app.core.supervisor import Supervisor
 
@@ -38,11 +39,7 @@ def encode_data(item: Any) -> str:
     try:
         return _encode(item)
     except (TypeError, ValueError, RecursionError):
-        try:
-            text = repr(item)
-        except Exception as exc:  # a broken __repr__ must not end the run
-            text = f"<unrepresentable {type(item).__name__}: {type(exc).__name__}>"
-        return _encode(text)
+        return _encode(item_text(item, 10_000))  # bounded, and a broken __repr__ must not end the run
 
 
 def event_lines(event: Event) -> list[str]:

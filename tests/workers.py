@@ -246,3 +246,22 @@ def exits_with_message() -> Iterator[int]:
     """Yield once, then sys.exit with a message."""
     yield 1
     sys.exit("the feed's credentials expired")
+
+
+class BrokenRepr:
+    """An item whose __repr__ raises (it pickles, and unpickles in the GUI: importable there)."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("this repr is broken")
+
+
+def hostile_items(interval: float = 0.02) -> Iterator[Any]:
+    """Yield an item with a broken repr, a list of a million floats, then count; log a non-UTF-8 name."""
+    import logging
+
+    yield BrokenRepr()
+    yield [0.5] * 1_000_000
+    logging.warning("file %s", os.fsdecode(b"caf\xe9.txt"))
+    for n in itertools.count():
+        yield BrokenRepr() if n % 2 else n
+        time.sleep(interval)

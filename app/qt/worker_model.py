@@ -11,6 +11,7 @@ from PyQt5.QtGui import QBrush, QColor
 
 from app.core.events import Event, ItemBatch, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.inspection import describe_exit, format_bytes, format_duration
+from app.core.item_text import item_text
 from app.core.policy import State
 from app.qt.worker_row import WorkerRow
 
@@ -263,7 +264,5 @@ class WorkerTableModel(QAbstractTableModel):
 
 
 def elide(item: Any, limit: int = LAST_ITEM_CHARS) -> str:
-    """Return ``str(item)`` cut to ``limit`` characters with an ellipsis."""
-    text = item if isinstance(item, str) else repr(item)
-    text = text.replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Return a bounded one-line text of ``item`` (see `item_text`: never raises, whatever the item)."""
+    return item_text(item, limit)

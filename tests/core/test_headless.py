@@ -274,7 +274,15 @@ def test_encode_data_falls_back_to_repr() -> None:
     assert json.loads(encode_data({1, 2})) == "{1, 2}"
     loop: list = []
     loop.append(loop)
-    assert json.loads(encode_data(loop)) == "[[...]]"
+    assert json.loads(encode_data(loop)) == "[[[[...]]]]"  # bounded depth
+
+    class BrokenRepr:
+        def __repr__(self) -> str:
+            raise RuntimeError("no")
+
+    assert json.loads(encode_data(BrokenRepr())).startswith("<")
+    huge = json.loads(encode_data([math.nan] * 1_000_000))
+    assert huge.startswith("[nan, nan") and len(huge) < 200  # a bounded repr, not megabytes
     assert json.loads(encode_data("é\n")) == "é\n" and encode_data("é").isascii()
 
 

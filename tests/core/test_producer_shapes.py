@@ -85,3 +85,16 @@ def test_sys_exit_with_a_message_shows_the_message(make_supervisor):
     events = poll_until(sup, lambda evs: bool(exits_of(evs, "bye")))
     assert exits_of(events, "bye") == [(1, None)]
     assert "sys.exit: the feed's credentials expired" in lines_of(events, "bye")
+
+
+def test_item_text_is_bounded_and_never_raises():
+    from app.core.item_text import item_text
+
+    class BrokenRepr:
+        def __repr__(self) -> str:
+            raise ValueError("broken")
+
+    assert item_text(BrokenRepr()).startswith("<BrokenRepr")
+    assert len(item_text(list(range(1_000_000)))) <= 200
+    assert len(item_text("x" * 10_000_000, 50)) == 50
+    assert item_text("a\nb") == "a b"
