@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from app.core.config import describe_worker, load_config, parse_config
 from app.core.errors import ConfigError
+from app.core.spec_checks import MAX_SECONDS
 
 if TYPE_CHECKING:
     from app.core.spec import PulseConfig
@@ -24,13 +25,24 @@ def demo_config() -> PulseConfig:
     return replace(parse_config(text, "<built-in demo>"), source=None)
 
 
+def _duration(text: str) -> float:
+    """An argparse type: a finite number of seconds, from 0 to 24.8 days."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= MAX_SECONDS:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_SECONDS} seconds (24.8 days), got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``main.py``."""
     p = argparse.ArgumentParser(prog="pulse", description="Supervise Python worker processes and watch their data.")
     p.add_argument("--config", metavar="FILE", help="TOML config file (default: the built-in demo)")
     p.add_argument("--check", action="store_true", help="validate the config and exit (0 valid, 2 invalid)")
     p.add_argument("--headless", action="store_true", help="no window: JSON lines on stdout")
-    p.add_argument("--duration", type=float, metavar="SECONDS", help="with --headless: stop after this long")
+    p.add_argument("--duration", type=_duration, metavar="SECONDS", help="with --headless: stop after this long")
     p.add_argument("--start-method", choices=("forkserver", "spawn", "fork"), help="override the config's start method")
     return p
 

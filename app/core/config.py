@@ -7,6 +7,7 @@ import math
 import multiprocessing
 import os
 import re
+import stat
 import tomllib
 from typing import Any
 
@@ -147,12 +148,26 @@ def load_config(path: str | os.PathLike[str], *, check_targets: bool = True) -> 
     """
     name = os.fspath(path)
     try:  # utf-8-sig: tolerate the BOM some Windows editors write
-        with open(name, encoding="utf-8-sig") as fh:
-            text = fh.read()
+        with open(name, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # /dev/zero, a FIFO: would read for ever
+                raise _NotAConfig(f"{name} is not a regular file")
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise _NotAConfig(f"{name} is larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB: not a Pulse config")
+        text = data.decode("utf-8-sig")
+    except _NotAConfig as exc:
+        raise ConfigError([ConfigProblem(name, None, "file", str(exc))]) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError([ConfigProblem(name, None, "file", f"cannot read {name}: {reason}")]) from None
     return parse_config(text, name, check_targets=check_targets)
+
+
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+class _NotAConfig(Exception):
+    pass
 
 
 def _toml_str(s: str) -> str:

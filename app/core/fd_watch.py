@@ -10,6 +10,9 @@ from typing import Any
 _HAVE_POLL = hasattr(select, "poll")  # not on Windows: there, sentinels are handles
 
 
+_MAX_WAIT_S = 86_400.0
+
+
 class FdWatch:
     """Blocks until any watched object is readable; returns the tokens of the ready ones.
 
@@ -49,7 +52,13 @@ class FdWatch:
                     self._poll.register(key, select.POLLIN)
 
     def wait(self, timeout: float | None) -> list[Any]:
-        """Block up to ``timeout`` seconds (None: for ever); return the ready objects' tokens."""
+        """Block up to ``timeout`` seconds (None: for ever); return the ready objects' tokens.
+
+        A wait longer than a day is cut to a day (the caller loops): poll() takes at most
+        2**31 - 1 ms, and a longer timeout would raise OverflowError.
+        """
+        if timeout is not None:
+            timeout = min(timeout, _MAX_WAIT_S)
         if self._poll is None:
             objects = [obj for obj, _token in self._watched.values()]
             ready = _mp_wait(objects, timeout)

@@ -24,6 +24,10 @@ _NUMBERS: dict[str, tuple[type, int, bool]] = {
     "flap_window": (float, 0, False),
     "nice": (int, 0, True),
 }
+# The longest wait the OS timers under poll() take is 2**31 - 1 ms: longer durations are refused
+# (they would end supervision with an OverflowError the first time they are armed).
+MAX_SECONDS = 2_147_483
+_DURATIONS = {"start_secs", "stop_timeout", "backoff_initial", "backoff_max", "stable_secs", "flap_window"}
 SPEC_FIELDS = [f.name for f in dataclasses.fields(WorkerSpec)]
 _TYPE_NAMES = {bool: "boolean", int: "integer", str: "string", list: "array", dict: "table"}
 
@@ -114,4 +118,6 @@ def field_problem(key: str, value: Any, check_targets: bool) -> str | None:
             return f"must be {'>=' if inclusive else '>'} {low}, got {value}"
         if key == "nice" and value > MAX_NICE:
             return f"must be <= {MAX_NICE}, got {value}"
+        if key in _DURATIONS and value > MAX_SECONDS:
+            return f"must be at most {MAX_SECONDS} seconds (24.8 days), got {value}"
     return None

@@ -541,3 +541,26 @@ def test_describe_worker() -> None:
     )
     quiet = WorkerSpec(name="q", target="m:f", autostart=False, restart=RestartPolicy.NEVER)
     assert describe_worker(quiet) == "q  m:f  restart=never autostart=no"
+
+
+@pytest.mark.parametrize("field", ["start_secs", "stop_timeout", "backoff_max", "flap_window"])
+def test_durations_past_what_timers_take_are_refused(field):
+    text = f'[[worker]]\nname = "w"\ntarget = "app.producers:counter"\n{field} = 1e8\n'
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "big.toml")
+    (problem,) = info.value.problems
+    assert problem.line == 4 and problem.field.endswith(field) and "at most 2147483 seconds" in problem.reason
+
+
+def test_a_config_that_is_not_a_regular_file_is_refused_at_once():
+    with pytest.raises(ConfigError) as info:
+        load_config("/dev/zero")  # read whole, it would never end
+    assert "not a regular file" in str(info.value)
+
+
+def test_a_huge_config_file_is_refused(tmp_path):
+    path = tmp_path / "huge.toml"
+    path.write_bytes(b"# " + b"x" * (5 * 1024 * 1024))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "larger than 4 MiB" in str(info.value)

@@ -51,3 +51,13 @@ def test_a_process_sentinel_reports_its_exit():
     proc.join()
     watch.set({})
     proc.close()
+
+
+def test_a_timeout_of_years_is_no_overflow():
+    r, w = multiprocessing.Pipe(duplex=False)
+    watch = FdWatch()
+    watch.set({r: "r"})
+    w.send_bytes(b"x")
+    assert watch.wait(1e12) == ["r"]  # poll() takes at most 2**31 - 1 ms: cut, not an OverflowError
+    for c in (r, w):
+        c.close()

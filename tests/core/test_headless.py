@@ -387,3 +387,13 @@ def test_unreadable_config_exits_2_and_starts_nothing(tmp_path: Path, args: list
     )
     assert proc.returncode == 2 and proc.stdout == ""
     assert str(missing) in proc.stderr
+
+
+@pytest.mark.parametrize("duration", ["-1", "nan", "inf", "1e9", "soon"])
+def test_a_duration_that_is_no_time_span_is_refused_before_anything_starts(duration: str, capsys) -> None:
+    from app.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--headless", "--duration", duration])
+    assert exit_info.value.code == 2
+    assert "--duration" in capsys.readouterr().err
