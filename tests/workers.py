@@ -265,3 +265,24 @@ def hostile_items(interval: float = 0.02) -> Iterator[Any]:
     for n in itertools.count():
         yield BrokenRepr() if n % 2 else n
         time.sleep(interval)
+
+
+def configures_logging(path: str) -> Iterator[int]:
+    """Set logging up as a script would (basicConfig to a file, DEBUG), log, and yield once."""
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG, filename=path, format="%(levelname)s %(message)s")
+    logging.getLogger("feed").debug("debug line for the file")
+    yield 1
+
+
+def emits_from_a_thread(ctx: Any, count: int = 50) -> None:
+    """A ctx function that starts a (non-daemon) thread emitting ``count`` items, and returns at once."""
+    import threading
+
+    def send() -> None:
+        for n in range(count):
+            ctx.emit(n)
+            time.sleep(0.002)
+
+    threading.Thread(target=send).start()

@@ -9,6 +9,7 @@ import os
 import sys
 import threading
 import time
+from typing import Any
 
 from app.core.channel import LOG, ChannelWriter
 
@@ -87,10 +88,27 @@ class _ChannelLogHandler(logging.Handler):
 
 
 def capture_logging(writer: ChannelWriter) -> None:
-    """Send the root logger's records down the channel (at INFO and up unless configured)."""
-    root = logging.getLogger()
+    """Send the root logger's records down the channel (at INFO and up unless configured).
+
+    Until the worker sets logging up itself: ``logging.basicConfig`` would do nothing while a
+    handler sits on the root logger, so Pulse's steps aside when it is called, and the worker's
+    ``basicConfig(filename=..., level=...)`` works as it does outside Pulse. Pulse's handler
+    stays logging's last resort, for records no handler of the worker's takes.
+    """
     handler = _ChannelLogHandler(writer)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    root = logging.getLogger()
     root.addHandler(handler)
+    logging.lastResort = handler
     if root.level == logging.WARNING or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)  # a worker's info logs are worth seeing in the GUI
+    original = logging.basicConfig
+
+    def basic_config(**kwargs: Any) -> None:
+        if root.handlers == [handler]:
+            root.removeHandler(handler)
+        original(**kwargs)
+        if not root.handlers:  # it added nothing after all
+            root.addHandler(handler)
+
+    logging.basicConfig = basic_config

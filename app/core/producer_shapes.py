@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,22 @@ def run_producer(target: Callable[..., Any], kwargs: dict[str, Any], ctx: Worker
         When the call gave nothing Pulse can run (None from a function without ``ctx``, or a
         value that is not iterable).
     """
+    _run(target, kwargs, ctx)
+    _join_producer_threads()
+
+
+def _join_producer_threads() -> None:
+    """Wait for the threads the producer started and left running, as Python does at exit.
+
+    A ``ctx`` function may hand its work to a thread and return: what that thread emits is
+    delivered (the channel closes after), and a stop still interrupts this wait.
+    """
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+
+
+def _run(target: Callable[..., Any], kwargs: dict[str, Any], ctx: WorkerContext) -> None:
     shape = shape_of(target)
     if shape in ("async generator", "async"):
         _run_async(lambda: target(**kwargs), shape, ctx)

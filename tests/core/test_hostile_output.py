@@ -93,3 +93,19 @@ def test_a_second_writer_of_the_same_log_gets_a_file_of_its_own(tmp_path):
     assert "from the second" not in (tmp_path / "w.log").read_text()
     assert second.path("w") == tmp_path / f"w.{os.getpid()}.log"
     assert "from the second" in second.path("w").read_text()
+
+
+def test_the_workers_own_logging_set_up_works_as_outside_pulse(make_supervisor, tmp_path):
+    path = tmp_path / "feed.log"
+    sup = make_supervisor(config(spec("w", "tests.workers:configures_logging", kwargs={"path": str(path)})))
+    sup.start("w")
+    poll_until(sup, lambda evs: any(type(e).__name__ == "WorkerExited" for e in evs))
+    assert path.read_text() == "DEBUG debug line for the file\n"
+
+
+def test_items_from_a_thread_that_outlives_its_ctx_function_are_delivered(make_supervisor):
+    sup = make_supervisor(config(spec("t", "tests.workers:emits_from_a_thread", kwargs={"count": 50})))
+    sup.start("t")
+    events = poll_until(sup, lambda evs: any(type(e).__name__ == "WorkerExited" for e in evs))
+    assert [item for _, item in items_of(events, "t")] == list(range(50))
+    assert sup.record("t").lost == 0
