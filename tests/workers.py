@@ -286,3 +286,33 @@ def emits_from_a_thread(ctx: Any, count: int = 50) -> None:
             time.sleep(0.002)
 
     threading.Thread(target=send).start()
+
+
+def _fails_to_load() -> None:
+    raise ValueError("refuses to load")
+
+
+class LoadsBadly:
+    """Pickles fine; unpickling calls a function that raises."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_fails_to_load, ())
+
+
+def some_items_do_not_load(count: int = 1000) -> Iterator[Any]:
+    """Yield ``count`` ints in one batch, with an object of a class that exists only in this
+    process at 100, and one whose unpickling raises at 500 and at the very end."""
+    import types
+
+    only_here = types.ModuleType("pulse_worker_only_module")
+    exec("class Secret:\n    pass\n", only_here.__dict__)
+    only_here.Secret.__module__ = "pulse_worker_only_module"
+    sys.modules["pulse_worker_only_module"] = only_here
+    for n in range(count):
+        if n == 100:
+            yield only_here.Secret()
+        elif n in (500, count - 1):
+            yield LoadsBadly()
+        else:
+            yield n
+    time.sleep(0.5)  # the batch goes out whole, by count, before the worker exits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import time
@@ -11,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 from app.core import channel, worker_tree
 from app.core.events import Event, ItemBatch, LogLine, StackDump
 from app.core.policy import Runtime
+from app.core.tolerant_unpickle import find_unloadable, loads_tolerant
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
@@ -102,15 +105,7 @@ class WorkerRecord:
         # items/s (~7 messages per worker per frame) an event per message cost the consumer
         # thread ~5 us of Python each, holding the GIL the GUI thread waits for.
         run: list[Any] | None = None  # [first_seq, items, sent_ns, lost_before] being extended
-        for data in frames:
-            try:
-                msg = channel.decode(data)
-            except Exception as exc:
-                self._end_run(events, run)
-                run = None
-                line = f"undecodable message dropped: {type(exc).__name__}: {exc}"
-                events.append(LogLine(name, "pulse", "ERROR", line, time.time()))
-                continue
+        for msg in self._messages(frames, events):
             if msg[0] != channel.ITEMS:
                 self._end_run(events, run)
                 run = None
@@ -131,6 +126,46 @@ class WorkerRecord:
         self._end_run(events, run)
         if eof:  # clean EOF, or a message torn by a kill: either way this run's channel is done
             self.close_channel()
+
+    def _messages(self, frames: list[bytes], events: list[Event]) -> Iterator[tuple[Any, ...]]:
+        """Decode each frame; an item batch some of whose items do not load here loses only those."""
+        for data in frames:
+            try:
+                yield channel.decode(data)
+                continue
+            except Exception as exc:
+                error = exc
+            try:
+                msg = loads_tolerant(data)
+            except Exception:
+                msg = None
+            if not (isinstance(msg, tuple) and len(msg) == 4 and msg[0] == channel.ITEMS):
+                line = f"undecodable message dropped: {type(error).__name__}: {error}"
+                events.append(LogLine(self.spec.name, "pulse", "ERROR", line, time.time()))
+                continue
+            yield from self._salvage(msg, events)
+
+    def _salvage(self, msg: tuple[Any, ...], events: list[Event]) -> Iterator[tuple[Any, ...]]:
+        """Yield the loadable runs of an item batch as batches of their own; name and count the rest.
+
+        The items that did not load leave gaps in the sequence numbers: lost, counted exactly.
+        """
+        _, first_seq, items, sent_ns = msg
+        bad = [(i, found) for i, item in enumerate(items) if (found := find_unloadable(item)) is not None]
+        if not bad:
+            yield msg
+            return
+        kinds = collections.Counter(found.what for _, found in bad)
+        said = ", ".join(f"{n} of type {what}" for what, n in kinds.most_common())
+        line = f"{len(bad)} item(s) could not be unpickled in Pulse and were dropped ({said}): {bad[0][1].why}"
+        events.append(LogLine(self.spec.name, "pulse", "ERROR", line, time.time()))
+        start = 0
+        for i, _ in [*bad, (len(items), None)]:
+            if i > start:
+                yield (channel.ITEMS, first_seq + start, items[start:i], sent_ns)
+            start = i + 1
+        if bad and bad[-1][0] == len(items) - 1:  # lost at the very end: say so now, not at the next batch
+            yield (channel.ITEMS, first_seq + len(items), [], sent_ns)
 
     def close_channel(self) -> None:
         """Close the reading end of this run's channel."""

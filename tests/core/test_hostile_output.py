@@ -109,3 +109,17 @@ def test_items_from_a_thread_that_outlives_its_ctx_function_are_delivered(make_s
     events = poll_until(sup, lambda evs: any(type(e).__name__ == "WorkerExited" for e in evs))
     assert [item for _, item in items_of(events, "t")] == list(range(50))
     assert sup.record("t").lost == 0
+
+
+def test_an_item_that_does_not_unpickle_here_loses_only_itself(make_supervisor):
+    sup = make_supervisor(config(spec("mixed", "tests.workers:some_items_do_not_load", kwargs={"count": 1000})))
+    sup.start("mixed")
+    events = poll_until(sup, lambda evs: any(type(e).__name__ == "WorkerExited" for e in evs))
+    got = items_of(events, "mixed")
+    assert [seq for seq, _ in got] == [n for n in range(1000) if n not in (100, 500, 999)]
+    assert all(seq == item for seq, item in got)
+    rec = sup.record("mixed")
+    assert (rec.received, rec.lost, rec.sent) == (997, 3, 1000)
+    (line,) = [e.line for e in logs_of(events, "mixed") if e.stream == "pulse"]
+    assert "3 item(s) could not be unpickled" in line
+    assert "2 of type tests.workers._fails_to_load" in line and "1 of type pulse_worker_only_module.Secret" in line

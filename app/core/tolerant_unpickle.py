@@ -1,0 +1,109 @@
+"""Unpickling a batch in which some items do not load here: only those are lost, and named."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from typing import Any
+
+
+class Unloadable:
+    """Stands for an object that pickled in the worker but does not unpickle in Pulse's process.
+
+    Attributes
+    ----------
+    what : str
+        The type (``module.Name``) or callable that failed.
+    why : str
+        The error.
+    """
+
+    what = "?"
+    why = ""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Unloadable:  # noqa: D102 - any constructor call
+        return object.__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<unloadable {self.what}: {self.why}>"
+
+
+def _placeholder(what: str, why: str) -> type[Unloadable]:
+    return type("Unloadable", (Unloadable,), {"what": what, "why": why})
+
+
+def _failed(what: Any, exc: Exception) -> Unloadable:
+    name = getattr(what, "__qualname__", None) or type(what).__qualname__
+    module = getattr(what, "__module__", None)
+    return _placeholder(f"{module}.{name}" if module else name, f"{type(exc).__name__}: {exc}")()
+
+
+class _TolerantUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
+    """The pure-Python unpickler, with a placeholder wherever a class or a reduce fails to load."""
+
+    dispatch = pickle._Unpickler.dispatch.copy()  # type: ignore[attr-defined]
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return super().find_class(module, name)
+        except Exception as exc:
+            return _placeholder(f"{module}.{name}", f"{type(exc).__name__}: {exc}")
+
+    def load_reduce(self) -> None:
+        stack = self.stack
+        args = stack.pop()
+        func = stack[-1]
+        try:
+            stack[-1] = func(*args)
+        except Exception as exc:
+            stack[-1] = _failed(func, exc)
+
+    def load_newobj(self) -> None:
+        args = self.stack.pop()
+        cls = self.stack.pop()
+        try:
+            obj = cls.__new__(cls, *args)
+        except Exception as exc:
+            obj = _failed(cls, exc)
+        self.append(obj)
+
+    def load_build(self) -> None:
+        inst = self.stack[-2]  # under its state, which load_build pops first
+        try:
+            super().load_build()
+        except Exception as exc:
+            self.stack[-1] = _failed(type(inst), exc)
+
+    dispatch[pickle.REDUCE[0]] = load_reduce
+    dispatch[pickle.NEWOBJ[0]] = load_newobj
+    dispatch[pickle.BUILD[0]] = load_build
+
+
+def loads_tolerant(data: bytes) -> Any:
+    """Unpickle ``data`` (slowly, in pure Python), with `Unloadable` placeholders where loading fails."""
+    return _TolerantUnpickler(io.BytesIO(data)).load()
+
+
+def find_unloadable(item: Any, depth: int = 3) -> Unloadable | None:
+    """Return a placeholder inside ``item`` (itself, or a few levels into its containers), if any."""
+    if isinstance(item, Unloadable):
+        return item
+    if depth <= 0:
+        return None
+    if isinstance(item, dict):
+        children: Any = list(item.keys()) + list(item.values())
+    elif isinstance(item, (list, tuple, set, frozenset)):
+        children = item
+    else:
+        children = getattr(item, "__dict__", {}).values() if hasattr(item, "__dict__") else ()
+    for child in list(children)[:1000]:
+        found = find_unloadable(child, depth - 1)
+        if found is not None:
+            return found
+    return None
