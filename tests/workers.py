@@ -316,3 +316,8 @@ def some_items_do_not_load(count: int = 1000) -> Iterator[Any]:
         else:
             yield n
     time.sleep(0.5)  # the batch goes out whole, by count, before the worker exits
+
+
+def accepts_anything(**kwargs: Any) -> Iterator[dict[str, Any]]:
+    """A target that takes any keyword arguments (for config tests): yields them once."""
+    yield kwargs

@@ -15,6 +15,7 @@ from app.core.config_locator import BARE_KEY, TomlLocator
 from app.core.errors import ConfigError, ConfigProblem
 from app.core.spec import DEFAULT_START_METHOD, START_METHODS, PulseConfig, WorkerSpec
 from app.core.spec_checks import SPEC_FIELDS, describe_value, spec_from_fields, unknown_key
+from app.core.target_probe import probe_targets
 
 _DEFAULT = WorkerSpec(name="", target="")
 _TOP_KEYS = ("pulse", "worker")
@@ -32,9 +33,15 @@ class _Checker:
         self.path = path
         self.where = TomlLocator(text)
         self.problems: list[ConfigProblem] = []
+        self._failed: set[str] = set()
 
     def fail(self, loc: tuple[Any, ...], fld: str, reason: str) -> None:
         self.problems.append(ConfigProblem(self.path, self.where.line(*loc), fld, reason))
+        self._failed.add(fld)
+
+    def failed(self, loc: tuple[Any, ...]) -> bool:
+        """Return whether the field at ``loc`` (``("worker", n, key)``) has a problem already."""
+        return f"worker[{loc[1]}].{loc[2]}" in self._failed
 
     def pulse(self, table: Any) -> str:
         if not isinstance(table, dict):
@@ -114,6 +121,7 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
         check.fail(("worker",), "worker", f"expected [[worker]] tables, got {describe_value(tables)}")
         tables = []
     workers: list[WorkerSpec] = []
+    to_probe: list[tuple[int, str, dict[str, Any]]] = []  # (table number, target, kwargs)
     first_seen: dict[str, int] = {}
     for n, table in enumerate(tables, start=1):
         spec = check.worker(n, table, check_targets)
@@ -130,6 +138,15 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
             first_seen[name] = n
         if spec is not None:
             workers.append(spec)
+        if check_targets and not check.failed(("worker", n, "target")) and isinstance(table, dict):
+            kwargs = table.get("kwargs", {})
+            if isinstance(table.get("target"), str):  # every table's, even where other fields are bad
+                to_probe.append((n, table["target"], kwargs if isinstance(kwargs, dict) else {}))
+    if to_probe:  # imported in a subprocess: user code never runs in Pulse's own process
+        reasons = probe_targets([(target, kwargs) for _, target, kwargs in to_probe])
+        for (n, _, _), reason in zip(to_probe, reasons, strict=True):
+            if reason is not None:
+                check.fail(("worker", n, "target"), f"worker[{n}].target", reason)
     if check.problems:
         # Stable sort: file order for the reader, problems without a line last.
         check.problems.sort(key=lambda p: (p.line is None, p.line or 0))

@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.core.errors import ConfigError, ConfigProblem, TargetError
-from app.core.spec import MAX_NICE, SCHED_POLICIES, RestartPolicy, WorkerSpec, resolve_target, split_target
+from app.core.spec import MAX_NICE, SCHED_POLICIES, RestartPolicy, WorkerSpec, split_target
+from app.core.target_probe import probe_targets
 
 # Numeric worker keys: (kind, lower bound, bound inclusive).
 _NUMBERS: dict[str, tuple[type, int, bool]] = {
@@ -79,6 +80,11 @@ def check_spec_fields(where: str, fields: Mapping[str, Any]) -> WorkerSpec:
     """
     problems: list[ConfigProblem] = []
     spec = spec_from_fields(fields, lambda key, reason: problems.append(ConfigProblem(where, None, key, reason)))
+    target, kwargs = fields.get("target"), fields.get("kwargs", {})
+    if isinstance(target, str) and not any(p.field == "target" for p in problems):
+        (reason,) = probe_targets([(target, kwargs if isinstance(kwargs, dict) else {})])
+        if reason is not None:
+            problems.append(ConfigProblem(where, None, "target", reason))
     if problems or spec is None:
         raise ConfigError(problems or [ConfigProblem(where, None, "name", "name and target are required")])
     return spec
@@ -92,7 +98,7 @@ def field_problem(key: str, value: Any, check_targets: bool) -> str | None:
         return "worker name must not be empty"
     if key == "target":
         try:
-            resolve_target(value) if check_targets else split_target(value)
+            split_target(value)  # its import is checked apart, in a subprocess: see target_probe
         except TargetError as exc:
             return str(exc)
     if key == "kwargs" and not isinstance(value, dict):

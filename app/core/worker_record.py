@@ -105,7 +105,12 @@ class WorkerRecord:
         # items/s (~7 messages per worker per frame) an event per message cost the consumer
         # thread ~5 us of Python each, holding the GIL the GUI thread waits for.
         run: list[Any] | None = None  # [first_seq, items, sent_ns, lost_before] being extended
-        for msg in self._messages(frames, events):
+        for msg in self._messages(frames):
+            if isinstance(msg, LogLine):  # Pulse's own note, in its place among the messages
+                self._end_run(events, run)
+                run = None
+                events.append(msg)
+                continue
             if msg[0] != channel.ITEMS:
                 self._end_run(events, run)
                 run = None
@@ -127,8 +132,11 @@ class WorkerRecord:
         if eof:  # clean EOF, or a message torn by a kill: either way this run's channel is done
             self.close_channel()
 
-    def _messages(self, frames: list[bytes], events: list[Event]) -> Iterator[tuple[Any, ...]]:
-        """Decode each frame; an item batch some of whose items do not load here loses only those."""
+    def _messages(self, frames: list[bytes]) -> Iterator[tuple[Any, ...] | LogLine]:
+        """Decode each frame; an item batch some of whose items do not load here loses only those.
+
+        Yields the wire tuples, and a `LogLine` where a message could not be (wholly) decoded.
+        """
         for data in frames:
             try:
                 yield channel.decode(data)
@@ -141,11 +149,11 @@ class WorkerRecord:
                 msg = None
             if not (isinstance(msg, tuple) and len(msg) == 4 and msg[0] == channel.ITEMS):
                 line = f"undecodable message dropped: {type(error).__name__}: {error}"
-                events.append(LogLine(self.spec.name, "pulse", "ERROR", line, time.time()))
+                yield LogLine(self.spec.name, "pulse", "ERROR", line, time.time())
                 continue
-            yield from self._salvage(msg, events)
+            yield from self._salvage(msg)
 
-    def _salvage(self, msg: tuple[Any, ...], events: list[Event]) -> Iterator[tuple[Any, ...]]:
+    def _salvage(self, msg: tuple[Any, ...]) -> Iterator[tuple[Any, ...] | LogLine]:
         """Yield the loadable runs of an item batch as batches of their own; name and count the rest.
 
         The items that did not load leave gaps in the sequence numbers: lost, counted exactly.
@@ -158,7 +166,7 @@ class WorkerRecord:
         kinds = collections.Counter(found.what for _, found in bad)
         said = ", ".join(f"{n} of type {what}" for what, n in kinds.most_common())
         line = f"{len(bad)} item(s) could not be unpickled in Pulse and were dropped ({said}): {bad[0][1].why}"
-        events.append(LogLine(self.spec.name, "pulse", "ERROR", line, time.time()))
+        yield LogLine(self.spec.name, "pulse", "ERROR", line, time.time())
         start = 0
         for i, _ in [*bad, (len(items), None)]:
             if i > start:

@@ -259,10 +259,12 @@ class AddWorkerDialog(QDialog):
         except ConfigError as exc:
             for problem in exc.problems:
                 errors.setdefault(_FIELD_KEYS.get(problem.field, "form"), problem.reason)
+        # The check imports the target (in a subprocess) and fits the kwargs to its signature.
+        checked = (target, self.kwargs_edit.toPlainText())
         if import_target:
-            self._imported = (target, errors.get("target"))
+            self._imported = (checked, errors.get("target"))
         elif "target" not in errors:  # the shape is fine; reuse the import check, if it is current
-            if self._imported is None or self._imported[0] != target:
+            if self._imported is None or self._imported[0] != checked:
                 return errors, None  # still waiting for the debounced import
             if self._imported[1] is not None:
                 errors["target"] = self._imported[1]
@@ -279,6 +281,7 @@ class AddWorkerDialog(QDialog):
 
     def _on_kwargs_changed(self) -> None:
         self._touched.add("kwargs")
+        self._import_timer.start()  # the check fits the kwargs to the target's signature too
         self._refresh(import_target=False)
 
     def _on_option_changed(self, *_: object) -> None:

@@ -21,7 +21,7 @@ start_method = "spawn"
 
 [[worker]]
 name = "clock"
-target = "json:dumps"
+target = "tests.workers:accepts_anything"
 kwargs = { interval = 1.0, label = "tick", sizes = [1, 2], nested = { deep = true } }
 autostart = false
 restart = "always"
@@ -37,7 +37,7 @@ flap_window = 9.5
 
 [[worker]]
 name = "second"
-target = "json:loads"
+target = "app.producers:counter"
 """
 
 
@@ -65,7 +65,7 @@ def test_full_file_parses_every_field() -> None:
     assert cfg.names() == ["clock", "second"]
     assert cfg.workers[0] == WorkerSpec(
         name="clock",
-        target="json:dumps",
+        target="tests.workers:accepts_anything",
         kwargs={"interval": 1.0, "label": "tick", "sizes": [1, 2], "nested": {"deep": True}},
         autostart=False,
         restart=RestartPolicy.ALWAYS,
@@ -85,15 +85,15 @@ def test_full_file_parses_every_field() -> None:
 
 
 def test_defaults_apply_to_omitted_keys() -> None:
-    cfg = parse_config('[[worker]]\nname = "w"\ntarget = "json:dumps"\n')
+    cfg = parse_config('[[worker]]\nname = "w"\ntarget = "tests.workers:accepts_anything"\n')
     assert cfg.start_method == DEFAULT_START_METHOD
-    assert cfg.workers == (WorkerSpec(name="w", target="json:dumps"),)
+    assert cfg.workers == (WorkerSpec(name="w", target="tests.workers:accepts_anything"),)
 
 
 @pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(WorkerSpec)][2:])
 def test_every_worker_spec_field_is_a_checked_config_key(field: str) -> None:
     # A field added to WorkerSpec without a rule in config.py would let "x" through.
-    text = f'[[worker]]\nname = "w"\ntarget = "json:dumps"\n{field} = "x"\n'
+    text = f'[[worker]]\nname = "w"\ntarget = "tests.workers:accepts_anything"\n{field} = "x"\n'
     line, got_field, reason = one_problem(text)
     assert (line, got_field) == (4, f"worker[1].{field}")
     assert not reason.startswith("unknown key")
@@ -114,7 +114,7 @@ def test_load_config_reads_file_and_records_source(tmp_path) -> None:
 
 def test_load_config_tolerates_bom(tmp_path) -> None:
     path = tmp_path / "pulse.toml"
-    path.write_bytes(b"\xef\xbb\xbf" + b'[[worker]]\nname = "w"\ntarget = "json:dumps"\n')
+    path.write_bytes(b"\xef\xbb\xbf" + b'[[worker]]\nname = "w"\ntarget = "tests.workers:accepts_anything"\n')
     assert load_config(path).names() == ["w"]
 
 
@@ -144,7 +144,7 @@ def test_syntax_error_reports_line() -> None:
         """\
         [[worker]]
         name = "w"
-        target = json:dumps
+        target = tests.workers:accepts_anything
         """
     )
     assert (line, field) == (3, "syntax")
@@ -171,7 +171,7 @@ def test_unknown_worker_key_suggests_the_close_one() -> None:
         """\
         [[worker]]
         name = "w"
-        target = "json:dumps"
+        target = "tests.workers:accepts_anything"
         stop_timout = 3
         """
     ) == (4, "worker[1].stop_timout", "unknown key 'stop_timout' (did you mean 'stop_timeout'?)")
@@ -187,7 +187,7 @@ def test_unknown_keys_without_suggestion_and_in_pulse_and_top_level() -> None:
         a = 1
         [[worker]]
         name = "w"
-        target = "json:dumps"
+        target = "tests.workers:accepts_anything"
         zzzz = 1
         """
     ) == [
@@ -233,7 +233,7 @@ def test_unknown_keys_without_suggestion_and_in_pulse_and_top_level() -> None:
 )
 def test_wrong_type_or_range(assignment: str, reason: str) -> None:
     key = assignment.split()[0]
-    text = f'[[worker]]\nname = "w"\n\n{assignment}\ntarget = "json:dumps"\n'
+    text = f'[[worker]]\nname = "w"\n\n{assignment}\ntarget = "tests.workers:accepts_anything"\n'
     assert one_problem(text) == (4, f"worker[1].{key}", reason)
 
 
@@ -241,12 +241,12 @@ def test_kwargs_as_subtable_is_accepted_and_located() -> None:
     text = """\
         [[worker]]
         name = "w"
-        target = "json:dumps"
+        target = "tests.workers:accepts_anything"
         [worker.kwargs]
         indent = 2
         [[worker]]
         name = "v"
-        target = "json:dumps"
+        target = "tests.workers:accepts_anything"
         [worker.kwargs]
         indent = 2.5
         """
@@ -261,14 +261,14 @@ def test_kwargs_as_subtable_is_accepted_and_located() -> None:
 
 
 def test_name_and_target_must_be_strings() -> None:
-    assert problems_of('[[worker]]\nname = 1\ntarget = ["json:dumps"]\n') == [
+    assert problems_of('[[worker]]\nname = 1\ntarget = ["tests.workers:accepts_anything"]\n') == [
         (2, "worker[1].name", "expected a string, got integer 1"),
-        (3, "worker[1].target", "expected a string, got array ['json:dumps']"),
+        (3, "worker[1].target", "expected a string, got array ['tests.workers:accepts_anything']"),
     ]
 
 
 def test_empty_name() -> None:
-    assert one_problem('[[worker]]\nname = "  "\ntarget = "json:dumps"\n') == (
+    assert one_problem('[[worker]]\nname = "  "\ntarget = "tests.workers:accepts_anything"\n') == (
         2,
         "worker[1].name",
         "worker name must not be empty",
@@ -280,7 +280,7 @@ def test_missing_name_and_target_point_at_header() -> None:
         """\
         [[worker]]
         name = "ok"
-        target = "json:dumps"
+        target = "tests.workers:accepts_anything"
 
         [[worker]]
         autostart = false
@@ -297,7 +297,7 @@ def test_worker_must_be_array_of_tables() -> None:
 
 
 def test_inline_array_of_worker_tables_is_accepted() -> None:
-    cfg = parse_config('worker = [{ name = "a", target = "json:dumps" }]\n')
+    cfg = parse_config('worker = [{ name = "a", target = "tests.workers:accepts_anything" }]\n')
     assert cfg.names() == ["a"]
 
 
@@ -362,14 +362,14 @@ def test_duplicate_names_point_at_the_second() -> None:
         """\
         [[worker]]
         name = "clock"
-        target = "json:dumps"
+        target = "tests.workers:accepts_anything"
 
         [[worker]]
         name = "other"
-        target = "json:dumps"
+        target = "tests.workers:accepts_anything"
 
         [[worker]]
-        target = "json:dumps"
+        target = "tests.workers:accepts_anything"
         name = "clock"
         """
     ) == (
@@ -397,7 +397,7 @@ def test_all_problems_reported_at_once_in_line_order() -> None:
 
         [[worker]]
         name = "a"
-        target = "json:dumps"
+        target = "tests.workers:accepts_anything"
         stop_timout = 1
         """
     )
@@ -422,7 +422,7 @@ def test_locator_skips_strings_comments_and_multiline_values() -> None:
         '''\
         [[worker]]  # header comment
         "name" = "a"   # quoted key
-        target = "json:dumps"
+        target = "tests.workers:accepts_anything"
         kwargs.doc = """
         start_secs = 1
         [[worker]]
@@ -458,8 +458,8 @@ def test_locator_handles_quoted_headers_and_escapes() -> None:
 
 
 def test_dump_default_worker_is_minimal() -> None:
-    cfg = PulseConfig(workers=(WorkerSpec(name="w", target="json:dumps"),))
-    assert dump_config(cfg) == '[[worker]]\nname = "w"\ntarget = "json:dumps"\n'
+    cfg = PulseConfig(workers=(WorkerSpec(name="w", target="tests.workers:accepts_anything"),))
+    assert dump_config(cfg) == '[[worker]]\nname = "w"\ntarget = "tests.workers:accepts_anything"\n'
     assert dump_config(PulseConfig()) == ""
 
 
@@ -508,8 +508,8 @@ def test_dump_round_trips_tricky_strings_and_values() -> None:
     }
     cfg = PulseConfig(
         workers=(
-            WorkerSpec(name=TRICKY[0], target="json:dumps", kwargs=kwargs, stop_timeout=7),
-            WorkerSpec(name=TRICKY[2], target="json:loads", restart=RestartPolicy.NEVER),
+            WorkerSpec(name=TRICKY[0], target="tests.workers:accepts_anything", kwargs=kwargs, stop_timeout=7),
+            WorkerSpec(name=TRICKY[2], target="app.producers:counter", restart=RestartPolicy.NEVER),
         ),
         start_method="spawn" if DEFAULT_START_METHOD != "spawn" else "fork",
     )
@@ -519,13 +519,13 @@ def test_dump_round_trips_tricky_strings_and_values() -> None:
 
 
 def test_dump_rejects_values_toml_cannot_hold() -> None:
-    cfg = PulseConfig(workers=(WorkerSpec(name="w", target="json:dumps", kwargs={"x": None}),))
+    cfg = PulseConfig(workers=(WorkerSpec(name="w", target="tests.workers:accepts_anything", kwargs={"x": None}),))
     with pytest.raises(TypeError, match="NoneType"):
         dump_config(cfg)
 
 
 def test_dump_then_load_from_file(tmp_path) -> None:
-    cfg = PulseConfig(workers=(WorkerSpec(name="w", target="json:dumps", kwargs={"s": 'a"b'}),))
+    cfg = PulseConfig(workers=(WorkerSpec(name="w", target="tests.workers:accepts_anything", kwargs={"s": 'a"b'}),))
     path = tmp_path / "out.toml"
     path.write_text(dump_config(cfg), encoding="utf-8")
     assert dataclasses.replace(load_config(path), source=None) == cfg

@@ -16,6 +16,9 @@ def dialog(qtbot):
     return d
 
 
+ANY_KWARGS = "tests.workers:accepts_anything"
+
+
 def fill(d: AddWorkerDialog, name="ticks", target="app.producers:clock", kwargs="") -> None:
     d.name_edit.setText(name)
     d.target_edit.setText(target)
@@ -38,7 +41,7 @@ def test_completer_offers_the_builtin_producers(dialog):
 
 
 def test_valid_json_kwargs_enable_ok_and_yield_the_exact_spec(qtbot, dialog):
-    fill(dialog, kwargs='{"interval": 0.5, "label": "x", "sizes": [1, 2]}')
+    fill(dialog, target=ANY_KWARGS, kwargs='{"interval": 0.5, "label": "x", "sizes": [1, 2]}')
     dialog.restart_combo.setCurrentText("always")
     dialog.autostart_check.setChecked(False)
     dialog.stop_timeout_spin.setValue(2.5)
@@ -49,7 +52,7 @@ def test_valid_json_kwargs_enable_ok_and_yield_the_exact_spec(qtbot, dialog):
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert dialog.spec() == WorkerSpec(
         name="ticks",
-        target="app.producers:clock",
+        target=ANY_KWARGS,
         kwargs={"interval": 0.5, "label": "x", "sizes": [1, 2]},
         autostart=False,
         restart=RestartPolicy.ALWAYS,
@@ -67,11 +70,19 @@ def test_valid_json_kwargs_enable_ok_and_yield_the_exact_spec(qtbot, dialog):
     ],
 )
 def test_toml_kwargs_forms(qtbot, dialog, text, kwargs):
-    fill(dialog, kwargs=text)
+    fill(dialog, target=ANY_KWARGS, kwargs=text)
     qtbot.waitUntil(dialog.ok_button.isEnabled, timeout=2000)
     assert dialog.kwargs_error.text() == ""
     dialog.accept()
-    assert dialog.spec() == WorkerSpec(name="ticks", target="app.producers:clock", kwargs=kwargs)
+    assert dialog.spec() == WorkerSpec(name="ticks", target=ANY_KWARGS, kwargs=kwargs)
+
+
+def test_kwargs_the_target_does_not_take_are_an_error_on_the_target(qtbot, dialog):
+    fill(dialog, kwargs="intervl = 0.5")  # a typo: clock takes `interval`
+    assert dialog.validate() is None
+    assert "unexpected keyword argument 'intervl'" in dialog.target_error.text()
+    dialog.kwargs_edit.setPlainText("interval = 0.5")
+    qtbot.waitUntil(dialog.ok_button.isEnabled, timeout=5000)
 
 
 def test_validate_imports_at_once_and_returns_the_spec(dialog):
@@ -133,9 +144,9 @@ def test_validate_checks_the_import_without_waiting(dialog):
 def test_fixing_the_target_clears_its_error(qtbot, dialog):
     fill(dialog, target="json:nope")
     qtbot.waitUntil(lambda: "nope" in dialog.target_error.text(), timeout=2000)
-    dialog.target_edit.setText("json:dumps")
+    dialog.target_edit.setText("tests.workers:accepts_anything")
     assert dialog.target_error.text() == ""
-    assert not dialog.ok_button.isEnabled()  # json:dumps is not imported yet
+    assert not dialog.ok_button.isEnabled()  # tests.workers:accepts_anything is not imported yet
     qtbot.waitUntil(dialog.ok_button.isEnabled, timeout=2000)
 
 
