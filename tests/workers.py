@@ -321,3 +321,10 @@ def some_items_do_not_load(count: int = 1000) -> Iterator[Any]:
 def accepts_anything(**kwargs: Any) -> Iterator[dict[str, Any]]:
     """A target that takes any keyword arguments (for config tests): yields them once."""
     yield kwargs
+
+
+def gc_state() -> Iterator[bool]:
+    """Yield whether cyclic garbage collection is on in this worker."""
+    import gc
+
+    yield gc.isenabled()

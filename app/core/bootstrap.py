@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import faulthandler
+import gc
 import os
 import signal
 import sys
@@ -73,6 +74,7 @@ def _set_sched_policy(name: str) -> None:
 def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     """Entry point of every worker process (the ``multiprocessing.Process`` target)."""
     _die_with_parent()
+    gc.enable()  # forked from a GUI whose consumer thread runs, collection would be off (gui_gc)
     os.setpgrp()  # its own process group, so a stop reaches the worker's children too
     worker_tree.become_subreaper()  # orphans of its descendants stay under it, to be ended with it
     mark = os.environ[worker_tree.RUN_MARK] = worker_tree.new_mark()

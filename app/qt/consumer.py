@@ -9,6 +9,7 @@ from PyQt5.QtCore import QThread, pyqtSignal
 
 from app.core.channel import DEFAULT_MAX_DELAY
 from app.core.events import StateChanged, WorkerExited, merge_batches
+from app.qt import gui_gc
 
 if TYPE_CHECKING:
     from app.core.events import Event
@@ -60,6 +61,24 @@ class Consumer(QThread):
         self._shutdown = False
         self._stop = False
         self.emissions = 0
+        # Cycles are collected in the GUI thread while this thread runs (see gui_gc): this
+        # object lives in the GUI thread, so its slots run there.
+        self._collector = gui_gc.collector()
+        self._holding = False
+        self.events_received.connect(self._collector.collect_if_due)
+        self.finished.connect(self._release_collector)
+
+    def start(self, priority: QThread.Priority = QThread.Priority.InheritPriority) -> None:
+        """Start the thread (in the GUI thread): automatic cycle collection is off until it ends."""
+        if not self._holding:
+            self._holding = True
+            self._collector.hold()
+        super().start(priority)
+
+    def _release_collector(self) -> None:
+        if self._holding:
+            self._holding = False
+            self._collector.release()
 
     def request_shutdown(self) -> None:
         """Stop every worker gracefully; the thread ends once none is left running."""

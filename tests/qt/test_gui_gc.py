@@ -1,0 +1,64 @@
+"""Cycles are collected in the GUI thread only, while a consumer thread runs (the suite's segfault)."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+from PyQt5.QtCore import QTimer
+from PyQt5.QtWidgets import QPushButton, QVBoxLayout, QWidget
+
+from app.qt.gui_gc import collector
+from app.qt.qt_supervisor import QtSupervisor
+from tests.helpers import config, spec
+
+
+def make_gui_garbage() -> None:
+    """Widgets and timers kept alive only by cycles, as app code makes them every day."""
+    for _ in range(20):
+        w = QWidget()
+        QVBoxLayout(w).addWidget(QPushButton("x", w))
+        w.me = w
+        t = QTimer()
+        t.me = t
+        t.start(50)
+
+
+def test_no_collection_runs_in_the_consumer_thread_while_items_flood_in(qtbot):
+    threads: list[str] = []
+
+    def on_collection(phase: str, info: dict) -> None:
+        if phase == "start":
+            threads.append(threading.current_thread().name)
+
+    was_enabled = gc.isenabled()
+    gc.callbacks.append(on_collection)
+    pool = QtSupervisor(config(spec("flood", "tests.workers:flat_out")))
+    try:
+        received = []
+        pool.items.connect(lambda name, items: received.append(len(items)))
+        churn = QTimer()
+        churn.timeout.connect(make_gui_garbage)
+        churn.start(0)
+        # Before: thousands of collections ran in the consumer thread here, destroying the GUI
+        # thread's widgets and timers off their thread; now each runs in the GUI thread.
+        qtbot.waitUntil(lambda: sum(received) > 300_000 and len(threads) > 20, timeout=30_000)
+        churn.stop()
+        assert set(threads) == {threading.main_thread().name}
+        assert not gc.isenabled() and collector().active
+    finally:
+        pool.close()
+        gc.callbacks.remove(on_collection)
+    qtbot.waitUntil(lambda: not collector().active, timeout=10_000)  # the consumer's finished arrives
+    assert gc.isenabled() == was_enabled
+
+
+def test_workers_collect_their_own_cycles_even_when_forked_from_a_gui_that_does_not(qtbot):
+    pool = QtSupervisor(config(spec("g", "tests.workers:gc_state"), start_method="fork"))
+    try:
+        with qtbot.waitSignal(pool.items, timeout=20_000) as blocker:
+            pass
+        assert not gc.isenabled()  # here, the GUI collects on its own schedule
+        assert blocker.args == ["g", [True]]
+    finally:
+        pool.close()
