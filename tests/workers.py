@@ -328,3 +328,36 @@ def gc_state() -> Iterator[bool]:
     import gc
 
     yield gc.isenabled()
+
+
+def last_words(then: str = "exit") -> Iterator[int]:
+    """Yield once, print, then end abruptly: os._exit, a segfault or os.abort."""
+    yield 1
+    print("last words before the end")
+    if then == "exit":
+        os._exit(3)
+    if then == "segfault":
+        import ctypes
+
+        ctypes.string_at(0)
+    os.abort()
+
+
+def progress_bar() -> Iterator[int]:
+    """Redraw a progress line with carriage returns (tqdm-style), newline only at the end."""
+    for pct in (10, 20, 30):
+        sys.stderr.write(f"\rworking {pct}%")
+        sys.stderr.flush()
+        yield pct
+    sys.stderr.write("\rdone\r\n")
+    sys.stderr.flush()
+
+
+def long_line(megabytes: int = 20) -> Iterator[int]:
+    """Write one line of ``megabytes`` MB with no newline, then a short line."""
+    chunk = "x" * (1024 * 1024)
+    for _ in range(megabytes):
+        sys.stdout.write(chunk)
+    sys.stdout.write("\nafter the long line\n")
+    sys.stdout.flush()
+    yield 1

@@ -71,7 +71,7 @@ def _set_sched_policy(name: str) -> None:
         os.sched_setscheduler(0, policy, os.sched_param(0))
 
 
-def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
+def run(spec: WorkerSpec, out: Connection, control: Connection, stdout: Connection, stderr: Connection) -> None:
     """Entry point of every worker process (the ``multiprocessing.Process`` target)."""
     _die_with_parent()
     gc.enable()  # forked from a GUI whose consumer thread runs, collection would be off (gui_gc)
@@ -92,7 +92,7 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
     # The supervisor holds back a SIGTERM until it reads this; the rest lets it sweep our orphans.
     writer.send((HELLO, mark, os.getppid() if worker_tree.forkserver_guarded else None))
     threading.Thread(target=_watch_control, args=(control, writer), name="pulse-control", daemon=True).start()
-    readers = child_output.capture_output(writer)
+    child_output.capture_output(stdout, stderr)
     child_output.capture_logging(writer)
     faulthandler.enable(file=sys.stderr, all_threads=True)
     exitcode = 0
@@ -114,7 +114,7 @@ def run(spec: WorkerSpec, out: Connection, control: Connection) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the rest is flushing; let it finish
         handler.producer_done()
     worker_tree.end_descendants(grace=1.0)  # before the output ends: what they print is kept
-    child_output.finish_output(readers)
+    child_output.finish_output()
     writer.close()
     out.close()
     sys.exit(exitcode)

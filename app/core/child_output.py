@@ -1,4 +1,4 @@
-"""A worker's stdout, stderr and logging, sent down its channel as log lines (child side)."""
+"""A worker's stdout and stderr pointed at the supervisor's pipes, its logging sent down its channel (child side)."""
 
 from __future__ import annotations
 
@@ -7,28 +7,23 @@ import io
 import logging
 import os
 import sys
-import threading
-import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.channel import LOG, ChannelWriter
 
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
-def capture_output(writer: ChannelWriter) -> list[threading.Thread]:
-    """Point fds 1 and 2 at pipes read line by line, so C code and children are caught too."""
-    threads = []
-    for fd, stream, level in ((1, "stdout", "INFO"), (2, "stderr", "WARNING")):
-        r, w = os.pipe()
-        os.dup2(w, fd)
-        os.close(w)
-        t = threading.Thread(target=_pump_lines, args=(r, writer, stream, level), name=f"pulse-{stream}", daemon=True)
-        t.start()
-        threads.append(t)
+
+def capture_output(stdout: Connection, stderr: Connection) -> None:
+    """Point fds 1 and 2 at the pipes the supervisor reads (see output_pipe), so C code and children are caught too."""
+    for conn, fd in ((stdout, 1), (stderr, 2)):
+        os.dup2(conn.fileno(), fd)
+        conn.close()
     # Line buffering: a print shows up when it happens, not when the process exits.
     codecs.register_error(_ERRORS, _smuggled_bytes_or_escape)
     sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, errors=_ERRORS)
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, errors=_ERRORS)
-    return threads
 
 
 _ERRORS = "pulse-bytes-or-escape"
@@ -47,31 +42,13 @@ def _smuggled_bytes_or_escape(exc: UnicodeError) -> tuple[bytes, int]:
     return bytes(out), exc.end
 
 
-def _pump_lines(fd: int, writer: ChannelWriter, stream: str, level: str) -> None:
-    with open(fd, "rb", buffering=0) as pipe:
-        for raw in io.BufferedReader(pipe):  # type: ignore[arg-type]
-            line = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
-            try:
-                writer.send((LOG, stream, level, line, time.time(), False))
-            except OSError:
-                return
-
-
-def finish_output(readers: list[threading.Thread]) -> None:
-    """Flush Python's buffers, close fds 1 and 2 so the readers see EOF, and let them drain."""
+def finish_output() -> None:
+    """Flush Python's buffers: what they hold reaches the supervisor's end of the pipes."""
     for f in (sys.stdout, sys.stderr):
         try:
             f.flush()
         except (OSError, ValueError):
             pass
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    # One deadline for both: a grandchild holding fds 1 and 2 must not delay the exit twice.
-    deadline = time.monotonic() + 1.0
-    for t in readers:
-        t.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 class _ChannelLogHandler(logging.Handler):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.core import channel, worker_tree
 from app.core.events import Event, ItemBatch, LogLine, StackDump
+from app.core.output_pipe import OutputReader
 from app.core.policy import Runtime
 from app.core.tolerant_unpickle import find_unloadable, loads_tolerant
 
@@ -74,6 +75,7 @@ class WorkerRecord:
     pending_spec: WorkerSpec | None = None  # applied once the current run has stopped
     removing: bool = False
     log_path: str | None = None  # this worker's log file on disk, when logs are kept
+    outputs: dict[str, OutputReader] = field(default_factory=dict)  # its stdout and stderr, while open
     # Until the run's HELLO arrives its SIGTERM handler may not be in place, and SIGTERM's
     # default action would end it as killed: a stop asked meanwhile waits for the HELLO.
     ready: bool = False
@@ -237,23 +239,27 @@ class WorkerRecord:
         """
         reader, writer = ctx.Pipe(duplex=False)
         control_r, control_w = ctx.Pipe(duplex=False)
+        out_r, out_w = ctx.Pipe(duplex=False)  # its fds 1 and 2, read here (output_pipe)
+        err_r, err_w = ctx.Pipe(duplex=False)
+        child_ends = (writer, control_r, out_w, err_w)
         # Not daemonic: a daemonic process may not have children of its own (no Pool in a
         # worker). Pulse's own watches end it with Pulse; `Supervisor.close` reaps it.
         process = (process_class or ctx.Process)(
-            target=target, args=(self.spec, writer, control_r), name=f"pulse:{self.spec.name}", daemon=False
+            target=target, args=(self.spec, *child_ends), name=f"pulse:{self.spec.name}", daemon=False
         )
         with worker_tree.launching() as live:  # a sweep must not take it for an orphan meanwhile
             try:
                 process.start()
             except Exception:
-                for conn in (reader, writer, control_r, control_w):
+                for conn in (reader, control_w, out_r, err_r, *child_ends):
                     conn.close()
                 raise
             live.add(process.pid)
         # The child holds its own copies now; ours would keep the pipes from ever reaching EOF.
-        writer.close()
-        control_r.close()
+        for conn in child_ends:
+            conn.close()
         self.process, self.reader, self.control = process, reader, control_w
+        self.outputs = {"stdout": OutputReader(out_r), "stderr": OutputReader(err_r)}
         self.frames = channel.FrameReader(reader)
         self.next_seq = 0
         self.ready = self.term_deferred = False
@@ -266,6 +272,8 @@ class WorkerRecord:
         """
         assert self.process is not None
         self.read(events, drain=True)  # the worker is gone: what it sent is all in the pipe
+        for stream in list(self.outputs):
+            self.read_output(stream, events, drain=True)
         self.process.join()
         code = self.process.exitcode
         sig = -code if code is not None and code < 0 else None
@@ -275,9 +283,34 @@ class WorkerRecord:
         self.last_exit = (exitcode, sig)
         return pid, exitcode, sig
 
+    def read_output(self, stream: str, events: list[Event], *, drain: bool = False) -> None:
+        """Turn what the worker wrote to ``stream`` ("stdout" or "stderr") into log lines.
+
+        A crash report faulthandler wrote (a segfault, an abort) becomes one traceback entry.
+        """
+        output = self.outputs.get(stream)
+        if output is None:
+            return
+        lines, eof = output.read(drain=drain)
+        level = "INFO" if stream == "stdout" else "WARNING"
+        now = time.time()
+        name = self.spec.name
+        fatal = next((i for i, line in enumerate(lines) if line.startswith("Fatal Python error:")), None)
+        for line in lines if fatal is None else lines[:fatal]:
+            events.append(LogLine(name, stream, level, valid_text(line), now))
+        if fatal is not None:
+            report = "\n".join(line for line in lines[fatal:] if line)
+            events.append(LogLine(name, stream, "ERROR", valid_text(report), now, True))
+        if eof:
+            output.close()
+            del self.outputs[stream]
+
     def release(self) -> None:
         """Close the pipes and the process handle of the run that ended; end what it left behind."""
         self.close_channel()
+        for output in self.outputs.values():
+            output.close()
+        self.outputs = {}
         if self.control is not None:
             self.control.close()
         if self.process is not None:

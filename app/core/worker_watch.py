@@ -62,6 +62,8 @@ class WorkerWatch:
                 self._read(rec, events)
             elif token is rec.process:
                 exited.append(rec)
+            else:
+                self._read_output(rec, token, events)
         return exited
 
     def busiest_bytes(self, workers: Iterable[WorkerRecord]) -> int:
@@ -79,6 +81,13 @@ class WorkerWatch:
         if rec.reader is None:  # EOF: closed, so no longer to be watched
             self._dirty = True
 
+    def _read_output(self, rec: WorkerRecord, conn: Any, events: list[Event]) -> None:
+        for stream, output in list(rec.outputs.items()):
+            if output.conn is conn:
+                rec.read_output(stream, events)
+                if stream not in rec.outputs:  # EOF: closed, so no longer to be watched
+                    self._dirty = True
+
     def _rewatch(self, workers: Iterable[WorkerRecord]) -> None:
         control: dict[Any, Any] = {self._wake: self._wake}
         by: dict[Any, WorkerRecord] = {}
@@ -87,6 +96,9 @@ class WorkerWatch:
             if rec.reader is not None:
                 readers[rec.reader] = rec.reader
                 by[rec.reader] = rec
+            for output in rec.outputs.values():
+                readers[output.conn] = output.conn
+                by[output.conn] = rec
             if rec.process is not None:
                 control[rec.process.sentinel] = rec.process  # the process, not its int, says who it is
                 by[rec.process] = rec

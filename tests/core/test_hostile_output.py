@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import stat
 
+import pytest
+
 from app.core.events import LogLine
 from app.core.logfiles import LogFiles, file_name
 from app.core.worker_record import valid_text
@@ -123,3 +125,38 @@ def test_an_item_that_does_not_unpickle_here_loses_only_itself(make_supervisor):
     (line,) = [e.line for e in logs_of(events, "mixed") if e.stream == "pulse"]
     assert "3 item(s) could not be unpickled" in line
     assert "2 of type tests.workers._fails_to_load" in line and "1 of type pulse_worker_only_module.Secret" in line
+
+
+def exited(evs):
+    return any(type(e).__name__ == "WorkerExited" for e in evs)
+
+
+@pytest.mark.parametrize(("then", "signal_name"), [("exit", None), ("segfault", "SIGSEGV"), ("abort", "SIGABRT")])
+def test_what_a_worker_wrote_just_before_dying_arrives(make_supervisor, then, signal_name):
+    sup = make_supervisor(config(spec("w", "tests.workers:last_words", kwargs={"then": then})))
+    sup.start("w")
+    events = poll_until(sup, exited)
+    assert "last words before the end" in [e.line for e in logs_of(events, "w", "stdout")]
+    if signal_name:
+        (report,) = [e for e in logs_of(events, "w", "stderr") if e.traceback]
+        assert report.line.startswith(
+            f"Fatal Python error: {'Segmentation fault' if then == 'segfault' else 'Aborted'}"
+        )
+        assert "last_words" in report.line  # faulthandler's Python stack names the producer
+
+
+def test_carriage_return_progress_shows_each_redraw(make_supervisor):
+    sup = make_supervisor(config(spec("p", "tests.workers:progress_bar")))
+    sup.start("p")
+    events = poll_until(sup, exited)
+    assert [e.line for e in logs_of(events, "p", "stderr")] == ["working 10%", "working 20%", "working 30%", "done"]
+
+
+def test_a_20_mb_line_is_cut_with_a_note_and_the_next_line_is_whole(make_supervisor):
+    from app.core.output_pipe import CUT_NOTE, MAX_LINE_BYTES
+
+    sup = make_supervisor(config(spec("long", "tests.workers:long_line", kwargs={"megabytes": 20})))
+    sup.start("long")
+    events = poll_until(sup, exited, timeout=30.0)
+    lines = [e.line for e in logs_of(events, "long", "stdout")]
+    assert lines == ["x" * MAX_LINE_BYTES + CUT_NOTE, "after the long line"]
