@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import threading
@@ -15,6 +14,7 @@ from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, 
 from app.core.item_text import item_text
 from app.core.spec import PulseConfig
 from app.core.supervisor import Supervisor
+from app.headless_output import HeadlessOutput
 
 STOP_GRACE = 5.0  # seconds allowed on top of the longest stop_timeout before close() kills
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -76,57 +76,6 @@ def event_lines(event: Event) -> list[str]:
     else:  # pragma: no cover - Event is exhaustive above
         record = {"type": "unknown", "repr": repr(event)}
     return [_encode(record) + "\n"]
-
-
-class _Output:
-    """Writes batches of lines to a text file; a closed reader or a failed write is a flag, not an error.
-
-    Attributes
-    ----------
-    broken : bool
-        Nothing more can be written: the run stops its workers gracefully and ends.
-    failure : str or None
-        Why, when it was not just the reader going away (e.g. a full disk): the run exits 1.
-    """
-
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-        self.broken = False
-        self.failure: str | None = None
-
-    def write(self, events: Iterable[Event]) -> None:
-        """Write every event's lines and flush once; on a broken pipe, stop writing for good."""
-        if self.broken:
-            return
-        lines = [line for event in events for line in event_lines(event)]
-        if not lines:
-            return
-        try:
-            self._out.write("".join(lines))
-            self._out.flush()
-        except ConnectionError:  # BrokenPipeError: e.g. piped to `head`, which has quit
-            self.broken = True
-            self._silence()
-        except OSError as exc:  # e.g. a full disk: say so once, stop the workers gracefully
-            self.broken = True
-            self.failure = f"pulse: output cannot be written ({exc}); stopping every worker"
-            print(self.failure, file=sys.stderr, flush=True)
-            self._silence()
-
-    def _silence(self) -> None:
-        """Point the file at /dev/null so the buffered rest flushes quietly at exit."""
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(devnull, self._out.fileno())
-            finally:
-                os.close(devnull)
-        except (OSError, ValueError, AttributeError):
-            pass  # no file descriptor (e.g. StringIO): nothing is left to fail at exit
-        try:
-            self._out.flush()
-        except (OSError, ValueError):
-            pass
 
 
 class _StopRequest:
@@ -193,9 +142,9 @@ def run_headless(config: PulseConfig, duration: float | None = None, out: TextIO
     int
         The exit code: 0, or 1 when ``out`` could not be written (its reader quitting aside).
     """
-    output = _Output(out if out is not None else sys.stdout)
     supervisor = Supervisor(config)
     stop = _StopRequest(supervisor)
+    output = HeadlessOutput(out if out is not None else sys.stdout, should_stop=lambda: stop.count > 0)
     stop.install()
     try:
         supervisor.start_autostart()
@@ -212,11 +161,12 @@ def run_headless(config: PulseConfig, duration: float | None = None, out: TextIO
                 break
             events = supervisor.poll(timeout)
             stop.polling = False
-            output.write(events)
+            output.write(lines_of(events))
             if _idle(supervisor):
                 break
         stop.polling = False
         _stop_all(supervisor, stop, output, config)
+        output.close(timeout=STOP_GRACE)  # a reader that stalled for good: say so, exit 1
     finally:
         stop.polling = False
         try:
@@ -226,7 +176,12 @@ def run_headless(config: PulseConfig, duration: float | None = None, out: TextIO
     return 1 if output.failure else 0
 
 
-def _stop_all(supervisor: Supervisor, stop: _StopRequest, output: _Output, config: PulseConfig) -> None:
+def lines_of(events: Iterable[Event]) -> list[str]:
+    """Return the JSON lines of ``events``, in order."""
+    return [line for event in events for line in event_lines(event)]
+
+
+def _stop_all(supervisor: Supervisor, stop: _StopRequest, output: HeadlessOutput, config: PulseConfig) -> None:
     """Stop every worker gracefully and write events until none has a process (or time is up)."""
     signals_seen = stop.count
     supervisor.stop_all()
@@ -246,6 +201,6 @@ def _stop_all(supervisor: Supervisor, stop: _StopRequest, output: _Output, confi
         # At least one poll, so stops of workers without a process (BACKOFF) are reported too.
         events = supervisor.poll(0.0 if supervisor.all_stopped() else max(0.0, left))
         stop.polling = False
-        output.write(events)
+        output.write(lines_of(events))
         if (supervisor.all_stopped() and not events) or left <= 0:
             break

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -21,7 +22,8 @@ import pytest
 from app.core.events import ItemBatch, LogLine, StateChanged, WorkerExited
 from app.core.policy import State
 from app.core.spec import PulseConfig, RestartPolicy, WorkerSpec
-from app.headless import _Output, encode_data, event_lines, run_headless
+from app.headless import encode_data, event_lines, lines_of, run_headless
+from app.headless_output import HeadlessOutput
 from tests.helpers import wait_ended
 
 ROOT = Path(__file__).parents[2]
@@ -321,10 +323,10 @@ def test_output_turns_a_broken_pipe_into_a_flag() -> None:
         def write(self, s: str) -> int:
             raise BrokenPipeError(32, "Broken pipe")
 
-    output = _Output(Broken())
-    output.write([StateChanged("w", State.RUNNING, 1, 0.0)])
+    output = HeadlessOutput(Broken())
+    output.write(lines_of([StateChanged("w", State.RUNNING, 1, 0.0)]))
     assert output.broken
-    output.write([StateChanged("w", State.STOPPED, None, 0.0)])  # silently dropped
+    output.write(lines_of([StateChanged("w", State.STOPPED, None, 0.0)]))  # silently dropped
 
 
 # --- --check ------------------------------------------------------------------------------
@@ -397,3 +399,53 @@ def test_a_duration_that_is_no_time_span_is_refused_before_anything_starts(durat
         main(["--headless", "--duration", duration])
     assert exit_info.value.code == 2
     assert "--duration" in capsys.readouterr().err
+
+
+def test_every_line_is_whole_on_a_non_blocking_descriptor_with_a_slow_reader() -> None:
+    r, w = os.pipe()
+    os.set_blocking(w, False)  # someone else's choice: writes then come back partial or EAGAIN
+    received = bytearray()
+
+    def slow_reader() -> None:
+        with open(r, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(1000):
+                received.extend(chunk)
+
+    reader = threading.Thread(target=slow_reader)
+    reader.start()
+    with open(w, "w", closefd=True) as out:
+        output = HeadlessOutput(out)
+        batch = ItemBatch("w", 0, list(range(20_000)), 0, 0)
+        for n in range(10):
+            output.write(lines_of([ItemBatch("w", n * 20_000, batch.items, 0, 0)]))
+        assert output.close(timeout=60.0)
+    reader.join(timeout=60)
+    records = parse(received.decode().splitlines())
+    assert [r["seq"] for r in records] == list(range(200_000))
+
+
+def test_a_stalled_reader_cannot_hold_a_sigterm_off(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, '[[worker]]\nname = "flood"\ntarget = "tests.workers:flat_out"\n')
+    logs = tmp_path / "logs"
+    env = dict(os.environ, PULSE_LOG_DIR=str(logs))
+    with open(tmp_path / "err.txt", "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "main.py", "--headless", "--config", str(cfg)], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=err,
+        )  # fmt: skip
+    try:
+        # Never read: the pipe fills at once. Wait for the worker to be producing (its log file says so).
+        deadline = time.monotonic() + 30
+        log = logs / "flood.log"
+        while not (log.exists() and "state STARTING" in log.read_text()):
+            assert time.monotonic() < deadline, "the worker never ran"
+            select.select([], [], [], 0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 1  # one signal was enough
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdout.close()
+    assert "reader stalled" in (tmp_path / "err.txt").read_text()
+    assert "state STOPPED" in log.read_text() and "ended: exit 0" in log.read_text()  # a graceful stop
