@@ -16,6 +16,8 @@ _SESSION_DIR = tempfile.mkdtemp(prefix="pulse-test-")
 _LOG_DIR = os.path.join(_SESSION_DIR, "logs")
 os.mkdir(_LOG_DIR)
 os.environ["PULSE_LOG_DIR"] = _LOG_DIR
+# Hypothesis keeps its example database and caches here, not in the checkout.
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(_SESSION_DIR, "hypothesis")
 
 import multiprocessing.forkserver  # noqa: E402 - after the environment is set
 import multiprocessing.resource_tracker  # noqa: E402 - after the environment is set
