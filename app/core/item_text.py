@@ -1,4 +1,4 @@
-"""Short, bounded, never-raising text for any item a worker sent (a 1 M-element list, a broken __repr__)."""
+"""Text from workers made safe: bounded, never-raising item text, and valid Unicode for their lines."""
 
 from __future__ import annotations
 
@@ -28,3 +28,23 @@ def item_text(item: Any, limit: int = 200) -> str:
             text = f"<{type(item).__name__}: repr raised {type(exc).__name__}>"
     text = text.replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def valid_text(text: str) -> str:
+    """Return ``text`` as valid Unicode: lone surrogates become escapes.
+
+    A worker's text may hold them (a non-UTF-8 file name through ``os.fsdecode``), and they
+    break every UTF-8 writer downstream (log files, JSON, the window). The bytes that
+    ``surrogateescape`` smuggled in read back as ``\\xe9``; any other lone surrogate as ``\\udc..``.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")

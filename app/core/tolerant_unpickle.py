@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import collections
 import io
 import pickle
+import time
+from collections.abc import Iterator
 from typing import Any
+
+from app.core.channel import ITEMS
+from app.core.events import LogLine
 
 
 class Unloadable:
@@ -107,3 +113,26 @@ def find_unloadable(item: Any, depth: int = 3) -> Unloadable | None:
         if found is not None:
             return found
     return None
+
+
+def salvage_batch(worker: str, msg: tuple[Any, ...]) -> Iterator[tuple[Any, ...] | LogLine]:
+    """Yield the loadable runs of an item batch as batches of their own; name and count the rest.
+
+    The items that did not load leave gaps in the sequence numbers: lost, counted exactly.
+    """
+    _, first_seq, items, sent_ns = msg
+    bad = [(i, found) for i, item in enumerate(items) if (found := find_unloadable(item)) is not None]
+    if not bad:
+        yield msg
+        return
+    kinds = collections.Counter(found.what for _, found in bad)
+    said = ", ".join(f"{n} of type {what}" for what, n in kinds.most_common())
+    line = f"{len(bad)} item(s) could not be unpickled in Pulse and were dropped ({said}): {bad[0][1].why}"
+    yield LogLine(worker, "pulse", "ERROR", line, time.time())
+    start = 0
+    for i, _ in [*bad, (len(items), None)]:
+        if i > start:
+            yield (ITEMS, first_seq + start, items[start:i], sent_ns)
+        start = i + 1
+    if bad and bad[-1][0] == len(items) - 1:  # lost at the very end: say so now, not at the next batch
+        yield (ITEMS, first_seq + len(items), [], sent_ns)

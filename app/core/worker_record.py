@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import os
 import signal
 import time
@@ -11,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from app.core import channel, worker_tree
 from app.core.events import Event, ItemBatch, LogLine, StackDump
+from app.core.item_text import valid_text
 from app.core.output_pipe import OutputReader
 from app.core.policy import Runtime
-from app.core.tolerant_unpickle import find_unloadable, loads_tolerant
+from app.core.tolerant_unpickle import loads_tolerant, salvage_batch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -21,26 +21,6 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
     from app.core.spec import WorkerSpec
-
-
-def valid_text(text: str) -> str:
-    """Return ``text`` as valid Unicode: lone surrogates become escapes.
-
-    A worker's text may hold them (a non-UTF-8 file name through ``os.fsdecode``), and they
-    break every UTF-8 writer downstream (log files, JSON, the window). The bytes that
-    ``surrogateescape`` smuggled in read back as ``\\xe9``; any other lone surrogate as ``\\udc..``.
-    """
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        pass
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass
@@ -76,6 +56,7 @@ class WorkerRecord:
     removing: bool = False
     log_path: str | None = None  # this worker's log file on disk, when logs are kept
     outputs: dict[str, OutputReader] = field(default_factory=dict)  # its stdout and stderr, while open
+    crash_reports: dict[str, list[str]] = field(default_factory=dict)  # faulthandler's, being read
     # Until the run's HELLO arrives its SIGTERM handler may not be in place, and SIGTERM's
     # default action would end it as killed: a stop asked meanwhile waits for the HELLO.
     ready: bool = False
@@ -153,29 +134,7 @@ class WorkerRecord:
                 line = f"undecodable message dropped: {type(error).__name__}: {error}"
                 yield LogLine(self.spec.name, "pulse", "ERROR", line, time.time())
                 continue
-            yield from self._salvage(msg)
-
-    def _salvage(self, msg: tuple[Any, ...]) -> Iterator[tuple[Any, ...] | LogLine]:
-        """Yield the loadable runs of an item batch as batches of their own; name and count the rest.
-
-        The items that did not load leave gaps in the sequence numbers: lost, counted exactly.
-        """
-        _, first_seq, items, sent_ns = msg
-        bad = [(i, found) for i, item in enumerate(items) if (found := find_unloadable(item)) is not None]
-        if not bad:
-            yield msg
-            return
-        kinds = collections.Counter(found.what for _, found in bad)
-        said = ", ".join(f"{n} of type {what}" for what, n in kinds.most_common())
-        line = f"{len(bad)} item(s) could not be unpickled in Pulse and were dropped ({said}): {bad[0][1].why}"
-        yield LogLine(self.spec.name, "pulse", "ERROR", line, time.time())
-        start = 0
-        for i, _ in [*bad, (len(items), None)]:
-            if i > start:
-                yield (channel.ITEMS, first_seq + start, items[start:i], sent_ns)
-            start = i + 1
-        if bad and bad[-1][0] == len(items) - 1:  # lost at the very end: say so now, not at the next batch
-            yield (channel.ITEMS, first_seq + len(items), [], sent_ns)
+            yield from salvage_batch(self.spec.name, msg)
 
     def close_channel(self) -> None:
         """Close the reading end of this run's channel."""
@@ -260,6 +219,7 @@ class WorkerRecord:
             conn.close()
         self.process, self.reader, self.control = process, reader, control_w
         self.outputs = {"stdout": OutputReader(out_r), "stderr": OutputReader(err_r)}
+        self.crash_reports = {}
         self.frames = channel.FrameReader(reader)
         self.next_seq = 0
         self.ready = self.term_deferred = False
@@ -286,7 +246,8 @@ class WorkerRecord:
     def read_output(self, stream: str, events: list[Event], *, drain: bool = False) -> None:
         """Turn what the worker wrote to ``stream`` ("stdout" or "stderr") into log lines.
 
-        A crash report faulthandler wrote (a segfault, an abort) becomes one traceback entry.
+        A crash report faulthandler writes (a segfault, an abort) becomes one traceback entry,
+        however many reads it arrives in: from its first line to the end of the run's output.
         """
         output = self.outputs.get(stream)
         if output is None:
@@ -295,12 +256,18 @@ class WorkerRecord:
         level = "INFO" if stream == "stdout" else "WARNING"
         now = time.time()
         name = self.spec.name
-        fatal = next((i for i, line in enumerate(lines) if line.startswith("Fatal Python error:")), None)
-        for line in lines if fatal is None else lines[:fatal]:
-            events.append(LogLine(name, stream, level, valid_text(line), now))
-        if fatal is not None:
-            report = "\n".join(line for line in lines[fatal:] if line)
-            events.append(LogLine(name, stream, "ERROR", valid_text(report), now, True))
+        report = self.crash_reports.get(stream)
+        if report is None:
+            fatal = next((i for i, line in enumerate(lines) if line.startswith("Fatal Python error:")), None)
+            for line in lines if fatal is None else lines[:fatal]:
+                events.append(LogLine(name, stream, level, valid_text(line), now))
+            if fatal is not None:
+                report = self.crash_reports[stream] = lines[fatal:]
+        else:
+            report.extend(lines)
+        if report is not None and (eof or drain):  # the worker is gone: the report is whole
+            text = "\n".join(line for line in self.crash_reports.pop(stream) if line)
+            events.append(LogLine(name, stream, "ERROR", valid_text(text), now, True))
         if eof:
             output.close()
             del self.outputs[stream]

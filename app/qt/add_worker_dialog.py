@@ -29,6 +29,8 @@ from app import producers
 from app.core.config import dump_config, parse_config
 from app.core.errors import ConfigError
 from app.core.spec import DEFAULT_STOP_TIMEOUT, PulseConfig, RestartPolicy, WorkerSpec
+from app.core.target_probe import probe_targets
+from app.qt.background import BackgroundCall
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -112,8 +114,9 @@ class AddWorkerDialog(QDialog):
 
     The form is turned into a one-worker TOML document and read back with `parse_config`, so the
     dialog accepts exactly what a config file accepts, plus two rules of its own: the name is new
-    and has no surrounding spaces. Importing the target (which runs the module's top level in this
-    process) waits until typing pauses; `validate` and `accept` import at once.
+    and has no surrounding spaces. Checking the target (an import in a subprocess, and its kwargs
+    against its signature) waits until typing pauses and runs off the GUI thread; `validate` checks
+    at once, and `accept` waits for the check of what the form says.
     """
 
     def __init__(self, existing_names: Iterable[str], parent: QWidget | None = None) -> None:
@@ -121,7 +124,11 @@ class AddWorkerDialog(QDialog):
         self.setWindowTitle("Add worker")
         self._existing = frozenset(existing_names)
         self._spec: WorkerSpec | None = None
-        self._imported: tuple[str, str | None] | None = None  # last target imported, and its error
+        # The last (target, kwargs text) checked, and the target's error; the check (an import in
+        # a subprocess, which may take seconds) runs off the GUI thread once typing pauses.
+        self._imported: tuple[tuple[str, str], str | None] | None = None
+        self._checking: tuple[str, str] | None = None  # what a background check is checking now
+        self._accept_when_checked = False
         self._touched: set[str] = set()  # errors show only once a field was edited (or validated)
 
         self.name_edit = QLineEdit()
@@ -206,12 +213,57 @@ class AddWorkerDialog(QDialog):
         return self._refresh(import_target=True)
 
     def accept(self) -> None:
-        """Close with the spec if the form is valid; otherwise stay open, showing why not."""
-        spec = self.validate()
+        """Close with the spec if the form is valid; otherwise stay open, showing why not.
+
+        The target's check runs off the GUI thread: if it has not finished for what the form
+        says now, the dialog accepts when it has (and the check passed).
+        """
+        self._touched.update(("name", "target", "kwargs"))
+        spec = self._refresh(import_target=False)  # shows every error there is without the check
+        current = self._imported is not None and self._imported[0] == self._form_key()
+        if spec is None and not current and not self.target_error.text() and not self.form_error.text():
+            self._accept_when_checked = True  # valid but for the check: accept once it passes
+            self._start_check()
+            return
         if spec is None:
             return
         self._spec = spec
         super().accept()
+
+    def _form_key(self) -> tuple[str, str]:
+        return (self.target_edit.text(), self.kwargs_edit.toPlainText())
+
+    def _start_check(self) -> None:
+        """Check the target with the form's kwargs in the background (see `BackgroundCall`)."""
+        key = self._form_key()
+        if self._checking == key:
+            return
+        kwargs, reason = parse_kwargs(key[1])
+        if reason is not None:  # the kwargs are wrong already: nothing to check them against
+            self._imported = (key, None)
+            self._on_checked(key)
+            return
+        self._checking = key
+        BackgroundCall(
+            lambda: probe_targets([(key[0], kwargs)])[0],
+            lambda result, error: self._on_probed(key, result, error),
+            self,
+        )
+
+    def _on_probed(self, key: tuple[str, str], reason: str | None, error: BaseException | None) -> None:
+        if self._checking == key:
+            self._checking = None
+        self._imported = (key, reason if error is None else f"cannot check the target: {error}")
+        self._on_checked(key)
+
+    def _on_checked(self, key: tuple[str, str]) -> None:
+        if key != self._form_key():
+            return  # the form changed meanwhile: its own check is on its way
+        if self._accept_when_checked:
+            self._accept_when_checked = False
+            self.accept()
+        else:
+            self._refresh(import_target=False)
 
     def done(self, result: int) -> None:
         """Stop the pending import check: a closed dialog has nothing to show it in."""
@@ -260,7 +312,7 @@ class AddWorkerDialog(QDialog):
             for problem in exc.problems:
                 errors.setdefault(_FIELD_KEYS.get(problem.field, "form"), problem.reason)
         # The check imports the target (in a subprocess) and fits the kwargs to its signature.
-        checked = (target, self.kwargs_edit.toPlainText())
+        checked = self._form_key()
         if import_target:
             self._imported = (checked, errors.get("target"))
         elif "target" not in errors:  # the shape is fine; reuse the import check, if it is current
@@ -288,7 +340,7 @@ class AddWorkerDialog(QDialog):
         self._refresh(import_target=False)
 
     def _on_import_timer_timeout(self) -> None:
-        self._refresh(import_target=True)
+        self._start_check()
 
 
 def _error_label() -> QLabel:

@@ -14,6 +14,7 @@ from app import __version__
 from app.core.config import dump_config, load_config
 from app.core.errors import ConfigError
 from app.core.spec import PulseConfig
+from app.qt.background import BackgroundCall
 
 if TYPE_CHECKING:
     from app.qt.main_window import MainWindow
@@ -80,18 +81,22 @@ class ConfigMenu(QObject):
         return self.apply_file(self.path) if self.path else False
 
     def apply_file(self, path: str) -> bool:
-        """Load ``path``; if valid, apply it to the supervisor, else show every problem."""
-        try:
-            config = load_config(path)
-        except ConfigError as exc:
-            problems = "\n".join(f"• {p}" for p in exc.problems)
-            self.show_error("Invalid config", f"{len(exc.problems)} problem(s); nothing was changed:\n\n{problems}")
-            return False
+        """Start loading ``path`` off the GUI thread (its targets are imported to check them, which
+        may take seconds); once loaded, apply it if valid, else show every problem. Returns True."""
+        self._window.show_notice(f"Checking {path}…")
+        BackgroundCall(lambda: load_config(path), lambda config, error: self._on_loaded(path, config, error), self)
+        return True
+
+    def _on_loaded(self, path: str, config: PulseConfig | None, error: BaseException | None) -> None:
+        if error is not None or config is None:
+            problems = error.problems if isinstance(error, ConfigError) else []
+            listed = "\n".join(f"• {p}" for p in problems) or f"• {error}"
+            self.show_error("Invalid config", f"{len(problems) or 1} problem(s); nothing was changed:\n\n{listed}")
+            return
         self._window.supervisor.apply_config(config)
         self.path = str(path)
         self._update()
         self._window.show_notice(f"Applied {path}: {len(config.workers)} worker(s)")
-        return True
 
     def save(self) -> bool:
         """Write the current workers to the config file (asking where if there is none)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import array
+import fcntl
 import io
 import json
 import math
@@ -11,6 +13,7 @@ import select
 import signal
 import subprocess
 import sys
+import termios
 import textwrap
 import threading
 import time
@@ -434,11 +437,12 @@ def test_a_stalled_reader_cannot_hold_a_sigterm_off(tmp_path: Path) -> None:
             stdout=subprocess.PIPE, stderr=err,
         )  # fmt: skip
     try:
-        # Never read: the pipe fills at once. Wait for the worker to be producing (its log file says so).
+        # Never read: wait until the pipe is full, so Pulse's writes are stuck behind the reader.
+        fd = proc.stdout.fileno()
+        capacity = fcntl.fcntl(fd, 1032)  # F_GETPIPE_SZ
         deadline = time.monotonic() + 30
-        log = logs / "flood.log"
-        while not (log.exists() and "state STARTING" in log.read_text()):
-            assert time.monotonic() < deadline, "the worker never ran"
+        while _bytes_waiting(fd) < capacity - 4096:  # less than a page free: the writer waits
+            assert time.monotonic() < deadline, "the pipe never filled"
             select.select([], [], [], 0.05)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 1  # one signal was enough
@@ -448,4 +452,11 @@ def test_a_stalled_reader_cannot_hold_a_sigterm_off(tmp_path: Path) -> None:
             proc.wait(timeout=10)
         proc.stdout.close()
     assert "reader stalled" in (tmp_path / "err.txt").read_text()
+    log = logs / "flood.log"
     assert "state STOPPED" in log.read_text() and "ended: exit 0" in log.read_text()  # a graceful stop
+
+
+def _bytes_waiting(fd: int) -> int:
+    waiting = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, waiting)
+    return waiting[0]

@@ -8,8 +8,8 @@ import stat
 import pytest
 
 from app.core.events import LogLine
+from app.core.item_text import valid_text
 from app.core.logfiles import LogFiles, file_name
-from app.core.worker_record import valid_text
 from tests.helpers import config, items_of, poll_until, spec
 
 

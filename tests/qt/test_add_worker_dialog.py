@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QDialog
 
 from app.core.spec import RestartPolicy, WorkerSpec
@@ -189,6 +190,7 @@ def test_accept_while_invalid_stays_open_with_no_spec(qtbot, dialog):
 def test_ask_returns_the_spec_when_accepted(monkeypatch):
     def exec_filled(self):
         fill(self, kwargs="interval = 0.2")
+        self.validate()  # as the check once typing pauses would have, before the user clicks OK
         self.accept()
         return self.result()
 
@@ -205,3 +207,19 @@ def test_ask_returns_none_when_cancelled(monkeypatch):
 
     monkeypatch.setattr(AddWorkerDialog, "exec", exec_cancelled)
     assert AddWorkerDialog.ask(None, []) is None
+
+
+def test_a_slow_import_is_checked_off_the_gui_thread(qtbot, dialog, tmp_path, monkeypatch):
+    (tmp_path / "slow_target_module.py").write_text("import time\ntime.sleep(2)\ndef feed():\n    yield 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    fill(dialog, target="slow_target_module:feed")
+    dialog._import_timer.stop()
+    dialog._on_import_timer_timeout()  # returns at once: before, the window froze for the import
+    assert dialog._imported is None or dialog._imported[0] != dialog._form_key()
+    assert not dialog.ok_button.isEnabled()
+    ticks = []
+    QTimer.singleShot(0, lambda: ticks.append(1))  # the event loop runs meanwhile
+    qtbot.waitUntil(lambda: bool(ticks), timeout=1000)
+    qtbot.waitUntil(dialog.ok_button.isEnabled, timeout=20_000)
+    dialog.accept()
+    assert dialog.spec().target == "slow_target_module:feed"

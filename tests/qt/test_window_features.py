@@ -181,7 +181,8 @@ def test_invalid_config_changes_nothing_and_says_why(qtbot, make_window, tmp_pat
     errors = []
     monkeypatch.setattr(w.config_menu, "ask_open_path", lambda: str(bad))
     monkeypatch.setattr(w.config_menu, "show_error", lambda title, text: errors.append(text))
-    w.config_menu.open_action.trigger()
+    w.config_menu.open_action.trigger()  # checked off the GUI thread: the error comes when it is done
+    qtbot.waitUntil(lambda: bool(errors), timeout=20_000)
     assert len(errors) == 1 and "nothing was changed" in errors[0]
     assert f"{bad}:3" in errors[0] and f"{bad}:4" in errors[0] and "stop_timeout" in errors[0]
     qtbot.assertNotEmitted(w.consumer.events_received, wait=200)

@@ -1,0 +1,39 @@
+"""A blocking call run off the GUI thread, its result delivered to a slot in the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PyQt5.QtCore import QObject, pyqtSignal
+
+
+class BackgroundCall(QObject):
+    """Runs ``fn()`` in a thread of its own; `done` carries (result, exception) to the GUI thread.
+
+    For what may block for seconds and must not freeze the window: checking a config's targets
+    imports them in a subprocess (``target_probe``), bounded by its timeout. Give it a parent that
+    outlives the call (the window); a result that arrives after the parent is gone is dropped.
+    """
+
+    done = pyqtSignal(object, object)  # emitted with (result, None) or (None, the exception)
+
+    def __init__(
+        self, fn: Callable[[], Any], on_done: Callable[[Any, BaseException | None], None], parent: QObject
+    ) -> None:
+        super().__init__(parent)
+        self.done.connect(on_done)
+        self.done.connect(self.deleteLater)
+        self._thread = threading.Thread(target=self._run, args=(fn,), name="pulse-background", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            result, error = fn(), None
+        except Exception as exc:  # delivered to the slot, which decides what to show
+            result, error = None, exc
+        try:
+            self.done.emit(result, error)
+        except RuntimeError:  # the parent, and so this object, is gone: nobody is waiting
+            pass
