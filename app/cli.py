@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from app.core.spec import PulseConfig
 
 EXIT_CONFIG_ERROR = 2
+EXIT_NO_DISPLAY = 3
 
 
 def demo_config() -> PulseConfig:
@@ -68,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         from app.headless import run_headless
 
         return run_headless(config, duration=args.duration)
+    from app.display_check import display_problem
+
+    problem = display_problem()
+    if problem is not None:  # before Qt, whose own abort names neither the library nor the package
+        print(problem, file=sys.stderr)
+        return EXIT_NO_DISPLAY
     from app.qt.application import run_window
 
     return run_window(config)

@@ -109,6 +109,8 @@ def summarize(entry: LogEntry) -> str:
     if "\n" not in entry.message:
         return entry.message
     lines = entry.message.strip("\n").split("\n")
+    if entry.traceback and lines[0].startswith("Fatal Python error:"):  # faulthandler: the crash first
+        return f"{lines[0]}  [crash report, {len(lines)} lines]"
     if entry.traceback:
         last = next((line for line in reversed(lines) if line.strip()), "")
         return f"{last.strip()}  [traceback, {len(lines)} lines]"

@@ -259,7 +259,9 @@ class WorkerTableModel(QAbstractTableModel):
         if row.last_exit is not None:
             parts.append(f"last exit: {describe_exit(*row.last_exit)}")
         if row.last_error:
-            parts.append("last error:\n" + row.last_error.strip().splitlines()[-1])
+            lines = row.last_error.strip().splitlines()
+            crash = lines[0].startswith("Fatal Python error:")  # faulthandler's report: the crash comes first
+            parts.append("last error:\n" + lines[0 if crash else -1])
         return "\n".join(parts)
 
 

@@ -374,3 +374,13 @@ def test_model_passes_the_model_tester(qtmodeltester, qapp):
 def test_max_lines_must_be_positive(qapp):
     with pytest.raises(ValueError, match="max_lines"):
         LogTableModel(max_lines=0)
+
+
+def test_a_crash_report_is_summarized_by_its_first_line():
+    from app.qt.log_model import summarize
+
+    report = (
+        'Fatal Python error: Segmentation fault\n\nThread 0x1 (most recent call first):\n  File "x.py", line 3 in f'
+    )
+    entry = entry_from_event(LogLine("w", "stderr", "ERROR", report, T0, True))
+    assert summarize(entry) == "Fatal Python error: Segmentation fault  [crash report, 4 lines]"

@@ -1,0 +1,37 @@
+"""Before Qt: a missing display or X11 library is a clear message with the fix, not Qt's abort."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from app import display_check
+from app.display_check import display_problem
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_offscreen_and_wayland_are_left_to_qt():
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}) is None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}) is None
+
+
+def test_missing_xcb_libraries_are_named_with_the_packages_to_install(monkeypatch):
+    monkeypatch.setattr(display_check, "missing_xcb_libraries", lambda: ["libxcb-icccm.so.4", "libxcb-keysyms.so.1"])
+    text = display_problem({"DISPLAY": ":0"})
+    assert "libxcb-icccm.so.4, libxcb-keysyms.so.1" in text
+    assert "sudo apt-get install -y libxcb-icccm4 libxcb-keysyms1" in text
+    assert "sudo dnf install -y xcb-util-keysyms xcb-util-wm" in text
+    assert "--headless" in text
+    monkeypatch.setattr(display_check, "missing_xcb_libraries", lambda: [])
+    assert display_problem({"DISPLAY": ":0"}) is None
+
+
+def test_no_display_at_all_exits_3_saying_so_before_qt_starts():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3
+    assert "there is no display" in proc.stderr and "--headless" in proc.stderr
+    assert "Reinstalling the application" not in proc.stderr  # Qt's own abort never came
