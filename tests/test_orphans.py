@@ -63,7 +63,7 @@ def run_and_sigkill(tmp_path: Path, extra_args: list[str], *, families: bool = F
         stderr=subprocess.DEVNULL,
     )
     try:
-        pids = read_pids(fifo, count, timeout=30)
+        pids = read_pids(fifo, count, timeout=60)
         workers = [psutil.Process(pid) for pid in pids]
         gui.send_signal(signal.SIGKILL)
         gui.wait(timeout=10)
@@ -102,7 +102,7 @@ def test_sigint_and_sigterm_close_the_window_gracefully(tmp_path, sig):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
     gui = subprocess.Popen([sys.executable, "main.py", "--config", str(cfg)], cwd=ROOT, env=env)
     try:
-        (pid,) = read_pids(fifo, 1, timeout=30)
+        (pid,) = read_pids(fifo, 1, timeout=60)
         worker = psutil.Process(pid)
         gui.send_signal(sig)
         assert gui.wait(timeout=20) == 0  # the window stopped its workers and closed

@@ -224,7 +224,10 @@ def test_window_stays_responsive_while_workers_flood(qtbot, make_window):
         lambda: len(lateness) >= 100 and w.model.row("flood0").received > start_counts + 200_000, timeout=20_000
     )
     timer.stop()
-    assert max(lateness) < 0.200, f"GUI thread late by {max(lateness) * 1000:.0f} ms under a flood"
+    # A guard against the tutorial's design (a signal per item freezes the window for seconds),
+    # not a measurement: bench/flood.py measures lateness; a loaded machine alone can delay a
+    # 10 ms tick by a few hundred ms (391 ms seen with two suites and four busy loops on 2 cores).
+    assert max(lateness) < 1.0, f"GUI thread late by {max(lateness) * 1000:.0f} ms under a flood"
 
 
 def test_a_saved_message_stays_readable_while_items_keep_coming(qtbot, make_window, tmp_path, monkeypatch):
