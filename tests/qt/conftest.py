@@ -37,3 +37,20 @@ def make_window(qtbot, settings):
         return window
 
     return make
+
+
+@pytest.fixture
+def check_model(qtmodeltester):
+    """Run pytest-qt's model tester on a model a registered widget owns, safely at teardown.
+
+    pytest-qt closes and deletes registered widgets before fixtures are torn down, and the
+    tester's own teardown then disconnects from the model: a model owned by such a widget could be
+    gone by then ("wrapped C/C++ object ... has been deleted", 1 loaded run in 6). Detached after
+    the check, the model lives as long as the tester holds it.
+    """
+
+    def check(model):
+        qtmodeltester.check(model, force_py=True)
+        model.setParent(None)
+
+    return check
