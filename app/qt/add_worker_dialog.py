@@ -7,6 +7,7 @@ import re
 import tomllib
 from typing import TYPE_CHECKING, Any
 
+from PyQt5 import sip
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QFontDatabase
 from PyQt5.QtWidgets import (
@@ -129,6 +130,7 @@ class AddWorkerDialog(QDialog):
         self._imported: tuple[tuple[str, str], str | None] | None = None
         self._checking: tuple[str, str] | None = None  # what a background check is checking now
         self._accept_when_checked = False
+        self._finished = False  # done() was called: late check results are dropped
         self._touched: set[str] = set()  # errors show only once a field was edited (or validated)
 
         self.name_edit = QLineEdit()
@@ -251,6 +253,8 @@ class AddWorkerDialog(QDialog):
         )
 
     def _on_probed(self, key: tuple[str, str], reason: str | None, error: BaseException | None) -> None:
+        if self._finished or sip.isdeleted(self.target_edit):  # closed (and maybe deleted) meanwhile
+            return
         if self._checking == key:
             self._checking = None
         self._imported = (key, reason if error is None else f"cannot check the target: {error}")
@@ -268,6 +272,7 @@ class AddWorkerDialog(QDialog):
     def done(self, result: int) -> None:
         """Stop the pending import check: a closed dialog has nothing to show it in."""
         self._import_timer.stop()
+        self._finished = True  # a check still running answers into nothing
         super().done(result)
 
     def _refresh(self, *, import_target: bool) -> WorkerSpec | None:

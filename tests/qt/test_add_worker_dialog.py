@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QDialog
@@ -223,3 +225,25 @@ def test_a_slow_import_is_checked_off_the_gui_thread(qtbot, dialog, tmp_path, mo
     qtbot.waitUntil(dialog.ok_button.isEnabled, timeout=20_000)
     dialog.accept()
     assert dialog.spec().target == "slow_target_module:feed"
+
+
+def test_a_check_that_answers_after_the_dialog_closed_changes_nothing(qtbot, monkeypatch):
+    from app.qt import add_worker_dialog
+
+    release = threading.Event()
+
+    def slow_probe(targets, timeout=10.0):
+        release.wait(30)
+        return [None]
+
+    monkeypatch.setattr(add_worker_dialog, "probe_targets", slow_probe)
+    dialog = AddWorkerDialog(["clock"])
+    fill(dialog)
+    dialog._import_timer.stop()
+    dialog._start_check()
+    (call,) = dialog.findChildren(add_worker_dialog.BackgroundCall)
+    dialog.reject()  # closed while the check runs; pytest-qt fails the test on any exception in a slot
+    with qtbot.waitSignal(call.done, timeout=30_000):
+        release.set()  # the late answer is delivered, and ignored
+    assert dialog._imported is None and dialog.spec() is None
+    dialog.deleteLater()
