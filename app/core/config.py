@@ -59,15 +59,13 @@ class _Checker:
             self.fail(loc, fld, f"start method {method!r} is not available on this platform")
         return str(method)
 
-    def worker(self, n: int, table: Any, check_targets: bool) -> WorkerSpec | None:
+    def worker(self, n: int, table: Any) -> WorkerSpec | None:
         base = f"worker[{n}]"
         if not isinstance(table, dict):
             self.fail(("worker", n), base, f"expected a table, got {describe_value(table)}")
             return None
         before = len(self.problems)
-        spec = spec_from_fields(
-            table, lambda key, reason: self.fail(("worker", n, key), f"{base}.{key}", reason), check_targets
-        )
+        spec = spec_from_fields(table, lambda key, reason: self.fail(("worker", n, key), f"{base}.{key}", reason))
         for key in ("name", "target"):
             if key not in table:
                 self.fail(("worker", n), f"{base}.{key}", f"missing required key {key!r}")
@@ -124,7 +122,7 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
     to_probe: list[tuple[int, str, dict[str, Any]]] = []  # (table number, target, kwargs)
     first_seen: dict[str, int] = {}
     for n, table in enumerate(tables, start=1):
-        spec = check.worker(n, table, check_targets)
+        spec = check.worker(n, table)
         name = table.get("name") if isinstance(table, dict) else None
         if isinstance(name, str) and name in first_seen:
             first = first_seen[name]

@@ -46,9 +46,7 @@ def unknown_key(key: str, known: Sequence[str]) -> str:
     return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
-def spec_from_fields(
-    fields: Mapping[str, Any], fail: Callable[[str, str], None], check_targets: bool = True
-) -> WorkerSpec | None:
+def spec_from_fields(fields: Mapping[str, Any], fail: Callable[[str, str], None]) -> WorkerSpec | None:
     """Check every field of ``fields``, calling ``fail(key, reason)`` for each bad one.
 
     Returns the spec when every field is good and ``name`` and ``target`` are there (their
@@ -62,7 +60,7 @@ def spec_from_fields(
         if key not in SPEC_FIELDS:
             reason: str | None = unknown_key(key, SPEC_FIELDS)
         else:
-            reason = field_problem(key, value, check_targets)
+            reason = field_problem(key, value)
         if reason is not None:
             fail(key, reason)
             good = False
@@ -90,7 +88,7 @@ def check_spec_fields(where: str, fields: Mapping[str, Any]) -> WorkerSpec:
     return spec
 
 
-def field_problem(key: str, value: Any, check_targets: bool) -> str | None:
+def field_problem(key: str, value: Any) -> str | None:
     """Return what is wrong with ``value`` for the spec field ``key``, or None."""
     if key in ("name", "target") and not isinstance(value, str):
         return f"expected a string, got {describe_value(value)}"
