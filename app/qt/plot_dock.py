@@ -1,88 +1,89 @@
-"""The plot dock: a live pyqtgraph plot of the numbers workers send, bounded and redrawn on a timer."""
+"""The plot dock: workers' numbers against seconds before now, redrawn when data changes, not on a clock."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QTimer
+from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtGui import QShowEvent
 from PyQt5.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.core.events import Event, ItemBatch
-from app.qt.plot_widget import PALETTE, make_plot_widget
-from app.qt.series import SeriesBuffer, fit_y_range, numeric_columns
+from app.core.events import Event
+from app.qt.plot_legend import PlotLegend
+from app.qt.plot_series import PlotSeries, Series
+from app.qt.plot_widget import make_plot_widget
+from app.qt.series import fit_y_range
+from app.qt.series_history import WINDOWS
 
-DEFAULT_MAX_POINTS = 5_000
-REDRAW_INTERVAL_MS = 33  # ~30 fps: smooth to the eye, and at most 30 setData calls per curve a second
+REDRAW_INTERVAL_MS = 33  # at most ~30 redraws a second, however often data comes
 # Frame pacing: the plot may use at most 1/PLOT_SHARE of the GUI thread. A frame (redraw + paint)
 # that took c ms delays the next one by PLOT_SHARE * c ms, never less than REDRAW_INTERVAL_MS nor
-# more than MAX_REDRAW_INTERVAL_MS; so 64 busy curves slow the plot down, never the window.
+# more than MAX_REDRAW_INTERVAL_MS; so many busy curves slow the plot down, never the window.
 PLOT_SHARE = 8
 MAX_REDRAW_INTERVAL_MS = 250
-# A batch's items are spread back to the previous batch, but no further than this: after a quiet
-# spell (a restart, a slow worker) the items were made just before sending, not over the whole gap.
-MAX_SPREAD_S = 1.0
-# With nothing selected, the first this many series show: each curve costs paint time every frame,
-# and 64 workers' worth would stall the GUI thread.
-MAX_AUTO_SERIES = 8
-WINDOWS: tuple[tuple[str, float | None], ...] = (("Last 10 s", 10.0), ("Last 60 s", 60.0), ("All", None))
-
-
-@dataclass(slots=True)
-class _Series:
-    worker: str
-    buffer: SeriesBuffer
-    colour: str
-    order: int  # position of first appearance
-    curve: pg.PlotDataItem | None = None  # made when first shown: creating one costs milliseconds
-    dirty: bool = False  # the buffer holds points the curve doesn't show yet
+# With no new data the lines still age: they move left this often while any is in view (x is
+# time before now), and not at all once none is: an idle plot costs no wake-ups.
+SLIDE_MS: dict[float | None, int] = {10.0: 500, 60.0: 2000, None: 5000}
 
 
 class PlotDock(QDockWidget):
-    """Plots the numeric items of the selected workers (none selected: the first few series).
+    """Plots the numeric items of the selected workers (none selected: the live ones, a few).
 
     Items that are ``int``/``float`` (not ``bool``) make a series named after the worker; dicts of
-    numbers make one series per key, ``"worker.key"``; other items are ignored. x is seconds since
-    the dock was created, each batch spread evenly up to the time it was received.
-
-    Parameters
-    ----------
-    parent : QWidget, optional
-        The owning window.
-    max_points : int
-        How many newest points each series keeps.
+    numbers make one series per key, ``"worker.key"``; other items are not plotted, and an empty
+    plot says so. x is seconds before now; a worker's line breaks where a new run starts.
 
     Attributes
     ----------
+    data : PlotSeries
+        The series and their history (Qt-free).
     redraw_timer : QTimer
-        Single-shot, started by an append that changed something; its timeout redraws.
+        Single-shot, started when data for a shown series arrives; its timeout redraws.
+    slide_timer : QTimer
+        Single-shot, started by a redraw that left lines in view: it moves them left as time passes.
     redraw_count : int
         Redraws done so far (tests wait on it).
-    origin_ns : int
-        ``time.monotonic_ns()`` at creation: x is ``(received_ns - origin_ns) / 1e9``.
+    now_ns : callable
+        The clock x is measured against (``time.monotonic_ns``; tests fix it).
     """
 
-    def __init__(self, parent: QWidget | None = None, *, max_points: int = DEFAULT_MAX_POINTS) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Plot", parent)
         self.setObjectName("plot_dock")
-        self.max_points = max_points
+        self.data = PlotSeries()
+        self.now_ns = time.monotonic_ns
         self.redraw_count = 0
         self._redraw_s = 0.0  # how long the last redraw took (its paint: plot_widget.paint_s)
-        self.origin_ns = time.monotonic_ns()
-        self._series: dict[str, _Series] = {}
-        self._selected: frozenset[str] = frozenset()  # empty: every worker
+        self._selected: frozenset[str] = frozenset()  # empty: the live workers
         self._window_s: float | None = WINDOWS[0][1]
+        self._y_range: tuple[float, float] | None = None
+        self._shown: list[str] = []
+        self._stale = False  # data came while the plot could not be seen
 
         self.plot_widget = make_plot_widget()
         self.plot_item = self.plot_widget.getPlotItem()
-        self._y_range: tuple[float, float] | None = None
-        self.legend = self.plot_item.addLegend(offset=(10, 10))
+        self.view_box = self.plot_item.getViewBox()
+        self.view_box.sigRangeChangedManually.connect(self._on_range_changed_by_user)
+        self.legend = PlotLegend()
+        self.legend.hidden_changed.connect(self.redraw)
+        self.empty_label = QLabel(self.plot_widget)  # over the plot, centred, sized with it; clicks pass through
+        self.empty_label.setObjectName("plot_empty_label")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color: #555; background: transparent;")
+        self.empty_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.plot_widget.overlay = self.empty_label
+        self.note_label = QLabel()
+        self.note_label.setObjectName("plot_note_label")
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet("color: #555;")
+        self.note_label.hide()
 
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip("Freeze the lines (data is still kept); zooming pauses too")
         self.pause_button.toggled.connect(self._on_pause_toggled)
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.clear)
@@ -96,162 +97,175 @@ class PlotDock(QDockWidget):
         bar.addStretch(1)
         bar.addWidget(QLabel("Window"))
         bar.addWidget(self.window_combo)
+        row = QHBoxLayout()
+        row.addWidget(self.plot_widget, 1)
+        row.addWidget(self.legend)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
-        layout.addWidget(self.plot_widget, 1)
+        layout.addLayout(row, 1)
+        layout.addWidget(self.note_label)
         self.setWidget(body)
 
-        # Single-shot and started on demand: no wake-ups at all while nothing arrives.
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setSingleShot(True)
         self.redraw_timer.setInterval(REDRAW_INTERVAL_MS)
-        self.redraw_timer.timeout.connect(self._on_redraw_timer_timeout)
+        self.redraw_timer.timeout.connect(self._on_timer_timeout)
+        self.slide_timer = QTimer(self)
+        self.slide_timer.setSingleShot(True)
+        self.slide_timer.timeout.connect(self._on_timer_timeout)
+        self._show_empty(self.data.empty_message(self._selected, self._window_s))
 
     # --- data -----------------------------------------------------------------------------
 
     def append_events(self, events: Iterable[Event]) -> None:
-        """Buffer the numeric items in ``events``; the curves follow on the next timer tick.
-
-        Parameters
-        ----------
-        events : iterable of Event
-            One emit of the consumer; anything but an ``ItemBatch`` is skipped.
-        """
-        # One conversion per worker per call, not per batch: many workers send many small batches.
-        grouped: dict[str, tuple[list[object], int]] = {}
-        for ev in events:
-            if type(ev) is ItemBatch and ev.items:
-                items, _ = grouped.get(ev.worker, ([], 0))
-                items.extend(ev.items)
-                grouped[ev.worker] = (items, ev.received_ns)
-        changed = False
-        for worker, (items, received_ns) in grouped.items():
-            changed = self._append_batch(worker, items, received_ns) or changed
-        if changed:
+        """Take one emit of the consumer; the lines follow on the next redraw, if any changed."""
+        changed = self.data.apply_events(events)
+        removed = self.data.take_removed()
+        for series in removed:
+            if series.curve is not None:
+                self.plot_item.removeItem(series.curve)  # a removed worker leaves no ghost line
+        if removed or (changed and self._touches_view(changed)):
             self._schedule_redraw()
 
-    def _append_batch(self, worker: str, items: list[object], received_ns: int) -> bool:
-        n = len(items)
-        # Points before the last max_points would be dropped at once: don't even convert them.
-        skip = max(0, n - self.max_points)
-        columns = numeric_columns(items[skip:] if skip else items)
-        t = (received_ns - self.origin_ns) * 1e-9
-        for key, indices, ys in columns:
-            name = worker if key is None else f"{worker}.{key}"
-            series = self._series.get(name) or self._add_series(name, worker)
-            buffer = series.buffer
-            prev = t if buffer.last_x is None else buffer.last_x  # a first batch lands at t
-            end = max(t, prev)
-            start = max(prev, end - MAX_SPREAD_S)
-            # Item i of n sits at start + (i + 1)/n of the way, so the last one lands on `end`.
-            pos = np.arange(skip + 1, n + 1) if indices is None else indices + (skip + 1)
-            buffer.extend(np.multiply(pos, (end - start) / n, dtype=np.float64) + start, ys)
-            buffer.last_x = end
-            series.dirty = True
-        return bool(columns)
-
-    def _add_series(self, name: str, worker: str) -> _Series:
-        colour = PALETTE[len(self._series) % len(PALETTE)]
-        series = _Series(worker, SeriesBuffer(self.max_points), colour, len(self._series))
-        self._series[name] = series
-        if self._is_shown(series):
-            self._show_curve(name, series)
-        return series
-
-    def _curve_of(self, name: str, series: _Series) -> pg.PlotDataItem:
-        if series.curve is None:
-            series.curve = pg.PlotDataItem(name=name, pen=pg.mkPen(series.colour, width=1))
-            self.plot_item.addItem(series.curve)  # adds it to the legend too, as it has a name
-            self.legend.removeItem(series.curve)  # the legend follows what is shown
-            series.curve.setVisible(False)
-            series.dirty = True
-        return series.curve
-
-    def _show_curve(self, name: str, series: _Series) -> None:
-        curve = self._curve_of(name, series)
-        curve.setVisible(True)
-        self.legend.addItem(curve, name)
+    def _touches_view(self, workers: set[str]) -> bool:
+        if self._selected:
+            return not workers.isdisjoint(self._selected)
+        return True  # a new live series may take a free place
 
     def clear(self) -> None:
-        """Drop every buffered point and empty the curves, paused or not (the user asked)."""
-        for series in self._series.values():
-            series.buffer.clear()
+        """Drop every point and empty the lines, paused or not (the user asked)."""
+        for series in self.data.series.values():
+            series.history.clear()
             if series.curve is not None:
                 series.curve.setData([], [])
-            series.dirty = False
         self._y_range = None
+        self._draw()
 
     # --- queries --------------------------------------------------------------------------
 
     def series_names(self) -> list[str]:
         """Return the series' names, in order of first appearance."""
-        return list(self._series)
+        return list(self.data.series)
 
-    def buffer(self, name: str) -> SeriesBuffer:
-        """Return the buffer of series ``name`` (``x``/``y`` are views into it)."""
-        return self._series[name].buffer
+    def shown_names(self) -> list[str]:
+        """Return the series the last redraw put on the plot (and in the legend), in order."""
+        return list(self._shown)
 
     def curve(self, name: str) -> pg.PlotDataItem:
-        """Return the curve of series ``name`` (made, hidden, if it was never shown)."""
-        return self._curve_of(name, self._series[name])
+        """Return the line of series ``name`` (made, hidden, if it was never shown)."""
+        return self._curve_of(name, self.data.series[name])
 
     def colour(self, name: str) -> str:
         """Return the ``#rrggbb`` colour of series ``name``."""
-        return self._series[name].colour
+        return self.data.series[name].colour
 
     # --- view state -----------------------------------------------------------------------
 
     @property
     def paused(self) -> bool:
-        """Return whether the curves are frozen (data is still buffered)."""
+        """Return whether the lines are frozen (data is still kept)."""
         return self.pause_button.isChecked()
 
     @paused.setter
     def paused(self, value: bool) -> None:
         self.pause_button.setChecked(value)
 
+    @property
+    def window_s(self) -> float | None:
+        """Return the seconds shown (None: all)."""
+        return self._window_s
+
     def set_selected(self, names: Iterable[str]) -> None:
-        """Show only the series of workers in ``names``; none selected shows the first few."""
+        """Show only the series of workers in ``names``; none selected shows the live ones."""
         self._selected = frozenset(names)
-        self._y_range = None  # other curves: fit y to them afresh
-        self.legend.clear()
-        for name, series in self._series.items():
-            if self._is_shown(series):
-                self._show_curve(name, series)
-            elif series.curve is not None:
-                series.curve.setVisible(False)
-        # Hidden series were not redrawn; catch them up now that they may show.
-        if any(s.dirty for s in self._series.values()):
-            self._schedule_redraw()
+        self._y_range = None  # other lines: fit y to them afresh
+        self._draw()
 
     def set_window(self, seconds: float | None) -> None:
         """Show the last ``seconds`` of data (None: all of it), as the Window combo does."""
         self.window_combo.setCurrentIndex([s for _, s in WINDOWS].index(seconds))
 
     def redraw(self) -> None:
-        """Push changed buffers to their curves and move the time window; nothing while paused."""
-        if self.paused:
-            return
+        """Draw the shown series as of now, unless paused."""
+        if not self.paused:
+            self._draw()
+
+    def _draw(self) -> None:
         started = time.perf_counter()
-        for series in self._series.values():
-            if series.dirty and series.curve is not None and self._is_shown(series):
-                # Copies: setData keeps the arrays it gets, and the buffers change under it.
-                series.curve.setData(series.buffer.x.copy(), series.buffer.y.copy())
-                series.dirty = False
-        self._apply_window()
+        now = self.now_ns() * 1e-9
+        window = self._window_s
+        start = None if window is None else now - window
+        shown, more = self.data.choose_shown(self._selected, start)
+        visible = [name for name in shown if name not in self.legend.hidden]
+        bounds, oldest = [], None
+        for name, series in self.data.series.items():
+            if name in visible:
+                level = series.history.level(window)
+                x, y = level.polyline(start, shift_s=now)
+                curve = self._curve_of(name, series)
+                curve.setData(x, y)
+                curve.setVisible(True)
+                if (b := level.y_bounds(start)) is not None:
+                    bounds.append(b)
+                first = level.oldest_x()
+                oldest = first if oldest is None or (first is not None and first < oldest) else oldest
+            elif series.curve is not None and series.curve.isVisible():
+                series.curve.setVisible(False)
+        self._shown = shown
+        self.legend.set_entries([(name, self.data.series[name].colour) for name in shown])
+        self._y_range = fit_y_range(bounds, self._y_range)
+        left = -window if window is not None else min(-1.0, (oldest - now) if oldest is not None else -10.0)
+        self.view_box.setRange(xRange=(left, 0.0), yRange=self._y_range or (0.0, 1.0), padding=0)
+        self._show_messages(shown, visible, bool(bounds), more)
         self.redraw_count += 1
         self._redraw_s = time.perf_counter() - started
+        if bounds and not self.paused:
+            self.slide_timer.start(SLIDE_MS[window])
+        else:
+            self.slide_timer.stop()
 
-    def _is_shown(self, series: _Series) -> bool:
-        if self._selected:
-            return series.worker in self._selected
-        return series.order < MAX_AUTO_SERIES
+    def _show_messages(self, shown: list[str], visible: list[str], drawn: bool, more: int) -> None:
+        if drawn:
+            self._show_empty("")
+        elif shown and not visible:
+            self._show_empty("Every line is hidden: check one in the legend to show it.")
+        else:
+            self._show_empty(self.data.empty_message(self._selected, self._window_s))
+        notes = []
+        if more:
+            where = "select workers in the table" if not self._selected else "select fewer workers"
+            notes.append(f"{len(shown)} of {len(shown) + more} series shown: {where} to see the others.")
+        notes += self.data.notes(self._selected or {s.worker for s in self.data.series.values()})
+        self.note_label.setText("\n".join(notes))
+        self.note_label.setVisible(bool(notes))
+
+    def _show_empty(self, text: str) -> None:
+        self.empty_label.setText(text)
+        self.empty_label.setVisible(bool(text))
+
+    def _curve_of(self, name: str, series: Series) -> pg.PlotDataItem:
+        if series.curve is None:
+            series.curve = pg.PlotDataItem(pen=pg.mkPen(series.colour, width=1), connect="finite")
+            series.curve.setVisible(False)
+            self.plot_item.addItem(series.curve)
+        return series.curve
+
+    def _can_be_seen(self) -> bool:
+        return (
+            self.isVisible()
+            and not self.window().isMinimized()
+            and not self.plot_widget.viewport().visibleRegion().isEmpty()
+        )
 
     def _schedule_redraw(self) -> None:
-        # Trailing throttle: the first change starts the timer, later ones ride along.
-        if not self.paused and not self.redraw_timer.isActive():
+        if self.paused:
+            return
+        if not self._can_be_seen():
+            self._stale = True  # drawn when shown again (showEvent), not while nobody can see it
+            return
+        if not self.redraw_timer.isActive():  # trailing throttle: later changes ride along
             self.redraw_timer.start(self.redraw_interval_ms())
 
     def redraw_interval_ms(self) -> int:
@@ -259,40 +273,35 @@ class PlotDock(QDockWidget):
         cost_ms = 1000.0 * (self._redraw_s + self.plot_widget.paint_s)
         return int(min(MAX_REDRAW_INTERVAL_MS, max(REDRAW_INTERVAL_MS, PLOT_SHARE * cost_ms)))
 
-    def _apply_window(self) -> None:
-        """Scroll x to the newest point; fit y to the points in view, with hysteresis.
-
-        pyqtgraph's own auto-range recomputed every curve's bounds several times per frame and
-        moved the y axis by a hair each frame, so its ticks and labels were laid out again 30
-        times a second: a fifth of a frame's cost with 64 workers (5.5 -> 4.4 ms). Here y only
-        moves when the data leaves it or shrinks to under half of it, in one setRange with x.
-        """
-        if self._window_s is None:
-            return
-        shown = [s.buffer for s in self._series.values() if len(s.buffer) and self._is_shown(s)]
-        if not shown:
-            return
-        newest = float(max(b.x[-1] for b in shown))
-        oldest = newest - self._window_s
-        y_range = self._y_range = fit_y_range(shown, oldest, self._y_range)
-        self.plot_item.getViewBox().setRange(xRange=(oldest, newest), yRange=y_range, padding=0)
-
     # --- slots ----------------------------------------------------------------------------
 
-    def _on_redraw_timer_timeout(self) -> None:
-        self.redraw()
+    def _on_timer_timeout(self) -> None:
+        if self._can_be_seen():
+            self.redraw()
+        else:
+            self._stale = True
 
     def _on_pause_toggled(self, checked: bool) -> None:
+        self.pause_button.setText("Resume" if checked else "Pause")
         if checked:
             self.redraw_timer.stop()
+            self.slide_timer.stop()
         else:
+            self._y_range = None  # back from a zoom: fit the data again
             self.redraw()
+
+    def _on_range_changed_by_user(self, *_: object) -> None:
+        # Zooming or panning a moving plot is undone by its next frame: hold still until Resume.
+        if not self.paused:
+            self.paused = True
 
     def _on_window_changed(self, index: int) -> None:
         self._window_s = WINDOWS[index][1]
-        if self._window_s is None:
-            self.plot_item.enableAutoRange()
-        else:
-            self.plot_item.disableAutoRange()
-            self._y_range = None
-            self._apply_window()
+        self._y_range = None
+        self.redraw()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self._schedule_redraw()

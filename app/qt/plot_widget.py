@@ -1,25 +1,12 @@
-"""The plot's pyqtgraph widget (axes, grid, clipping, decimation, timed paints) and its colours."""
+"""The plot's pyqtgraph widget: axes, grid, fixed ranges, timed paints, an overlay for messages."""
 
 from __future__ import annotations
 
 import time
 
 import pyqtgraph as pg
-from PyQt5.QtGui import QPaintEvent
-
-# Colours by order of first appearance (matplotlib's tab10), so a series keeps its colour for good.
-PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
+from PyQt5.QtGui import QPaintEvent, QResizeEvent
+from PyQt5.QtWidgets import QWidget
 
 
 def make_plot_widget() -> TimedPlotWidget:
@@ -30,14 +17,14 @@ def make_plot_widget() -> TimedPlotWidget:
     for side in ("left", "bottom"):
         item.getAxis(side).setPen("k")
         item.getAxis(side).setTextPen("k")
-    item.setLabel("bottom", "time (s)")
+    item.setLabel("bottom", "seconds before now")
     item.showGrid(x=True, y=True, alpha=0.2)
-    # Draw only what is in view, decimated to the screen's width.
-    item.setClipToView(True)
-    item.setDownsampling(auto=True, mode="peak")
-    # In a time window PlotDock sets both ranges itself (`_apply_window`); "All" is pyqtgraph's.
-    item.getViewBox().setAutoVisible(y=True)
+    # PlotDock sets both ranges itself. x runs to 0 = now, so in a time window the axis and its
+    # labels stay put and are not laid out again each frame; the lines are min/max per bucket
+    # already (series_history), so pyqtgraph has nothing to clip or decimate.
     item.disableAutoRange()
+    item.hideButtons()  # its "A" (auto range) would fight the window the dock keeps
+    item.setMenuEnabled(False)
     return widget
 
 
@@ -45,8 +32,14 @@ class TimedPlotWidget(pg.PlotWidget):
     """A PlotWidget that remembers how long its last paint took (wall time, GIL waits included)."""
 
     def __init__(self, **kwargs: object) -> None:
+        self.overlay: QWidget | None = None  # a label kept over the plot area (set before: init resizes)
         super().__init__(**kwargs)
         self.paint_s = 0.0
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self.overlay is not None:
+            self.overlay.setGeometry(self.rect().adjusted(50, 10, -10, -40))  # inside the axes
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         started = time.perf_counter()

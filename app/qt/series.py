@@ -1,8 +1,8 @@
-"""Qt-free pieces of the plot: a bounded x/y buffer, the numeric columns of a batch, the y range."""
+"""Qt-free pieces of the plot: the numeric columns of a batch, and the y range that fits them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from numbers import Real
 from operator import itemgetter
 from typing import Any
@@ -55,13 +55,18 @@ def numeric_values(values: Sequence[Any]) -> tuple[IndexArray | None, FloatArray
     return (None if len(keep) == len(values) else np.asarray(keep, dtype=np.intp)), ys
 
 
-def numeric_columns(items: Sequence[Any]) -> list[tuple[str | None, IndexArray | None, FloatArray]]:
+def numeric_columns(
+    items: Sequence[Any], keep_key: Callable[[str], bool] | None = None
+) -> list[tuple[str | None, IndexArray | None, FloatArray]]:
     """Split a batch into plottable columns.
 
     Parameters
     ----------
     items : Sequence
         A batch's items, or a tail of them.
+    keep_key : callable, optional
+        For dict items: called with each key (as ``str``) the batch has; keys it refuses are not
+        converted at all (a dict of a thousand keys costs only the keys kept).
 
     Returns
     -------
@@ -77,16 +82,25 @@ def numeric_columns(items: Sequence[Any]) -> list[tuple[str | None, IndexArray |
         indices, ys = numeric_values(items)
         return [(None, indices, ys)] if len(ys) else []
     if isinstance(first, dict):
-        return _dict_columns(items)
+        return _dict_columns(items, keep_key or _any_key)
     return []
 
 
-def _dict_columns(items: Sequence[Any]) -> list[tuple[str | None, IndexArray | None, FloatArray]]:
+def _any_key(key: str) -> bool:
+    return True
+
+
+def _dict_columns(
+    items: Sequence[Any], keep_key: Callable[[str], bool]
+) -> list[tuple[str | None, IndexArray | None, FloatArray]]:
     first = items[0]
-    keys = list(first)
+    all_keys = list(first)
     columns: list[tuple[str | None, IndexArray | None, FloatArray]] = []
     # Fast path: every item a dict with the first one's keys, so columns come out of C-level maps.
-    if keys and set(map(type, items)) == {dict} and set(map(len, items)) == {len(keys)}:
+    if all_keys and set(map(type, items)) == {dict} and set(map(len, items)) == {len(all_keys)}:
+        keys = [key for key in all_keys if keep_key(str(key))]
+        if not keys:
+            return columns
         try:
             rows = list(map(itemgetter(*keys), items))
         except KeyError:
@@ -100,9 +114,15 @@ def _dict_columns(items: Sequence[Any]) -> list[tuple[str | None, IndexArray | N
             return columns
     # Mixed batch: dicts with differing keys, or other items among them.
     found: dict[str, tuple[list[int], list[float]]] = {}
+    kept: dict[Any, bool] = {}
     for i, item in enumerate(items):
         if isinstance(item, dict):
             for key, value in item.items():
+                keep = kept.get(key)
+                if keep is None:
+                    keep = kept[key] = keep_key(str(key))
+                if not keep:
+                    continue
                 number = _as_float(value)
                 if number is not None:
                     idx, vals = found.setdefault(str(key), ([], []))
@@ -123,103 +143,19 @@ def _as_float(value: Any) -> float | None:
         return None
 
 
-class SeriesBuffer:
-    """The newest ``max_points`` (x, y) points of one series, in preallocated storage.
-
-    Storage is twice ``max_points`` long: appends write after the newest point and, when the end
-    is reached, the newest points move back to the front. That costs one copy per ``max_points``
-    appended (amortised O(1)) and keeps the points contiguous, so ``x``/``y`` are views, not copies.
-
-    Parameters
-    ----------
-    max_points : int
-        How many points are kept; older ones are dropped.
-
-    Attributes
-    ----------
-    last_x : float or None
-        The x of the newest batch appended, kept across ``clear()`` so time keeps running.
-    total : int
-        Points appended since creation or the last ``clear()``, including dropped ones.
-    """
-
-    def __init__(self, max_points: int) -> None:
-        if max_points < 1:
-            raise ValueError(f"max_points must be at least 1, not {max_points}")
-        self.max_points = max_points
-        self._x = np.empty(2 * max_points, dtype=np.float64)
-        self._y = np.empty(2 * max_points, dtype=np.float64)
-        self._start = 0
-        self._end = 0
-        self.last_x: float | None = None
-        self.total = 0
-
-    def __len__(self) -> int:
-        """Return how many points are kept."""
-        return self._end - self._start
-
-    @property
-    def capacity(self) -> int:
-        """Return the length of the preallocated storage (fixed for the buffer's life)."""
-        return len(self._y)
-
-    @property
-    def x(self) -> FloatArray:
-        """Return the kept x values, oldest first (a view: copy before keeping it)."""
-        return self._x[self._start : self._end]
-
-    @property
-    def y(self) -> FloatArray:
-        """Return the kept y values, oldest first (a view: copy before keeping it)."""
-        return self._y[self._start : self._end]
-
-    def extend(self, x: FloatArray, y: FloatArray) -> None:
-        """Append points (equal-length arrays); only the newest ``max_points`` are kept."""
-        n = len(y)
-        self.total += n
-        cap = self.max_points
-        if n >= cap:
-            self._x[:cap] = x[n - cap :]
-            self._y[:cap] = y[n - cap :]
-            self._start, self._end = 0, cap
-            return
-        if self._end + n > len(self._y):
-            keep = min(len(self), cap - n)
-            # numpy copies through a temporary when source and destination overlap.
-            self._x[:keep] = self._x[self._end - keep : self._end]
-            self._y[:keep] = self._y[self._end - keep : self._end]
-            self._start, self._end = 0, keep
-        self._x[self._end : self._end + n] = x
-        self._y[self._end : self._end + n] = y
-        self._end += n
-        self._start = max(self._start, self._end - cap)
-
-    def clear(self) -> None:
-        """Drop every point (``last_x`` stays, so the next batch is timed from it)."""
-        self._start = self._end = 0
-        self.total = 0
-
-
 def fit_y_range(
-    buffers: Sequence[SeriesBuffer], oldest: float, current: tuple[float, float] | None
+    bounds: Sequence[tuple[float, float]], current: tuple[float, float] | None
 ) -> tuple[float, float] | None:
-    """Return the y range for the points of ``buffers`` at x >= ``oldest``, moving it only when needed.
+    """Return the y range for data spanning ``bounds`` (min, max pairs), moving it only when needed.
 
-    The range changes when a point in view leaves ``current``, or when the points span less
-    than half of it; the new range has 10 % of the span as padding on each side. Keeping the
-    range still between those moments keeps the y axis (and its labels) from being laid out
-    again every frame. Returns ``current`` when no finite point is in view.
+    The range changes when the data leaves ``current``, or spans less than half of it; the new
+    range has 10 % of the span as padding on each side. Keeping the range still between those
+    moments keeps the y axis (and its labels) from being laid out again every frame. Returns
+    ``current`` when there are no bounds.
     """
-    lows, highs = [], []
-    for buffer in buffers:
-        ys = buffer.y[np.searchsorted(buffer.x, oldest) :]  # x only grows, so a binary search finds the window
-        ys = ys[np.isfinite(ys)]
-        if len(ys):
-            lows.append(ys.min())
-            highs.append(ys.max())
-    if not lows:
+    if not bounds:
         return current
-    lo, hi = float(min(lows)), float(max(highs))
+    lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
     if current is not None and current[0] <= lo and hi <= current[1] and hi - lo >= 0.5 * (current[1] - current[0]):
         return current
     pad = 0.1 * (hi - lo) or 0.5 * max(1.0, abs(hi))  # a flat line gets a range around it

@@ -1,275 +1,321 @@
-"""The plot dock: numeric series, bounded buffers, timer-driven redraws, selection, pause, colours."""
+"""The plot dock: series, time before now, breaks at new runs, live series, legend, zoom, messages."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from PyQt5.QtCore import QPoint, Qt
 
-from app.core.events import ItemBatch, LogLine
-from app.qt.plot_dock import MAX_SPREAD_S, PALETTE, PlotDock
-from app.qt.series import SeriesBuffer, fit_y_range, numeric_columns
+from app.core.events import ItemBatch, LogLine, StateChanged, WorkersChanged
+from app.core.policy import State
+from app.qt.plot_dock import MAX_REDRAW_INTERVAL_MS, PLOT_SHARE, REDRAW_INTERVAL_MS, SLIDE_MS, PlotDock
+from app.qt.plot_series import MAX_AUTO_SERIES, MAX_KEYS_PER_WORKER, MAX_SPREAD_S, PALETTE, colour_of
 
 SECOND = 1_000_000_000
+T0 = 1000 * SECOND  # the fixed clock's start
 
 
 @pytest.fixture
 def dock(qtbot):
-    dock = PlotDock(max_points=100)
+    dock = PlotDock()
+    dock.now_ns = lambda: dock.clock_ns
+    dock.clock_ns = T0
+    dock.resize(700, 350)
     qtbot.addWidget(dock)
     return dock
 
 
-def batch(dock: PlotDock, worker: str, items: list, at_s: float, first_seq: int = 0) -> ItemBatch:
-    """A batch received ``at_s`` seconds after the dock was created."""
-    received = dock.origin_ns + int(at_s * SECOND)
+def batch(worker: str, items: list, at_s: float, first_seq: int = 0) -> ItemBatch:
+    """A batch received ``at_s`` seconds after T0."""
+    received = T0 + int(at_s * SECOND)
     return ItemBatch(worker, first_seq, items, sent_ns=received, received_ns=received)
 
 
-def curve_data(dock: PlotDock, name: str) -> tuple[np.ndarray, np.ndarray]:
-    x, y = dock.curve(name).getOriginalDataset()
+def starting(worker: str) -> StateChanged:
+    return StateChanged(worker, State.STARTING, 1234, 0.0)
+
+
+def at(dock: PlotDock, seconds: float) -> None:
+    """Move the dock's clock to ``seconds`` after T0."""
+    dock.clock_ns = T0 + int(seconds * SECOND)
+
+
+def points(dock: PlotDock, name: str, window: float | None = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """The (x since T0, y) of every kept bucket of ``name`` (one point per bucket for single values)."""
+    x, y = dock.data.series[name].history.level(window).polyline(None, shift_s=T0 / SECOND)
+    return x, y
+
+
+def drawn(dock: PlotDock, name: str) -> tuple[np.ndarray, np.ndarray]:
+    x, y = dock.curve(name).getData()
     return (np.array([]) if x is None else x), (np.array([]) if y is None else y)
 
 
-def test_dock_identity(dock):
+def test_dock_identity_and_a_fixed_axis_from_the_start(dock):
     assert dock.windowTitle() == "Plot"
     assert dock.objectName() == "plot_dock"
-    assert dock.plot_item.getAxis("bottom").labelText == "time (s)"
+    assert dock.plot_item.getAxis("bottom").labelText == "seconds before now"
+    dock.redraw()
+    (x0, x1), _ = dock.view_box.viewRange()
+    assert (x0, x1) == pytest.approx((-10.0, 0.0))
+    assert "No items yet" in dock.empty_label.text()
 
 
 def test_numbers_make_one_series_per_worker_spread_over_time(dock):
-    dock.append_events([batch(dock, "sine", [1, 2.5], at_s=1.0), batch(dock, "count", [7], at_s=1.0)])
-    dock.append_events([batch(dock, "sine", [3.0, 4.0, 5.0, 6.0], at_s=1.4)])
+    dock.append_events([batch("sine", [1, 2.5], at_s=1.0), batch("count", [7], at_s=1.0)])
+    dock.append_events([batch("sine", [3.0, 4.0, 5.0, 6.0], at_s=1.4)])
     assert dock.series_names() == ["sine", "count"]
-    buf = dock.buffer("sine")
-    np.testing.assert_array_equal(buf.y, [1, 2.5, 3, 4, 5, 6])
-    # The first batch lands at its receive time; the next spreads evenly back to it.
-    np.testing.assert_allclose(buf.x, [1.0, 1.0, 1.1, 1.2, 1.3, 1.4])
-    np.testing.assert_array_equal(dock.buffer("count").y, [7])
+    x, y = points(dock, "sine")
+    # Buckets of 10 ms: the first batch lands at its receive time, the next spreads back to it.
+    np.testing.assert_array_equal(y, [1, 2.5, 3, 4, 5, 6])
+    np.testing.assert_allclose(x, [1.005, 1.005, 1.105, 1.205, 1.305, 1.405])
+    at(dock, 2.0)
     dock.redraw()
-    x, y = curve_data(dock, "sine")
-    np.testing.assert_array_equal(y, buf.y)
-    np.testing.assert_allclose(x, buf.x)
+    x, y = drawn(dock, "sine")
+    np.testing.assert_array_equal(y, [1, 2.5, 3, 4, 5, 6])
+    np.testing.assert_allclose(x, [-0.995, -0.995, -0.895, -0.795, -0.695, -0.595])  # seconds before now
 
 
 def test_spread_is_capped_after_a_quiet_spell(dock):
-    dock.append_events([batch(dock, "w", [0.0], at_s=1.0)])
-    dock.append_events([batch(dock, "w", [1.0, 2.0], at_s=31.0)])
-    np.testing.assert_allclose(dock.buffer("w").x, [1.0, 31.0 - MAX_SPREAD_S / 2, 31.0])
+    dock.append_events([batch("w", [0.0], at_s=1.0)])
+    dock.append_events([batch("w", [1.0, 2.0], at_s=31.0)])
+    x, _ = points(dock, "w", window=None)  # 50 ms buckets
+    np.testing.assert_allclose(x, [1.025, 31.0 - MAX_SPREAD_S / 2 + 0.025, 31.025])
 
 
 def test_dicts_make_one_series_per_key(dock):
     items = [{"temp": 21.0, "humidity": 45}, {"temp": 21.5, "humidity": 46}]
-    dock.append_events([batch(dock, "sensors", items, at_s=1.0)])
+    dock.append_events([batch("sensors", items, at_s=1.0)])
     assert dock.series_names() == ["sensors.temp", "sensors.humidity"]
-    np.testing.assert_array_equal(dock.buffer("sensors.temp").y, [21.0, 21.5])
-    np.testing.assert_array_equal(dock.buffer("sensors.humidity").y, [45, 46])
+    assert list(points(dock, "sensors.humidity")[1]) == [45, 46]
 
 
 def test_dicts_with_differing_keys_and_non_numbers(dock):
     items = [{"a": 1, "label": "x"}, {"b": 2.0}, "junk", {"a": 3, "flag": True}, {"a": None}]
-    dock.append_events([batch(dock, "w", items, at_s=5.0)])
+    dock.append_events([batch("w", items, at_s=5.0)])
     assert dock.series_names() == ["w.a", "w.b"]
-    np.testing.assert_array_equal(dock.buffer("w.a").y, [1, 3])
-    np.testing.assert_array_equal(dock.buffer("w.b").y, [2.0])
+    assert list(points(dock, "w.a")[1]) == [1, 3] and list(points(dock, "w.b")[1]) == [2.0]
 
 
 @pytest.mark.parametrize(
-    "items",
-    [["2024-01-01 12:00:00"], [(0, 1.0, 2.0)], [True, False], [None], [[1, 2]], [{"s": "text"}], [{}]],
+    ("items", "kind"),
+    [(["2024-01-01 12:00:00"], "str"), ([(0, 1.0)], "tuple"), ([True], "bool"), ([None], "NoneType"),
+     ([[1, 2]], "list"), ([{"s": "text"}], "dict"), ([{}], "dict")],
     ids=["str", "tuple", "bool", "none", "list", "dict-of-str", "empty-dict"],
-)
-def test_non_numeric_items_are_ignored(dock, items):
-    dock.append_events([batch(dock, "w", items, at_s=1.0)])
+)  # fmt: skip
+def test_non_numeric_items_are_not_plotted_and_the_plot_says_why(dock, items, kind):
+    dock.append_events([batch("w", items, at_s=1.0)])
     assert dock.series_names() == []
     assert not dock.redraw_timer.isActive()
+    dock.set_selected(["w"])
+    assert dock.empty_label.isVisibleTo(dock)
+    assert f"No numeric items from w: its items are {kind}." in dock.empty_label.text()
 
 
 def test_other_events_are_ignored(dock):
-    dock.append_events([LogLine("w", "stdout", "INFO", "42", 0.0), batch(dock, "w", [], at_s=1.0)])
+    dock.append_events([LogLine("w", "stdout", "INFO", "42", 0.0), batch("w", [], at_s=1.0)])
     assert dock.series_names() == []
 
 
 def test_mixed_batch_keeps_the_numbers_in_their_slots(dock):
-    dock.append_events([batch(dock, "w", [0.0], at_s=1.0)])
-    dock.append_events([batch(dock, "w", [1, "x", True, 2**2000, np.float32(4.0), None, 6.5, 7], at_s=1.8)])
-    buf = dock.buffer("w")
-    np.testing.assert_array_equal(buf.y, [0.0, 1.0, 4.0, 6.5, 7.0])
-    # Items 1, 5, 7 and 8 of 8, spread over 0.8 s.
-    np.testing.assert_allclose(buf.x, [1.0, 1.1, 1.5, 1.7, 1.8])
+    dock.append_events([batch("w", [0.0], at_s=1.0)])
+    dock.append_events([batch("w", [1, "x", True, 2**2000, np.float32(4.0), None, 6.5, 7], at_s=1.8)])
+    x, y = points(dock, "w")
+    np.testing.assert_array_equal(y, [0.0, 1.0, 4.0, 6.5, 7.0])
+    np.testing.assert_allclose(x, [1.005, 1.105, 1.505, 1.705, 1.805])  # items 1, 5, 7, 8 of 8 over 0.8 s
 
 
-def test_buffers_stay_bounded_and_keep_the_newest(qtbot):
-    dock = PlotDock()  # the default max_points
-    qtbot.addWidget(dock)
-    capacity = None
-    for i in range(100):
-        items = list(range(i * 10_000, (i + 1) * 10_000))
-        dock.append_events([batch(dock, "flood", items, at_s=i * 0.01 + 1.0)])
-        buf = dock.buffer("flood")
-        capacity = capacity or buf.capacity
-        assert buf.capacity == capacity
-        assert len(buf.x) == len(buf.y) == dock.max_points
-    np.testing.assert_array_equal(buf.y, np.arange(1_000_000 - dock.max_points, 1_000_000))
-    assert np.all(np.diff(buf.x) > 0)
+def test_a_new_run_breaks_the_line(dock):
+    dock.append_events([batch("w", [1.0, 2.0], at_s=1.0)])
+    # Stopped at 1 s, started again at 9 s: one emit may carry the end of a run and the next.
+    dock.append_events([batch("w", [3.0], at_s=1.5), starting("w"), batch("w", [4.0, 5.0], at_s=9.0)])
+    at(dock, 9.0)
     dock.redraw()
-    x, y = curve_data(dock, "flood")
-    assert len(x) == len(y) == dock.max_points
+    _, y = drawn(dock, "w")
+    np.testing.assert_array_equal(y, [1.0, 2.0, 3.0, np.nan, 4.0, 5.0])
+    assert dock.curve("w").opts["connect"] == "finite"
 
 
-def test_many_small_batches_wrap_the_buffer(dock):
-    for i in range(37):
-        dock.append_events([batch(dock, "w", list(range(i * 7, i * 7 + 7)), at_s=1.0 + i)])
-    buf = dock.buffer("w")
-    assert len(buf) == dock.max_points == 100
-    np.testing.assert_array_equal(buf.y, np.arange(37 * 7 - 100, 37 * 7))
-    assert buf.total == 37 * 7
+def test_each_window_shows_the_time_it_says(dock):
+    for second in range(120):  # 2 000 items a second for two minutes
+        dock.append_events([batch("fast", list(np.arange(2000.0) + 2000 * second), at_s=second + 1.0)])
+    at(dock, 120.0)
+    for window, label in ((10.0, "Last 10 s"), (60.0, "Last 60 s"), (None, "All")):
+        dock.set_window(window)
+        dock.redraw()
+        assert dock.window_combo.currentText() == label
+        x, _ = drawn(dock, "fast")
+        span = 120.0 if window is None else window
+        assert x[0] == pytest.approx(-span, abs=0.1 * span) and x[-1] == pytest.approx(0.0, abs=0.1)
+        assert len(x) <= 2 * 2000 + 10  # bounded: min/max per bucket, whatever the rate
+        (x0, x1), _ = dock.view_box.viewRange()
+        assert x1 == 0.0 and x0 == pytest.approx(-span, abs=0.1 * span)
 
 
-def test_series_buffer_unit():
-    buf = SeriesBuffer(4)
-    buf.extend(np.array([1.0, 2.0]), np.array([10.0, 20.0]))
-    buf.extend(np.array([3.0, 4.0, 5.0]), np.array([30.0, 40.0, 50.0]))
-    np.testing.assert_array_equal(buf.y, [20, 30, 40, 50])
-    buf.extend(np.arange(6.0, 16.0), np.arange(60.0, 160.0, 10.0))
-    np.testing.assert_array_equal(buf.x, [12, 13, 14, 15])
-    assert buf.capacity == 8 and buf.total == 15
-    buf.clear()
-    assert len(buf) == 0 and buf.total == 0
-    with pytest.raises(ValueError):
-        SeriesBuffer(0)
-
-
-def test_numeric_columns_fast_paths():
-    [(key, indices, ys)] = numeric_columns([1, 2, 3.5])
-    assert key is None and indices is None and ys.dtype == np.float64
-    cols = numeric_columns([{"a": 1, "b": "s"}, {"a": 2, "b": "t"}])
-    assert [(k, i, list(y)) for k, i, y in cols] == [("a", None, [1.0, 2.0])]
-    assert numeric_columns(["1.5"]) == []
-
-
-def test_redraws_ride_the_timer_not_each_append(dock, qtbot):
-    for i in range(50):
-        dock.append_events([batch(dock, "w", [float(i)], at_s=1.0 + i / 100)])
-    assert dock.redraw_count == 0  # nothing drawn inside append_events
-    assert dock.redraw_timer.isActive()
-    qtbot.waitUntil(lambda: dock.redraw_count >= 1, timeout=2000)
-    assert dock.redraw_count == 1
-    assert not dock.redraw_timer.isActive()  # idle: no further redraws, no wake-ups
-    x, y = curve_data(dock, "w")
-    np.testing.assert_array_equal(y, np.arange(50.0))
-
-
-def test_selection_hides_and_shows_curves(dock):
-    dock.append_events(
-        [batch(dock, "a", [1.0], at_s=1.0), batch(dock, "b", [{"k": 2.0, "m": 3.0}], at_s=1.0)],
-    )
+def test_only_live_workers_show_and_removed_ones_leave_no_ghost(dock):
+    dock.append_events([WorkersChanged(("a", "b")), batch("a", [1.0], at_s=1.0), batch("b", [2.0], at_s=1.0)])
     dock.redraw()
-    assert all(dock.curve(n).isVisible() for n in dock.series_names())
-    dock.set_selected(["b"])
-    assert not dock.curve("a").isVisible()
-    assert dock.curve("b.k").isVisible() and dock.curve("b.m").isVisible()
-    assert [label.text for _, label in dock.legend.items] == ["b.k", "b.m"]
-    # Hidden series still buffer, and catch up once shown again.
-    dock.append_events([batch(dock, "a", [5.0], at_s=2.0), batch(dock, "c", [9.0], at_s=2.0)])
-    assert not dock.curve("c").isVisible()
+    assert dock.shown_names() == ["a", "b"] and dock.legend.names() == ["a", "b"]
+    old_curve = dock.curve("a")
+    dock.append_events([WorkersChanged(("b", "c")), batch("c", [3.0], at_s=2.0)])
     dock.redraw()
-    assert list(curve_data(dock, "a")[1]) == [1.0]
-    dock.set_selected([])
-    assert all(dock.curve(n).isVisible() for n in dock.series_names())
-    assert len(dock.legend.items) == 4
-    dock.redraw()
-    assert list(curve_data(dock, "a")[1]) == [1.0, 5.0]
+    assert dock.series_names() == ["b", "c"] and dock.shown_names() == ["b", "c"]
+    assert old_curve not in dock.plot_item.listDataItems()
 
 
-def test_pause_buffers_but_freezes_curves(dock, qtbot):
-    dock.append_events([batch(dock, "w", [1.0, 2.0], at_s=1.0)])
+def test_many_series_show_a_few_and_say_so(dock):
+    names = [f"w{i:02}" for i in range(MAX_AUTO_SERIES + 3)]
+    dock.append_events([WorkersChanged(tuple(names))] + [batch(n, [1.0], at_s=1.0) for n in names])
+    dock.redraw()
+    assert dock.shown_names() == names[:MAX_AUTO_SERIES]
+    assert dock.note_label.isVisibleTo(dock)
+    assert f"{MAX_AUTO_SERIES} of {len(names)} series shown: select workers" in dock.note_label.text()
+    dock.set_selected(names[-2:])
+    assert dock.shown_names() == names[-2:] and not dock.note_label.isVisibleTo(dock)
+
+
+def test_series_with_nothing_in_the_window_give_way_to_live_ones(dock):
+    names = [f"w{i:02}" for i in range(MAX_AUTO_SERIES)]
+    dock.append_events([batch(n, [1.0], at_s=1.0) for n in names])
+    dock.append_events([batch("late", [5.0], at_s=30.0)])
+    at(dock, 31.0)
+    dock.redraw()
+    assert dock.shown_names() == ["late"]  # the first eight stopped 30 s ago; the 10 s window is late's
+
+
+def test_a_dict_with_many_keys_makes_a_bounded_number_of_series_and_says_so(dock):
+    wide = [{f"k{i}": float(i) for i in range(1000)} for _ in range(5)]
+    dock.append_events([batch("wide", wide, at_s=1.0)])
+    assert dock.series_names() == [f"wide.k{i}" for i in range(MAX_KEYS_PER_WORKER)]
+    dock.set_selected(["wide"])
+    assert f"wide: the first {MAX_KEYS_PER_WORKER} keys are plotted, 984 more are not" in dock.note_label.text()
+    dock.append_events([batch("wide", wide, at_s=2.0)])
+    assert len(dock.series_names()) == MAX_KEYS_PER_WORKER
+
+
+def test_the_legend_sits_beside_the_plot_and_hides_a_line_on_click(dock, qtbot):
+    dock.show()
+    qtbot.waitExposed(dock)
+    dock.append_events([batch("a", [1.0], at_s=1.0), batch("b", [2.0], at_s=1.0)])
+    dock.redraw()
+    legend, plot = dock.legend.geometry(), dock.plot_widget.geometry()
+    assert not legend.intersects(plot)
+    item = dock.legend.item(1)
+    assert item.text() == "b" and item.checkState() == Qt.CheckState.Checked
+    rect = dock.legend.visualItemRect(item)
+    qtbot.mouseClick(dock.legend.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(rect.left() + 10, rect.center().y()))
+    qtbot.waitUntil(lambda: not dock.curve("b").isVisible(), timeout=5000)
+    assert dock.curve("a").isVisible() and dock.legend.hidden == {"b"}
+    dock.legend.set_hidden("b", False)
+    assert dock.curve("b").isVisible()
+    dock.legend.set_hidden("a", True)
+    dock.legend.set_hidden("b", True)
+    assert "Every line is hidden" in dock.empty_label.text()
+
+
+def test_zooming_pauses_and_resume_returns_to_the_window(dock, qtbot):
+    dock.show()
+    qtbot.waitExposed(dock)
+    dock.append_events([batch("w", [1.0, 5.0], at_s=1.0)])
+    at(dock, 2.0)
+    dock.redraw()
+    assert dock.pause_button.text() == "Pause"
+    dock.view_box.scaleBy((0.5, 0.5))  # what the wheel does...
+    dock.view_box.sigRangeChangedManually.emit(dock.view_box.state["mouseEnabled"])  # ...and says
+    assert dock.paused and dock.pause_button.text() == "Resume"
+    zoomed = dock.view_box.viewRange()
+    dock.append_events([batch("w", [9.0], at_s=2.0)])
+    assert dock.view_box.viewRange() == zoomed and not dock.redraw_timer.isActive()
+    dock.pause_button.click()
+    assert dock.pause_button.text() == "Pause"
+    (x0, x1), (y0, y1) = dock.view_box.viewRange()
+    assert (x0, x1) == pytest.approx((-10.0, 0.0)) and y0 < 1.0 and y1 > 9.0
+
+
+def test_pause_keeps_data_but_freezes_lines(dock):
+    dock.append_events([batch("w", [1.0, 2.0], at_s=1.0)])
     dock.redraw()
     dock.pause_button.click()
-    assert dock.paused
-    for i in range(20):
-        dock.append_events([batch(dock, "w", [float(i)] * 10, at_s=2.0 + i)])
+    assert dock.paused and dock.pause_button.text() == "Resume"
+    dock.append_events([batch("w", [3.0], at_s=2.0)])
     assert not dock.redraw_timer.isActive()
-    dock.redraw()  # even a direct call leaves the curves alone
-    assert list(curve_data(dock, "w")[1]) == [1.0, 2.0]
-    assert dock.buffer("w").total == 202 and len(dock.buffer("w")) == 100
+    dock.redraw()  # even a direct call leaves the lines alone
+    assert list(drawn(dock, "w")[1]) == [1.0, 2.0]
     count = dock.redraw_count
     dock.pause_button.click()
-    assert not dock.paused
-    assert dock.redraw_count == count + 1
-    np.testing.assert_array_equal(curve_data(dock, "w")[1], dock.buffer("w").y)
+    assert dock.redraw_count == count + 1 and list(drawn(dock, "w")[1]) == [1.0, 2.0, 3.0]
 
 
-def test_colours_follow_first_appearance_and_stay(dock):
-    dock.append_events([batch(dock, "b", [1.0], at_s=1.0), batch(dock, "a", [{"x": 1, "y": 2}], at_s=1.0)])
-    assert [dock.colour(n) for n in ("b", "a.x", "a.y")] == list(PALETTE[:3])
-    dock.set_selected(["a"])
-    dock.clear_button.click()
-    dock.set_selected([])
-    dock.append_events([batch(dock, "c", [1.0], at_s=2.0), batch(dock, "b", [2.0], at_s=2.0)])
-    assert [dock.colour(n) for n in ("b", "a.x", "a.y", "c")] == list(PALETTE[:4])
-    assert dock.curve("a.y").opts["pen"].color().name() == PALETTE[2]
+def test_colours_are_stable_per_name_and_distinct(dock, qtbot):
+    dock.append_events([batch("b", [1.0], at_s=1.0), batch("a", [{"x": 1, "y": 2}], at_s=1.0)])
+    colours = {n: dock.colour(n) for n in dock.series_names()}
+    assert len(set(colours.values())) == 3 and set(colours.values()) <= set(PALETTE)
+    assert colours["b"] == colour_of("b")  # the same in every launch
+    other = PlotDock()
+    qtbot.addWidget(other)
+    other.append_events([batch("a", [{"y": 2, "x": 1}], at_s=1.0), batch("b", [1.0], at_s=1.0)])
+    assert {n: other.colour(n) for n in other.series_names()} == colours  # whatever the order
+    dock.append_events([starting("b"), batch("b", [2.0], at_s=5.0)])
+    assert dock.colour("b") == colours["b"]  # and across runs
+    assert dock.curve("a.y").opts["pen"].color().name() == colours["a.y"]
 
 
-def test_clear_empties_buffers_and_curves(dock):
-    dock.append_events([batch(dock, "w", [1.0, 2.0], at_s=1.0)])
+def test_clear_empties_every_line(dock):
+    dock.append_events([batch("w", [1.0, 2.0], at_s=1.0)])
     dock.redraw()
     dock.clear_button.click()
-    assert len(dock.buffer("w")) == 0
-    assert len(curve_data(dock, "w")[1]) == 0
-    dock.append_events([batch(dock, "w", [3.0], at_s=2.0)])
+    assert len(drawn(dock, "w")[1]) == 0
+    dock.append_events([batch("w", [3.0], at_s=2.0)])
     dock.redraw()
-    assert list(curve_data(dock, "w")[1]) == [3.0]
+    assert list(drawn(dock, "w")[1]) == [3.0]
 
 
-def test_window_follows_the_newest_point(dock):
-    for at_s in (80.0, 85.0, 95.0, 100.0):
-        dock.append_events([batch(dock, "w", [at_s], at_s=at_s)])
-    dock.redraw()
-    (x0, x1), _ = dock.plot_item.getViewBox().viewRange()
-    assert (x0, x1) == pytest.approx((90.0, 100.0))
-    shown_x, _ = dock.curve("w").getData()  # clipped to the view, the newest point included
-    assert list(shown_x) == [85.0, 95.0, 100.0]
-    dock.set_window(60.0)
-    (x0, x1), _ = dock.plot_item.getViewBox().viewRange()
-    assert (x0, x1) == pytest.approx((40.0, 100.0))
-    dock.set_window(None)
-    assert dock.plot_item.getViewBox().autoRangeEnabled()[0]
+def test_redraws_ride_the_timer_then_slide_until_the_data_is_out_of_view(dock, qtbot):
+    dock.show()
+    qtbot.waitExposed(dock)
+    for i in range(50):
+        dock.append_events([batch("w", [float(i)], at_s=1.0 + i / 100)])
+    assert dock.redraw_count == 0 and dock.redraw_timer.isActive()  # nothing drawn inside append_events
+    qtbot.waitUntil(lambda: dock.redraw_count >= 1, timeout=5000)
+    assert dock.redraw_count == 1 and not dock.redraw_timer.isActive()
+    assert dock.slide_timer.isActive() and dock.slide_timer.interval() == SLIDE_MS[10.0]
+    at(dock, 30.0)  # the data is now 29 s old: out of the 10 s window
+    with qtbot.waitSignal(dock.slide_timer.timeout, timeout=5000):
+        pass
+    assert not dock.slide_timer.isActive() and not dock.redraw_timer.isActive()  # idle: no wake-ups
+    assert "No numeric items in the last 10 s." in dock.empty_label.text()
+
+
+def test_a_hidden_plot_does_not_draw_and_catches_up_when_shown(dock, qtbot):
+    dock.append_events([batch("w", [1.0], at_s=1.0)])
+    assert not dock.redraw_timer.isActive() and dock.redraw_count == 0  # never shown: nothing to draw
+    dock.show()
+    qtbot.waitExposed(dock)
+    qtbot.waitUntil(lambda: dock.redraw_count == 1, timeout=5000)
+    dock.hide()
+    dock.append_events([batch("w", [2.0], at_s=2.0)])
+    assert not dock.redraw_timer.isActive()
+    dock.show()
+    qtbot.waitUntil(lambda: dock.redraw_count == 2, timeout=5000)
+    assert list(drawn(dock, "w")[1]) == [1.0, 2.0]
 
 
 def test_paints_without_warnings(dock, qtbot):
     dock.show()
     qtbot.waitExposed(dock)
     items = [np.nan, 1.0, float("inf"), -2.0] * 50 + list(np.linspace(0, 1, 300))
-    dock.append_events([batch(dock, "w", items, at_s=1.0), batch(dock, "d", [{"k": 1.0}], at_s=1.0)])
-    dock.append_events([batch(dock, "nan", [np.nan, np.nan], at_s=2.0), batch(dock, "w", [3.0], at_s=2.0)])
-    dock.redraw()
-    assert not dock.grab().isNull()  # renders the plot, legend and axes now
-    dock.set_window(None)
-    assert not dock.grab().isNull()
+    dock.append_events([batch("w", items, at_s=1.0), batch("d", [{"k": 1.0}], at_s=1.0)])
+    dock.append_events([batch("nan", [np.nan, np.nan], at_s=2.0), starting("w"), batch("w", [3.0], at_s=2.0)])
+    for window in (10.0, 60.0, None):
+        dock.set_window(window)
+        assert not dock.grab().isNull()
     dock.set_selected(["nan"])
-    dock.redraw()
     assert not dock.grab().isNull()
     dock.clear()
-    dock.redraw()
     assert not dock.grab().isNull()
 
 
-def test_fit_y_range_moves_only_when_the_data_leaves_or_shrinks():
-    buf = SeriesBuffer(100)
-    buf.extend(np.arange(10.0), np.array([0.0, 5.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 10.0]))
-    assert fit_y_range([buf], 5.0, None) == pytest.approx((3.4, 10.6))  # points 5..9 only: 4..10, padded
-    assert fit_y_range([buf], 5.0, (0.0, 11.0)) == (0.0, 11.0)  # inside, and spans over half: kept
-    assert fit_y_range([buf], 5.0, (0.0, 30.0)) == pytest.approx((3.4, 10.6))  # spans under half: refit
-    assert fit_y_range([buf], 0.0, (3.4, 10.6)) == pytest.approx((-1.0, 11.0))  # 0.0 left it: refit
-    flat = SeriesBuffer(10)
-    flat.extend(np.array([1.0, 2.0]), np.array([np.nan, 3.0]))
-    assert fit_y_range([flat], 0.0, None) == pytest.approx((1.5, 4.5))  # a flat line, nan skipped
-    assert fit_y_range([flat], 5.0, (0.0, 1.0)) == (0.0, 1.0)  # nothing in view: unchanged
-
-
-def test_slow_frames_slow_the_redraws_down_within_bounds(dock):
-    from app.qt.plot_dock import MAX_REDRAW_INTERVAL_MS, PLOT_SHARE, REDRAW_INTERVAL_MS
-
+def test_slow_frames_slow_the_redraws_down_within_bounds(dock, qtbot):
     widget = dock.plot_widget
     dock._redraw_s, widget.paint_s = 0.0005, 0.0005
     assert dock.redraw_interval_ms() == REDRAW_INTERVAL_MS  # cheap frames: full frame rate
@@ -277,6 +323,8 @@ def test_slow_frames_slow_the_redraws_down_within_bounds(dock):
     assert dock.redraw_interval_ms() == PLOT_SHARE * 10  # 10 ms frames: the plot keeps to its share
     widget.paint_s = 1.0
     assert dock.redraw_interval_ms() == MAX_REDRAW_INTERVAL_MS
-    dock.append_events([batch(dock, "w", [1.0], at_s=1.0)])
+    dock.show()
+    qtbot.waitExposed(dock)
+    dock.append_events([batch("w", [1.0], at_s=1.0)])
     assert dock.redraw_timer.interval() == MAX_REDRAW_INTERVAL_MS  # the next redraw waits that long
     dock.redraw_timer.stop()
