@@ -26,6 +26,22 @@ def demo_config() -> PulseConfig:
     return replace(parse_config(text, "<built-in demo>"), source=None)
 
 
+def last_window_config() -> str | None:
+    """Return the config file the window had when it last closed, if it still exists (QSettings)."""
+    try:
+        from app.qt.recent_configs import RecentConfigs, settings_for_app
+    except ImportError:  # Qt missing: the window will say so
+        return None
+    return RecentConfigs(settings_for_app()).last_config()
+
+
+def _config_failed(exc: ConfigError) -> int:
+    print(f"{len(exc.problems)} problem(s) in the config; nothing was started:", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return EXIT_CONFIG_ERROR
+
+
 def _duration(text: str) -> float:
     """An argparse type: a finite number of seconds, from 0 to 24.8 days."""
     try:
@@ -40,7 +56,10 @@ def _duration(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``main.py``."""
     p = argparse.ArgumentParser(prog="pulse", description="Supervise Python worker processes and watch their data.")
-    p.add_argument("--config", metavar="FILE", help="TOML config file (default: the built-in demo)")
+    p.add_argument(
+        "--config", metavar="FILE", help="TOML config file (default: the window reopens the last one, else the demo)"
+    )
+    p.add_argument("--demo", action="store_true", help="the built-in demo, even if the window had a config last time")
     p.add_argument("--check", action="store_true", help="validate the config and exit (0 valid, 2 invalid)")
     p.add_argument("--headless", action="store_true", help="no window: JSON lines on stdout")
     p.add_argument("--duration", type=_duration, metavar="SECONDS", help="with --headless: stop after this long")
@@ -51,13 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run Pulse; return the process exit code."""
     args = build_parser().parse_args(argv)
-    try:
-        config = load_config(args.config) if args.config else demo_config()
-    except ConfigError as exc:
-        print(f"{len(exc.problems)} problem(s) in the config; nothing was started:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+    if args.config and args.demo:
+        print("--config and --demo exclude each other", file=sys.stderr)
         return EXIT_CONFIG_ERROR
+    window = not (args.check or args.headless)
+    path = args.config or (None if args.demo or not window else last_window_config())
+    try:
+        config = load_config(path) if path else demo_config()
+    except ConfigError as exc:
+        if not args.config:  # the config reopened from last time: say why, and open the demo instead
+            print(f"{path} (the last config) could not be reopened; opening the demo:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            config = demo_config()
+        else:
+            return _config_failed(exc)
     if args.start_method:
         config = replace(config, start_method=args.start_method)
     if args.check:

@@ -62,6 +62,8 @@ def event_lines(event: Event) -> list[str]:
     record: dict[str, Any]
     if isinstance(event, StateChanged):
         record = {"type": "state", "worker": event.worker, "state": event.state.value, "pid": event.pid}
+        if event.reason:
+            record["reason"] = event.reason  # why a FATAL worker was given up
     elif isinstance(event, LogLine):
         record = {"type": "log", "worker": event.worker, "stream": event.stream, "level": event.level}
         record["line"] = event.line

@@ -56,11 +56,12 @@ class JobWindow(QMainWindow):
         self._numbers = itertools.count(1)
         self._job: str | None = None
         self._answer: int | None = None
+        self._limit = 0
         self._error = ""
-        self.limit = QSpinBox(maximum=100_000_000, singleStep=1_000_000)
+        self.limit = QSpinBox(minimum=3, maximum=100_000_000, singleStep=1_000_000)  # no primes below 3
         self.limit.setValue(3_000_000)
         self.limit.setGroupSeparatorShown(True)
-        self.start_button = QPushButton("Start", clicked=self.start_job)
+        self.start_button = QPushButton("Start", clicked=lambda: self.start_job())
         self.cancel_button = QPushButton("Cancel", clicked=self.cancel_job, enabled=False)
         self.progress = QProgressBar(maximum=STEPS)
         self.result = QLabel("—")
@@ -77,14 +78,16 @@ class JobWindow(QMainWindow):
         self.setCentralWidget(central)
         self.resize(480, self.sizeHint().height())
 
-    def start_job(self) -> None:
+    def start_job(self, limit: int | None = None) -> None:
         self._job, self._answer, self._error = f"job {next(self._numbers)}", None, ""
-        limit = self.limit.value()
+        # The result names the limit the job started with (the box is disabled while it runs).
+        limit = self._limit = self.limit.value() if limit is None else limit
         # restart="never": a job runs once; start_secs=0: it counts as started at once.
         self.jobs.add(self._job, count_primes, kwargs={"limit": limit}, restart="never", start_secs=0)
         self.progress.setValue(0)
         self.result.setText(f"counting below {limit:,}…")
         self.start_button.setEnabled(False)
+        self.limit.setEnabled(False)  # the job counts below the limit it started with
         self.cancel_button.setEnabled(True)
 
     def cancel_job(self) -> None:
@@ -108,12 +111,13 @@ class JobWindow(QMainWindow):
         if worker != self._job:
             return
         if self._answer is not None:
-            self.result.setText(f"{self._answer:,} primes below {self.limit.value():,}")
+            self.result.setText(f"{self._answer:,} primes below {self._limit:,}")
         else:
             self.result.setText("cancelled" if exitcode == 0 else f"failed: {self._error or f'exit code {exitcode}'}")
         self.jobs.remove(worker)  # a finished job needs no row in the supervisor
         self._job = None
         self.start_button.setEnabled(True)
+        self.limit.setEnabled(True)
         self.cancel_button.setEnabled(False)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

@@ -18,6 +18,8 @@ os.mkdir(_LOG_DIR)
 os.environ["PULSE_LOG_DIR"] = _LOG_DIR
 # Hypothesis keeps its example database and caches here, not in the checkout.
 os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(_SESSION_DIR, "hypothesis")
+# Qt's settings (the window's last config, recent files) too: a test never reads or writes the user's.
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_SESSION_DIR, "config")
 
 import multiprocessing.forkserver  # noqa: E402 - after the environment is set
 import multiprocessing.resource_tracker  # noqa: E402 - after the environment is set

@@ -71,6 +71,20 @@ def _set_sched_policy(name: str) -> None:
         os.sched_setscheduler(0, policy, os.sched_param(0))
 
 
+def process_title(spec: WorkerSpec) -> str:
+    """Return the title ``ps``, ``htop`` and the inspector show for a worker: ``pulse: name (target)``."""
+    return f"pulse: {spec.name} ({spec.target})"
+
+
+def _set_title(spec: WorkerSpec) -> None:
+    # Otherwise every worker reads "python -B -c from multiprocessing.forkserver import main; ...".
+    try:
+        import setproctitle
+    except ImportError:  # pragma: no cover - a dependency; without it the title stays Python's
+        return
+    setproctitle.setproctitle(process_title(spec))
+
+
 def run(spec: WorkerSpec, out: Connection, control: Connection, stdout: Connection, stderr: Connection) -> None:
     """Entry point of every worker process (the ``multiprocessing.Process`` target)."""
     _die_with_parent()
@@ -91,6 +105,7 @@ def run(spec: WorkerSpec, out: Connection, control: Connection, stdout: Connecti
     os.register_at_fork(after_in_child=lambda: _forked_from_worker(writer))
     # The supervisor holds back a SIGTERM until it reads this; the rest lets it sweep our orphans.
     writer.send((HELLO, mark, os.getppid() if worker_tree.forkserver_guarded else None))
+    _set_title(spec)
     threading.Thread(target=_watch_control, args=(control, writer), name="pulse-control", daemon=True).start()
     child_output.capture_output(stdout, stderr)
     child_output.capture_logging(writer)

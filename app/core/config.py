@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import multiprocessing
 import os
@@ -39,9 +40,9 @@ class _Checker:
         self.problems.append(ConfigProblem(self.path, self.where.line(*loc), fld, reason))
         self._failed.add(fld)
 
-    def failed(self, loc: tuple[Any, ...]) -> bool:
-        """Return whether the field at ``loc`` (``("worker", n, key)``) has a problem already."""
-        return f"worker[{loc[1]}].{loc[2]}" in self._failed
+    def failed(self, fld: str) -> bool:
+        """Return whether the field ``fld`` has a problem already."""
+        return fld in self._failed
 
     def pulse(self, table: Any) -> str:
         if not isinstance(table, dict):
@@ -59,8 +60,7 @@ class _Checker:
             self.fail(loc, fld, f"start method {method!r} is not available on this platform")
         return str(method)
 
-    def worker(self, n: int, table: Any) -> WorkerSpec | None:
-        base = f"worker[{n}]"
+    def worker(self, n: int, table: Any, base: str) -> WorkerSpec | None:
         if not isinstance(table, dict):
             self.fail(("worker", n), base, f"expected a table, got {describe_value(table)}")
             return None
@@ -70,6 +70,11 @@ class _Checker:
             if key not in table:
                 self.fail(("worker", n), f"{base}.{key}", f"missing required key {key!r}")
         return spec if len(self.problems) == before else None
+
+
+def worker_label(n: int, name: str | None) -> str:
+    """Return how a config message names the ``n``-th [[worker]] table: by its name when it has one."""
+    return f"worker[{n}]" if name is None else f"worker {json.dumps(name, ensure_ascii=False)}"
 
 
 def _syntax_problem(msg: str, text: str, path: str) -> ConfigProblem:
@@ -121,30 +126,34 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
     workers: list[WorkerSpec] = []
     to_probe: list[tuple[int, str, dict[str, Any]]] = []  # (table number, target, kwargs)
     first_seen: dict[str, int] = {}
+    labels: dict[int, str] = {}  # how messages name each [[worker]] table
     for n, table in enumerate(tables, start=1):
-        spec = check.worker(n, table)
         name = table.get("name") if isinstance(table, dict) else None
-        if isinstance(name, str) and name in first_seen:
+        named = isinstance(name, str) and bool(name.strip())
+        labels[n] = base = worker_label(n, name if named and name not in first_seen else None)
+        spec = check.worker(n, table, base)
+        if named and name in first_seen:
             first = first_seen[name]
             check.fail(
                 ("worker", n, "name"),
-                f"worker[{n}].name",
+                f"{base}.name",
                 f"duplicate worker name {name!r} (first used by worker[{first}], "
                 f"line {check.where.line('worker', first, 'name')})",
             )
-        elif isinstance(name, str) and name.strip():
+        elif named:
             first_seen[name] = n
         if spec is not None:
             workers.append(spec)
-        if check_targets and not check.failed(("worker", n, "target")) and isinstance(table, dict):
+        if check_targets and not check.failed(f"{base}.target") and isinstance(table, dict):
             kwargs = table.get("kwargs", {})
             if isinstance(table.get("target"), str):  # every table's, even where other fields are bad
                 to_probe.append((n, table["target"], kwargs if isinstance(kwargs, dict) else {}))
     if to_probe:  # imported in a subprocess: user code never runs in Pulse's own process
-        reasons = probe_targets([(target, kwargs) for _, target, kwargs in to_probe])
-        for (n, _, _), reason in zip(to_probe, reasons, strict=True):
-            if reason is not None:
-                check.fail(("worker", n, "target"), f"worker[{n}].target", reason)
+        problems = probe_targets([(target, kwargs) for _, target, kwargs in to_probe])
+        for (n, _, _), problem in zip(to_probe, problems, strict=True):
+            if problem is not None:
+                loc = ("worker", n, *problem.field.split(".", 1))
+                check.fail(loc, f"{labels[n]}.{problem.field}", problem.reason)
     if check.problems:
         # Stable sort: file order for the reader, problems without a line last.
         check.problems.sort(key=lambda p: (p.line is None, p.line or 0))

@@ -45,7 +45,8 @@ class StateChanged:
     state: State
     pid: int | None
     time: float  # time.time() here
-    restarts: int = 0  # automatic restarts since the worker was added
+    restarts: int = 0  # automatic restarts since the worker was added (or its counters were reset)
+    reason: str = ""  # for FATAL: why the supervisor gave up
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,7 +56,7 @@ class Inspector:
                     children=tuple(c.pid for c in proc.children(recursive=True)),
                     open_files=tuple(f.path for f in _safe(proc.open_files)),
                     connections=tuple(_describe_conn(c) for c in _safe(proc.net_connections)),
-                    cmdline=" ".join(_safe(proc.cmdline)),
+                    cmdline=" ".join(_safe(proc.cmdline)).strip(),  # a set process title is padded
                 )
             return info
         except psutil.NoSuchProcess:
@@ -101,6 +101,18 @@ def format_bytes(n: int | None) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} GiB"  # pragma: no cover
+
+
+def format_count(n: float) -> str:
+    """Return a count or rate that fits a narrow column: ``"45,410"``, ``"453 k"``, ``"1.60 M"``, ``"2.15 G"``."""
+    if n < 100_000:
+        return f"{n:,.0f}"
+    for unit, size in (("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)):
+        value = n / size
+        if value < 999.5 or unit == "T":
+            digits = 0 if value >= 99.95 else 1 if value >= 9.995 else 2  # three significant digits
+            return f"{value:,.{digits}f} {unit}"
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def format_duration(seconds: float | None) -> str:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from app.core.events import Event, LogLine, StateChanged, WorkerExited
+from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.inspection import describe_exit
 
 DEFAULT_MAX_BYTES = 1_000_000
@@ -91,6 +91,12 @@ class LogFiles:
             elif isinstance(ev, WorkerExited):
                 ended = f"process {ev.pid} ended: {describe_exit(ev.exitcode, ev.signal)}"
                 self.write(ev.worker, ev.time, "pulse", "INFO", ended)
+            elif isinstance(ev, WorkersChanged):
+                # A removed worker's file is done with (its last lines came before this): close it,
+                # or a long session holds one descriptor per worker ever removed.
+                for worker in [w for w in self._files if w not in ev.names]:
+                    self._close(worker)
+                continue
             else:
                 continue
             wrote = True

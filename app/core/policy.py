@@ -96,6 +96,8 @@ class Runtime:
         A Restart is in progress: start again once the stop completes.
     killed : bool
         SIGKILL was sent as part of this stop.
+    fatal_reason : str
+        Why the policy gave up, when the state is FATAL (which limit, and how it was reached).
     """
 
     state: State = State.STOPPED
@@ -106,6 +108,7 @@ class Runtime:
     crash_times: tuple[float, ...] = field(default_factory=tuple)
     restart_after_stop: bool = False
     killed: bool = False
+    fatal_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,7 @@ def _spawn(rt: Runtime, spec: WorkerSpec, now: float, *, path: tuple[State, ...]
         started_at=now,
         restart_after_stop=False,
         killed=False,
+        fatal_reason="",
     )
     return Step(new, (*path, State.STARTING), (Command.SPAWN,))
 
@@ -149,7 +153,15 @@ def _unexpected_exit(rt: Runtime, spec: WorkerSpec, ev: Exited, now: float) -> S
     crashes = tuple(t for t in rt.crash_times if now - t < spec.flap_window) + (now,)
     crash_free_restart = spec.restart is RestartPolicy.ALWAYS and ev.exitcode == 0 and ev.signal is None
     if not crash_free_restart and (fast_failures > spec.start_retries or len(crashes) >= spec.flap_limit):
-        fatal = replace(exited, state=State.FATAL, crash_times=crashes, fast_failures=fast_failures)
+        reason = (
+            f"{fast_failures} exits before start_secs ({spec.start_secs:g} s) in a row (start_retries = "
+            f"{spec.start_retries})"
+            if fast_failures > spec.start_retries
+            else f"{len(crashes)} unexpected exits within {spec.flap_window:g} s (flap_limit = {spec.flap_limit})"
+        )
+        fatal = replace(
+            exited, state=State.FATAL, crash_times=crashes, fast_failures=fast_failures, fatal_reason=reason
+        )
         return Step(fatal, (State.EXITED, State.FATAL))
     delay = backoff_delay(spec, consecutive)
     backoff = replace(

@@ -80,9 +80,9 @@ def check_spec_fields(where: str, fields: Mapping[str, Any]) -> WorkerSpec:
     spec = spec_from_fields(fields, lambda key, reason: problems.append(ConfigProblem(where, None, key, reason)))
     target, kwargs = fields.get("target"), fields.get("kwargs", {})
     if isinstance(target, str) and not any(p.field == "target" for p in problems):
-        (reason,) = probe_targets([(target, kwargs if isinstance(kwargs, dict) else {})])
-        if reason is not None:
-            problems.append(ConfigProblem(where, None, "target", reason))
+        (problem,) = probe_targets([(target, kwargs if isinstance(kwargs, dict) else {})])
+        if problem is not None:
+            problems.append(ConfigProblem(where, None, problem.field, problem.reason))
     if problems or spec is None:
         raise ConfigError(problems or [ConfigProblem(where, None, "name", "name and target are required")])
     return spec

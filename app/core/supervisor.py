@@ -90,6 +90,10 @@ class Supervisor:
         """Stop ``name`` (if running), then start it again."""
         self._post("event", (self._check(name), policy.RestartAsked()))
 
+    def reset_counters(self, name: str) -> None:
+        """Count ``name``'s restarts and items sent, received and lost from zero again."""
+        self._post("reset", self._check(name))
+
     def request_stack(self, name: str) -> None:
         """Ask ``name`` for its current Python stack; a `StackDump` event answers."""
         self._post("stack", self._check(name))
@@ -229,6 +233,11 @@ class Supervisor:
                         rec.control.send_bytes(b"stack")
                     except OSError:
                         pass
+            elif kind == "reset":
+                rec = self._workers.get(payload)
+                if rec is not None:
+                    rec.reset_counters()
+                    self._announce(rec, rec.runtime.state)  # carries restarts = 0 to the window
             elif kind == "config":
                 self._apply(payload)
             elif kind == "add":
@@ -283,7 +292,10 @@ class Supervisor:
             self._events.append(WorkersChanged(tuple(self._workers)))
 
     def _announce(self, rec: WorkerRecord, state: State) -> None:
-        self._events.append(StateChanged(rec.spec.name, state, rec.pid, time.time(), rec.restarts))
+        reason = rec.runtime.fatal_reason if state is State.FATAL else ""
+        self._events.append(StateChanged(rec.spec.name, state, rec.pid, time.time(), rec.restarts, reason))
+        if reason:
+            self._log(rec, f"FATAL: gave up restarting: {reason}; Start tries again")
 
     def _spawn(self, rec: WorkerRecord) -> None:
         try:
@@ -326,14 +338,16 @@ class Supervisor:
                     rec.spec = new[name]
                     if rec.spec.autostart:  # as if newly added: supervisord's update does the same
                         self._feed(rec, policy.StartAsked())
-        for name, spec in new.items():
-            if name not in self._workers:
-                self._workers[name] = self._new_record(spec)
-                if spec.autostart:
-                    self._feed(self._workers[name], policy.StartAsked())
+        added = [name for name in new if name not in self._workers]
+        for name in added:
+            self._workers[name] = self._new_record(new[name])
         order = list(new)
         self._workers = dict(sorted(self._workers.items(), key=lambda kv: _position(order, kv[0])))
+        # Announced before they start: whoever shows workers has their row when STARTING comes.
         self._events.append(WorkersChanged(tuple(self._workers)))
+        for name in added:
+            if new[name].autostart:
+                self._feed(self._workers[name], policy.StartAsked())
 
 
 # Workers are not daemonic (so they may have children), and at exit multiprocessing joins every

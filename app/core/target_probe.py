@@ -16,12 +16,26 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_TIMEOUT = 10.0
 
 
-def probe_targets(targets: Sequence[tuple[str, dict[str, Any]]], timeout: float = DEFAULT_TIMEOUT) -> list[str | None]:
+@dataclass(frozen=True, slots=True)
+class TargetProblem:
+    """Why a worker could not run a target: ``field`` is ``"target"``, ``"kwargs"`` or ``"kwargs.<name>"``."""
+
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def probe_targets(
+    targets: Sequence[tuple[str, dict[str, Any]]], timeout: float = DEFAULT_TIMEOUT
+) -> list[TargetProblem | None]:
     """Return, for each ``(target, kwargs)``, why a worker could not run it, or None if it can.
 
     One subprocess checks them all, in order; a target whose import does not finish within
@@ -43,18 +57,83 @@ def probe_targets(targets: Sequence[tuple[str, dict[str, Any]]], timeout: float 
         out = exc.stdout or b""
         lines = out.decode("utf-8", "replace").splitlines()
     except OSError as exc:
-        return [f"cannot check targets: {exc}"] * len(targets)
-    results: list[str | None] = []
+        return [TargetProblem("target", f"cannot check targets: {exc}")] * len(targets)
+    results: list[TargetProblem | None] = []
     for line in lines:
         try:
-            results.append(json.loads(line))
+            answer = json.loads(line)
         except ValueError:
             break
+        results.append(None if answer is None else TargetProblem(str(answer[0]), str(answer[1])))
     if len(results) < len(targets):
         missing = len(targets) - len(results)
-        results.append(f"checking it did not finish within {timeout:g} s (a slow or hanging import?)")
-        results.extend(["not checked: a target before it did not finish"] * (missing - 1))
+        results.append(
+            TargetProblem("target", f"checking it did not finish within {timeout:g} s (a slow or hanging import?)")
+        )
+        results.extend([TargetProblem("target", "not checked: a target before it did not finish")] * (missing - 1))
     return results[: len(targets)]
+
+
+def list_producers(modules: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+    """Return the ``module:callable`` producers the ``modules`` define (generators, async, ``ctx`` functions).
+
+    Imported in a subprocess like the checks; a module that fails to import or hangs past
+    ``timeout`` seconds simply offers nothing.
+    """
+    if not modules:
+        return []
+    request = pickle.dumps((list(sys.path), list(modules)))
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", "from app.core.target_probe import list_main; list_main()"],
+            input=request,
+            capture_output=True,
+            timeout=timeout,
+            env=_probe_env(),
+        )
+        found = json.loads(proc.stdout.decode("utf-8", "replace") or "[]")
+    except (subprocess.TimeoutExpired, OSError, ValueError):
+        return []
+    return [name for name in found if isinstance(name, str)]
+
+
+def list_main() -> None:
+    """The lister process: read the modules on stdin, answer one JSON list of ``module:callable``."""
+    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    path, modules = pickle.loads(sys.stdin.buffer.read())
+    sys.path[:] = path
+    found: list[str] = []
+    for module_name in modules:
+        try:
+            found += producers_in(module_name)
+        except BaseException:  # noqa: S112 - a module that cannot import offers no names
+            continue
+    answer.write(json.dumps(found))
+    answer.flush()
+
+
+def producers_in(module_name: str) -> list[str]:
+    """Return ``module:name`` for the public functions ``module_name`` defines that look like producers."""
+    import importlib
+
+    from app.core.producer_shapes import shape_of, takes_ctx
+
+    module = importlib.import_module(module_name)
+    public = getattr(module, "__all__", None)
+    names = []
+    for name, obj in vars(module).items():
+        if not inspect.isfunction(obj):
+            continue
+        if public is not None and name not in public:
+            continue  # the module says what it offers
+        if public is None and (name.startswith("_") or obj.__module__ != module.__name__):
+            continue  # private, or imported from elsewhere
+        if shape_of(obj) != "function" or takes_ctx(obj):  # a plain function is likely a helper
+            names.append(f"{module_name}:{name}")
+    return names
 
 
 def _probe_env() -> dict[str, str]:
@@ -75,15 +154,15 @@ def main() -> None:
     sys.path[:] = path
     for target, kwargs in targets:
         try:
-            reason = problem_of(target, kwargs)
+            problem = problem_of(target, kwargs)
         except BaseException as exc:  # SystemExit, KeyboardInterrupt from an import: a reason too
-            reason = f"checking it raised {type(exc).__name__}: {exc}"
-        answer.write(json.dumps(reason) + "\n")
+            problem = ("target", f"checking it raised {type(exc).__name__}: {exc}")
+        answer.write(json.dumps(problem) + "\n")
         answer.flush()
 
 
-def problem_of(target: str, kwargs: dict[str, Any]) -> str | None:
-    """Return why a worker could not run ``target`` with ``kwargs`` (import, shape, arguments), or None."""
+def problem_of(target: str, kwargs: dict[str, Any]) -> tuple[str, str] | None:
+    """Return ``(field, reason)`` if a worker could not run ``target`` with ``kwargs``, else None."""
     from app.core.errors import TargetError
     from app.core.producer_shapes import NotAProducer, shape_of, takes_ctx
     from app.core.spec import resolve_target
@@ -92,16 +171,35 @@ def problem_of(target: str, kwargs: dict[str, Any]) -> str | None:
         fn = resolve_target(target)
         shape_of(fn)
     except (TargetError, NotAProducer) as exc:
-        return str(exc)
+        return "target", str(exc)
     except BaseException as exc:
-        return f"importing it raised {type(exc).__name__}: {exc}"
+        return "target", f"importing it raised {type(exc).__name__}: {exc}"
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
         return None  # a builtin without a signature: the worker will tell
-    call = dict(kwargs, ctx=None) if takes_ctx(fn) else kwargs
+    return kwargs_problem(getattr(fn, "__name__", target), signature, kwargs, takes_ctx(fn))
+
+
+def kwargs_problem(
+    name: str, signature: inspect.Signature, kwargs: dict[str, Any], ctx: bool
+) -> tuple[str, str] | None:
+    """Return ``(field, reason)`` when ``kwargs`` do not fit ``signature``: the first bad one, named."""
+    P = inspect.Parameter
+    params = signature.parameters
+    by_keyword = [p.name for p in params.values() if p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY)]
+    takes = [n for n in by_keyword if not (ctx and n == "ctx")]
+    if not any(p.kind is P.VAR_KEYWORD for p in params.values()):
+        for key in kwargs:
+            if key not in takes:
+                offer = f"it takes {', '.join(takes)}" if takes else "it takes none"
+                return f"kwargs.{key}", f"{name}() takes no argument {key!r} ({offer})"
+    for p in params.values():
+        given = p.name in kwargs or (ctx and p.name == "ctx")
+        if p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY) and p.default is P.empty and not given:
+            return "kwargs", f"{name}() needs argument {p.name!r}"
     try:
-        signature.bind(**call)
-    except TypeError as exc:
-        return f"cannot be called with kwargs {sorted(kwargs)}: {exc}"
+        signature.bind(**(dict(kwargs, ctx=None) if ctx else kwargs))
+    except TypeError as exc:  # what the checks above do not cover (a positional-only parameter)
+        return "kwargs", f"{name}() cannot be called with kwargs {sorted(kwargs)}: {exc}"
     return None

@@ -165,6 +165,11 @@ class WorkerRecord:
             self.sent += msg[1]
             self.lost += max(0, msg[1] - self.next_seq)
 
+    def reset_counters(self) -> None:
+        """Count restarts and items from zero (the current run's items so far no longer count as sent)."""
+        self.restarts = self.received = self.lost = 0
+        self.sent = -self.next_seq if self.process is not None else 0  # `sent` gains the run's total at its end
+
     def signal(self, sig: int) -> None:
         """Signal the worker's process group, or just the worker if it has no group of its own yet.
 

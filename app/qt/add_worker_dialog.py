@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import re
-import tomllib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PyQt5 import sip
-from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtCore import QStringListModel, Qt, QTimer
 from PyQt5.QtGui import QFontDatabase
 from PyQt5.QtWidgets import (
     QCheckBox,
@@ -30,84 +27,24 @@ from app import producers
 from app.core.config import dump_config, parse_config
 from app.core.errors import ConfigError
 from app.core.spec import DEFAULT_STOP_TIMEOUT, PulseConfig, RestartPolicy, WorkerSpec
-from app.core.target_probe import probe_targets
+from app.core.target_probe import TargetProblem, list_producers, probe_targets
 from app.qt.background import BackgroundCall
+from app.qt.kwargs_text import null_path, parse_kwargs
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
 IMPORT_DEBOUNCE_MS = 300
 ERROR_STYLE = "color: #c62828;"
+
+
 # Where each field of the generated one-worker document reports; anything else is a form error.
-_FIELD_KEYS = {"worker[1].name": "name", "worker[1].target": "target", "worker[1].kwargs": "kwargs"}
-_TOML_POS = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
-_INLINE_PREFIX = "kwargs = "
-
-
-def parse_kwargs(text: str) -> tuple[dict[str, Any], str | None]:
-    """Read keyword arguments written as a JSON object, an inline TOML table or TOML key/values.
-
-    Parameters
-    ----------
-    text : str
-        What the user typed; blank means no keyword arguments.
-
-    Returns
-    -------
-    tuple[dict, str | None]
-        The arguments and ``None``, or ``{}`` and the reason the text cannot be read.
-    """
-    stripped = text.strip()
-    if not stripped:
-        return {}, None
-    if not stripped.startswith("{"):  # key = value lines: a TOML document of its own
-        try:
-            return tomllib.loads(text), None
-        except tomllib.TOMLDecodeError as exc:
-            return {}, _toml_reason(str(exc), text)
-    try:  # starts with "{", so it is an object or an error
-        return json.loads(text), None
-    except json.JSONDecodeError as json_exc:
-        try:  # not JSON: perhaps an inline table, `{ interval = 0.5 }`
-            return tomllib.loads(_INLINE_PREFIX + stripped)["kwargs"], None
-        except tomllib.TOMLDecodeError as toml_exc:
-            if re.search(r'"\s*:', stripped) or "=" not in stripped:  # report the one meant
-                return {}, f"invalid JSON: {json_exc.msg} (line {json_exc.lineno}, column {json_exc.colno})"
-            skipped = text[: len(text) - len(text.lstrip())].count("\n")
-            return {}, _toml_reason(str(toml_exc), stripped, len(_INLINE_PREFIX), skipped)
-
-
-def _toml_reason(message: str, text: str, shift: int = 0, skipped: int = 0) -> str:
-    """Put the line of tomllib's "(at line N, column M)" first, in the user's numbering.
-
-    ``text`` was parsed with ``shift`` characters of prefix on its first line and ``skipped`` blank
-    lines cut from its start.
-    """
-    m = _TOML_POS.search(message)
-    if m is None:  # a message format we do not know: keep it whole
-        return f"invalid TOML: {message}"
-    if m.group(1) is None:  # "at end of document": the last non-blank line is the culprit
-        last = text.rstrip().count("\n") + 1 + skipped
-        return f"line {last}: invalid TOML: {message[: m.start()]}"
-    line, column = int(m.group(1)), int(m.group(2))
-    column = max(1, column - shift) if line == 1 else column
-    return f"line {line + skipped}: invalid TOML: {message[: m.start()]} (column {column})"
-
-
-def _null_path(value: Any, path: str) -> str | None:
-    """Return the dotted path of the first ``None`` in ``value``, which TOML cannot write."""
-    if value is None:
-        return path
-    if isinstance(value, dict):
-        children = [(f"{path}.{key}", item) for key, item in value.items()]
-    elif isinstance(value, list):
-        children = [(f"{path}[{i}]", item) for i, item in enumerate(value)]
-    else:
-        children = []
-    for child_path, item in children:
-        if (found := _null_path(item, child_path)) is not None:
-            return found
-    return None
+def _form_field(field: str) -> str:
+    """Return the dialog field a config problem's field (``worker "w".kwargs.foo``) is about."""
+    for key in ("kwargs", "target", "name"):
+        if field == key or field.endswith(f".{key}") or f".{key}." in field or field.startswith(f"{key}."):
+            return key
+    return "form"
 
 
 class AddWorkerDialog(QDialog):
@@ -120,14 +57,16 @@ class AddWorkerDialog(QDialog):
     at once, and `accept` waits for the check of what the form says.
     """
 
-    def __init__(self, existing_names: Iterable[str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, existing_names: Iterable[str], parent: QWidget | None = None, modules: Iterable[str] = ()
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add worker")
         self._existing = frozenset(existing_names)
         self._spec: WorkerSpec | None = None
         # The last (target, kwargs text) checked, and the target's error; the check (an import in
         # a subprocess, which may take seconds) runs off the GUI thread once typing pauses.
-        self._imported: tuple[tuple[str, str], str | None] | None = None
+        self._imported: tuple[tuple[str, str], TargetProblem | None] | None = None
         self._checking: tuple[str, str] | None = None  # what a background check is checking now
         self._accept_when_checked = False
         self._finished = False  # done() was called: late check results are dropped
@@ -136,9 +75,18 @@ class AddWorkerDialog(QDialog):
         self.name_edit = QLineEdit()
         self.target_edit = QLineEdit()
         self.target_edit.setPlaceholderText("app.producers:clock")
-        completer = QCompleter([f"app.producers:{name}" for name in producers.__all__], self)
+        # Targets to complete: the built-in producers now, and those of the modules the workers
+        # already use once a subprocess has listed them (user modules never import in Pulse).
+        self.target_choices = QStringListModel([f"app.producers:{name}" for name in producers.__all__], self)
+        completer = QCompleter(self.target_choices, self)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.target_edit.setCompleter(completer)
+        user_modules = sorted(set(modules) - {"app.producers"})
+        if user_modules:
+            self.listing = BackgroundCall(
+                lambda: list_producers(user_modules), lambda found, _error: self._offer_targets(found or []), self
+            )
         self.kwargs_edit = QPlainTextEdit()
         self.kwargs_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.kwargs_edit.setPlaceholderText('interval = 0.5\n\nor  {"interval": 0.5}  or  { interval = 0.5 }')
@@ -189,10 +137,21 @@ class AddWorkerDialog(QDialog):
         self.stop_timeout_spin.valueChanged.connect(self._on_option_changed)
         self._refresh(import_target=False)
 
+    def _offer_targets(self, found: list[str]) -> None:
+        if self._finished or sip.isdeleted(self.target_edit):
+            return
+        known = self.target_choices.stringList()
+        self.target_choices.setStringList(known + [name for name in found if name not in known])
+
     @classmethod
-    def ask(cls, parent: QWidget | None, existing_names: Iterable[str]) -> WorkerSpec | None:
-        """Run the dialog modally and return the new worker's spec, or None if cancelled."""
-        dialog = cls(existing_names, parent)
+    def ask(
+        cls, parent: QWidget | None, existing_names: Iterable[str], modules: Iterable[str] = ()
+    ) -> WorkerSpec | None:
+        """Run the dialog modally and return the new worker's spec, or None if cancelled.
+
+        ``modules`` are those the workers' targets come from: their producers are offered too.
+        """
+        dialog = cls(existing_names, parent, modules)
         try:
             return dialog.spec() if dialog.exec() == QDialog.DialogCode.Accepted else None
         finally:
@@ -252,12 +211,12 @@ class AddWorkerDialog(QDialog):
             self,
         )
 
-    def _on_probed(self, key: tuple[str, str], reason: str | None, error: BaseException | None) -> None:
+    def _on_probed(self, key: tuple[str, str], problem: TargetProblem | None, error: BaseException | None) -> None:
         if self._finished or sip.isdeleted(self.target_edit):  # closed (and maybe deleted) meanwhile
             return
         if self._checking == key:
             self._checking = None
-        self._imported = (key, reason if error is None else f"cannot check the target: {error}")
+        self._imported = (key, problem if error is None else TargetProblem("target", f"cannot check it: {error}"))
         self._on_checked(key)
 
     def _on_checked(self, key: tuple[str, str]) -> None:
@@ -307,7 +266,7 @@ class AddWorkerDialog(QDialog):
         try:
             text = dump_config(PulseConfig(workers=(draft,)))
         except TypeError as exc:  # only kwargs can hold a value TOML has no form for
-            null = _null_path(kwargs, "kwargs")
+            null = null_path(kwargs, "kwargs")
             errors["kwargs"] = f"{null} is null, which TOML cannot represent" if null else str(exc)
             text = dump_config(PulseConfig(workers=(WorkerSpec(name=name, target=target),)))
         spec: WorkerSpec | None = None
@@ -315,16 +274,17 @@ class AddWorkerDialog(QDialog):
             spec = parse_config(text, check_targets=import_target).workers[0]
         except ConfigError as exc:
             for problem in exc.problems:
-                errors.setdefault(_FIELD_KEYS.get(problem.field, "form"), problem.reason)
+                errors.setdefault(_form_field(problem.field), problem.reason)
         # The check imports the target (in a subprocess) and fits the kwargs to its signature.
         checked = self._form_key()
         if import_target:
-            self._imported = (checked, errors.get("target"))
+            found = next(((k, errors[k]) for k in ("target", "kwargs") if k in errors), None)
+            self._imported = (checked, None if found is None else TargetProblem(*found))
         elif "target" not in errors:  # the shape is fine; reuse the import check, if it is current
             if self._imported is None or self._imported[0] != checked:
                 return errors, None  # still waiting for the debounced import
-            if self._imported[1] is not None:
-                errors["target"] = self._imported[1]
+            if (problem := self._imported[1]) is not None:
+                errors.setdefault(_form_field(problem.field), problem.reason)
         return errors, spec if not errors else None
 
     def _on_name_changed(self, _text: str) -> None:

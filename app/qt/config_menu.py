@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import platform
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,8 +15,10 @@ from PyQt5.QtWidgets import QFileDialog, QMenu, QMessageBox, QStyle
 from app import __version__
 from app.core.config import dump_config, load_config
 from app.core.errors import ConfigError
+from app.core.policy import State
 from app.core.spec import PulseConfig
 from app.qt.background import BackgroundCall
+from app.qt.recent_configs import RecentConfigs
 
 if TYPE_CHECKING:
     from app.qt.main_window import MainWindow
@@ -35,6 +39,9 @@ class ConfigMenu(QObject):
         super().__init__(window)
         self._window = window
         self.path = path
+        self.recent = RecentConfigs(window.settings)
+        if path:
+            self.recent.add(path)
 
     def populate(self, menu: QMenu) -> None:
         """Add the File menu's actions to ``menu``."""
@@ -42,6 +49,9 @@ class ConfigMenu(QObject):
         sp = QStyle.StandardPixmap
         self.open_action = menu.addAction(style.standardIcon(sp.SP_DialogOpenButton), "&Open config…", self.open)
         self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.recent_menu = menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(lambda: self.recent.fill_menu(self.recent_menu, self.apply_file))
+        self.recent.fill_menu(self.recent_menu, self.apply_file)
         self.reload_action = menu.addAction(style.standardIcon(sp.SP_BrowserReload), "Re&load config", self.reload)
         self.reload_action.setShortcut(QKeySequence("F5"))
         self.save_action = menu.addAction(style.standardIcon(sp.SP_DialogSaveButton), "&Save config", self.save)
@@ -57,12 +67,14 @@ class ConfigMenu(QObject):
 
     def ask_open_path(self) -> str | None:
         """Ask which config file to open."""
-        path, _ = QFileDialog.getOpenFileName(self._window, "Open config", self.path or "", CONFIG_FILTER)
+        start = os.path.dirname(self.path) if self.path else self.recent.last_folder()
+        path, _ = QFileDialog.getOpenFileName(self._window, "Open config", start, CONFIG_FILTER)
         return path or None
 
     def ask_save_path(self) -> str | None:
         """Ask where to save the config."""
-        path, _ = QFileDialog.getSaveFileName(self._window, "Save config", self.path or "pulse.toml", CONFIG_FILTER)
+        start = self.path or os.path.join(self.recent.last_folder(), "pulse.toml")
+        path, _ = QFileDialog.getSaveFileName(self._window, "Save config", start, CONFIG_FILTER)
         return path or None
 
     def show_error(self, title: str, text: str) -> None:
@@ -95,6 +107,7 @@ class ConfigMenu(QObject):
             return
         self._window.supervisor.apply_config(config)
         self.path = str(path)
+        self.recent.add(self.path)
         self._update()
         self._window.show_notice(f"Applied {path}: {len(config.workers)} worker(s)")
 
@@ -110,15 +123,27 @@ class ConfigMenu(QObject):
         return self._write(path) if path else False
 
     def current_config(self) -> PulseConfig:
-        """Return the workers as the supervisor has them now."""
+        """Return the workers as the supervisor has them now, starting next time as they run now.
+
+        A worker the user stopped is saved with ``autostart = false`` and one they started with
+        ``autostart = true``; one that ended by itself (EXITED, BACKOFF, FATAL) keeps its setting.
+        """
         sup = self._window.supervisor
-        return PulseConfig(workers=tuple(sup.spec(n) for n in sup.names), start_method=sup.start_method)
+        specs = []
+        for name in sup.names:
+            spec, state = sup.spec(name), sup.record(name).runtime.state
+            if state is State.STOPPED or state.is_alive:
+                spec = replace(spec, autostart=state.is_alive)
+            specs.append(spec)
+        return PulseConfig(workers=tuple(specs), start_method=sup.start_method)
 
     def add_worker(self) -> bool:
         """Ask for a new worker's spec and add it; return whether one was added."""
         from app.qt.add_worker_dialog import AddWorkerDialog
 
-        spec = AddWorkerDialog.ask(self._window, self._window.supervisor.names)
+        sup = self._window.supervisor
+        modules = {sup.spec(n).target.partition(":")[0] for n in sup.names}
+        spec = AddWorkerDialog.ask(self._window, sup.names, modules)
         if spec is None:
             return False
         self._window.supervisor.add_worker(spec)
@@ -135,6 +160,7 @@ class ConfigMenu(QObject):
             self.show_error("Cannot save config", f"{path}: {exc}")
             return False
         self.path = path
+        self.recent.add(path)
         self._update()
         self._window.show_notice(f"Saved {path}")
         return True

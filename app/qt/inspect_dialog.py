@@ -89,7 +89,8 @@ class InspectDialog(QDialog):
         values = {
             "Worker": self.name,
             "Target": f"{rec.spec.target}  {rec.spec.kwargs or ''}",
-            "State": rec.runtime.state.value,
+            "State": rec.runtime.state.value
+            + (f": gave up, {rec.runtime.fatal_reason}" if rec.runtime.fatal_reason else ""),
             "PID": str(info.pid or "-"),
             "PPID": str(info.ppid or "-"),
             "Process status": info.status or info.error or "not running",

@@ -5,15 +5,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import QModelIndex, QSignalBlocker, Qt
+from PyQt5.QtCore import QModelIndex, QSignalBlocker, Qt, pyqtSignal
 from PyQt5.QtGui import QFontDatabase
 from PyQt5.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -34,6 +32,7 @@ from app.qt.log_model import (
     format_clock,
     format_entry,
 )
+from app.qt.log_view import configure_log_view
 
 if TYPE_CHECKING:
     import os
@@ -42,8 +41,6 @@ if TYPE_CHECKING:
     from app.core.events import Event
 
 ALL_WORKERS = "All workers"
-# Initial widths of Time, Worker, Level and Stream, as sample text; Message takes the rest.
-COLUMN_SAMPLES = ("00:00:00.000", "a-worker-name", "CRITICAL", "logging")
 
 
 class LogDock(QDockWidget):
@@ -69,7 +66,14 @@ class LogDock(QDockWidget):
         The filters: one worker or all, a minimum level, a case-insensitive substring.
     save_button, clear_button, dropped_label : QPushButton, QPushButton, QLabel
         Save…, Clear, and "N lines dropped" (hidden while nothing was dropped).
+
+    Signals
+    -------
+    saved(str)
+        Save… wrote the file (or could not): what to tell the user.
     """
+
+    saved = pyqtSignal(str)
 
     def __init__(self, max_lines: int = DEFAULT_MAX_LINES, parent: QWidget | None = None) -> None:
         super().__init__("Log", parent)
@@ -77,6 +81,7 @@ class LogDock(QDockWidget):
         self.model = LogTableModel(max_lines, self)
         self._follow = True
         self._adjusting = False  # set while we move rows or the scrollbar, not the user
+        self._detail_entry: LogEntry | None = None  # what the detail pane shows
 
         self.worker_combo = QComboBox()
         self.worker_combo.addItem(ALL_WORKERS, None)
@@ -100,7 +105,7 @@ class LogDock(QDockWidget):
         self.view = QTableView()
         self.view.setModel(self.model)
         self.view.setFont(fixed)
-        self._set_up_view()
+        configure_log_view(self.view)
         self.detail = QPlainTextEdit()  # the selected entry in full, tracebacks included
         self.detail.setReadOnly(True)
         self.detail.setFont(fixed)
@@ -108,8 +113,13 @@ class LogDock(QDockWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.view)
         splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 4)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        # Room for a traceback's last lines (where the error is) at the default size.
+        self.detail.setMinimumHeight(4 * self.detail.fontMetrics().lineSpacing())
+        self.detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.splitter = splitter
 
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -129,30 +139,6 @@ class LogDock(QDockWidget):
         scrollbar.valueChanged.connect(self._on_scrolled)
         scrollbar.rangeChanged.connect(self._on_scroll_range_changed)
         selection.currentRowChanged.connect(self._on_current_row_changed)
-
-    def _set_up_view(self) -> None:
-        view = self.view
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        # Scrolling by rows lets a paused view keep its place when rows leave the top.
-        view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
-        view.setWordWrap(False)
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        view.setShowGrid(False)
-        metrics = view.fontMetrics()
-        rows, columns = view.verticalHeader(), view.horizontalHeader()
-        assert rows is not None and columns is not None  # a QTableView always has both
-        rows.setVisible(False)
-        # Fixed, uniform row heights: the view never measures rows, however many there are.
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setMinimumSectionSize(metrics.height() + 4)
-        rows.setDefaultSectionSize(metrics.height() + 4)
-        columns.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        columns.setStretchLastSection(True)
-        columns.setHighlightSections(False)
-        for col, sample in enumerate(COLUMN_SAMPLES):
-            view.setColumnWidth(col, metrics.horizontalAdvance(sample) + 16)
 
     # --- our API --------------------------------------------------------------------------
 
@@ -190,12 +176,13 @@ class LogDock(QDockWidget):
     def clear(self) -> None:
         """Empty the log and reset the dropped count."""
         self.model.clear()
+        self._detail_entry = None
         self.detail.clear()
         self._update_dropped()
         self.auto_scroll = True
 
     def save_to(self, path: str | os.PathLike[str]) -> int:
-        """Write every kept entry, filtered or not, as ``time  worker  level  stream  message`` lines.
+        """Write the entries the filters show as ``time  worker  level  stream  message`` lines.
 
         Parameters
         ----------
@@ -212,7 +199,7 @@ class LogDock(QDockWidget):
         OSError
             If the file cannot be written.
         """
-        entries = self.model.entries()
+        entries = self.model.shown_entries()  # what the user sees is what they save
         with open(path, "w", encoding="utf-8") as f:
             f.writelines(format_entry(e) + "\n" for e in entries)
         return len(entries)
@@ -266,6 +253,13 @@ class LogDock(QDockWidget):
             self.model.set_filter(log_filter)
         finally:
             self._adjusting = False
+        # The detail pane shows the selected entry: still shown, it stays selected; hidden, it goes.
+        row = None if self._detail_entry is None else self.model.row_of(self._detail_entry)
+        if row is None:
+            self._detail_entry = None
+            self.detail.clear()
+        else:
+            self.view.selectRow(row)
         if self._follow:
             self.view.scrollToBottom()
 
@@ -289,13 +283,17 @@ class LogDock(QDockWidget):
         if not path:
             return
         try:
-            self.save_to(path)
+            count = self.save_to(path)
         except OSError as exc:
             self.append_line("pulse", "ERROR", f"could not save the log to {path}: {exc}")
+            self.saved.emit(f"Could not save the log to {path}: {exc.strerror or exc}")
+            return
+        filtered = " (those the filters show)" if count < self.model.total_count() else ""
+        self.saved.emit(f"Saved {count:,} log line{'' if count == 1 else 's'}{filtered} to {path}")
 
     def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not current.isValid():
-            return  # a filter change or clear; the pane keeps what it showed
-        e = self.model.entry_at(current.row())
+            return  # a filter change or clear: `_apply_filter` and `clear` decide what the pane shows
+        e = self._detail_entry = self.model.entry_at(current.row())
         mark = "  traceback" if e.traceback else ""
         self.detail.setPlainText(f"{format_clock(e.time)}  {e.worker}  {e.level}  {e.stream}{mark}\n{e.message}")

@@ -273,6 +273,17 @@ class LogTableModel(QAbstractTableModel):
         """Return every kept entry, filtered or not, oldest first."""
         return list(self._all)
 
+    def shown_entries(self) -> list[LogEntry]:
+        """Return the entries that pass the filter, oldest first."""
+        return list(self._rows)
+
+    def row_of(self, entry: LogEntry) -> int | None:
+        """Return the row showing ``entry`` (that very object), or None if the filter hides it."""
+        for row in range(len(self._rows) - 1, -1, -1):  # a detail being looked at is usually recent
+            if self._rows[row] is entry:
+                return row
+        return None
+
     def total_count(self) -> int:
         """Return how many entries are kept (at most `max_lines`)."""
         return len(self._all)

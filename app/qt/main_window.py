@@ -13,15 +13,16 @@ from PyQt5.QtWidgets import QLabel, QMainWindow, QMenu, QTableView, QWidget
 
 from app.core.events import Event, ItemBatch, StackDump, StateChanged, WorkersChanged
 from app.core.policy import State
+from app.qt import window_commands
 from app.qt.config_menu import ConfigMenu
 from app.qt.consumer import Consumer
-from app.qt.docks import make_log_dock, make_plot_dock
+from app.qt.docks import make_log_dock, make_plot_dock, place_docks
 from app.qt.inspect_dialog import InspectDialog
 from app.qt.table_clock import PERIOD_CHOICES, REFRESH_MS, TableClock
 from app.qt.window_menus import build_menus_and_toolbar
 from app.qt.worker_actions import WorkerActions
 from app.qt.worker_model import WorkerTableModel, elide
-from app.qt.worker_table import make_worker_table
+from app.qt.worker_table import make_worker_table, set_default_column_widths
 
 if TYPE_CHECKING:
     from app.core.supervisor import Supervisor
@@ -105,11 +106,15 @@ class MainWindow(QMainWindow):
         a.kill.triggered.connect(lambda: self._for_selected("kill", sup.kill))
         a.restart.triggered.connect(lambda: self._for_selected("restart", sup.restart))
         a.inspect.triggered.connect(self.inspect_selected)
-        a.remove.triggered.connect(lambda: self._for_selected("remove", sup.remove_worker))
+        a.reset.triggered.connect(lambda: window_commands.reset_selected_counters(self))
+        a.remove.triggered.connect(lambda: window_commands.remove_selected(self))
         a.start_all.triggered.connect(self._start_all)
         a.stop_all.triggered.connect(sup.stop_all)
         a.add.triggered.connect(self.config_menu.add_worker)
-        a.clear_log.triggered.connect(self.log_dock.clear)
+        a.clear_log.triggered.connect(lambda: window_commands.clear_log(self))
+        self.log_dock.clear_button.clicked.disconnect()  # the dock's own Clear asks first too
+        self.log_dock.clear_button.clicked.connect(a.clear_log.trigger)
+        self.log_dock.saved.connect(self.show_notice)
 
     # --- selection and user intent ------------------------------------------------------------
 
@@ -142,6 +147,15 @@ class MainWindow(QMainWindow):
         """Open an inspector for each selected worker; return the first."""
         dialogs = [InspectDialog.show_for(n, self.supervisor, self.model, self) for n in self.selected_names()]
         return dialogs[0] if dialogs else None
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: the docks and the table's columns as on a first launch."""
+        place_docks(self, self.log_dock, self.plot_dock)
+        set_default_column_widths(self.table)
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask the user ``text``; return whether they said yes (a seam tests replace)."""
+        return window_commands.confirm(self, title, text)
 
     def _for_selected(self, action: str, command: Callable[[str], None]) -> None:
         for name in self.selected_names():
@@ -179,9 +193,10 @@ class MainWindow(QMainWindow):
         self.plot_dock.append_events(events)
         selection_touched = actions_touched = False
         selected = self._cached_selected_names()
+        newest: dict[str, object] = {}
         for ev in events:
             if isinstance(ev, ItemBatch) and ev.items:
-                self._newest[ev.worker] = f"{ev.worker} #{ev.next_seq - 1}: {elide(ev.items[-1])}"
+                newest[ev.worker] = ev.items[-1]
                 self._newest_any = ev.worker
             elif isinstance(ev, StateChanged) and ev.worker in selected:
                 actions_touched = True  # same selection: only which actions apply changed
@@ -192,6 +207,10 @@ class MainWindow(QMainWindow):
             elif isinstance(ev, WorkersChanged):
                 self.log_dock.set_workers(list(ev.names))
                 selection_touched = True
+        for worker, item in newest.items():
+            # Numbered as the Items column counts: every item since the worker was added (or reset).
+            count = self.model.row(worker).received if worker in self.model.names() else 0
+            self._newest[worker] = f"{worker} #{count:,}: {elide(item)}"
         if selection_touched:
             self._on_selection_changed()
         elif actions_touched:
@@ -213,9 +232,11 @@ class MainWindow(QMainWindow):
         if self._closing or time.monotonic() < self._notice_until:
             return
         selected = self._cached_selected_names()
-        first = selected[0] if selected else None
-        shown = first if first in self._newest else self._newest_any
-        if shown is not None:
+        if selected and selected[0] not in self._newest:
+            self.statusBar().showMessage(f"{selected[0]}: no items yet")  # not another worker's item
+            return
+        shown = selected[0] if selected else self._newest_any
+        if shown in self._newest:
             self.statusBar().showMessage(self._newest[shown])
 
     def _on_consumer_errored(self, exc: Exception) -> None:

@@ -179,6 +179,11 @@ class QtSupervisor(QObject):
         self._check_open()
         self.supervisor.restart(name)
 
+    def reset_counters(self, name: str) -> None:
+        """Count ``name``'s restarts and items sent, received and lost from zero again."""
+        self._check_open()
+        self.supervisor.reset_counters(name)
+
     def request_stack(self, name: str) -> None:
         """Ask ``name`` for its live Python stack; `stack` answers."""
         self._check_open()

@@ -8,6 +8,7 @@ import time
 from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QActionGroup, QLabel, QMenu, QWidget
 
+from app.core.inspection import format_count
 from app.core.overload import OverloadWatch
 from app.core.policy import State
 from app.core.proc_stats import ProcStats
@@ -26,6 +27,9 @@ PERIOD_CHOICES = (
 # A tick due within this much of an item batch runs with it: the table and the status bar then
 # repaint in one wake-up instead of two (idle window: the clock's own wake-up gone).
 EARLY_MS = 100
+
+
+PAUSED_TEXT = "table refresh paused (View > Table refresh)"
 
 
 class TableClock(QObject):
@@ -73,6 +77,8 @@ class TableClock(QObject):
         else:
             self.timer.stop()
         if changed:
+            self.tick()  # the counts label says whether the table is paused: a frozen one must not pass for quiet
+        if changed:
             self.period_changed.emit(ms)
 
     def period_menu(self, parent: QWidget) -> QMenu:
@@ -115,7 +121,9 @@ class TableClock(QObject):
         self.model.refresh_clock({name: sampled[pid] for name, pid in pids.items()})
         running = sum(r.state is State.RUNNING for r in rows)
         rate = sum(r.rate for r in rows)
-        counts = f"{running}/{len(rows)} running · {rate:,.0f} items/s"
+        counts = f"{running}/{len(rows)} running · {format_count(rate)} items/s"
+        if not self.period_ms:
+            counts += f" · {PAUSED_TEXT}"
         if counts != self.label.text():  # an unchanged label still relays out the status bar
             self.set_counts(counts)
         return sum(cpu for cpu, _ in sampled.values() if cpu)

@@ -16,7 +16,7 @@ def build_menus_and_toolbar(window: MainWindow) -> None:
     file_menu = window.menuBar().addMenu("&File")
     window.config_menu.populate(file_menu)
     workers_menu = window.menuBar().addMenu("&Workers")
-    for action in a.selection_actions()[:5]:
+    for action in a.selection_actions()[:6]:
         workers_menu.addAction(action)
     workers_menu.addSeparator()
     for action in (a.start_all, a.stop_all):
@@ -29,6 +29,8 @@ def build_menus_and_toolbar(window: MainWindow) -> None:
     view_menu = window.menuBar().addMenu("&View")
     view_menu.addAction(window.log_dock.toggleViewAction())
     view_menu.addAction(window.plot_dock.toggleViewAction())
+    reset = view_menu.addAction("&Reset layout", window.reset_layout)
+    reset.setToolTip("Docks shown, side by side under the table, at their first-launch sizes")
     view_menu.addSeparator()
     view_menu.addMenu(window.clock.period_menu(window))
     help_menu = window.menuBar().addMenu("&Help")

@@ -27,6 +27,8 @@ _SPECS: dict[str, tuple[str, QStyle.StandardPixmap, str, str, frozenset[State] |
     "kill": ("&Kill", _SP.SP_DialogCancelButton, "Ctrl+K", "SIGKILL the selected workers now", CAN_KILL),
     "restart": ("&Restart", _SP.SP_BrowserReload, "Ctrl+R", "Stop, then start again", CAN_RESTART),
     "inspect": ("&Inspect…", _SP.SP_FileDialogInfoView, "Ctrl+I", "Process details, counters and stack", ANY),
+    "reset": ("Reset c&ounters", _SP.SP_DialogDiscardButton, "Ctrl+Shift+0",
+              "Count restarts, items and lost items from zero", ANY),
     "start_all": ("Start &all", _SP.SP_MediaSeekForward, "Ctrl+Shift+Return", "Start every stopped worker", None),
     "stop_all": ("Sto&p all", _SP.SP_MediaPause, "Ctrl+Shift+.", "Stop every worker gracefully", None),
     "add": ("&Add worker…", _SP.SP_FileDialogNewFolder, "Ctrl+N", "Add a worker", None),
@@ -40,7 +42,7 @@ class WorkerActions(QObject):
 
     Attributes
     ----------
-    start, stop, kill, restart, inspect, start_all, stop_all, add, remove, clear_log : QAction
+    start, stop, kill, restart, inspect, reset, start_all, stop_all, add, remove, clear_log : QAction
     """
 
     def __init__(self, parent: QWidget) -> None:
@@ -71,4 +73,4 @@ class WorkerActions(QObject):
 
     def selection_actions(self) -> list[QAction]:
         """Return the actions that act on the selected workers, in menu order."""
-        return [self.actions[n] for n in ("start", "stop", "kill", "restart", "inspect", "remove")]
+        return [self.actions[n] for n in ("start", "stop", "kill", "restart", "inspect", "reset", "remove")]

@@ -10,7 +10,7 @@ from PyQt5.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PyQt5.QtGui import QBrush, QColor
 
 from app.core.events import Event, ItemBatch, LogLine, StateChanged, WorkerExited, WorkersChanged
-from app.core.inspection import describe_exit, format_bytes, format_duration
+from app.core.inspection import describe_exit, format_bytes, format_count, format_duration
 from app.core.item_text import item_text
 from app.core.policy import State
 from app.qt.worker_row import WorkerRow
@@ -123,8 +123,11 @@ class WorkerTableModel(QAbstractTableModel):
                 if ev.state is State.STARTING:
                     row.started = time.monotonic()
                 elif not ev.state.is_alive:
-                    row.started = None
+                    # No process: no uptime, CPU or RSS, and no rate (even with the refresh paused).
+                    row.started = row.cpu = row.rss = None
+                    row.rate = 0.0
                 row.state, row.pid, row.restarts = ev.state, ev.pid, ev.restarts
+                row.fatal_reason = ev.reason
             elif isinstance(ev, WorkerExited):
                 row.last_exit = (ev.exitcode, ev.signal)
             elif isinstance(ev, LogLine) and ev.traceback:
@@ -137,6 +140,12 @@ class WorkerTableModel(QAbstractTableModel):
             self._retext(rows, whole_rows=True)  # state, pid, tooltip: the rows' every column
             if self._sort[0] == 1:  # sorted by state, which just changed
                 self._resort()
+
+    def reset_counters(self, name: str) -> None:
+        """Show ``name``'s items, lost items, restarts and rate from zero again."""
+        i = self._index[name]
+        self._rows[i].reset_counters(time.monotonic())
+        self._retext([i], whole_rows=True)
 
     def refresh_clock(self, stats: dict[str, tuple[float | None, int | None]] | None = None) -> None:
         """Update the time-based columns (uptime, rate) and process stats (name -> (cpu, rss)).
@@ -229,11 +238,11 @@ class WorkerTableModel(QAbstractTableModel):
         if col == 3:
             return "" if row.started is None else format_duration(time.monotonic() - row.started)
         if col == 4:
-            return f"{row.received:,}"
+            return format_count(row.received)
         if col == 5:
-            return f"{row.rate:,.0f}" if row.rate >= 10 else f"{row.rate:.1f}"
+            return format_count(row.rate) if row.rate >= 10 else f"{row.rate:.1f}"
         if col == 6:
-            return f"{row.lost:,}"
+            return format_count(row.lost)
         if col == 7:
             return str(row.restarts)
         if col == 8:
@@ -256,6 +265,9 @@ class WorkerTableModel(QAbstractTableModel):
 
     def _tooltip(self, row: WorkerRow) -> str:
         parts = [f"{row.name}: {row.state.value}"]
+        if row.state is State.FATAL and row.fatal_reason:
+            parts.append(f"gave up: {row.fatal_reason}")
+        parts.append(f"items: {row.received:,} ({row.rate:,.1f}/s), lost: {row.lost:,}, restarts: {row.restarts}")
         if row.last_exit is not None:
             parts.append(f"last exit: {describe_exit(*row.last_exit)}")
         if row.last_error:

@@ -31,8 +31,16 @@ class WorkerRow:
     lag_ms: float | None = None  # producer send -> decoded here, for the newest batch
     last_exit: tuple[int | None, int | None] | None = None
     last_error: str = ""
+    fatal_reason: str = ""  # why the supervisor gave up, while FATAL
     _rate_mark: tuple[float, int] = field(default_factory=lambda: (time.monotonic(), 0))
     _rate_seeded: bool = False
+
+    def reset_counters(self, now: float) -> None:
+        """Count items, lost items and restarts from zero; the rate starts afresh."""
+        self.received = self.lost = self.restarts = 0
+        self.rate = 0.0
+        self._rate_mark = (now, 0)
+        self._rate_seeded = False
 
     def update_rate(self, now: float) -> None:
         """Update items/s from the items since the last call (called by the view's refresh timer).

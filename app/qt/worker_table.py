@@ -27,8 +27,13 @@ def make_worker_table(model: WorkerTableModel) -> QTableView:
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(True)
+    set_default_column_widths(table)
+    table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    return table
+
+
+def set_default_column_widths(table: QTableView) -> None:
+    """Give each column its width for typical contents (a first launch's, or View > Reset layout's)."""
     em = table.fontMetrics().horizontalAdvance("M")
     for column, ems in enumerate(_COLUMN_EMS):
         table.setColumnWidth(column, ems * em)
-    table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-    return table

@@ -95,7 +95,7 @@ def test_every_worker_spec_field_is_a_checked_config_key(field: str) -> None:
     # A field added to WorkerSpec without a rule in config.py would let "x" through.
     text = f'[[worker]]\nname = "w"\ntarget = "tests.workers:accepts_anything"\n{field} = "x"\n'
     line, got_field, reason = one_problem(text)
-    assert (line, got_field) == (4, f"worker[1].{field}")
+    assert (line, got_field) == (4, f'worker "w".{field}')
     assert not reason.startswith("unknown key")
 
 
@@ -132,8 +132,8 @@ def test_load_config_reports_path_in_problems(tmp_path) -> None:
     path.write_text('[[worker]]\nname = "w"\n', encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert info.value.problems == [ConfigProblem(str(path), 1, "worker[1].target", "missing required key 'target'")]
-    assert str(info.value) == f"{path}:1: worker[1].target: missing required key 'target'"
+    assert info.value.problems == [ConfigProblem(str(path), 1, 'worker "w".target', "missing required key 'target'")]
+    assert str(info.value) == f"{path}:1: worker \"w\".target: missing required key 'target'"
 
 
 # --- syntax ------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def test_unknown_worker_key_suggests_the_close_one() -> None:
         target = "tests.workers:accepts_anything"
         stop_timout = 3
         """
-    ) == (4, "worker[1].stop_timout", "unknown key 'stop_timout' (did you mean 'stop_timeout'?)")
+    ) == (4, 'worker "w".stop_timout', "unknown key 'stop_timout' (did you mean 'stop_timeout'?)")
 
 
 def test_unknown_keys_without_suggestion_and_in_pulse_and_top_level() -> None:
@@ -194,7 +194,7 @@ def test_unknown_keys_without_suggestion_and_in_pulse_and_top_level() -> None:
         (1, "title", "unknown key 'title' at top level"),
         (3, "pulse.start_methd", "unknown key 'start_methd' (did you mean 'start_method'?)"),
         (4, "workers", "unknown key 'workers' (did you mean 'worker'?) at top level"),
-        (9, "worker[1].zzzz", "unknown key 'zzzz'"),
+        (9, 'worker "w".zzzz', "unknown key 'zzzz'"),
     ]
 
 
@@ -234,7 +234,7 @@ def test_unknown_keys_without_suggestion_and_in_pulse_and_top_level() -> None:
 def test_wrong_type_or_range(assignment: str, reason: str) -> None:
     key = assignment.split()[0]
     text = f'[[worker]]\nname = "w"\n\n{assignment}\ntarget = "tests.workers:accepts_anything"\n'
-    assert one_problem(text) == (4, f"worker[1].{key}", reason)
+    assert one_problem(text) == (4, f'worker "w".{key}', reason)
 
 
 def test_kwargs_as_subtable_is_accepted_and_located() -> None:
@@ -255,7 +255,7 @@ def test_kwargs_as_subtable_is_accepted_and_located() -> None:
     bad = text.replace("[worker.kwargs]\n        indent = 2.5", "kwargs = 7")
     assert one_problem(bad) == (
         9,
-        "worker[2].kwargs",
+        'worker "v".kwargs',
         "expected a table of keyword arguments, got integer 7",
     )
 
@@ -328,14 +328,14 @@ def test_start_method_unavailable_on_platform(monkeypatch: pytest.MonkeyPatch) -
 
 def test_target_module_cannot_be_imported() -> None:
     line, field, reason = one_problem('[[worker]]\nname = "w"\ntarget = "no_such_mod_xyz:f"\n')
-    assert (line, field) == (3, "worker[1].target")
+    assert (line, field) == (3, 'worker "w".target')
     assert reason.startswith("cannot import module 'no_such_mod_xyz'")
 
 
 def test_target_callable_missing() -> None:
     assert one_problem('[[worker]]\nname = "w"\ntarget = "json:nope"\n') == (
         3,
-        "worker[1].target",
+        'worker "w".target',
         "module 'json' has no attribute 'nope'",
     )
 
@@ -343,7 +343,7 @@ def test_target_callable_missing() -> None:
 @pytest.mark.parametrize("target", ["json", "json:", ":dumps", "json: dumps"])
 def test_malformed_target(target: str) -> None:
     line, field, reason = one_problem(f'[[worker]]\nname = "w"\ntarget = "{target}"\n')
-    assert (line, field) == (3, "worker[1].target")
+    assert (line, field) == (3, 'worker "w".target')
     assert reason == f"target {target!r} must look like 'package.module:callable'"
 
 
@@ -404,8 +404,8 @@ def test_all_problems_reported_at_once_in_line_order() -> None:
     assert [(line, field) for line, field, _ in found] == [
         (1, "bogus"),
         (3, "pulse.start_method"),
-        (7, "worker[1].target"),
-        (8, "worker[1].start_secs"),
+        (7, 'worker "a".target'),
+        (8, 'worker "a".start_secs'),
         (10, "worker[2].name"),
         (11, "worker[2].target"),
         (12, "worker[2].restart"),
@@ -444,7 +444,7 @@ def test_locator_skips_strings_comments_and_multiline_values() -> None:
     assert loc._arrays == {("worker",): 1}  # the header inside the string was not counted
     assert loc.line("worker", 1, "missing") == 1  # falls back to the header
     assert loc.line("nothing") is None
-    assert problems_of(text) == [(13, "worker[1].start_secs", "expected a number, got string 'late'")]
+    assert problems_of(text) == [(13, 'worker "a".start_secs', "expected a number, got string 'late'")]
 
 
 def test_locator_handles_quoted_headers_and_escapes() -> None:

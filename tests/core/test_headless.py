@@ -298,6 +298,8 @@ def test_event_lines_for_each_event_type() -> None:
     assert second["seq"] == 8 and second["data"].startswith("<object object")
     (line,) = event_lines(StateChanged("w", State.RUNNING, 12, 0.0))
     assert json.loads(line) == {"type": "state", "worker": "w", "state": "RUNNING", "pid": 12}
+    (line,) = event_lines(StateChanged("w", State.FATAL, None, 0.0, 3, "5 unexpected exits within 60 s"))
+    assert json.loads(line)["reason"] == "5 unexpected exits within 60 s"
     (line,) = event_lines(LogLine("w", "stderr", "ERROR", "Traceback ...", 0.0, True))
     assert json.loads(line)["traceback"] is True
     (line,) = event_lines(WorkerExited("w", 12, None, 9, 0.0))
@@ -372,12 +374,12 @@ def test_check_bad_config_lists_every_problem_with_its_line(tmp_path: Path) -> N
     assert code == 2 and out == ""
     problems = [line.strip() for line in err.splitlines() if line.startswith("  ")]
     assert len(problems) == 2
-    pattern = re.compile(rf"{re.escape(str(cfg))}:(\d+): (worker\[\d\]\.\w+): (.+)")
+    pattern = re.compile(rf'{re.escape(str(cfg))}:(\d+): (worker "\w+"\.\w+): (.+)')
     found = [pattern.fullmatch(p) for p in problems]
     assert all(found), problems
     (line1, field1, reason1), (line2, field2, reason2) = (m.groups() for m in found)  # type: ignore[union-attr]
-    assert (line1, field1) == ("3", "worker[1].target") and "no_such_module_for_pulse" in reason1
-    assert (line2, field2) == ("8", "worker[2].colour") and "unknown key 'colour'" in reason2
+    assert (line1, field1) == ("3", 'worker "a".target') and "no_such_module_for_pulse" in reason1
+    assert (line2, field2) == ("8", 'worker "b".colour') and "unknown key 'colour'" in reason2
 
 
 @pytest.mark.parametrize("args", [["--headless", "--duration", "1"], ["--check"]])

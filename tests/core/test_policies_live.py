@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import UnknownWorkerError
-from app.core.events import WorkerExited, WorkersChanged
+from app.core.events import StateChanged, WorkerExited, WorkersChanged
 from app.core.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec, states_of
 
@@ -101,7 +101,9 @@ def test_reload_keeps_unchanged_restarts_changed_stops_removed_starts_added(make
     assert sup.record("change").pid != pids["change"] and sup.spec("change").kwargs == {"interval": 0.1}
     assert states_of(events, "drop")[-1] is State.STOPPED and exits(events, "drop")[0].exitcode == 0
     assert sup.names == ["keep", "change", "added"]
-    assert any(isinstance(e, WorkersChanged) for e in events)
+    announced = next(i for i, e in enumerate(events) if isinstance(e, WorkersChanged) and "added" in e.names)
+    first_state = next(i for i, e in enumerate(events) if isinstance(e, StateChanged) and e.worker == "added")
+    assert announced < first_state  # a window has the new worker's row before its STARTING comes
 
 
 def test_add_and_remove_worker(make_supervisor):

@@ -590,6 +590,7 @@ def test_fast_failures_beyond_start_retries_are_fatal(
     step = sim.crash(0.3, exitcode, signal)
     assert step.states == (S.EXITED, S.FATAL)
     assert step.commands == ()
+    assert sim.rt.fatal_reason == f"{retries + 1} exits before start_secs (1 s) in a row (start_retries = {retries})"
     assert sim.commands() == [SPAWN] * (retries + 1)
     assert_fatal_is_sticky(sim)
 
@@ -643,7 +644,10 @@ def test_flapping_after_running_is_fatal(limit: int) -> None:
     step = sim.crash(3.0)
     assert step.states == (S.EXITED, S.FATAL) and step.commands == ()
     assert len(sim.rt.crash_times) == limit
+    assert sim.rt.fatal_reason == f"{limit} unexpected exits within 60 s (flap_limit = {limit})"
     assert_fatal_is_sticky(sim)
+    sim.send(StartAsked(), sim.now + 1.0)  # the user starts it again: the reason is history
+    assert sim.state is S.STARTING and sim.rt.fatal_reason == ""
 
 
 def test_flapping_counts_stable_crashes_too() -> None:

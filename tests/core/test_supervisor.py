@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from app.core.events import LogLine, StackDump, WorkerExited
+from app.core.events import LogLine, StackDump, StateChanged, WorkerExited
 from app.core.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec, states_of, wait_ended
 
@@ -30,6 +30,32 @@ def test_items_arrive_in_order_with_sequence_numbers(make_supervisor):
     rec = sup.record("count")
     assert (rec.received, rec.lost, rec.sent) == (500, 0, 500)
     assert states_of(events, "count")[-1] is State.EXITED  # clean exit, policy "never"
+
+
+def test_a_worker_shows_in_ps_by_its_name_and_target(make_supervisor):
+    sup = make_supervisor(config(spec("feed", "app.producers:counter", kwargs={"rate": 100.0})))
+    sup.start("feed")
+    poll_until(sup, lambda evs: bool(items_of(evs, "feed")))  # items come after the title is set
+    proc = psutil.Process(sup.record("feed").pid)
+    assert " ".join(proc.cmdline()).strip() == "pulse: feed (app.producers:counter)"
+    sup.stop("feed")
+    poll_until(sup, reached("feed", State.STOPPED))
+
+
+def test_reset_counters_counts_from_zero(make_supervisor):
+    sup = make_supervisor(config(spec("c", "app.producers:counter", kwargs={"rate": 500.0})))
+    sup.start("c")
+    before = len(items_of(poll_until(sup, lambda evs: len(items_of(evs, "c")) >= 20), "c"))
+    sup.reset_counters("c")
+    events = poll_until(sup, lambda evs: any(isinstance(e, StateChanged) and e.restarts == 0 for e in evs))
+    events += poll_until(sup, lambda evs: len(items_of(evs, "c")) >= 10)
+    sup.stop("c")
+    events += poll_until(sup, reached("c", State.STOPPED))
+    rec = sup.record("c")
+    # Sent and received agree, counted from the reset: the first `before` items are not in them.
+    assert rec.received == rec.sent and 0 < rec.received <= len(items_of(events, "c"))
+    assert before >= 20
+    assert rec.lost == 0 and rec.restarts == 0
 
 
 def test_graceful_stop_loses_no_item_and_exits_zero(make_supervisor):
@@ -162,6 +188,10 @@ def test_fast_failures_end_in_fatal(make_supervisor):
     events = poll_until(sup, reached("crashy", State.FATAL))
     assert len(exits_of(events, "crashy")) == 3  # the first run plus two retries
     assert sup.record("crashy").process is None
+    [fatal] = [e for e in events if isinstance(e, StateChanged) and e.state is State.FATAL]
+    assert fatal.reason == "3 exits before start_secs (5 s) in a row (start_retries = 2)"
+    said = [e.line for e in events if isinstance(e, LogLine) and e.stream == "pulse" and "FATAL" in e.line]
+    assert said == [f"FATAL: gave up restarting: {fatal.reason}; Start tries again"]
 
 
 def test_exit_code_of_systemexit_is_kept(make_supervisor):
@@ -295,6 +325,25 @@ def test_log_files_rotate_at_their_size_cap(tmp_path):
     assert names == ["w.log", "w.log.1", "w.log.2"]
     assert all(p.stat().st_size <= 1100 for p in tmp_path.iterdir())
     assert "line 0199" in (tmp_path / "w.log").read_text()
+
+
+def test_a_removed_workers_log_file_is_closed(tmp_path):
+    from app.core.supervisor import Supervisor
+
+    def open_logs() -> list[str]:
+        return [f.path for f in psutil.Process().open_files() if f.path.startswith(str(tmp_path))]
+
+    sup = Supervisor(config(spec("gone", "app.producers:counter", kwargs={"rate": 50.0})), log_dir=tmp_path)
+    try:
+        sup.start("gone")
+        poll_until(sup, lambda evs: bool(items_of(evs, "gone")))
+        assert open_logs() == [str(tmp_path / "gone.log")]
+        sup.remove_worker("gone")
+        poll_until(sup, lambda evs: "gone" not in sup.names)
+        assert open_logs() == []  # not held until Pulse quits
+        assert "state STOPPED" in (tmp_path / "gone.log").read_text()
+    finally:
+        sup.close()
 
 
 def test_death_is_an_event_seen_from_the_sentinel(make_supervisor):

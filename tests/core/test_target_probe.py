@@ -30,22 +30,43 @@ def user_modules(tmp_path, monkeypatch):
 
 def test_a_target_that_exits_at_import_is_a_reason_and_pulse_goes_on(user_modules):
     user_modules("exits_at_import", "import sys\nsys.exit('usage: feed.py HOST')\ndef feed():\n    yield 1\n")
-    (reason,) = probe_targets([("exits_at_import:feed", {})])
-    assert reason is not None and "SystemExit" in reason and "usage: feed.py HOST" in reason
+    (problem,) = probe_targets([("exits_at_import:feed", {})])
+    assert problem.field == "target" and "SystemExit" in problem.reason and "usage: feed.py HOST" in problem.reason
 
 
 def test_a_slow_import_is_cut_at_the_timeout(user_modules):
     user_modules("slow_at_import", "import time\ntime.sleep(60)\ndef feed():\n    yield 1\n")
     user_modules("fine_module", "def feed():\n    yield 1\n")
     reasons = probe_targets([("slow_at_import:feed", {}), ("fine_module:feed", {})], timeout=2.0)
-    assert "did not finish within 2 s" in reasons[0] and "not checked" in reasons[1]
+    assert "did not finish within 2 s" in reasons[0].reason and "not checked" in reasons[1].reason
 
 
 def test_kwargs_are_fitted_to_the_signature_and_ctx_is_allowed(user_modules):
-    user_modules("shapes", "def gen(interval=1.0):\n    yield 1\ndef with_ctx(ctx, n):\n    ctx.emit(n)\n")
-    reasons = probe_targets([("shapes:gen", {"intervl": 2}), ("shapes:with_ctx", {"n": 1}), ("shapes:gen", {})])
-    assert "unexpected keyword argument 'intervl'" in reasons[0]
-    assert reasons[1:] == [None, None]
+    user_modules(
+        "shapes",
+        "def gen(interval=1.0):\n    yield 1\ndef with_ctx(ctx, n):\n    ctx.emit(n)\n"
+        "def bare():\n    yield 1\ndef anything(**kw):\n    yield 1\ndef pos(a, /):\n    yield a\n",
+    )
+    problems = probe_targets(
+        [("shapes:gen", {"intervl": 2}), ("shapes:with_ctx", {}), ("shapes:bare", {"x": 1}), ("shapes:pos", {"a": 1}),
+         ("shapes:with_ctx", {"n": 1}), ("shapes:gen", {}), ("shapes:anything", {"x": 1})]
+    )  # fmt: skip
+    assert problems[0].field == "kwargs.intervl"
+    assert problems[0].reason == "gen() takes no argument 'intervl' (it takes interval)"
+    assert (problems[1].field, problems[1].reason) == ("kwargs", "with_ctx() needs argument 'n'")
+    assert problems[2].reason == "bare() takes no argument 'x' (it takes none)"
+    assert problems[3].field == "kwargs.a"  # positional-only: not by keyword
+    assert problems[4:] == [None, None, None]
+
+
+def test_a_kwarg_the_target_cannot_take_is_named_at_its_line(user_modules):
+    user_modules("feeds", "def clock(interval=1.0):\n    yield 1\n")
+    text = '[[worker]]\nname = "c"\ntarget = "feeds:clock"\nkwargs = { interval = 1.0, foo = 1 }\n'
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "pulse.toml")
+    assert str(info.value.problems[0]) == (
+        "pulse.toml:4: worker \"c\".kwargs.foo: clock() takes no argument 'foo' (it takes interval)"
+    )
 
 
 def test_a_module_changed_on_disk_is_seen_fresh(user_modules, tmp_path):

@@ -80,10 +80,13 @@ def test_toml_kwargs_forms(qtbot, dialog, text, kwargs):
     assert dialog.spec() == WorkerSpec(name="ticks", target=ANY_KWARGS, kwargs=kwargs)
 
 
-def test_kwargs_the_target_does_not_take_are_an_error_on_the_target(qtbot, dialog):
+def test_kwargs_the_target_does_not_take_are_an_error_on_the_kwargs(qtbot, dialog):
     fill(dialog, kwargs="intervl = 0.5")  # a typo: clock takes `interval`
     assert dialog.validate() is None
-    assert "unexpected keyword argument 'intervl'" in dialog.target_error.text()
+    assert dialog.kwargs_error.text() == "clock() takes no argument 'intervl' (it takes interval)"
+    assert dialog.target_error.text() == ""
+    dialog.kwargs_edit.setPlainText("interval = 0.5\nextra = 1")
+    qtbot.waitUntil(lambda: "'extra'" in dialog.kwargs_error.text(), timeout=5000)  # the debounced check too
     dialog.kwargs_edit.setPlainText("interval = 0.5")
     qtbot.waitUntil(dialog.ok_button.isEnabled, timeout=5000)
 
@@ -247,3 +250,19 @@ def test_a_check_that_answers_after_the_dialog_closed_changes_nothing(qtbot, mon
         release.set()  # the late answer is delivered, and ignored
     assert dialog._imported is None and dialog.spec() is None
     dialog.deleteLater()
+
+
+def test_targets_complete_from_the_built_ins_and_the_modules_in_use(qtbot):
+    dialog = AddWorkerDialog(["clock"], modules=["app.producers", "tests.workers", "no_such_module_xyz"])
+    qtbot.addWidget(dialog)
+    choices = dialog.target_choices
+    assert "app.producers:clock" in choices.stringList()  # at once
+    with qtbot.waitSignal(dialog.listing.done, timeout=30_000):  # the modules in use, listed in a subprocess
+        pass
+    listed = choices.stringList()
+    assert "tests.workers:pool_user" in listed and "tests.workers:async_ticks" in listed
+    assert not any(name.startswith("no_such_module_xyz") for name in listed)  # one that fails offers nothing
+    assert len(listed) == len(set(listed))
+    completer = dialog.target_edit.completer()
+    completer.setCompletionPrefix("POOL_U")
+    assert completer.currentCompletion() == "tests.workers:pool_user"

@@ -311,14 +311,14 @@ def test_auto_scroll_resumes_when_everything_fits(dock, qtbot):
     qtbot.waitUntil(lambda: dock.auto_scroll, timeout=2000)  # the view lays out after a reset
 
 
-def test_save_writes_every_entry_unfiltered(dock, tmp_path, monkeypatch):
+def test_save_writes_every_entry_when_unfiltered_and_says_so(dock, tmp_path, monkeypatch, qtbot):
     path = tmp_path / "pulse.log"
     monkeypatch.setattr(LogDock, "ask_save_path", classmethod(lambda cls, parent: str(path)))
     dock.append_events(lines(3) + [line(TRACEBACK, level="ERROR", stream="stderr", tb=True)])
     dock.append_line("pulse", "WARNING", "note")
-    dock.search_edit.setText("line 1")  # filters hide entries, not from the file
-    assert dock.visible_count() == 1
-    dock.save_button.click()
+    with qtbot.waitSignal(dock.saved) as said:
+        dock.save_button.click()
+    assert said.args == [f"Saved 5 log lines to {path}"]
     text = path.read_text(encoding="utf-8").splitlines()
     starts = [t for t in text if not t.startswith("    ")]
     assert len(starts) == dock.total_count() == 5
@@ -334,6 +334,29 @@ def test_save_writes_every_entry_unfiltered(dock, tmp_path, monkeypatch):
     assert [t[4:] for t in text if t.startswith("    ")] == TRACEBACK.splitlines()[1:]
 
 
+def test_save_writes_what_the_filters_show(dock, tmp_path, monkeypatch, qtbot):
+    path = tmp_path / "filtered.log"
+    monkeypatch.setattr(LogDock, "ask_save_path", classmethod(lambda cls, parent: str(path)))
+    dock.append_events(lines(3))
+    dock.search_edit.setText("line 1")
+    assert dock.visible_count() == 1
+    with qtbot.waitSignal(dock.saved) as said:
+        dock.save_button.click()
+    assert said.args == [f"Saved 1 log line (those the filters show) to {path}"]
+    [saved] = path.read_text(encoding="utf-8").splitlines()
+    assert saved.endswith("line 1")
+
+
+def test_the_detail_pane_follows_the_filter(dock):
+    dock.append_events(lines(3))
+    dock.view.selectRow(1)
+    assert dock.detail.toPlainText().endswith("line 1")
+    dock.search_edit.setText("line")  # still shown: still selected, still detailed
+    assert dock.detail.toPlainText().endswith("line 1") and dock.view.currentIndex().row() == 1
+    dock.search_edit.setText("line 2")  # hidden now: the pane does not show it
+    assert dock.detail.toPlainText() == ""
+
+
 def test_save_cancelled_writes_nothing(dock, tmp_path, monkeypatch):
     monkeypatch.setattr(LogDock, "ask_save_path", classmethod(lambda cls, parent: None))
     dock.append_events(lines(2))
@@ -341,10 +364,12 @@ def test_save_cancelled_writes_nothing(dock, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == [] and dock.total_count() == 2
 
 
-def test_save_failure_is_logged(dock, tmp_path, monkeypatch):
+def test_save_failure_is_logged(dock, tmp_path, monkeypatch, qtbot):
     target = tmp_path / "missing" / "pulse.log"
     monkeypatch.setattr(LogDock, "ask_save_path", classmethod(lambda cls, parent: str(target)))
-    dock.save_button.click()
+    with qtbot.waitSignal(dock.saved) as said:
+        dock.save_button.click()
+    assert said.args[0].startswith(f"Could not save the log to {target}")
     assert dock.total_count() == 1
     assert cell(dock, 0, 2) == "ERROR" and cell(dock, 0, 4).startswith(f"could not save the log to {target}")
 

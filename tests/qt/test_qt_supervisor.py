@@ -207,14 +207,21 @@ def job_window(qtbot):
 def _run(qtbot, window, limit: int) -> str:
     window.limit.setValue(limit)
     window.start_button.click()
+    assert not window.limit.isEnabled()  # the job counts below the limit it started with
+    window.limit.setValue(limit + 1000)
     qtbot.waitUntil(lambda: window.start_button.isEnabled(), timeout=20_000)  # the job has exited
+    assert window.limit.isEnabled()
     return window.result.text()
 
 
 def test_the_cpu_job_example_counts_and_reports_a_failure(qtbot, job_window):
     assert _run(qtbot, job_window, 20_000) == "2,262 primes below 20,000"
     assert job_window.progress.value() == job_window.progress.maximum()
-    assert _run(qtbot, job_window, 1) == "failed: ValueError: no primes below 1: choose 3 or more"
+    job_window.limit.setValue(1)
+    assert job_window.limit.value() == 3  # the box refuses limits with no primes below them
+    job_window.start_job(limit=1)  # the worker refuses them too, and the window says why
+    qtbot.waitUntil(lambda: job_window.start_button.isEnabled(), timeout=20_000)
+    assert job_window.result.text() == "failed: ValueError: no primes below 1: choose 3 or more"
     assert job_window.jobs.names() == []  # each finished job was removed
 
 

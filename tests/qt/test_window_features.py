@@ -62,15 +62,21 @@ def test_add_worker_action_uses_the_dialog_and_adds_a_row(qtbot, make_window, mo
     new = spec("extra", "app.producers:clock", kwargs={"interval": 0.1})
     seen = {}
 
-    def fake_ask(cls, parent, names):
-        seen["names"] = list(names)
+    def fake_ask(cls, parent, names, modules=()):
+        seen["names"], seen["modules"] = list(names), set(modules)
         return new
 
     monkeypatch.setattr(AddWorkerDialog, "ask", classmethod(fake_ask))
     w.actions.add.trigger()
-    assert seen["names"] == ["a", "b", "clock"]
+    assert seen["names"] == ["a", "b", "clock"] and seen["modules"] == {"app.producers"}
     qtbot.waitUntil(lambda: "extra" in w.model.names() and state(w, "extra") is State.RUNNING, timeout=10_000)
     w.select("extra")
+    asked = []
+    w.confirm = lambda title, text: asked.append(text) or len(asked) > 1  # no, then yes
+    w.actions.remove.trigger()
+    assert asked == ["Remove extra?\n\nextra is running and will be stopped first.\nLog files on disk are kept."]
+    qtbot.assertNotEmitted(w.consumer.events_received, wait=200)
+    assert "extra" in w.supervisor.names and state(w, "extra") is State.RUNNING  # cancelled: untouched
     w.actions.remove.trigger()
     qtbot.waitUntil(lambda: "extra" not in w.model.names(), timeout=10_000)
     assert w.supervisor.names == ["a", "b", "clock"]
@@ -80,7 +86,7 @@ def test_cancelled_add_adds_nothing(qtbot, make_window, monkeypatch):
     from app.qt.add_worker_dialog import AddWorkerDialog
 
     w = make_window(three())
-    monkeypatch.setattr(AddWorkerDialog, "ask", classmethod(lambda cls, parent, names: None))
+    monkeypatch.setattr(AddWorkerDialog, "ask", classmethod(lambda cls, parent, names, modules=(): None))
     w.actions.add.trigger()
     qtbot.assertNotEmitted(w.consumer.events_received, wait=100)
     assert w.model.names() == ["a", "b", "clock"]
@@ -95,7 +101,7 @@ def test_context_menu_offers_every_selection_action(qtbot, make_window, monkeypa
         a.text() for a in self.actions() if not a.isSeparator()]))  # fmt: skip
     w.select("a")
     w.table.customContextMenuRequested.emit(w.table.visualRect(w.model.index(0, 0)).center())
-    assert shown["texts"][:6] == ["&Start", "S&top", "&Kill", "&Restart", "&Inspect…", "Re&move"]
+    assert shown["texts"][:7] == ["&Start", "S&top", "&Kill", "&Restart", "&Inspect…", "Reset c&ounters", "Re&move"]
 
 
 def test_status_bar_follows_the_selected_worker(qtbot, make_window):
@@ -132,12 +138,20 @@ def test_cpu_and_rss_columns_fill_in(qtbot, make_window):
     assert w.model.index(0, 9).data().endswith("MiB")
 
 
-def test_clear_log_action(qtbot, make_window):
+def test_clear_log_action_asks_first(qtbot, make_window):
     w = make_window(three())
     w.log_dock.append_line("pulse", "INFO", "hello")
-    assert w.log_dock.total_count() >= 1
+    lines = w.log_dock.total_count()
+    assert lines >= 1
+    asked = []
+    w.confirm = lambda title, text: asked.append(text) or False
+    w.actions.clear_log.trigger()
+    assert w.log_dock.total_count() == lines and asked[0].startswith(f"Clear the {lines:,} lines of the log?")
+    w.confirm = lambda title, text: True
     w.actions.clear_log.trigger()
     assert w.log_dock.total_count() == 0
+    w.confirm = lambda title, text: pytest.fail("an empty log asks nothing")
+    w.actions.clear_log.trigger()
 
 
 def test_settings_round_trip(qtbot, make_window, settings, tmp_path):
@@ -274,7 +288,7 @@ def test_a_paused_table_refreshes_only_on_refresh_now(qtbot, make_window):
     refresh_menu(w)["&Paused"].trigger()
     assert not w.clock.timer.isActive()
     w.consumer.events_received.emit([ItemBatch("a", 0, ["x", "y"], 0, 0)])
-    assert w.statusBar().currentMessage() == "a #1: y"  # the newest item still shows at once
+    assert w.statusBar().currentMessage() == "a #2: y"  # the newest item still shows at once
     QCoreApplication.processEvents()  # where a tick carried by the batch would run: none, paused
     assert items.data() == "0"
     refresh_menu(w)["Refresh &now"].trigger()

@@ -1,0 +1,52 @@
+"""Window commands that ask first or touch several parts: remove, clear the log, reset counters."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PyQt5.QtWidgets import QMessageBox
+
+if TYPE_CHECKING:
+    from app.qt.main_window import MainWindow
+
+
+def confirm(window: MainWindow, title: str, text: str) -> bool:
+    """Ask ``text``; return whether the user said yes (tests replace ``window.confirm``)."""
+    buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel
+    answer = QMessageBox.question(window, title, text, buttons, QMessageBox.StandardButton.Cancel)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def remove_selected(window: MainWindow) -> bool:
+    """Stop and remove the selected workers once the user confirms; return whether they were removed."""
+    names = window.selected_names()
+    if not names:
+        return False
+    alive = [n for n in names if window.model.row(n).state.is_alive]
+    which = names[0] if len(names) == 1 else f"{len(names)} workers ({', '.join(names)})"
+    text = f"Remove {which}?"
+    if alive:
+        verb = "is" if len(alive) == 1 else "are"
+        text += f"\n\n{', '.join(alive)} {verb} running and will be stopped first."
+    text += "\nLog files on disk are kept."
+    if not window.confirm("Remove workers", text):
+        return False
+    for name in names:
+        window.supervisor.remove_worker(name)
+    return True
+
+
+def clear_log(window: MainWindow) -> bool:
+    """Empty the log dock once the user confirms (an empty log asks nothing); return whether it was cleared."""
+    lines = window.log_dock.model.rowCount()
+    if lines and not window.confirm("Clear log", f"Clear the {lines:,} lines of the log?\nLog files on disk are kept."):
+        return False
+    window.log_dock.clear()
+    return True
+
+
+def reset_selected_counters(window: MainWindow) -> None:
+    """Count the selected workers' restarts and items from zero, in the table and the supervisor."""
+    for name in window.selected_names():
+        window.model.reset_counters(name)
+        window.supervisor.reset_counters(name)

@@ -1,0 +1,124 @@
+"""The last config reopens on start, File > Open recent, dialogs start where the user was, Save keeps what runs."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt5.QtCore import Qt
+
+from app import cli
+from app.core.config import load_config
+from app.core.policy import State
+from app.qt.recent_configs import MAX_RECENT, RecentConfigs, settings_for_app
+from tests.helpers import config, spec
+
+CONFIG = '[[worker]]\nname = "{name}"\ntarget = "app.producers:counter"\nkwargs = {{ rate = 10.0 }}\n'
+
+
+def write(tmp_path, name="w", filename="pulse.toml"):
+    path = tmp_path / filename
+    path.write_text(CONFIG.format(name=name))
+    return str(path)
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """Run `cli.main` up to the window: the config it would open the window on."""
+    seen = {}
+    monkeypatch.setattr("app.display_check.display_problem", lambda: None)
+    monkeypatch.setattr("app.qt.application.run_window", lambda cfg: seen.setdefault("config", cfg) and 0)
+    app_settings = settings_for_app()
+    app_settings.clear()
+    yield seen
+    app_settings.clear()
+
+
+def test_the_window_reopens_the_last_config_and_the_demo_when_there_is_none(started, tmp_path, capsys):
+    assert cli.main([]) == 0 and started.pop("config").source is None  # nothing yet: the demo
+    path = write(tmp_path)
+    RecentConfigs(settings_for_app()).add(path)
+    cli.main([])
+    assert started.pop("config").source == path
+    cli.main(["--demo"])
+    assert started.pop("config").source is None
+    assert cli.main(["--config", path, "--demo"]) == cli.EXIT_CONFIG_ERROR
+
+
+def test_a_last_config_that_no_longer_loads_opens_the_demo_and_says_why(started, tmp_path, capsys):
+    path = write(tmp_path)
+    RecentConfigs(settings_for_app()).add(path)
+    (tmp_path / "pulse.toml").write_text("[[worker]]\nname = 3\n")
+    cli.main([])
+    assert started.pop("config").source is None
+    err = capsys.readouterr().err
+    assert f"{path} (the last config) could not be reopened; opening the demo:" in err and "name" in err
+
+
+def test_recent_configs_keep_the_newest_first_and_only_existing_files(settings, tmp_path):
+    recent = RecentConfigs(settings)
+    paths = [write(tmp_path, filename=f"c{i}.toml") for i in range(MAX_RECENT + 2)]
+    for path in paths:
+        recent.add(path)
+    recent.add(paths[3])
+    assert recent.paths()[:2] == [paths[3], paths[-1]] and len(recent.paths()) == MAX_RECENT
+    (tmp_path / "c9.toml").unlink()
+    assert paths[-1] not in recent.paths()
+    assert recent.last_config() == paths[3] and recent.last_folder() == str(tmp_path)
+
+
+def test_open_recent_lists_and_opens_the_files_used(qtbot, make_window, tmp_path):
+    w = make_window(config(spec("w", "app.producers:counter", kwargs={"rate": 10.0})))
+    other = write(tmp_path / "", name="other", filename="other.toml")
+    w.config_menu.apply_file(other)
+    qtbot.waitUntil(lambda: "other" in w.model.names(), timeout=30_000)
+    menu = w.config_menu.recent_menu
+    w.config_menu.recent.fill_menu(menu, w.config_menu.apply_file)
+    entries = [a for a in menu.actions() if a.data()]
+    assert [a.data() for a in entries] == [other]
+    first = write(tmp_path, name="first", filename="first.toml")
+    w.config_menu.recent.add(first)
+    w.config_menu.recent.fill_menu(menu, w.config_menu.apply_file)
+    [a for a in menu.actions() if a.data() == other][0].trigger()
+    qtbot.waitUntil(lambda: w.config_menu.recent.paths()[0] == other, timeout=30_000)
+
+
+def test_save_as_writes_which_workers_run(qtbot, make_window, tmp_path):
+    w = make_window(
+        config(
+            spec("kept", "app.producers:counter", kwargs={"rate": 10.0}, autostart=True),
+            spec("stopped", "app.producers:counter", kwargs={"rate": 10.0}, autostart=True),
+            spec("started", "app.producers:counter", kwargs={"rate": 10.0}, autostart=False),
+        ),
+        autostart=True,
+    )
+    qtbot.waitUntil(lambda: w.model.row("stopped").state is State.RUNNING, timeout=10_000)
+    w.select("stopped")
+    w.actions.stop.trigger()
+    w.select("started")
+    w.actions.start.trigger()
+    qtbot.waitUntil(
+        lambda: w.model.row("stopped").state is State.STOPPED and w.model.row("started").state is State.RUNNING,
+        timeout=10_000,
+    )
+    target = tmp_path / "saved.toml"
+    w.config_menu.ask_save_path = lambda: str(target)
+    assert w.config_menu.save_as()
+    saved = {s.name: s.autostart for s in load_config(target).workers}
+    assert saved == {"kept": True, "stopped": False, "started": True}
+
+
+def test_reset_layout_brings_squashed_and_hidden_docks_back(qtbot, make_window):
+    from app.qt.docks import MIN_DOCK_HEIGHT
+
+    w = make_window(config(spec("w", "app.producers:counter")))
+    w.resize(1200, 800)
+    w.plot_dock.hide()
+    w.log_dock.setFloating(True)
+    w.resizeDocks([w.log_dock], [10], Qt.Orientation.Vertical)
+    assert w.log_dock.minimumHeight() >= MIN_DOCK_HEIGHT  # never squashed below this
+    w.table.setColumnWidth(4, 3)
+    w.reset_layout()
+    qtbot.waitUntil(lambda: w.plot_dock.isVisible() and not w.log_dock.isFloating(), timeout=5000)
+    assert w.dockWidgetArea(w.log_dock) == w.dockWidgetArea(w.plot_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+    assert w.log_dock.height() >= MIN_DOCK_HEIGHT and w.table.columnWidth(4) > 3
+    view_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&View")
+    assert "&Reset layout" in [a.text() for a in view_menu.actions()]
