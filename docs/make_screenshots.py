@@ -12,8 +12,8 @@ sys.path.insert(0, str(OUT.parent))  # `examples` too, for this process and its 
 
 def main() -> int:
     """Open the demo, drive it a little, and save PNGs of the window, inspector, log and a menu."""
-    from PyQt5.QtCore import QSettings, QTimer
-    from PyQt5.QtWidgets import QApplication
+    from PyQt5.QtCore import QSettings, Qt, QTimer
+    from PyQt5.QtWidgets import QApplication, QMenu, QToolTip
 
     from app.cli import demo_config
     from app.core.supervisor import Supervisor
@@ -28,6 +28,9 @@ def main() -> int:
     def step1() -> None:
         window.select("chatty", "crashy")
         window.actions.start.trigger()
+        window.select("sine")
+        window.actions.stop.trigger()  # started again 2 s later: the plot breaks its line there
+        QTimer.singleShot(2000, window.actions.start.trigger)
 
     def step2() -> None:
         window.select("sine", "sensors")
@@ -58,6 +61,26 @@ def main() -> int:
         # Menus are windows of their own: grab the screen where they are, not the main window.
         screen = QApplication.primaryScreen()
         screen.grabWindow(0, window.x(), window.y(), 760, 260).save(str(OUT / "table-refresh-menu.png"))
+        popup = QApplication.activePopupWidget()
+        if popup is not None:
+            popup.close()
+        for menu in window.menuBar().findChildren(QMenu):
+            menu.hide()
+        window.menuBar().setActiveAction(None)
+        # crashy fails 3 s into each run: by ~30 s it has flapped 5 times within 60 s and is FATAL.
+        QTimer.singleShot(20_000, step6)
+
+    def step6() -> None:
+        window.select("crashy")
+        row = window.model.names().index("crashy")
+        rect = window.table.visualRect(window.model.index(row, 0))
+        where = window.table.viewport().mapToGlobal(rect.center())
+        QToolTip.showText(where, window.model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole), window.table)
+        QTimer.singleShot(800, step7)
+
+    def step7() -> None:
+        screen = QApplication.primaryScreen()
+        screen.grabWindow(0, window.x(), window.y() + 60, 900, 360).save(str(OUT / "fatal-tooltip.png"))
         window.close()
 
     QTimer.singleShot(500, step1)
