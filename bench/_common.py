@@ -261,6 +261,7 @@ class Row:
     ratio: str = "—"
     target: str = "—"
     met: bool | None = None  # None: no target on this line
+    floor: str = "—"  # a bare Qt/pyqtgraph window doing the same drawing, where it applies
 
 
 @dataclass
@@ -277,12 +278,12 @@ class Report:
     def table(self) -> str:
         """Return the markdown table."""
         lines = [
-            "| Figure | Pulse | Tutorial (same run) | Ratio | Target | Met |",
-            "|---|---|---|---|---|---|",
+            "| Figure | Pulse | Tutorial (same run) | Floor (same run) | Ratio | Target | Met |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in self.rows:
             met = "" if r.met is None else ("yes" if r.met else "**NO**")
-            lines.append(f"| {r.figure} | {r.pulse} | {r.baseline} | {r.ratio} | {r.target} | {met} |")
+            lines.append(f"| {r.figure} | {r.pulse} | {r.baseline} | {r.floor} | {r.ratio} | {r.target} | {met} |")
         return "\n".join(lines)
 
     def markdown(self) -> str:

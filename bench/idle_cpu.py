@@ -12,8 +12,7 @@ if __name__ == "__main__" and not __package__:  # run as a file: import bench an
 
 from bench import _common as C
 
-TARGET_PCT = 0.2  # % of one core
-TARGET_RATIO = 500  # × less than the tutorial
+TARGET_PCT = 0.3  # % of one core (issue 13: 8 clocks on the wall-clock grid)
 MODULE = "bench.idle_cpu"
 LIMITS = (
     "Pulse: the clocks tick on the wall clock's grid, so the 8 items of a second arrive together: "
@@ -120,14 +119,6 @@ def run(quick: bool = False, reps: int | None = None) -> C.Report:
             C.ratio(p, b, "lower"),
             f"≤ {TARGET_PCT} %",
             C.met(p, TARGET_PCT),
-        ),
-        C.Row(
-            "Pulse vs tutorial CPU",
-            "",
-            "",
-            C.ratio(p, b, "lower"),
-            f"≥ {TARGET_RATIO}× less",
-            None if p != p or b != b else (b / p if p else float("inf")) >= TARGET_RATIO,
         ),
         C.Row(f"items shown per {C.num(seconds)} s window", C.spread(items), C.spread(titems)),
         C.Row(

@@ -42,3 +42,42 @@ def roofline_sender(conn: Any, stop: Any, live: bool, batch: int = 1000) -> None
             seq += batch
     except (BrokenPipeError, OSError):
         pass
+
+
+def numbers(interval: float = 1.0, phase: float = 0.0) -> Iterator[float]:
+    """Yield a number every ``interval`` s, ``phase`` s off the start: feeds not aligned on a clock grid."""
+    import math
+
+    time.sleep(phase)
+    next_at = time.monotonic()
+    for i in itertools.count():
+        yield math.sin(i / 10)
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def big_list(n: int = 1_000_000) -> Iterator[Any]:
+    """Yield one list of ``n`` floats, then numbers once a second: the window must not choke on it."""
+    yield [float(i) for i in range(n)]
+    for i in itertools.count():
+        time.sleep(1.0)
+        yield i
+
+
+def wide_dicts(keys: int = 100, rate: float = 10.0) -> Iterator[dict[str, float]]:
+    """Yield dicts of ``keys`` numbers at ``rate`` a second."""
+    names = [f"k{i:04d}" for i in range(keys)]
+    for i in itertools.count():
+        yield {name: float(i + j) for j, name in enumerate(names)}
+        time.sleep(1.0 / rate)
+
+
+def long_line(megabytes: float = 1.0) -> Iterator[str]:
+    """Print one line of ``megabytes`` MB with no newline, then yield a marker once a second."""
+    import sys
+
+    sys.stdout.write("x" * int(megabytes * 1_000_000))
+    sys.stdout.flush()
+    for i in itertools.count():
+        yield f"after the line {i}"
+        time.sleep(1.0)

@@ -36,7 +36,8 @@ LIMITS = (
     'it all: right for bulk work, wrong for a live feed on a busy desktop; `sched = "idle"` is one '
     "line of config (README)."
 )
-TARGET_LATE_MS = 50.0
+TARGET_LATE_MS = 100.0  # issue 13: at the default settings, max < 100 ms and p99 < 40 ms
+TARGET_P99_MS = 40.0
 
 
 def _cpu_of(pids: list[int]) -> float:
@@ -259,7 +260,9 @@ def run(
             target=f"< {TARGET_LATE_MS:g} ms",
             limit=TARGET_LATE_MS,
         ),
-        row("GUI lateness of a 10 ms QTimer, p99", "late_p99", ms),
+        row(
+            "GUI lateness of a 10 ms QTimer, p99", "late_p99", ms, target=f"< {TARGET_P99_MS:g} ms", limit=TARGET_P99_MS
+        ),
         row("GUI-process CPU, % of a core", "gui_cpu", pct),
         C.Row("  GUI thread: % of the time on a CPU / waiting for one", _ran_waited(P, "gui")),
         C.Row("  consumer thread: % of the time on a CPU / waiting for one", _ran_waited(P, "consumer")),

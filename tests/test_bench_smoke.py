@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ["idle_cpu", "flood", "latency", "lifecycle", "scale", "kill_isolation", "soak"]
-TABLE_HEADER = "| Figure | Pulse | Tutorial (same run) | Ratio | Target | Met |"
+SCRIPTS = ["idle_cpu", "flood", "latency", "lifecycle", "scale", "kill_isolation", "soak", "window_cost"]
+TABLE_HEADER = "| Figure | Pulse | Tutorial (same run) | Floor (same run) | Ratio | Target | Met |"
 
 
 def run_bench(*args: str, timeout: float = 45) -> subprocess.CompletedProcess[str]:

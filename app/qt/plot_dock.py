@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QShowEvent
@@ -66,6 +67,12 @@ class PlotDock(QDockWidget):
         self.plot_item = self.plot_widget.getPlotItem()
         self.view_box = self.plot_item.getViewBox()
         self.view_box.sigRangeChangedManually.connect(self._on_range_changed_by_user)
+        # Every line lives in one group whose x offset is (origin - now): lines hold seconds since
+        # `_origin_s` and only change when their data does, while the axis keeps a fixed range.
+        self._lines = pg.ItemGroup()
+        self.view_box.addItem(self._lines, ignoreBounds=True)
+        self._origin_s: float | None = None  # set by the first redraw
+        self._drawn_window: float | None | str = "none yet"
         self.legend = PlotLegend()
         self.legend.hidden_changed.connect(self.redraw)
         self.empty_label = QLabel(self.plot_widget)  # over the plot, centred, sized with it; clicks pass through
@@ -124,8 +131,10 @@ class PlotDock(QDockWidget):
         changed = self.data.apply_events(events)
         removed = self.data.take_removed()
         for series in removed:
-            if series.curve is not None:
-                self.plot_item.removeItem(series.curve)  # a removed worker leaves no ghost line
+            if series.curve is not None:  # a removed worker leaves no ghost line
+                series.curve.setParentItem(None)
+                if series.curve.scene() is not None:
+                    series.curve.scene().removeItem(series.curve)
         if removed or (changed and self._touches_view(changed)):
             self._schedule_redraw()
 
@@ -138,6 +147,7 @@ class PlotDock(QDockWidget):
         """Drop every point and empty the lines, paused or not (the user asked)."""
         for series in self.data.series.values():
             series.history.clear()
+            series.changed = True
             if series.curve is not None:
                 series.curve.setData([], [])
         self._y_range = None
@@ -199,13 +209,20 @@ class PlotDock(QDockWidget):
         start = None if window is None else now - window
         shown, more = self.data.choose_shown(self._selected, start)
         visible = [name for name in shown if name not in self.legend.hidden]
+        if self._origin_s is None:
+            self._origin_s = now
+        every = window != self._drawn_window  # another level: every line's points change
+        self._drawn_window = window
         bounds, oldest = [], None
         for name, series in self.data.series.items():
             if name in visible:
                 level = series.history.level(window)
-                x, y = level.polyline(start, shift_s=now)
                 curve = self._curve_of(name, series)
-                curve.setData(x, y)
+                if series.changed or every:
+                    # Only lines with new points get new data; time passing moves the group they
+                    # are in (below), so the axes and the other lines stay as they are.
+                    curve.setData(*level.polyline(None, shift_s=self._origin_s))
+                    series.changed = False
                 curve.setVisible(True)
                 if (b := level.y_bounds(start)) is not None:
                     bounds.append(b)
@@ -216,6 +233,7 @@ class PlotDock(QDockWidget):
         self._shown = shown
         self.legend.set_entries([(name, self.data.series[name].colour) for name in shown])
         self._y_range = fit_y_range(bounds, self._y_range)
+        self._lines.setPos(self._origin_s - now, 0.0)  # x on screen = seconds before now
         left = -window if window is not None else min(-1.0, (oldest - now) if oldest is not None else -10.0)
         self.view_box.setRange(xRange=(left, 0.0), yRange=self._y_range or (0.0, 1.0), padding=0)
         self._show_messages(shown, visible, bool(bounds), more)
@@ -249,8 +267,16 @@ class PlotDock(QDockWidget):
         if series.curve is None:
             series.curve = pg.PlotDataItem(pen=pg.mkPen(series.colour, width=1), connect="finite")
             series.curve.setVisible(False)
-            self.plot_item.addItem(series.curve)
+            series.curve.setParentItem(self._lines)
+            series.changed = True
         return series.curve
+
+    def shown_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return the points the line of ``name`` shows: x in seconds before the last redraw, and y."""
+        x, y = self.curve(name).getData()
+        if x is None or y is None:
+            return np.array([]), np.array([])
+        return x + self._lines.pos().x(), y
 
     def _can_be_seen(self) -> bool:
         return (

@@ -26,10 +26,11 @@ class PlotLegend(QListWidget):
         self.setFixedWidth(LEGEND_WIDTH)
         self.setIconSize(QSize(14, 4))
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.setToolTip("Series on the plot: uncheck one to hide its line")
+        self.setToolTip("Series on the plot: click one to hide or show its line")
         self.hidden: set[str] = set()  # series the user unchecked; kept when they leave and come back
         self._entries: list[tuple[str, str]] = []
         self.itemChanged.connect(self._on_item_changed)
+        self.itemClicked.connect(self._on_item_clicked)
 
     def set_entries(self, entries: list[tuple[str, str]]) -> None:
         """Show ``entries`` ((name, ``#rrggbb`` colour) pairs) in order; nothing done if unchanged."""
@@ -41,9 +42,9 @@ class PlotLegend(QListWidget):
             self.clear()
             for name, colour in entries:
                 item = QListWidgetItem(_swatch(colour), name, self)
-                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # a click anywhere on the entry toggles (below)
                 item.setCheckState(Qt.CheckState.Unchecked if name in self.hidden else Qt.CheckState.Checked)
-                item.setToolTip(f"{name}: uncheck to hide its line")
+                item.setToolTip(f"{name}: click to hide or show its line")
         finally:
             self.blockSignals(False)
 
@@ -59,6 +60,10 @@ class PlotLegend(QListWidget):
                 item.setCheckState(Qt.CheckState.Unchecked if hidden else Qt.CheckState.Checked)
                 return
         raise KeyError(name)
+
+    def _on_item_clicked(self, item: QListWidgetItem) -> None:
+        checked = item.checkState() == Qt.CheckState.Checked
+        item.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         if item.checkState() == Qt.CheckState.Checked:

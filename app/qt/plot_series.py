@@ -55,6 +55,7 @@ class Series:
     colour: str
     order: int  # position of first appearance
     curve: Any = None  # the dock's pg.PlotDataItem, made when first shown
+    changed: bool = True  # points the line does not have yet
 
 
 @dataclass(slots=True)
@@ -135,7 +136,7 @@ class PlotSeries:
             # Item i of n sits at start + (i + 1)/n of the way, so the last one lands on `end`.
             pos = np.arange(1, n + 1) if indices is None else indices + 1
             history.extend(np.multiply(pos, (end - start) / n, dtype=np.float64) + start, ys)
-            appended = True
+            series.changed = appended = True
         return appended
 
     def _add(self, name: str, worker: str) -> Series:

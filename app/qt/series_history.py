@@ -77,6 +77,22 @@ class BucketLevel:
         """Add points (x non-decreasing and not before the newest bucket); ``new_run`` breaks the line."""
         if not len(x):
             return
+        if len(x) == 1 and len(self) and self._end < len(self._idx):
+            # The common slow feed: one point. Scalar work, not a dozen numpy calls per level.
+            i, v, last = int(x[0] // self.width_s), float(y[0]), self._end - 1
+            if i == self._idx[last]:
+                if v == v:  # not NaN: NaN never lowers or raises a bucket (as fmin/fmax)
+                    lo, hi = self._lo[last], self._hi[last]
+                    self._lo[last] = v if lo != lo or v < lo else lo
+                    self._hi[last] = v if hi != hi or v > hi else hi
+                self._brk[last] |= new_run
+                return
+            if i > self._idx[last] and (self.adaptive or i - self._idx[self._start] < self.capacity):
+                if not self.adaptive or len(self) < self.capacity:
+                    self._idx[self._end], self._lo[self._end], self._hi[self._end] = i, v, v
+                    self._brk[self._end] = new_run
+                    self._end += 1
+                    return
         idx = np.floor(x / self.width_s).astype(np.int64)
         starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
         uidx = idx[starts]

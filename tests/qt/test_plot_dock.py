@@ -47,8 +47,8 @@ def points(dock: PlotDock, name: str, window: float | None = 10.0) -> tuple[np.n
 
 
 def drawn(dock: PlotDock, name: str) -> tuple[np.ndarray, np.ndarray]:
-    x, y = dock.curve(name).getData()
-    return (np.array([]) if x is None else x), (np.array([]) if y is None else y)
+    """What the line of ``name`` shows: x in seconds before the last redraw, y."""
+    return dock.shown_data(name)
 
 
 def test_dock_identity_and_a_fixed_axis_from_the_start(dock):
@@ -204,8 +204,12 @@ def test_the_legend_sits_beside_the_plot_and_hides_a_line_on_click(dock, qtbot):
     assert item.text() == "b" and item.checkState() == Qt.CheckState.Checked
     rect = dock.legend.visualItemRect(item)
     qtbot.mouseClick(dock.legend.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(rect.left() + 10, rect.center().y()))
-    qtbot.waitUntil(lambda: not dock.curve("b").isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: not dock.curve("b").isVisible(), timeout=5000)  # its checkbox
     assert dock.curve("a").isVisible() and dock.legend.hidden == {"b"}
+    qtbot.mouseClick(dock.legend.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: dock.curve("b").isVisible(), timeout=5000)  # its name
+    qtbot.mouseClick(dock.legend.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: not dock.curve("b").isVisible(), timeout=5000)
     dock.legend.set_hidden("b", False)
     assert dock.curve("b").isVisible()
     dock.legend.set_hidden("a", True)
@@ -328,3 +332,19 @@ def test_slow_frames_slow_the_redraws_down_within_bounds(dock, qtbot):
     dock.append_events([batch("w", [1.0], at_s=1.0)])
     assert dock.redraw_timer.interval() == MAX_REDRAW_INTERVAL_MS  # the next redraw waits that long
     dock.redraw_timer.stop()
+
+
+def test_time_passing_moves_the_lines_not_their_data_or_the_axis(dock):
+    dock.append_events([batch("a", [1.0], at_s=1.0), batch("b", [2.0], at_s=1.0)])
+    at(dock, 2.0)
+    dock.redraw()
+    b_data = dock.curve("b").xData
+    ticks = dock.plot_item.getAxis("bottom").tickValues(-10.0, 0.0, 400)
+    dock.append_events([batch("a", [3.0], at_s=3.0)])
+    at(dock, 5.0)
+    dock.redraw()
+    assert dock.curve("b").xData is b_data  # b got no new points: its line was not rebuilt
+    assert list(drawn(dock, "b")[0]) == pytest.approx([-3.995])  # yet it shows where it belongs now
+    assert list(drawn(dock, "a")[0]) == pytest.approx([-3.995, -1.995])
+    assert dock.view_box.viewRange()[0] == [-10.0, 0.0]
+    assert dock.plot_item.getAxis("bottom").tickValues(-10.0, 0.0, 400) == ticks

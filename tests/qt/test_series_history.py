@@ -119,3 +119,27 @@ def test_numeric_columns_fast_paths_and_key_filter():
     assert [k for k, _, _ in cols] == ["k1", "k7"] and len(asked) == 1000
     mixed = [{"a": 1, "b": 2}, {"b": 3}, "junk"]
     assert [k for k, _, _ in numeric_columns(mixed, lambda k: k == "b")] == ["b"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_points_one_at_a_time_make_the_buckets_a_batch_makes(seed):
+    rng = np.random.default_rng(seed)
+    xs = np.cumsum(rng.choice([0.0, 0.3, 1.0, 2.5, 40.0], size=400, p=[0.2, 0.3, 0.3, 0.18, 0.02]))
+    ys = np.where(rng.random(400) < 0.1, np.nan, rng.normal(size=400))
+    runs = rng.random(400) < 0.05
+    one_by_one, reference = BucketLevel(1.0, 16), []
+    for x, y, run in zip(xs, ys, runs, strict=True):
+        one_by_one.extend(np.array([x]), np.array([y]), new_run=bool(run))
+        reference.append((x, y, run))
+    # The same points from scratch: buckets of the newest 16 s, min/max ignoring NaN, breaks kept.
+    newest = int(xs[-1] // 1.0)
+    expected: dict[int, list] = {}
+    for k, (x, y, run) in enumerate(reference):
+        i = int(x // 1.0)
+        lo, hi, brk = expected.get(i, [np.nan, np.nan, False])
+        expected[i] = [np.fmin(lo, y), np.fmax(hi, y), brk or (run and k > 0)]
+    kept = sorted(i for i in expected if i > newest - 16)
+    assert list(one_by_one.idx) == kept
+    np.testing.assert_array_equal(one_by_one.lo, [expected[i][0] for i in kept])
+    np.testing.assert_array_equal(one_by_one.hi, [expected[i][1] for i in kept])
+    assert list(one_by_one.brk) == [expected[i][2] for i in kept]
