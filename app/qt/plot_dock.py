@@ -7,11 +7,12 @@ from collections.abc import Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtCore import QTimer
 from PyQt5.QtGui import QShowEvent
-from PyQt5.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QDockWidget, QWidget
 
 from app.core.events import Event
+from app.qt.plot_controls import PlotControls
 from app.qt.plot_legend import PlotLegend
 from app.qt.plot_series import PlotSeries, Series
 from app.qt.plot_widget import make_plot_widget
@@ -75,45 +76,13 @@ class PlotDock(QDockWidget):
         self._drawn_window: float | None | str = "none yet"
         self.legend = PlotLegend()
         self.legend.hidden_changed.connect(self.redraw)
-        self.empty_label = QLabel(self.plot_widget)  # over the plot, centred, sized with it; clicks pass through
-        self.empty_label.setObjectName("plot_empty_label")
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setWordWrap(True)
-        self.empty_label.setStyleSheet("color: #555; background: transparent;")
-        self.empty_label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.plot_widget.overlay = self.empty_label
-        self.note_label = QLabel()
-        self.note_label.setObjectName("plot_note_label")
-        self.note_label.setWordWrap(True)
-        self.note_label.setStyleSheet("color: #555;")
-        self.note_label.hide()
-
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setCheckable(True)
-        self.pause_button.setToolTip("Freeze the lines (data is still kept); zooming pauses too")
+        controls = PlotControls(self.plot_widget, self.legend)
+        self.empty_label, self.note_label = controls.empty_label, controls.note_label
+        self.pause_button, self.clear_button, self.window_combo = controls.pause, controls.clear, controls.window
         self.pause_button.toggled.connect(self._on_pause_toggled)
-        self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.clear)
-        self.window_combo = QComboBox()
-        for label, seconds in WINDOWS:
-            self.window_combo.addItem(label, seconds)
         self.window_combo.currentIndexChanged.connect(self._on_window_changed)
-        bar = QHBoxLayout()
-        bar.addWidget(self.pause_button)
-        bar.addWidget(self.clear_button)
-        bar.addStretch(1)
-        bar.addWidget(QLabel("Window"))
-        bar.addWidget(self.window_combo)
-        row = QHBoxLayout()
-        row.addWidget(self.plot_widget, 1)
-        row.addWidget(self.legend)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(bar)
-        layout.addLayout(row, 1)
-        layout.addWidget(self.note_label)
-        self.setWidget(body)
+        self.setWidget(controls.body)
 
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setSingleShot(True)
