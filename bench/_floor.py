@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QTimer
+from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QStandardItem, QStandardItemModel
 from PyQt5.QtWidgets import QMainWindow, QSplitter, QTableView
 
@@ -97,6 +97,8 @@ def start_feeds(window: FloorWindow, feeds: list[tuple[str, float, float, Callab
     for row, interval, phase, make in feeds:
         timer = QTimer(window)
         timer.setInterval(max(1, int(interval * 1000)))
+        # Precise: Qt lines coarse timers up to wake together, which would align feeds Pulse gets unaligned.
+        timer.setTimerType(Qt.TimerType.PreciseTimer)
         counter = iter(range(10**9))
         timer.timeout.connect(lambda row=row, make=make, counter=counter: window.feed(row, *make(next(counter))))
         QTimer.singleShot(int(phase * 1000), timer.start)
