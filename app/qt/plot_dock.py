@@ -73,7 +73,6 @@ class PlotDock(QDockWidget):
         self._lines = pg.ItemGroup()
         self.view_box.addItem(self._lines, ignoreBounds=True)
         self._origin_s: float | None = None  # set by the first redraw
-        self._drawn_window: float | None | str = "none yet"
         self.legend = PlotLegend()
         self.legend.hidden_changed.connect(self.redraw)
         controls = PlotControls(self.plot_widget, self.legend)
@@ -151,11 +150,6 @@ class PlotDock(QDockWidget):
     def paused(self, value: bool) -> None:
         self.pause_button.setChecked(value)
 
-    @property
-    def window_s(self) -> float | None:
-        """Return the seconds shown (None: all)."""
-        return self._window_s
-
     def set_selected(self, names: Iterable[str]) -> None:
         """Show only the series of workers in ``names``; none selected shows the live ones."""
         self._selected = frozenset(names)
@@ -180,14 +174,12 @@ class PlotDock(QDockWidget):
         visible = [name for name in shown if name not in self.legend.hidden]
         if self._origin_s is None:
             self._origin_s = now
-        every = window != self._drawn_window  # another level: every line's points change
-        self._drawn_window = window
-        bounds, oldest = [], None
+        bounds, firsts = [], []
         for name, series in self.data.series.items():
             if name in visible:
                 level = series.history.level(window)
                 curve = self._curve_of(name, series)
-                if series.changed or every:
+                if series.changed:
                     # Only lines with new points get new data; time passing moves the group they
                     # are in (below), so the axes and the other lines stay as they are.
                     curve.setData(*level.polyline(None, shift_s=self._origin_s))
@@ -195,15 +187,15 @@ class PlotDock(QDockWidget):
                 curve.setVisible(True)
                 if (b := level.y_bounds(start)) is not None:
                     bounds.append(b)
-                first = level.oldest_x()
-                oldest = first if oldest is None or (first is not None and first < oldest) else oldest
+                if (first := level.oldest_x()) is not None:
+                    firsts.append(first)
             elif series.curve is not None and series.curve.isVisible():
                 series.curve.setVisible(False)
         self._shown = shown
         self.legend.set_entries([(name, self.data.series[name].colour) for name in shown])
         self._y_range = fit_y_range(bounds, self._y_range)
         self._lines.setPos(self._origin_s - now, 0.0)  # x on screen = seconds before now
-        left = -window if window is not None else min(-1.0, (oldest - now) if oldest is not None else -10.0)
+        left = -window if window is not None else min(-1.0, min(firsts) - now if firsts else -10.0)
         self.view_box.setRange(xRange=(left, 0.0), yRange=self._y_range or (0.0, 1.0), padding=0)
         self._show_messages(shown, visible, bool(bounds), more)
         self.redraw_count += 1
@@ -293,6 +285,8 @@ class PlotDock(QDockWidget):
     def _on_window_changed(self, index: int) -> None:
         self._window_s = WINDOWS[index][1]
         self._y_range = None
+        for series in self.data.series.values():
+            series.changed = True  # another window reads another level: every line's points change
         self.redraw()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name

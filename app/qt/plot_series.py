@@ -53,7 +53,6 @@ class Series:
     worker: str
     history: SeriesHistory
     colour: str
-    order: int  # position of first appearance
     curve: Any = None  # the dock's pg.PlotDataItem, made when first shown
     changed: bool = True  # points the line does not have yet
 
@@ -77,7 +76,6 @@ class PlotSeries:
         self.series: dict[str, Series] = {}
         self.workers: frozenset[str] | None = None  # configured workers; None until told
         self._notes: dict[str, _WorkerNotes] = {}
-        self._order = 0
         self._removed: list[Series] = []
 
     def apply_events(self, events: Iterable[Event]) -> set[str]:
@@ -141,8 +139,7 @@ class PlotSeries:
 
     def _add(self, name: str, worker: str) -> Series:
         taken = [s.colour for s in self.series.values()]
-        series = self.series[name] = Series(worker, SeriesHistory(), colour_of(name, taken), self._order)
-        self._order += 1
+        series = self.series[name] = Series(worker, SeriesHistory(), colour_of(name, taken))
         return series
 
     def _break_lines(self, worker: str) -> None:
@@ -161,10 +158,6 @@ class PlotSeries:
         """Return the series dropped with their workers since the last call (their lines must go)."""
         removed, self._removed = self._removed, []
         return removed
-
-    def is_live(self, worker: str) -> bool:
-        """Return whether ``worker`` is configured (every worker is, until the set is known)."""
-        return self.workers is None or worker in self.workers
 
     def choose_shown(self, selected: frozenset[str], window_start: float | None) -> tuple[list[str], int]:
         """Return the series to show, and how many more could show but do not fit.

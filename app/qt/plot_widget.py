@@ -10,7 +10,7 @@ from PyQt5.QtWidgets import QWidget
 
 
 def make_plot_widget() -> TimedPlotWidget:
-    """Return a white, gridded plot widget that draws only what is in view, autorange off."""
+    """Return a white, gridded plot widget with its ranges left to the dock (autorange off)."""
     pg.setConfigOptions(antialias=False)  # antialiased lines cost several times more to draw
     widget = TimedPlotWidget(background="w")
     item = widget.getPlotItem()

@@ -160,10 +160,6 @@ class BucketLevel:
         """Drop every bucket (an adaptive level keeps its current width)."""
         self._start = self._end = 0
 
-    def newest_x(self) -> float | None:
-        """Return the end of the newest bucket in seconds, or None when empty."""
-        return None if not len(self) else float(self._idx[self._end - 1] + 1) * self.width_s
-
     def oldest_x(self) -> float | None:
         """Return the start of the oldest bucket in seconds, or None when empty."""
         return None if not len(self) else float(self._idx[self._start]) * self.width_s
