@@ -17,7 +17,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -43,15 +43,8 @@ def probe_targets(
     """
     if not targets:
         return []
-    request = pickle.dumps((list(sys.path), [(t, dict(k)) for t, k in targets]))
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", "from app.core.target_probe import main; main()"],
-            input=request,
-            capture_output=True,
-            timeout=timeout,
-            env=_probe_env(),
-        )
+        proc = _run_probe("main", [(t, dict(k)) for t, k in targets], timeout)
         lines = proc.stdout.decode("utf-8", "replace").splitlines()
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout or b""
@@ -82,15 +75,8 @@ def list_producers(modules: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> 
     """
     if not modules:
         return []
-    request = pickle.dumps((list(sys.path), list(modules)))
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", "from app.core.target_probe import list_main; list_main()"],
-            input=request,
-            capture_output=True,
-            timeout=timeout,
-            env=_probe_env(),
-        )
+        proc = _run_probe("list_main", list(modules), timeout)
         found = json.loads(proc.stdout.decode("utf-8", "replace") or "[]")
     except (subprocess.TimeoutExpired, OSError, ValueError):
         return []
@@ -99,12 +85,7 @@ def list_producers(modules: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> 
 
 def list_main() -> None:
     """The lister process: read the modules on stdin, answer one JSON list of ``module:callable``."""
-    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    path, modules = pickle.loads(sys.stdin.buffer.read())
-    sys.path[:] = path
+    answer, modules = _probe_request()
     found: list[str] = []
     for module_name in modules:
         try:
@@ -136,6 +117,31 @@ def producers_in(module_name: str) -> list[str]:
     return names
 
 
+def _run_probe(entry: str, request: Any, timeout: float) -> subprocess.CompletedProcess[bytes]:
+    """Run this module's ``entry()`` in a fresh interpreter with our ``sys.path`` and ``request`` on stdin."""
+    return subprocess.run(
+        [sys.executable, "-c", f"from app.core.target_probe import {entry}; {entry}()"],
+        input=pickle.dumps((list(sys.path), request)),
+        capture_output=True,
+        timeout=timeout,
+        env=_probe_env(),
+    )
+
+
+def _probe_request() -> tuple[TextIO, Any]:
+    """In a probe process: return the answer stream (stdout as it was) and the request; adopt the caller's path.
+
+    Descriptors 1 and 2 then go to /dev/null: what user modules print is theirs, not our answer.
+    """
+    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    path, request = pickle.loads(sys.stdin.buffer.read())
+    sys.path[:] = path
+    return answer, request
+
+
 def _probe_env() -> dict[str, str]:
     # Pulse's own package must import in the probe however Pulse was started (e.g. from its checkout).
     env = dict(os.environ)
@@ -146,12 +152,7 @@ def _probe_env() -> dict[str, str]:
 
 def main() -> None:
     """The probe process: read the request on stdin, answer one JSON line per target."""
-    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # what the targets' modules print is theirs, not our answer
-    os.dup2(devnull, 2)
-    path, targets = pickle.loads(sys.stdin.buffer.read())
-    sys.path[:] = path
+    answer, targets = _probe_request()
     for target, kwargs in targets:
         try:
             problem = problem_of(target, kwargs)
