@@ -7,6 +7,7 @@ newline): GUI-process CPU, and how late a 10 ms timer in the GUI thread comes (i
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import time
@@ -46,6 +47,20 @@ def _measure(waiter: Any, seconds: float, reps: int) -> list[float]:
     return cpu
 
 
+def _floor_cpu(window: Any, feeds: list[Any], seconds: float, reps: int, settle: float) -> list[float]:
+    """Run ``feeds`` into the floor ``window``; return its CPU % over ``reps`` windows, then close it."""
+    from bench import _floor, _qt
+
+    timers = _floor.start_feeds(window, feeds)
+    waiter = _qt.Waiter()
+    waiter.sleep(settle + 1.0)  # the feeds' phases reach up to a second
+    cpu = _measure(waiter, seconds, reps)
+    for timer in timers:
+        timer.stop()
+    window.close()
+    return cpu
+
+
 def trial_pulse_numeric(workers: int, seconds: float, reps: int, settle: float) -> dict[str, Any]:
     """Pulse's window, default settings: ``workers`` feeds of one number a second, plotted."""
     from bench import _qt
@@ -80,14 +95,7 @@ def trial_floor_numeric(workers: int, seconds: float, reps: int, settle: float) 
         (n, 1.0, _phase(i), lambda k, n=n: ({n: math.sin(k / 10)}, f"{math.sin(k / 10)!r}"))
         for i, n in enumerate(names)
     ]
-    timers = _floor.start_feeds(window, feeds)
-    waiter = _qt.Waiter()
-    waiter.sleep(settle + 1.0)
-    cpu = _measure(waiter, seconds, reps)
-    for timer in timers:
-        timer.stop()
-    window.close()
-    return {"cpu_pct": cpu}
+    return {"cpu_pct": _floor_cpu(window, feeds, seconds, reps, settle)}
 
 
 def trial_pulse_demo(seconds: float, reps: int, settle: float) -> dict[str, Any]:
@@ -123,7 +131,7 @@ def trial_floor_demo(seconds: float, reps: int, settle: float) -> dict[str, Any]
 
     def walk_batch(_k: int) -> tuple[dict[str, Any], str]:
         steps = [random.gauss(0, 0.1) for _ in range(33)]  # 2 000/s arrive as ~60 batches a second
-        values = list(walk[0] + __import__("itertools").accumulate(steps))
+        values = [walk[0] + v for v in itertools.accumulate(steps)]
         walk[0] = values[-1]
         return {"walk": values}, repr(values[-1])
 
@@ -134,14 +142,7 @@ def trial_floor_demo(seconds: float, reps: int, settle: float) -> dict[str, Any]
                                           "{'humidity': 45.0, 'temp': 21.0, 'wind': 3.0}")),
         ("walk", 1 / 60, 0.01, walk_batch),
     ]  # fmt: skip
-    timers = _floor.start_feeds(window, feeds)
-    waiter = _qt.Waiter()
-    waiter.sleep(settle + 1.0)
-    cpu = _measure(waiter, seconds, reps)
-    for timer in timers:
-        timer.stop()
-    window.close()
-    return {"cpu_pct": cpu}
+    return {"cpu_pct": _floor_cpu(window, feeds, seconds, reps, settle)}
 
 
 def trial_pulse_hostile(kind: str, kwargs: dict[str, Any], seconds: float) -> dict[str, Any]:
