@@ -8,6 +8,8 @@ from typing import Any
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
+from app.qt import gui_gc
+
 
 class BackgroundCall(QObject):
     """Runs ``fn()`` in a thread of its own; `done` carries (result, exception) to the GUI thread.
@@ -25,6 +27,11 @@ class BackgroundCall(QObject):
         super().__init__(parent)
         self.done.connect(on_done)
         self.done.connect(self.deleteLater)
+        # The thread allocates (a subprocess, its output): cycles it would collect there may hold Qt
+        # objects, destroyed off their thread. While it runs, cycles are collected in the GUI
+        # thread only, as while a consumer runs (gui_gc).
+        self._collector = gui_gc.collector()
+        self._collector.hold()
         self._thread = threading.Thread(target=self._run, args=(fn,), name="pulse-background", daemon=True)
         self._thread.start()
 
@@ -37,3 +44,5 @@ class BackgroundCall(QObject):
             self.done.emit(result, error)
         except RuntimeError:  # the parent, and so this object, is gone: nobody is waiting
             pass
+        finally:
+            self._collector.release_later.emit()  # released in the GUI thread, gone parent or not

@@ -62,3 +62,31 @@ def test_workers_collect_their_own_cycles_even_when_forked_from_a_gui_that_does_
         assert blocker.args == ["g", [True]]
     finally:
         pool.close()
+
+
+def test_a_background_call_keeps_collection_in_the_gui_thread_while_it_runs(qtbot):
+    import threading
+
+    from PyQt5 import sip
+    from PyQt5.QtCore import QObject
+
+    from app.qt import gui_gc
+    from app.qt.background import BackgroundCall
+
+    collector = gui_gc.collector()
+    before = collector._holders  # an earlier test's window may still hold it
+    release = threading.Event()
+    parent = QObject()
+    call = BackgroundCall(lambda: release.wait(30), lambda result, error: None, parent)
+    assert collector._holders == before + 1 and not gc.isenabled()  # the thread never collects Qt objects
+    with qtbot.waitSignal(call.destroyed, timeout=30_000):
+        release.set()
+    qtbot.waitUntil(lambda: collector._holders == before, timeout=30_000)
+    second = threading.Event()
+    orphan_parent = QObject()
+    BackgroundCall(lambda: second.wait(30), lambda result, error: None, orphan_parent)
+    assert collector._holders == before + 1
+    orphan_parent.deleteLater()  # its parent goes before the result comes: still released
+    qtbot.waitUntil(lambda: sip.isdeleted(orphan_parent), timeout=30_000)
+    second.set()
+    qtbot.waitUntil(lambda: collector._holders == before, timeout=30_000)
