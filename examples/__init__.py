@@ -1,1 +1,1 @@
-"""Small programs that use Pulse as a library in their own PyQt5 window."""
+"""Small programs that use Pulse as a library in their own Qt window (PyQt5, PyQt6 or PySide6)."""

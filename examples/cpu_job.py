@@ -12,8 +12,8 @@ import math
 import sys
 from collections.abc import Iterator
 
-from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import (
+from qtpy.QtGui import QCloseEvent
+from qtpy.QtWidgets import (
     QApplication,
     QFormLayout,
     QHBoxLayout,
@@ -129,4 +129,4 @@ if __name__ == "__main__":  # guarded: the worker process imports this file to f
     app = QApplication(sys.argv)
     window = JobWindow()
     window.show()
-    sys.exit(app.exec_())
+    sys.exit(app.exec())

@@ -13,8 +13,8 @@ import sys
 import time
 from collections.abc import Iterator
 
-from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import QApplication, QMainWindow
+from qtpy.QtGui import QCloseEvent
+from qtpy.QtWidgets import QApplication, QMainWindow
 
 from app.qt.qt_supervisor import QtSupervisor
 
@@ -45,4 +45,4 @@ if __name__ == "__main__":  # guarded: the worker process imports this file to f
     app = QApplication(sys.argv)
     window = MyWindow()
     window.show()
-    sys.exit(app.exec_())
+    sys.exit(app.exec())

@@ -11,7 +11,8 @@ import app.core
 def test_core_imports_no_qt():
     code = (
         "import sys, app.core, app.core.bootstrap, app.core.producers, app.cli, app.producers\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('PyQt5', 'pyqtgraph')]\n"
+        "qt = ('PyQt5', 'PyQt6', 'PySide6', 'PySide2', 'qtpy', 'pyqtgraph')\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in qt]\n"
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -19,7 +19,7 @@ def test_ci_runs_the_readme_test_command_verbatim():
 def test_the_library_snippet_is_the_example_program():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     example = (ROOT / "examples" / "tutorial_window.py").read_text(encoding="utf-8")
-    section = readme[readme.index("## In your own PyQt app") :]
+    section = readme[readme.index("## In your own Qt app") :]
     snippet = section[section.index("```python\n") + 10 : section.index("\n```")]
     code = {line.split("#")[0].rstrip() for line in example.splitlines()}
     missing = [line for line in snippet.splitlines() if line.split("#")[0].rstrip() not in code]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PyQt5 import sip
-from PyQt5.QtCore import QStringListModel, Qt, QTimer
-from PyQt5.QtGui import QFontDatabase
-from PyQt5.QtWidgets import (
+from qtpy.QtCore import QStringListModel, Qt, QTimer
+from qtpy.QtGui import QFontDatabase
+from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QCompleter,
@@ -29,6 +28,7 @@ from app.core.errors import ConfigError
 from app.core.spec import DEFAULT_STOP_TIMEOUT, PulseConfig, RestartPolicy, WorkerSpec
 from app.core.target_probe import TargetProblem, list_producers, probe_targets
 from app.qt.background import BackgroundCall
+from app.qt.binding import is_deleted
 from app.qt.kwargs_text import null_path, parse_kwargs
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ class AddWorkerDialog(QDialog):
         self._refresh(import_target=False)
 
     def _offer_targets(self, found: list[str]) -> None:
-        if self._finished or sip.isdeleted(self.target_edit):
+        if self._finished or is_deleted(self.target_edit):
             return
         known = self.target_choices.stringList()
         self.target_choices.setStringList(known + [name for name in found if name not in known])
@@ -212,7 +212,7 @@ class AddWorkerDialog(QDialog):
         )
 
     def _on_probed(self, key: tuple[str, str], problem: TargetProblem | None, error: BaseException | None) -> None:
-        if self._finished or sip.isdeleted(self.target_edit):  # closed (and maybe deleted) meanwhile
+        if self._finished or is_deleted(self.target_edit):  # closed (and maybe deleted) meanwhile
             return
         if self._checking == key:
             self._checking = None

@@ -7,8 +7,8 @@ import socket
 import sys
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import QSocketNotifier
-from PyQt5.QtWidgets import QApplication
+from qtpy.QtCore import QSocketNotifier
+from qtpy.QtWidgets import QApplication
 
 from app.core.supervisor import Supervisor
 from app.qt.main_window import MainWindow

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PyQt5.QtCore import QObject, pyqtSignal
+from qtpy.QtCore import QObject, Signal
 
 from app.qt import gui_gc
 
@@ -19,14 +19,17 @@ class BackgroundCall(QObject):
     outlives the call (the window); a result that arrives after the parent is gone is dropped.
     """
 
-    done = pyqtSignal(object, object)  # emitted with (result, None) or (None, the exception)
+    done = Signal(object, object)  # emitted with (result, None) or (None, the exception)
 
     def __init__(
         self, fn: Callable[[], Any], on_done: Callable[[Any, BaseException | None], None], parent: QObject
     ) -> None:
         super().__init__(parent)
-        self.done.connect(on_done)
-        self.done.connect(self.deleteLater)
+        # Through a method of this object, which lives in the GUI thread: a plain callable
+        # connected to a signal emitted in another thread runs in that thread under PySide6
+        # (PyQt queues it to the sender's thread), and a slot touching widgets there crashes.
+        self._on_done = on_done
+        self.done.connect(self._deliver)
         # The thread allocates (a subprocess, its output): cycles it would collect there may hold Qt
         # objects, destroyed off their thread. While it runs, cycles are collected in the GUI
         # thread only, as while a consumer runs (gui_gc).
@@ -34,6 +37,12 @@ class BackgroundCall(QObject):
         self._collector.hold()
         self._thread = threading.Thread(target=self._run, args=(fn,), name="pulse-background", daemon=True)
         self._thread.start()
+
+    def _deliver(self, result: Any, error: BaseException | None) -> None:
+        try:
+            self._on_done(result, error)
+        finally:
+            self.deleteLater()
 
     def _run(self, fn: Callable[[], Any]) -> None:
         try:

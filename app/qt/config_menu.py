@@ -8,9 +8,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import PYQT_VERSION_STR, QT_VERSION_STR, QObject
-from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import QFileDialog, QMenu, QMessageBox, QStyle
+from qtpy import QT_VERSION
+from qtpy.QtCore import QObject
+from qtpy.QtGui import QKeySequence
+from qtpy.QtWidgets import QFileDialog, QMenu, QMessageBox, QStyle
 
 from app import __version__
 from app.core.config import dump_config, load_config
@@ -18,6 +19,7 @@ from app.core.errors import ConfigError
 from app.core.policy import State
 from app.core.spec import PulseConfig
 from app.qt.background import BackgroundCall
+from app.qt.binding import binding_version
 from app.qt.recent_configs import RecentConfigs
 
 if TYPE_CHECKING:
@@ -180,6 +182,6 @@ def about_text() -> str:
         f"<h3>Pulse {__version__}</h3>"
         "<p>Start, watch, stop, kill, restart and inspect Python worker processes, "
         "and see their live data.</p>"
-        f"<p>Python {platform.python_version()} · Qt {QT_VERSION_STR} · PyQt5 {PYQT_VERSION_STR} · "
+        f"<p>Python {platform.python_version()} · Qt {QT_VERSION} · {binding_version()} · "
         f"psutil {psutil.__version__} · pyqtgraph {pyqtgraph.__version__}</p>"
     )

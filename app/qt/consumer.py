@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import QThread, pyqtSignal
+from qtpy.QtCore import QThread, Signal
 
 from app.core.channel import DEFAULT_MAX_DELAY
 from app.core.events import StateChanged, WorkerExited, merge_batches
@@ -42,8 +42,8 @@ class Consumer(QThread):
         Set by `request_stop` (GUI thread): end at once, leaving workers to ``Supervisor.close``.
     """
 
-    events_received = pyqtSignal(object)  # emitted with a list[Event], in order
-    errored = pyqtSignal(object)  # emitted with the exception that ended the loop
+    events_received = Signal(object)  # emitted with a list[Event], in order
+    errored = Signal(object)  # emitted with the exception that ended the loop
 
     def __init__(
         self,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import Qt
+from qtpy.QtCore import Qt
 
 from app.qt.log_dock import LogDock
 from app.qt.plot_dock import PlotDock
 
 if TYPE_CHECKING:
-    from PyQt5.QtWidgets import QMainWindow
+    from qtpy.QtWidgets import QMainWindow
 
 
 def make_log_dock(window: QMainWindow) -> LogDock:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gc
 
-from PyQt5.QtCore import QObject, QTimer, pyqtSignal
+from qtpy.QtCore import QObject, QTimer, Signal
 
 IDLE_CHECK_MS = 1000
 
@@ -30,7 +30,7 @@ class GuiThreadCollector(QObject):
         Emit from any thread: `release` runs in the GUI thread (where this object lives).
     """
 
-    release_later = pyqtSignal()
+    release_later = Signal()
 
     def __init__(self) -> None:
         super().__init__()

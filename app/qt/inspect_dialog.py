@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from PyQt5.QtCore import Qt, QTimer
-from PyQt5.QtGui import QFontDatabase
-from PyQt5.QtWidgets import QDialog, QFormLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtGui import QFontDatabase
+from qtpy.QtWidgets import QDialog, QFormLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.core.inspection import Inspector, describe_exit, format_bytes, format_duration
 from app.qt.worker_model import elide

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import QModelIndex, QSignalBlocker, Qt, pyqtSignal
-from PyQt5.QtGui import QFontDatabase
-from PyQt5.QtWidgets import (
+from qtpy.QtCore import QModelIndex, QSignalBlocker, Qt, Signal
+from qtpy.QtGui import QFontDatabase
+from qtpy.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -73,7 +73,7 @@ class LogDock(QDockWidget):
         Save… wrote the file (or could not): what to tell the user.
     """
 
-    saved = pyqtSignal(str)
+    saved = Signal(str)
 
     def __init__(self, max_lines: int = DEFAULT_MAX_LINES, parent: QWidget | None = None) -> None:
         super().__init__("Log", parent)

@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from PyQt5.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
-from PyQt5.QtGui import QBrush, QColor, QFont
+from qtpy.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
+from qtpy.QtGui import QBrush, QColor, QFont
 
 from app.core.events import Event, LogLine, StateChanged, WorkerExited
 from app.core.inspection import describe_exit

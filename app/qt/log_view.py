@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 # Initial widths of Time, Worker, Level and Stream, as sample text; Message takes the rest.
 COLUMN_SAMPLES = ("00:00:00.000", "a-worker-name", "CRITICAL", "logging")

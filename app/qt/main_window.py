@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings
-from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import QLabel, QMainWindow, QMenu, QTableView, QWidget
+from qtpy.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings
+from qtpy.QtGui import QCloseEvent
+from qtpy.QtWidgets import QLabel, QMainWindow, QMenu, QTableView, QWidget
 
 from app.core.events import Event, ItemBatch, StackDump, StateChanged, WorkersChanged
 from app.core.policy import State

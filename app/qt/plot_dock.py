@@ -7,9 +7,9 @@ from collections.abc import Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QTimer
-from PyQt5.QtGui import QShowEvent
-from PyQt5.QtWidgets import QDockWidget, QWidget
+from qtpy.QtCore import QTimer
+from qtpy.QtGui import QShowEvent
+from qtpy.QtWidgets import QDockWidget, QWidget
 
 from app.core.events import Event
 from app.qt.plot_controls import PlotControls

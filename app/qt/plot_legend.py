@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QSize, Qt, pyqtSignal
-from PyQt5.QtGui import QColor, QIcon, QPixmap
-from PyQt5.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
+from qtpy.QtCore import QSize, Qt, Signal
+from qtpy.QtGui import QColor, QIcon, QPixmap
+from qtpy.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
 LEGEND_WIDTH = 170
 
@@ -18,7 +18,7 @@ class PlotLegend(QListWidget):
         The user checked or unchecked an entry; ``hidden`` says which series are hidden.
     """
 
-    hidden_changed = pyqtSignal()
+    hidden_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pyqtgraph as pg
-from PyQt5.QtGui import QPaintEvent, QResizeEvent
-from PyQt5.QtWidgets import QWidget
+from qtpy.QtGui import QPaintEvent, QResizeEvent
+from qtpy.QtWidgets import QWidget
 
 
 def make_plot_widget() -> TimedPlotWidget:

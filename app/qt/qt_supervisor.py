@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PyQt5.QtCore import QCoreApplication, QObject, pyqtSignal
+from qtpy.QtCore import QCoreApplication, QObject, Signal
 
 from app.core.errors import ConfigError, ConfigProblem, UnknownWorkerError
 from app.core.events import ItemBatch, LogLine, StackDump, StateChanged, WorkerExited
@@ -69,15 +69,15 @@ class QtSupervisor(QObject):
     SIGKILL.
     """
 
-    items = pyqtSignal(str, list)
-    newest = pyqtSignal(str, object)
-    state_changed = pyqtSignal(str, object)
-    exited = pyqtSignal(str, object, object)
-    log_line = pyqtSignal(str, str, str)
-    stack = pyqtSignal(str, str)
-    events = pyqtSignal(list)
-    errored = pyqtSignal(object)
-    finished = pyqtSignal()
+    items = Signal(str, list)
+    newest = Signal(str, object)
+    state_changed = Signal(str, object)
+    exited = Signal(str, object, object)
+    log_line = Signal(str, str, str)
+    stack = Signal(str, str)
+    events = Signal(list)
+    errored = Signal(object)
+    finished = Signal()
 
     def __init__(
         self, config: PulseConfig | None = None, *, autostart: bool = True, parent: QObject | None = None

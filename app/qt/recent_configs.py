@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from PyQt5.QtCore import QSettings
-from PyQt5.QtWidgets import QMenu
+from qtpy.QtCore import QSettings
+from qtpy.QtWidgets import QMenu
 
 MAX_RECENT = 8
 _RECENT_KEY = "recent_configs"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QModelIndex, QRectF, Qt
-from PyQt5.QtGui import QColor, QPainter
-from PyQt5.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from qtpy.QtCore import QModelIndex, QRectF, Qt
+from qtpy.QtGui import QColor, QPainter
+from qtpy.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 
 class StateBadgeDelegate(QStyledItemDelegate):

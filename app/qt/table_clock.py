@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import time
 
-from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import QActionGroup, QLabel, QMenu, QWidget
+from qtpy.QtCore import QObject, Qt, QTimer, Signal
+from qtpy.QtWidgets import QActionGroup, QLabel, QMenu, QWidget
 
 from app.core.inspection import format_count
 from app.core.overload import OverloadWatch
@@ -51,8 +51,8 @@ class TableClock(QObject):
         Once: ticks keep coming late while the workers use most of the CPU; says what to do.
     """
 
-    period_changed = pyqtSignal(int)
-    overloaded = pyqtSignal(str)
+    period_changed = Signal(int)
+    overloaded = Signal(str)
 
     def __init__(self, model: WorkerTableModel, label: QLabel, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import Qt
+from qtpy.QtCore import Qt
 
 if TYPE_CHECKING:
     from app.qt.main_window import MainWindow

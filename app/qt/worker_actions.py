@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PyQt5.QtCore import QObject
-from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import QAction, QStyle, QWidget
+from qtpy.QtCore import QObject
+from qtpy.QtGui import QKeySequence
+from qtpy.QtWidgets import QAction, QStyle, QWidget
 
 from app.core.policy import State
 

@@ -6,8 +6,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from PyQt5.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PyQt5.QtGui import QBrush, QColor
+from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
+from qtpy.QtGui import QBrush, QColor
 
 from app.core.events import Event, ItemBatch, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.inspection import describe_exit, format_bytes, format_count, format_duration

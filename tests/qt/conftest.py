@@ -10,7 +10,7 @@ from app.core.supervisor import Supervisor
 @pytest.fixture
 def settings(tmp_path):
     """A QSettings in a temporary file, so tests never touch the user's real settings."""
-    from PyQt5.QtCore import QSettings
+    from qtpy.QtCore import QSettings
 
     return QSettings(str(tmp_path / "pulse-settings.ini"), QSettings.Format.IniFormat)
 

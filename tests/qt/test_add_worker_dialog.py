@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from PyQt5.QtCore import QTimer
-from PyQt5.QtWidgets import QDialog
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QDialog
 
 from app.core.spec import RestartPolicy, WorkerSpec
 from app.qt.add_worker_dialog import AddWorkerDialog

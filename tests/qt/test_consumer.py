@@ -6,7 +6,7 @@ import gc
 import time
 
 import pytest
-from PyQt5.QtCore import QObject, pyqtSignal
+from qtpy.QtCore import QObject, Signal
 
 from app.core.events import ItemBatch
 from app.core.supervisor import Supervisor
@@ -44,7 +44,7 @@ def collect_items(consumer: Consumer) -> list:
 class ItemCounter(QObject):
     """Counts items and signals when ``target`` is reached: waiting on it polls nothing."""
 
-    reached = pyqtSignal()  # emitted once the count reaches target
+    reached = Signal()  # emitted once the count reaches target
 
     def __init__(self, consumer: Consumer) -> None:
         super().__init__()

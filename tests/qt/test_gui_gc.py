@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 import threading
 
-from PyQt5.QtCore import QTimer
-from PyQt5.QtWidgets import QPushButton, QVBoxLayout, QWidget
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QPushButton, QVBoxLayout, QWidget
 
 from app.qt.gui_gc import collector
 from app.qt.qt_supervisor import QtSupervisor
@@ -67,11 +67,11 @@ def test_workers_collect_their_own_cycles_even_when_forked_from_a_gui_that_does_
 def test_a_background_call_keeps_collection_in_the_gui_thread_while_it_runs(qtbot):
     import threading
 
-    from PyQt5 import sip
-    from PyQt5.QtCore import QObject
+    from qtpy.QtCore import QObject
 
     from app.qt import gui_gc
     from app.qt.background import BackgroundCall
+    from app.qt.binding import is_deleted
 
     collector = gui_gc.collector()
     before = collector._holders  # an earlier test's window may still hold it
@@ -87,6 +87,6 @@ def test_a_background_call_keeps_collection_in_the_gui_thread_while_it_runs(qtbo
     BackgroundCall(lambda: second.wait(30), lambda result, error: None, orphan_parent)
     assert collector._holders == before + 1
     orphan_parent.deleteLater()  # its parent goes before the result comes: still released
-    qtbot.waitUntil(lambda: sip.isdeleted(orphan_parent), timeout=30_000)
+    qtbot.waitUntil(lambda: is_deleted(orphan_parent), timeout=30_000)
     second.set()
     qtbot.waitUntil(lambda: collector._holders == before, timeout=30_000)

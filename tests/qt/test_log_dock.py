@@ -7,7 +7,7 @@ import re
 import signal
 
 import pytest
-from PyQt5.QtCore import Qt
+from qtpy.QtCore import Qt
 
 from app.core.events import ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
 from app.core.policy import State

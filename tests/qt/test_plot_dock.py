@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PyQt5.QtCore import QPoint, Qt
+from qtpy.QtCore import QPoint, Qt
 
 from app.core.events import ItemBatch, LogLine, StateChanged, WorkersChanged
 from app.core.policy import State

@@ -8,7 +8,7 @@ import threading
 
 import psutil
 import pytest
-from PyQt5.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication
 
 from app.core.errors import ConfigError, UnknownWorkerError
 from app.core.events import StateChanged

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from PyQt5.QtCore import Qt
+from qtpy.QtCore import Qt
 
 from app import cli
 from app.core.config import load_config
 from app.core.policy import State
 from app.qt.recent_configs import MAX_RECENT, RecentConfigs, settings_for_app
 from tests.helpers import config, spec
+from tests.qt.qt_helpers import menu_titled
 
 CONFIG = '[[worker]]\nname = "{name}"\ntarget = "app.producers:counter"\nkwargs = {{ rate = 10.0 }}\n'
 
@@ -120,5 +121,5 @@ def test_reset_layout_brings_squashed_and_hidden_docks_back(qtbot, make_window):
     qtbot.waitUntil(lambda: w.plot_dock.isVisible() and not w.log_dock.isFloating(), timeout=5000)
     assert w.dockWidgetArea(w.log_dock) == w.dockWidgetArea(w.plot_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
     assert w.log_dock.height() >= MIN_DOCK_HEIGHT and w.table.columnWidth(4) > 3
-    view_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&View")
+    view_menu = menu_titled(w, "&View")
     assert "&Reset layout" in [a.text() for a in view_menu.actions()]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PyQt5.QtCore import Qt
+from qtpy.QtCore import Qt
 
 from app.core.events import ItemBatch, StateChanged, WorkersChanged
 from app.core.inspection import format_count

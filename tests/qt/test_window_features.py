@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from PyQt5.QtCore import QCoreApplication, Qt, QTimer
+from qtpy.QtCore import QCoreApplication, Qt, QTimer
 
 from app.core.config import load_config
 from app.core.policy import State
 from tests.helpers import config, spec
+from tests.qt.qt_helpers import menu_titled
 
 
 def three():
@@ -93,7 +94,7 @@ def test_cancelled_add_adds_nothing(qtbot, make_window, monkeypatch):
 
 
 def test_context_menu_offers_every_selection_action(qtbot, make_window, monkeypatch):
-    from PyQt5.QtWidgets import QMenu
+    from qtpy.QtWidgets import QMenu
 
     w = make_window(three())
     shown = {}
@@ -156,13 +157,16 @@ def test_clear_log_action_asks_first(qtbot, make_window):
 
 def test_settings_round_trip(qtbot, make_window, settings, tmp_path):
     w = make_window(three(), config_path=str(tmp_path / "x.toml"))
-    w.resize(900, 500)
+    # Just above the window's minimum: Qt 6 fits a restored window to the (800 x 600) offscreen screen.
+    width = w.minimumSizeHint().width() + 20
+    w.resize(width, 450)
+    assert w.width() == width
     w.table.setColumnWidth(0, 177)
     w.save_settings()
     assert settings.value("last_config") == str(tmp_path / "x.toml")
     again = make_window(three())
     assert again.table.columnWidth(0) == 177
-    assert again.size().width() == 900
+    assert again.size().width() == width
 
 
 def test_open_reload_and_save_config(qtbot, make_window, tmp_path, monkeypatch):
@@ -204,10 +208,11 @@ def test_invalid_config_changes_nothing_and_says_why(qtbot, make_window, tmp_pat
 
 
 def test_about_names_the_versions():
+    from app.qt.binding import binding_version
     from app.qt.config_menu import about_text
 
     text = about_text()
-    assert "Pulse 0.1.0" in text and "PyQt5" in text and "psutil" in text and "pyqtgraph" in text
+    assert "Pulse 0.1.0" in text and binding_version() in text and "psutil" in text and "pyqtgraph" in text
 
 
 def test_plot_follows_selection(qtbot, make_window):
@@ -258,8 +263,7 @@ def test_a_saved_message_stays_readable_while_items_keep_coming(qtbot, make_wind
 
 
 def refresh_menu(window):
-    (view,) = [a.menu() for a in window.menuBar().actions() if a.text() == "&View"]
-    (refresh,) = [a.menu() for a in view.actions() if a.menu() is not None and a.text() == "Table &refresh"]
+    refresh = menu_titled(window, "Table &refresh")
     return {a.text(): a for a in refresh.actions() if a.text()}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt5.QtCore import Qt
+from qtpy.QtCore import Qt
 
 from app.core.events import ItemBatch, StateChanged, WorkersChanged
 from app.core.policy import State
