@@ -1,13 +1,12 @@
-"""A CPU-heavy job in its own process from a PyQt window: progress bar, Cancel, result.
+"""A CPU-heavy job in its own process from a Qt window: progress bar, Cancel, result.
 
 Run it from the repository: ``.venv/bin/python examples/cpu_job.py``. The window stays
-responsive while a core counts primes, Cancel stops the job at once (SIGTERM interrupts a
-generator wherever its own code is), and each run is a worker that is removed once it exits.
+responsive while a core counts primes; each Start is one ``run_in_process`` call, Cancel stops
+the job at once (SIGTERM interrupts a generator wherever its own code is).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import sys
 from collections.abc import Iterator
@@ -25,22 +24,23 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from app.qt.qt_supervisor import QtSupervisor
+from app.core.errors import JobError
+from app.qt.jobs import ProcessJob, run_in_process
 
 STEPS = 100
 
 
-def count_primes(limit: int) -> Iterator[tuple[str, int]]:
-    """Count the primes below ``limit`` by trial division; yield ("progress", percent), then ("primes", n)."""
+def count_primes(limit: int) -> Iterator[int]:
+    """Count the primes below ``limit`` by trial division: yield the percent done, return the count."""
     if limit < 3:
         raise ValueError(f"no primes below {limit}: choose 3 or more")
-    yield ("progress", 0)  # started: the import and start-up are over
+    yield 0  # started: the import and start-up are over
     found = 0
     for step in range(STEPS):
         lo, hi = limit * step // STEPS, limit * (step + 1) // STEPS
         found += sum(1 for n in range(max(lo, 2), hi) if all(n % d for d in range(2, math.isqrt(n) + 1)))
-        yield ("progress", step + 1)
-    yield ("primes", found)
+        yield step + 1
+    return found
 
 
 class JobWindow(QMainWindow):
@@ -49,15 +49,7 @@ class JobWindow(QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle("Count primes in a worker process")
-        self.jobs = QtSupervisor(parent=self)
-        self.jobs.items.connect(self._on_items)
-        self.jobs.exited.connect(self._on_exited)
-        self.jobs.log_line.connect(self._on_log_line)
-        self._numbers = itertools.count(1)
-        self._job: str | None = None
-        self._answer: int | None = None
-        self._limit = 0
-        self._error = ""
+        self.job: ProcessJob | None = None
         self.limit = QSpinBox(minimum=3, maximum=100_000_000, singleStep=1_000_000)  # no primes below 3
         self.limit.setValue(3_000_000)
         self.limit.setGroupSeparatorShown(True)
@@ -79,11 +71,14 @@ class JobWindow(QMainWindow):
         self.resize(480, self.sizeHint().height())
 
     def start_job(self, limit: int | None = None) -> None:
-        self._job, self._answer, self._error = f"job {next(self._numbers)}", None, ""
         # The result names the limit the job started with (the box is disabled while it runs).
-        limit = self._limit = self.limit.value() if limit is None else limit
-        # restart="never": a job runs once; start_secs=0: it counts as started at once.
-        self.jobs.add(self._job, count_primes, kwargs={"limit": limit}, restart="never", start_secs=0)
+        limit = self.limit.value() if limit is None else limit
+        self.job = run_in_process(count_primes, limit)
+        self.job.yielded.connect(self.progress.setValue)
+        self.job.returned.connect(lambda found: self.result.setText(f"{found:,} primes below {limit:,}"))
+        self.job.errored.connect(self._on_errored)
+        self.job.aborted.connect(lambda: self.result.setText("cancelled"))
+        self.job.finished.connect(self._on_finished)
         self.progress.setValue(0)
         self.result.setText(f"counting below {limit:,}…")
         self.start_button.setEnabled(False)
@@ -91,37 +86,20 @@ class JobWindow(QMainWindow):
         self.cancel_button.setEnabled(True)
 
     def cancel_job(self) -> None:
-        if self._job is not None:
-            self.jobs.stop(self._job)
+        if self.job is not None:
+            self.job.cancel()
 
-    def _on_items(self, worker: str, items: list[tuple[str, int]]) -> None:
-        if worker != self._job:
-            return
-        for kind, value in items:
-            if kind == "progress":
-                self.progress.setValue(value)
-            else:
-                self._answer = value
+    def _on_errored(self, error: JobError) -> None:
+        self.result.setText(f"failed: {error}")
 
-    def _on_log_line(self, worker: str, level: str, text: str) -> None:
-        if worker == self._job and level == "ERROR":
-            self._error = text.rstrip().splitlines()[-1]  # a traceback's last line says what went wrong
-
-    def _on_exited(self, worker: str, exitcode: int | None, _signal: int | None) -> None:
-        if worker != self._job:
-            return
-        if self._answer is not None:
-            self.result.setText(f"{self._answer:,} primes below {self._limit:,}")
-        else:
-            self.result.setText("cancelled" if exitcode == 0 else f"failed: {self._error or f'exit code {exitcode}'}")
-        self.jobs.remove(worker)  # a finished job needs no row in the supervisor
-        self._job = None
+    def _on_finished(self) -> None:
+        self.job = None
         self.start_button.setEnabled(True)
         self.limit.setEnabled(True)
         self.cancel_button.setEnabled(False)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        self.jobs.close()
+        self.cancel_job()  # the job would end with the app anyway; closing the window ends it now
         super().closeEvent(event)
 
 

@@ -25,6 +25,15 @@ def test_core_all_is_sorted_and_importable():
         assert hasattr(app.core, name), name
 
 
+def test_qt_all_is_sorted_and_importable():
+    import app.qt
+
+    assert app.qt.__all__ == sorted(app.qt.__all__)
+    assert set(app.qt.__all__) == set(app.qt._HOME)
+    for name in app.qt.__all__:
+        assert getattr(app.qt, name).__module__ == f"app.qt.{app.qt._HOME[name]}", name
+
+
 def test_start_method_is_explicit_and_forkserver_on_linux():
     from app.core.spec import DEFAULT_START_METHOD, PulseConfig
     from app.core.supervisor import Supervisor

@@ -24,3 +24,11 @@ def test_the_library_snippet_is_the_example_program():
     code = {line.split("#")[0].rstrip() for line in example.splitlines()}
     missing = [line for line in snippet.splitlines() if line.split("#")[0].rstrip() not in code]
     assert not missing, f"README lines not in examples/tutorial_window.py: {missing}"
+
+
+def test_the_pyside6_snippet_is_the_example_program():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = (ROOT / "examples" / "pyside6_window.py").read_text(encoding="utf-8")
+    start = readme.index("```python\nfrom PySide6")
+    snippet = readme[start + 10 : readme.index("\n```", start)]
+    assert snippet in example

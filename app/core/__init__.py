@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.core.config import describe_worker, dump_config, load_config, parse_config
-    from app.core.errors import ConfigError, ConfigProblem, PulseError, TargetError, UnknownWorkerError
+    from app.core.errors import (
+        ConfigError,
+        ConfigProblem,
+        JobError,
+        PulseError,
+        TargetError,
+        UnknownWorkerError,
+    )
     from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
     from app.core.inspection import Inspector, ProcessInfo
     from app.core.policy import State
@@ -19,7 +26,9 @@ if TYPE_CHECKING:
 # the supervisor, config and psutil there too would cost a spawned worker ~150 ms for nothing.
 _HOME = {
     **dict.fromkeys(("describe_worker", "dump_config", "load_config", "parse_config"), "config"),
-    **dict.fromkeys(("ConfigError", "ConfigProblem", "PulseError", "TargetError", "UnknownWorkerError"), "errors"),
+    **dict.fromkeys(
+        ("ConfigError", "ConfigProblem", "JobError", "PulseError", "TargetError", "UnknownWorkerError"), "errors"
+    ),
     **dict.fromkeys(
         ("Event", "ItemBatch", "LogLine", "StackDump", "StateChanged", "WorkerExited", "WorkersChanged"), "events"
     ),
@@ -36,6 +45,7 @@ __all__ = [
     "Event",
     "Inspector",
     "ItemBatch",
+    "JobError",
     "LogLine",
     "ProcessInfo",
     "PulseConfig",

@@ -5,7 +5,8 @@
     PulseError
     ├── ConfigError          a config file (or an added worker) is invalid; holds every problem
     ├── UnknownWorkerError   an action named a worker the supervisor does not know
-    └── TargetError          a ``module:callable`` target cannot be imported
+    ├── TargetError          a ``module:callable`` target cannot be imported
+    └── JobError             a job (``run_in_process``) raised, or ended without its result
 """
 
 from __future__ import annotations
@@ -60,3 +61,25 @@ class UnknownWorkerError(PulseError, KeyError):
 
 class TargetError(PulseError):
     """A ``module:callable`` target is malformed or cannot be imported."""
+
+
+class JobError(PulseError):
+    """A job run with ``run_in_process`` raised, or its process ended without a result.
+
+    Attributes
+    ----------
+    type_name : str
+        The exception's type in the job (e.g. ``"ValueError"``); empty if it raised none.
+    traceback : str
+        The job's traceback as text, or the end of its output for a job that died.
+    original : BaseException | None
+        The exception itself, when it could cross the process boundary (pickled), else None.
+    """
+
+    def __init__(
+        self, message: str, *, type_name: str = "", traceback: str = "", original: BaseException | None = None
+    ) -> None:
+        super().__init__(f"{type_name}: {message}" if type_name else message)
+        self.type_name = type_name
+        self.traceback = traceback
+        self.original = original

@@ -1,5 +1,36 @@
-"""The Qt layer: consumer thread, models, widgets, window and dialogs (thin), on any binding via qtpy."""
+"""Pulse's Qt layer, on any binding through qtpy: the library face here, the window in its modules.
+
+from app.qt import QtSupervisor, run_in_process
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 # qtpy picks the binding (QT_API, else one already imported, else PyQt5) before anything here
 # imports pyqtgraph, which would otherwise pick on its own and could load a second binding.
 import qtpy.QtCore  # noqa: F401
+
+if TYPE_CHECKING:
+    from app.qt.background import BackgroundCall
+    from app.qt.consumer import Consumer
+    from app.qt.jobs import ProcessJob, process_job, run_in_process
+    from app.qt.qt_supervisor import QtSupervisor
+
+# Lazy, like app.core: importing the package for one name does not load every module.
+_HOME = {
+    "BackgroundCall": "background",
+    "Consumer": "consumer",
+    **dict.fromkeys(("ProcessJob", "process_job", "run_in_process"), "jobs"),
+    "QtSupervisor": "qt_supervisor",
+}
+
+__all__ = ["BackgroundCall", "Consumer", "ProcessJob", "QtSupervisor", "process_job", "run_in_process"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"app.qt.{module}"), name)

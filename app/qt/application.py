@@ -32,6 +32,7 @@ def run_window(config: PulseConfig) -> int:
     finally:
         wakeup.close()
     window.consumer.wait()
+    window.consumer.release_collector()
     return code
 
 

@@ -4,32 +4,50 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import QObject, QTimer, Signal
 
 from app.qt import gui_gc
+from app.qt.binding import is_deleted
+
+# Every call until its thread has ended and its result was delivered (GUI thread only). A call
+# has no Qt parent: a parent deleted while the thread emits `done` would free the sender under
+# the emit (a loaded suite run crashed in the GUI thread entering a callback of a closed dialog
+# while such a call was in flight), so nothing but `_deliver` ends a call's life.
+_running: set[BackgroundCall] = set()
 
 
 class BackgroundCall(QObject):
-    """Runs ``fn()`` in a thread of its own; `done` carries (result, exception) to the GUI thread.
+    """Runs ``fn()`` in a thread of its own; ``on_done(result, error)`` runs in the GUI thread.
 
     For what may block for seconds and must not freeze the window: checking a config's targets
-    imports them in a subprocess (``target_probe``), bounded by its timeout. Give it a parent that
-    outlives the call (the window); a result that arrives after the parent is gone is dropped.
+    imports them in a subprocess (``target_probe``), bounded by its timeout. ``owner`` is the
+    widget that asked (a dialog, the window): once it is deleted, the result is dropped.
+
+    Signals
+    -------
+    done(object, object)
+        Emitted from the thread with (result, None) or (None, the exception).
     """
 
-    done = Signal(object, object)  # emitted with (result, None) or (None, the exception)
+    done = Signal(object, object)
 
     def __init__(
-        self, fn: Callable[[], Any], on_done: Callable[[Any, BaseException | None], None], parent: QObject
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any, BaseException | None], None],
+        owner: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__()
+        self._on_done: Callable[[Any, BaseException | None], None] | None = on_done
+        self._owner = owner
         # Through a method of this object, which lives in the GUI thread: a plain callable
         # connected to a signal emitted in another thread runs in that thread under PySide6
-        # (PyQt queues it to the sender's thread), and a slot touching widgets there crashes.
-        self._on_done = on_done
+        # (PyQt queues it to the sender's thread), and a callback touching widgets there crashes.
         self.done.connect(self._deliver)
+        _running.add(self)
         # The thread allocates (a subprocess, its output): cycles it would collect there may hold Qt
         # objects, destroyed off their thread. While it runs, cycles are collected in the GUI
         # thread only, as while a consumer runs (gui_gc).
@@ -38,20 +56,21 @@ class BackgroundCall(QObject):
         self._thread = threading.Thread(target=self._run, args=(fn,), name="pulse-background", daemon=True)
         self._thread.start()
 
-    def _deliver(self, result: Any, error: BaseException | None) -> None:
-        try:
-            self._on_done(result, error)
-        finally:
-            self.deleteLater()
-
     def _run(self, fn: Callable[[], Any]) -> None:
         try:
             result, error = fn(), None
-        except Exception as exc:  # delivered to the slot, which decides what to show
+        except Exception as exc:  # delivered to the callback, which decides what to show
             result, error = None, exc
+        self.done.emit(result, error)  # the thread's last use of this object
+
+    def _deliver(self, result: Any, error: BaseException | None) -> None:
+        # The emit was the thread's last step: once joined, it holds no reference to this object,
+        # so the last one is dropped here, in the GUI thread, and the C++ object is deleted here.
+        self._thread.join()
+        self._collector.release()
+        on_done, owner, self._on_done, self._owner = self._on_done, self._owner, None, None
         try:
-            self.done.emit(result, error)
-        except RuntimeError:  # the parent, and so this object, is gone: nobody is waiting
-            pass
+            if on_done is not None and (owner is None or not is_deleted(owner)):
+                on_done(result, error)
         finally:
-            self._collector.release_later.emit()  # released in the GUI thread, gone parent or not
+            QTimer.singleShot(0, partial(_running.discard, self))  # not inside this object's own slot

@@ -66,7 +66,7 @@ class Consumer(QThread):
         self._collector = gui_gc.collector()
         self._holding = False
         self.events_received.connect(self._collector.collect_if_due)
-        self.finished.connect(self._release_collector)
+        self.finished.connect(self.release_collector)
 
     def start(self, priority: QThread.Priority = QThread.Priority.InheritPriority) -> None:
         """Start the thread (in the GUI thread): automatic cycle collection is off until it ends."""
@@ -75,8 +75,13 @@ class Consumer(QThread):
             self._collector.hold()
         super().start(priority)
 
-    def _release_collector(self) -> None:
-        if self._holding:
+    def release_collector(self) -> None:
+        """Give automatic collection back (GUI thread), once the thread has ended; idempotent.
+
+        `finished` does it, but a queued `finished` is dropped if this object is deleted first
+        (a QtSupervisor closed and let go at once): whoever joins the thread calls this too.
+        """
+        if self._holding and self.isFinished():
             self._holding = False
             self._collector.release()
 

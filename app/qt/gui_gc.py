@@ -16,25 +16,16 @@ from __future__ import annotations
 
 import gc
 
-from qtpy.QtCore import QObject, QTimer, Signal
+from qtpy.QtCore import QObject, QTimer
 
 IDLE_CHECK_MS = 1000
 
 
 class GuiThreadCollector(QObject):
-    """Collects cycles in the GUI thread; automatic collection is off while anyone holds it.
-
-    Signals
-    -------
-    release_later()
-        Emit from any thread: `release` runs in the GUI thread (where this object lives).
-    """
-
-    release_later = Signal()
+    """Collects cycles in the GUI thread; automatic collection is off while anyone holds it."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.release_later.connect(self.release)
         self._holders = 0
         self._was_enabled = True
         self._timer = QTimer(self)

@@ -136,12 +136,29 @@ class QtSupervisor(QObject):
         if kwargs is not None:
             fields["kwargs"] = kwargs
         spec = check_spec_fields(where, fields)
+        self.add_spec(spec)
+        return spec
+
+    def add_spec(self, spec: WorkerSpec) -> None:
+        """Add a worker from a ready `WorkerSpec` (started now if ``spec.autostart``).
+
+        Unlike `add`, the target is not imported to check it first: a target that cannot run
+        shows as the worker's crash (its traceback in `log_line`).
+
+        Raises
+        ------
+        ConfigError
+            When the name is in use (or its worker is still being removed); nothing is added.
+        """
+        where = f"QtSupervisor.add_spec({spec.name!r})"
+        if spec.name in self._states:
+            raise ConfigError([ConfigProblem(where, None, "name", f"a worker named {spec.name!r} already exists")])
+        self._check_open()
         try:
             self.supervisor.add_worker(spec)
         except ValueError:  # removed a moment ago, and its process not gone yet
-            raise ConfigError([ConfigProblem(where, None, "name", f"{name!r} is still being removed")]) from None
-        self._states[name] = State.STOPPED
-        return spec
+            raise ConfigError([ConfigProblem(where, None, "name", f"{spec.name!r} is still being removed")]) from None
+        self._states[spec.name] = State.STOPPED
 
     def remove(self, name: str) -> None:
         """Stop ``name`` if it runs, then forget it."""
@@ -283,6 +300,7 @@ def _stop_and_join(consumer: Consumer, supervisor: Supervisor, timeout: float | 
         if not graceful:
             consumer.request_stop()
             consumer.wait()
+        consumer.release_collector()
     supervisor.close()
     return graceful
 

@@ -231,7 +231,7 @@ def test_a_slow_import_is_checked_off_the_gui_thread(qtbot, dialog, tmp_path, mo
 
 
 def test_a_check_that_answers_after_the_dialog_closed_changes_nothing(qtbot, monkeypatch):
-    from app.qt import add_worker_dialog
+    from app.qt import add_worker_dialog, background
 
     release = threading.Event()
 
@@ -244,12 +244,34 @@ def test_a_check_that_answers_after_the_dialog_closed_changes_nothing(qtbot, mon
     fill(dialog)
     dialog._import_timer.stop()
     dialog._start_check()
-    (call,) = dialog.findChildren(add_worker_dialog.BackgroundCall)
+    (call,) = [c for c in background._running if c._owner is dialog]
     dialog.reject()  # closed while the check runs; pytest-qt fails the test on any exception in a slot
     with qtbot.waitSignal(call.done, timeout=30_000):
         release.set()  # the late answer is delivered, and ignored
     assert dialog._imported is None and dialog.spec() is None
     dialog.deleteLater()
+
+
+def test_a_check_that_answers_after_the_dialog_was_deleted_is_dropped(qtbot, monkeypatch):
+    from app.qt import add_worker_dialog, background
+
+    release = threading.Event()
+
+    def slow_probe(targets, timeout=10.0):
+        release.wait(30)
+        return [None]
+
+    monkeypatch.setattr(add_worker_dialog, "probe_targets", slow_probe)
+    dialog = AddWorkerDialog(["clock"])
+    fill(dialog)
+    dialog._import_timer.stop()
+    dialog._start_check()
+    (call,) = [c for c in background._running if c._owner is dialog]
+    with qtbot.waitSignal(dialog.destroyed, timeout=30_000):
+        dialog.deleteLater()  # the dialog's C++ object goes while the check runs: the call lives on
+    release.set()
+    qtbot.waitUntil(lambda: call not in background._running, timeout=30_000)
+    assert call._owner is None and not call._thread.is_alive()
 
 
 def test_targets_complete_from_the_built_ins_and_the_modules_in_use(qtbot):

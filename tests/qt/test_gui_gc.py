@@ -69,24 +69,35 @@ def test_a_background_call_keeps_collection_in_the_gui_thread_while_it_runs(qtbo
 
     from qtpy.QtCore import QObject
 
-    from app.qt import gui_gc
+    from app.qt import background, gui_gc
     from app.qt.background import BackgroundCall
-    from app.qt.binding import is_deleted
 
     collector = gui_gc.collector()
     before = collector._holders  # an earlier test's window may still hold it
     release = threading.Event()
-    parent = QObject()
-    call = BackgroundCall(lambda: release.wait(30), lambda result, error: None, parent)
+    owner = QObject()
+    delivered = []
+    call = BackgroundCall(lambda: release.wait(30), lambda result, error: delivered.append(result), owner)
     assert collector._holders == before + 1 and not gc.isenabled()  # the thread never collects Qt objects
-    with qtbot.waitSignal(call.destroyed, timeout=30_000):
-        release.set()
-    qtbot.waitUntil(lambda: collector._holders == before, timeout=30_000)
+    release.set()
+    qtbot.waitUntil(lambda: call not in background._running, timeout=30_000)
+    assert delivered == [True] and collector._holders == before and not call._thread.is_alive()
     second = threading.Event()
-    orphan_parent = QObject()
-    BackgroundCall(lambda: second.wait(30), lambda result, error: None, orphan_parent)
+    gone_owner = QObject()
+    late = BackgroundCall(lambda: second.wait(30), lambda result, error: delivered.append(result), gone_owner)
     assert collector._holders == before + 1
-    orphan_parent.deleteLater()  # its parent goes before the result comes: still released
-    qtbot.waitUntil(lambda: is_deleted(orphan_parent), timeout=30_000)
+    with qtbot.waitSignal(gone_owner.destroyed, timeout=30_000):
+        gone_owner.deleteLater()  # its owner goes before the result comes: dropped, and still released
     second.set()
-    qtbot.waitUntil(lambda: collector._holders == before, timeout=30_000)
+    qtbot.waitUntil(lambda: late not in background._running, timeout=30_000)
+    assert delivered == [True] and collector._holders == before
+
+
+def test_a_supervisor_closed_and_let_go_at_once_gives_collection_back(qtbot):
+    """Its consumer's queued `finished` dies with it: `close`, which joined the thread, releases."""
+    before = collector()._holders
+    pool = QtSupervisor(config(spec("g", "tests.workers:gc_state")))
+    assert collector()._holders == before + 1
+    pool.close()
+    assert collector()._holders == before  # at once, not when an event that may never come arrives
+    del pool

@@ -198,8 +198,13 @@ def test_a_config_s_workers_start_unless_autostart_is_off(qtbot, make_pool):
 def job_window(qtbot):
     from examples.cpu_job import JobWindow
 
+    def close(w: JobWindow) -> None:
+        if w.job is not None:
+            with qtbot.waitSignal(w.job.finished, timeout=30_000):
+                w.cancel_job()
+
     window = JobWindow()
-    qtbot.addWidget(window, before_close_func=lambda w: w.jobs.close())
+    qtbot.addWidget(window, before_close_func=close)
     window.show()
     return window
 
@@ -222,13 +227,14 @@ def test_the_cpu_job_example_counts_and_reports_a_failure(qtbot, job_window):
     job_window.start_job(limit=1)  # the worker refuses them too, and the window says why
     qtbot.waitUntil(lambda: job_window.start_button.isEnabled(), timeout=20_000)
     assert job_window.result.text() == "failed: ValueError: no primes below 1: choose 3 or more"
-    assert job_window.jobs.names() == []  # each finished job was removed
+    assert job_window.job is None
 
 
 def test_the_cpu_job_example_cancels_a_job_mid_computation(qtbot, job_window):
     job_window.limit.setValue(job_window.limit.maximum())  # its first step alone takes many seconds
-    with qtbot.waitSignal(job_window.jobs.items, timeout=10_000):  # ("progress", 0): counting now
-        job_window.start_button.click()
+    job_window.start_button.click()
+    with qtbot.waitSignal(job_window.job.yielded, timeout=10_000):  # 0 percent: counting now
+        pass
     job_window.cancel_button.click()
     qtbot.waitUntil(lambda: job_window.start_button.isEnabled(), timeout=10_000)
     assert job_window.result.text() == "cancelled" and job_window.progress.value() == 0  # mid first step

@@ -1,0 +1,132 @@
+"""run_in_process: one call runs a function in a supervised process; real processes, real signals."""
+
+from __future__ import annotations
+
+import psutil
+import pytest
+
+from app.core.errors import JobError
+from app.qt.jobs import ProcessJob, run_in_process
+from tests import jobs
+
+
+def record(job: ProcessJob) -> dict[str, list]:
+    """Collect every signal the job emits, in order."""
+    seen: dict[str, list] = {"order": []}
+    for name in ("started", "yielded", "returned", "errored", "aborted", "finished"):
+        seen[name] = []
+
+        def slot(*args, _name=name):
+            seen[_name].append(args[0] if args else None)
+            seen["order"].append(_name)
+
+        getattr(job, name).connect(slot)
+    return seen
+
+
+def finish(qtbot, job: ProcessJob) -> None:
+    with qtbot.waitSignal(job.finished, timeout=30_000):
+        pass
+
+
+def test_a_function_s_return_value_arrives_in_returned(qtbot):
+    job = run_in_process(jobs.add, 2, b=3)
+    seen = record(job)
+    finish(qtbot, job)
+    assert seen["returned"] == [5] and seen["errored"] == [] and seen["order"] == ["started", "returned", "finished"]
+    assert not job.is_running
+
+
+def test_jobs_share_one_supervisor_that_closes_once_none_runs(qtbot):
+    from qtpy.QtCore import QCoreApplication
+
+    from app.qt import jobs as qt_jobs
+
+    first, second = run_in_process(jobs.add, 1), run_in_process(jobs.add, 2)
+    (shared,) = [j for j in QCoreApplication.instance().findChildren(qt_jobs._Jobs) if not j.workers.closed]
+    assert set(shared.jobs) == {first.name, second.name}
+    for job in (first, second):
+        if job.is_running:
+            finish(qtbot, job)
+    assert shared.workers.closed and not shared.workers.consumer.isRunning()  # no thread left behind
+    job = run_in_process(jobs.add, 3)  # a new one for the next job
+    seen = record(job)
+    finish(qtbot, job)
+    assert seen["returned"] == [3] and first.is_running is False  # jobs outlive the supervisor they ran on
+
+
+def test_a_generator_s_items_arrive_in_order_then_its_return_value(qtbot):
+    job = run_in_process(jobs.count_up, 20_000)
+    seen = record(job)
+    finish(qtbot, job)
+    assert seen["yielded"] == list(range(20_000))  # every one, in order
+    assert seen["returned"] == ["counted 20000"] and seen["order"][-2:] == ["returned", "finished"]
+
+
+def test_an_exception_arrives_as_a_job_error_with_its_traceback(qtbot):
+    job = run_in_process(jobs.fail)
+    seen = record(job)
+    finish(qtbot, job)
+    (error,) = seen["errored"]
+    assert isinstance(error, JobError) and error.type_name == "ValueError" and "bad input: 42" in str(error)
+    assert "in fail" in error.traceback and isinstance(error.original, ValueError)
+    assert seen["returned"] == []
+
+
+def test_an_exception_that_cannot_be_pickled_still_arrives_described(qtbot):
+    job = run_in_process(jobs.fail, "unpicklable")
+    seen = record(job)
+    finish(qtbot, job)
+    (error,) = seen["errored"]
+    assert error.type_name == "Unpicklable" and "holds a lock" in str(error) and error.original is None
+
+
+def test_cancel_interrupts_a_computation_and_leaves_no_process(qtbot, tmp_path):
+    started = tmp_path / "started"
+    job = run_in_process(jobs.spin, str(started))
+    seen = record(job)
+    qtbot.waitUntil(started.exists, timeout=30_000)
+    qtbot.waitUntil(lambda: started.read_text() != "", timeout=30_000)
+    pid = int(started.read_text())
+    job.cancel()
+    finish(qtbot, job)
+    assert seen["aborted"] == [None] and seen["returned"] == [] and seen["errored"] == []
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_process_that_dies_without_a_result_is_an_error_with_its_last_output(qtbot):
+    job = run_in_process(jobs.die, 3)
+    seen = record(job)
+    finish(qtbot, job)
+    (error,) = seen["errored"]
+    assert "exited with code 3" in str(error) and "about to die" in error.traceback
+
+
+def test_async_functions_and_async_generators_run_too(qtbot):
+    job = run_in_process(jobs.double_later, 21)
+    seen = record(job)
+    gen_job = run_in_process(jobs.ticks, 5)
+    gen_seen = record(gen_job)
+    finish(qtbot, job)
+    if gen_job.is_running:
+        finish(qtbot, gen_job)
+    assert seen["returned"] == [42] and gen_seen["yielded"] == [0, 1, 2, 3, 4] and gen_seen["returned"] == [None]
+
+
+def test_the_decorator_form_and_connect_at_start(qtbot):
+    results = []
+    job = jobs.square_job(12, _connect={"returned": results.append})
+    finish(qtbot, job)
+    assert results == [144]
+
+
+def test_a_name_target_runs_like_the_function(qtbot):
+    job = run_in_process("tests.jobs:add", 40, 2)
+    seen = record(job)
+    finish(qtbot, job)
+    assert seen["returned"] == [42]
+
+
+def test_what_cannot_run_in_another_process_is_refused_at_once():
+    with pytest.raises(JobError, match="not a module-level function"):
+        run_in_process(lambda: 1)
