@@ -69,7 +69,7 @@ def trial_pulse(seconds: float, everything: bool) -> dict[str, Any]:
     lateness = _qt.LatenessProbe()
     sup.start_autostart()
     if everything:
-        for name in sup.names:
+        for name in sup.names():
             if not sup.spec(name).autostart:
                 sup.start(name)
     waiter.wait(lambda: count[0] > 0, 20.0)
@@ -82,7 +82,7 @@ def trial_pulse(seconds: float, everything: bool) -> dict[str, Any]:
         rate_in=count[0] / elapsed, gui_cpu=100 * (C.cpu_seconds() - c0) / elapsed, trace=trace[:: SAMPLES // 10]
     )
     result["graceful"] = _qt.close_pulse_window(window, waiter, timeout=60.0)
-    recs = {name: sup.record(name) for name in sup.names}
+    recs = {name: sup.record(name) for name in sup.names()}
     result["workers"] = {n: [r.received, r.sent, r.lost, r.last_exit] for n, r in recs.items()}
     result.update(
         received=sum(r.received for r in recs.values()),

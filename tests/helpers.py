@@ -64,7 +64,7 @@ def states_of(events: list[Event], name: str) -> list[State]:
 
 def run_until_stopped(sup: Supervisor, names: Iterable[str] | None = None, timeout: float = 30.0) -> list[Event]:
     """Stop ``names`` (default all) and poll until they have no process; return the events."""
-    for name in names if names is not None else sup.names:
+    for name in names if names is not None else sup.names():
         sup.stop(name)
     deadline = time.monotonic() + timeout
     events: list[Event] = []

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
         ConfigProblem,
         JobError,
         PulseError,
+        SupervisorClosedError,
         TargetError,
         UnknownWorkerError,
     )
@@ -27,7 +28,16 @@ if TYPE_CHECKING:
 _HOME = {
     **dict.fromkeys(("describe_worker", "dump_config", "load_config", "parse_config"), "config"),
     **dict.fromkeys(
-        ("ConfigError", "ConfigProblem", "JobError", "PulseError", "TargetError", "UnknownWorkerError"), "errors"
+        (
+            "ConfigError",
+            "ConfigProblem",
+            "JobError",
+            "PulseError",
+            "SupervisorClosedError",
+            "TargetError",
+            "UnknownWorkerError",
+        ),
+        "errors",
     ),
     **dict.fromkeys(
         ("Event", "ItemBatch", "LogLine", "StackDump", "StateChanged", "WorkerExited", "WorkersChanged"), "events"
@@ -55,6 +65,7 @@ __all__ = [
     "State",
     "StateChanged",
     "Supervisor",
+    "SupervisorClosedError",
     "TargetError",
     "UnknownWorkerError",
     "WorkerExited",

@@ -6,6 +6,7 @@
     ├── ConfigError          a config file (or an added worker) is invalid; holds every problem
     ├── UnknownWorkerError   an action named a worker the supervisor does not know
     ├── TargetError          a ``module:callable`` target cannot be imported
+    ├── SupervisorClosedError  a command reached a supervisor that was closed
     └── JobError             a job (``run_in_process``) raised, or ended without its result
 """
 
@@ -57,6 +58,10 @@ class UnknownWorkerError(PulseError, KeyError):
 
     def __str__(self) -> str:
         return f"no worker named {self.args[0]!r}"
+
+
+class SupervisorClosedError(PulseError, RuntimeError):
+    """A command reached a supervisor after `close` or `shutdown` (or after its thread ended)."""
 
 
 class TargetError(PulseError):

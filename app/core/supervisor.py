@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core import bootstrap, policy, pulse_forkserver
-from app.core.errors import UnknownWorkerError
+from app.core.errors import ConfigError, ConfigProblem, UnknownWorkerError
 from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.logfiles import LogFiles, default_log_dir
 from app.core.policy import Command, State
@@ -109,14 +109,21 @@ class Supervisor:
         for name in list(self._workers):
             self.stop(name)
 
-    def add_worker(self, spec: WorkerSpec) -> None:
-        """Add a worker (started at once if ``spec.autostart``); its name must be new."""
+    def add_spec(self, spec: WorkerSpec) -> None:
+        """Add a worker (started at once if ``spec.autostart``); its name must be new.
+
+        Raises
+        ------
+        ConfigError
+            The name is in use (its worker may still be being removed).
+        """
         if spec.name in self._workers or spec.name in self._adding:
-            raise ValueError(f"a worker named {spec.name!r} already exists")
+            problem = ConfigProblem("Supervisor.add_spec", None, "name", f"a worker named {spec.name!r} already exists")
+            raise ConfigError([problem])
         self._adding.add(spec.name)
         self._post("add", spec)
 
-    def remove_worker(self, name: str) -> None:
+    def remove(self, name: str) -> None:
         """Stop ``name`` if it runs, then forget it."""
         self._post("remove", self._check(name))
 
@@ -137,7 +144,6 @@ class Supervisor:
 
     # --- read-only views ------------------------------------------------------------------
 
-    @property
     def names(self) -> list[str]:
         """Return the configured worker names, in order."""
         return list(self._workers)

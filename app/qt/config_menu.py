@@ -132,7 +132,7 @@ class ConfigMenu(QObject):
         """
         sup = self._window.supervisor
         specs = []
-        for name in sup.names:
+        for name in sup.names():
             spec, state = sup.spec(name), sup.record(name).runtime.state
             if state is State.STOPPED or state.is_alive:
                 spec = replace(spec, autostart=state.is_alive)
@@ -144,11 +144,11 @@ class ConfigMenu(QObject):
         from app.qt.add_worker_dialog import AddWorkerDialog
 
         sup = self._window.supervisor
-        modules = {sup.spec(n).target.partition(":")[0] for n in sup.names}
-        spec = AddWorkerDialog.ask(self._window, sup.names, modules)
+        modules = {sup.spec(n).target.partition(":")[0] for n in sup.names()}
+        spec = AddWorkerDialog.ask(self._window, sup.names(), modules)
         if spec is None:
             return False
-        self._window.supervisor.add_worker(spec)
+        self._window.supervisor.add_spec(spec)
         return True
 
     def show_about(self) -> None:

@@ -80,7 +80,7 @@ class InspectDialog(QDialog):
 
     def refresh(self) -> None:
         """Re-read psutil and the counters."""
-        if self.name not in self._supervisor.names:
+        if self.name not in self._supervisor.names():
             self.labels["State"].setText("removed")
             return
         rec = self._supervisor.record(self.name)

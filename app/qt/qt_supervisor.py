@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QCoreApplication, QObject, Signal
 
-from app.core.errors import ConfigError, ConfigProblem, UnknownWorkerError
+from app.core.errors import ConfigError, ConfigProblem, SupervisorClosedError, UnknownWorkerError
 from app.core.events import ItemBatch, LogLine, StackDump, StateChanged, WorkerExited
 from app.core.inspection import Inspector, ProcessInfo
 from app.core.policy import State
@@ -155,15 +155,15 @@ class QtSupervisor(QObject):
             raise ConfigError([ConfigProblem(where, None, "name", f"a worker named {spec.name!r} already exists")])
         self._check_open()
         try:
-            self.supervisor.add_worker(spec)
-        except ValueError:  # removed a moment ago, and its process not gone yet
+            self.supervisor.add_spec(spec)
+        except ConfigError:  # removed a moment ago, and its process not gone yet
             raise ConfigError([ConfigProblem(where, None, "name", f"{spec.name!r} is still being removed")]) from None
         self._states[spec.name] = State.STOPPED
 
     def remove(self, name: str) -> None:
         """Stop ``name`` if it runs, then forget it."""
         self._check_open()
-        self.supervisor.remove_worker(name)
+        self.supervisor.remove(name)
         del self._states[name]
 
     def apply_config(self, config: PulseConfig) -> None:
@@ -255,7 +255,7 @@ class QtSupervisor(QObject):
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError("this QtSupervisor is closed")
+            raise SupervisorClosedError("this QtSupervisor is closed: it takes no more commands")
 
     def _on_events(self, events: list[Event]) -> None:
         self.events.emit(events)
@@ -294,7 +294,7 @@ def _stop_and_join(consumer: Consumer, supervisor: Supervisor, timeout: float | 
     graceful = True
     if consumer.isRunning():
         if timeout is None:
-            timeout = max((supervisor.spec(n).stop_timeout for n in supervisor.names), default=0.0) + _CLOSE_MARGIN_S
+            timeout = max((supervisor.spec(n).stop_timeout for n in supervisor.names()), default=0.0) + _CLOSE_MARGIN_S
         consumer.request_shutdown()
         graceful = consumer.wait(max(1, int(timeout * 1000)))
         if not graceful:

@@ -32,7 +32,7 @@ def remove_selected(window: MainWindow) -> bool:
     if not window.confirm("Remove workers", text):
         return False
     for name in names:
-        window.supervisor.remove_worker(name)
+        window.supervisor.remove(name)
     return True
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.errors import UnknownWorkerError
+from app.core.errors import ConfigError, UnknownWorkerError
 from app.core.events import StateChanged, WorkerExited, WorkersChanged
 from app.core.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec, states_of
@@ -95,12 +95,12 @@ def test_reload_keeps_unchanged_restarts_changed_stops_removed_starts_added(make
     events = poll_until(
         sup,
         lambda evs: reached("change", State.RUNNING)(evs) and reached("added", State.RUNNING)(evs)
-        and "drop" not in sup.names,
+        and "drop" not in sup.names(),
     )  # fmt: skip
     assert sup.record("keep").pid == pids["keep"] and "keep" not in {e.worker for e in exits(events, "keep")}
     assert sup.record("change").pid != pids["change"] and sup.spec("change").kwargs == {"interval": 0.1}
     assert states_of(events, "drop")[-1] is State.STOPPED and exits(events, "drop")[0].exitcode == 0
-    assert sup.names == ["keep", "change", "added"]
+    assert sup.names() == ["keep", "change", "added"]
     announced = next(i for i, e in enumerate(events) if isinstance(e, WorkersChanged) and "added" in e.names)
     first_state = next(i for i, e in enumerate(events) if isinstance(e, StateChanged) and e.worker == "added")
     assert announced < first_state  # a window has the new worker's row before its STARTING comes
@@ -108,19 +108,19 @@ def test_reload_keeps_unchanged_restarts_changed_stops_removed_starts_added(make
 
 def test_add_and_remove_worker(make_supervisor):
     sup = make_supervisor(config())
-    sup.add_worker(spec("new", "app.producers:clock", kwargs={"interval": 0.05}))
+    sup.add_spec(spec("new", "app.producers:clock", kwargs={"interval": 0.05}))
     poll_until(sup, lambda evs: reached("new", State.RUNNING)(evs) and bool(items_of(evs, "new")))
-    sup.remove_worker("new")
-    events = poll_until(sup, lambda evs: "new" not in sup.names)
+    sup.remove("new")
+    events = poll_until(sup, lambda evs: "new" not in sup.names())
     assert exits(events, "new")[0].exitcode == 0
     assert sup.all_stopped()
 
 
 def test_commands_may_name_a_worker_as_soon_as_it_is_added(make_supervisor):
     sup = make_supervisor(config())
-    sup.add_worker(spec("new", "app.producers:counter", kwargs={"rate": 100}, autostart=False))
-    with pytest.raises(ValueError, match="already exists"):  # not yet taken in by poll: still a duplicate
-        sup.add_worker(spec("new", "app.producers:counter"))
+    sup.add_spec(spec("new", "app.producers:counter", kwargs={"rate": 100}, autostart=False))
+    with pytest.raises(ConfigError, match="already exists"):  # not yet taken in by poll: still a duplicate
+        sup.add_spec(spec("new", "app.producers:counter"))
     sup.start("new")  # before any poll: queued behind the add, so it applies to the new worker
     poll_until(sup, reached("new", State.RUNNING))
     sup.stop("new")

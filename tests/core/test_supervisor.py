@@ -338,8 +338,8 @@ def test_a_removed_workers_log_file_is_closed(tmp_path):
         sup.start("gone")
         poll_until(sup, lambda evs: bool(items_of(evs, "gone")))
         assert open_logs() == [str(tmp_path / "gone.log")]
-        sup.remove_worker("gone")
-        poll_until(sup, lambda evs: "gone" not in sup.names)
+        sup.remove("gone")
+        poll_until(sup, lambda evs: "gone" not in sup.names())
         assert open_logs() == []  # not held until Pulse quits
         assert "state STOPPED" in (tmp_path / "gone.log").read_text()
     finally:

@@ -10,7 +10,7 @@ import psutil
 import pytest
 from qtpy.QtWidgets import QApplication
 
-from app.core.errors import ConfigError, UnknownWorkerError
+from app.core.errors import ConfigError, SupervisorClosedError, UnknownWorkerError
 from app.core.events import StateChanged
 from app.core.policy import State
 from app.qt.qt_supervisor import QtSupervisor, target_of
@@ -141,7 +141,7 @@ def test_shutdown_returns_at_once_then_finished_follows(qtbot, make_pool):
         assert pool.closed
     assert not _alive(pid)
     assert not pool.consumer.isRunning()
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(SupervisorClosedError, match="closed"):
         pool.start("tick")
 
 
@@ -267,7 +267,7 @@ def test_a_name_is_free_again_once_its_worker_is_gone(qtbot, make_pool):
         pool.add("w", "app.producers:counter")  # its process is still stopping
     assert pool.names() == []
     pool.kill("w")  # no need to wait out its stop timeout
-    qtbot.waitUntil(lambda: "w" not in pool.supervisor.names, timeout=10_000)
+    qtbot.waitUntil(lambda: "w" not in pool.supervisor.names(), timeout=10_000)
     pool.add("w", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
     qtbot.waitUntil(lambda: pool.state("w") is State.RUNNING, timeout=10_000)
 

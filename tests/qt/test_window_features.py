@@ -77,10 +77,10 @@ def test_add_worker_action_uses_the_dialog_and_adds_a_row(qtbot, make_window, mo
     w.actions.remove.trigger()
     assert asked == ["Remove extra?\n\nextra is running and will be stopped first.\nLog files on disk are kept."]
     qtbot.assertNotEmitted(w.consumer.events_received, wait=200)
-    assert "extra" in w.supervisor.names and state(w, "extra") is State.RUNNING  # cancelled: untouched
+    assert "extra" in w.supervisor.names() and state(w, "extra") is State.RUNNING  # cancelled: untouched
     w.actions.remove.trigger()
     qtbot.waitUntil(lambda: "extra" not in w.model.names(), timeout=10_000)
-    assert w.supervisor.names == ["a", "b", "clock"]
+    assert w.supervisor.names() == ["a", "b", "clock"]
 
 
 def test_cancelled_add_adds_nothing(qtbot, make_window, monkeypatch):
@@ -204,7 +204,7 @@ def test_invalid_config_changes_nothing_and_says_why(qtbot, make_window, tmp_pat
     assert len(errors) == 1 and "nothing was changed" in errors[0]
     assert f"{bad}:3" in errors[0] and f"{bad}:4" in errors[0] and "stop_timeout" in errors[0]
     qtbot.assertNotEmitted(w.consumer.events_received, wait=200)
-    assert w.supervisor.names == ["a", "b", "clock"]
+    assert w.supervisor.names() == ["a", "b", "clock"]
 
 
 def test_about_names_the_versions():
