@@ -18,6 +18,7 @@ from app.core.spec import RestartPolicy, WorkerSpec
 from app.qt.qt_supervisor import QtSupervisor, target_of
 
 F = TypeVar("F", bound=Callable[..., Any])
+_job_numbers = itertools.count(1)
 _OUTPUT_KEPT = 20  # a job that dies without a traceback is explained by the end of its output
 
 
@@ -111,14 +112,13 @@ class _Jobs(QObject):
         super().__init__(app)
         self.workers = QtSupervisor(parent=self)
         self.jobs: dict[str, ProcessJob] = {}
-        self._numbers = itertools.count(1)
         self.workers.items.connect(lambda name, items: self._route(name, ProcessJob._on_items, items))
         self.workers.state_changed.connect(lambda name, state: self._route(name, ProcessJob._on_state, state))
         self.workers.log_line.connect(lambda name, _level, text: self._route(name, ProcessJob._on_output, text))
         self.workers.exited.connect(self._on_exited)
 
     def start(self, target: str, runner: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ProcessJob:
-        name = f"job-{next(self._numbers)}: {target}"
+        name = f"job-{next(_job_numbers)}: {target}"  # unique for the session, in logs too
         spec = WorkerSpec(
             name=name,
             target=runner,
