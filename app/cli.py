@@ -29,7 +29,7 @@ def demo_config() -> PulseConfig:
 def last_window_config() -> str | None:
     """Return the config file the window had when it last closed, if it still exists (QSettings)."""
     try:
-        from app.qt.recent_configs import RecentConfigs, settings_for_app
+        from app.qt.window.recent_configs import RecentConfigs, settings_for_app
     except ImportError:  # Qt missing: the window will say so
         return None
     return RecentConfigs(settings_for_app()).last_config()
@@ -102,6 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     if problem is not None:  # before Qt, whose own abort names neither the library nor the package
         print(problem, file=sys.stderr)
         return EXIT_NO_DISPLAY
-    from app.qt.application import run_window
+    from app.qt.window.application import run_window
 
     return run_window(config)

@@ -184,7 +184,7 @@ def pulse_window(config: Any, *, show: bool = True) -> Any:
     from PyQt5.QtCore import QSettings
 
     from app.core.supervisor import Supervisor
-    from app.qt.main_window import MainWindow
+    from app.qt.window.main_window import MainWindow
 
     tmp = tempfile.mkdtemp(prefix="pulse-bench-")
     atexit.register(shutil.rmtree, tmp, True)

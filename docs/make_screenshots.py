@@ -17,7 +17,7 @@ def main() -> int:
 
     from app.cli import demo_config
     from app.core.supervisor import Supervisor
-    from app.qt.main_window import MainWindow
+    from app.qt.window.main_window import MainWindow
 
     app = QApplication(sys.argv[:1])
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat)

@@ -18,7 +18,7 @@ def settings(tmp_path):
 @pytest.fixture
 def make_window(qtbot, settings):
     """Build a MainWindow around a config; at teardown close it the way a user would."""
-    from app.qt.main_window import MainWindow
+    from app.qt.window.main_window import MainWindow
 
     def shut_down(window: MainWindow) -> None:
         if window.consumer.isRunning():

@@ -9,7 +9,7 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QDialog
 
 from app.core.spec import RestartPolicy, WorkerSpec
-from app.qt.add_worker_dialog import AddWorkerDialog
+from app.qt.window.add_worker_dialog import AddWorkerDialog
 
 
 @pytest.fixture
@@ -231,7 +231,8 @@ def test_a_slow_import_is_checked_off_the_gui_thread(qtbot, dialog, tmp_path, mo
 
 
 def test_a_check_that_answers_after_the_dialog_closed_changes_nothing(qtbot, monkeypatch):
-    from app.qt import add_worker_dialog, background
+    from app.qt import background
+    from app.qt.window import add_worker_dialog
 
     release = threading.Event()
 
@@ -253,7 +254,8 @@ def test_a_check_that_answers_after_the_dialog_closed_changes_nothing(qtbot, mon
 
 
 def test_a_check_that_answers_after_the_dialog_was_deleted_is_dropped(qtbot, monkeypatch):
-    from app.qt import add_worker_dialog, background
+    from app.qt import background
+    from app.qt.window import add_worker_dialog
 
     release = threading.Event()
 

@@ -20,7 +20,7 @@ def test_an_app_s_binding_imported_first_is_the_one_pulse_uses():
     code = (
         f"import sys, {API_NAME}.QtWidgets\n"
         "from app.qt.qt_supervisor import QtSupervisor\n"
-        "import app.qt.main_window, pyqtgraph, qtpy\n"
+        "import app.qt.window.main_window, pyqtgraph, qtpy\n"
         f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({BINDINGS!r}))\n"
         "print(qtpy.API_NAME, loaded)\n"
     )

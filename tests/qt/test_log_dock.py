@@ -11,8 +11,8 @@ from qtpy.QtCore import Qt
 
 from app.core.events import ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
 from app.core.policy import State
-from app.qt.log_dock import LogDock
-from app.qt.log_model import LogFilter, LogTableModel, entry_from_event
+from app.qt.window.log_dock import LogDock
+from app.qt.window.log_model import LogFilter, LogTableModel, entry_from_event
 
 T0 = 1_700_000_000.25
 TRACEBACK = (
@@ -402,7 +402,7 @@ def test_max_lines_must_be_positive(qapp):
 
 
 def test_a_crash_report_is_summarized_by_its_first_line():
-    from app.qt.log_model import summarize
+    from app.qt.window.log_model import summarize
 
     report = (
         'Fatal Python error: Segmentation fault\n\nThread 0x1 (most recent call first):\n  File "x.py", line 3 in f'

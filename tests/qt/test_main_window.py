@@ -7,7 +7,7 @@ import signal
 import psutil
 
 from app.core.policy import State
-from app.qt.inspect_dialog import InspectDialog
+from app.qt.window.inspect_dialog import InspectDialog
 from tests.helpers import config, spec
 
 
@@ -126,7 +126,7 @@ def test_double_click_inspects(qtbot, make_window):
 def test_items_arriving_as_the_clock_tick_is_due_carry_it(qtbot, make_window):
     """A batch within EARLY_MS of the tick refreshes the table with it (one wake-up, not two)."""
     from app.core.events import ItemBatch
-    from app.qt.table_clock import EARLY_MS, REFRESH_MS
+    from app.qt.window.table_clock import EARLY_MS, REFRESH_MS
 
     window = make_window(config(spec("a", "app.producers:counter")))
     items = window.model.index(0, window.model.COLUMNS.index("Items"))

@@ -8,8 +8,8 @@ from qtpy.QtCore import QPoint, Qt
 
 from app.core.events import ItemBatch, LogLine, StateChanged, WorkersChanged
 from app.core.policy import State
-from app.qt.plot_dock import MAX_REDRAW_INTERVAL_MS, PLOT_SHARE, REDRAW_INTERVAL_MS, SLIDE_MS, PlotDock
-from app.qt.plot_series import MAX_AUTO_SERIES, MAX_KEYS_PER_WORKER, MAX_SPREAD_S, PALETTE, colour_of
+from app.qt.window.plot_dock import MAX_REDRAW_INTERVAL_MS, PLOT_SHARE, REDRAW_INTERVAL_MS, SLIDE_MS, PlotDock
+from app.qt.window.plot_series import MAX_AUTO_SERIES, MAX_KEYS_PER_WORKER, MAX_SPREAD_S, PALETTE, colour_of
 
 SECOND = 1_000_000_000
 T0 = 1000 * SECOND  # the fixed clock's start

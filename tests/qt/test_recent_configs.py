@@ -8,7 +8,7 @@ from qtpy.QtCore import Qt
 from app import cli
 from app.core.config import load_config
 from app.core.policy import State
-from app.qt.recent_configs import MAX_RECENT, RecentConfigs, settings_for_app
+from app.qt.window.recent_configs import MAX_RECENT, RecentConfigs, settings_for_app
 from tests.helpers import config, spec
 from tests.qt.qt_helpers import menu_titled
 
@@ -26,7 +26,7 @@ def started(monkeypatch):
     """Run `cli.main` up to the window: the config it would open the window on."""
     seen = {}
     monkeypatch.setattr("app.display_check.display_problem", lambda: None)
-    monkeypatch.setattr("app.qt.application.run_window", lambda cfg: seen.setdefault("config", cfg) and 0)
+    monkeypatch.setattr("app.qt.window.application.run_window", lambda cfg: seen.setdefault("config", cfg) and 0)
     app_settings = settings_for_app()
     app_settings.clear()
     yield seen
@@ -108,7 +108,7 @@ def test_save_as_writes_which_workers_run(qtbot, make_window, tmp_path):
 
 
 def test_reset_layout_brings_squashed_and_hidden_docks_back(qtbot, make_window):
-    from app.qt.docks import MIN_DOCK_HEIGHT
+    from app.qt.window.docks import MIN_DOCK_HEIGHT
 
     w = make_window(config(spec("w", "app.producers:counter")))
     w.resize(1200, 800)

@@ -8,8 +8,8 @@ from qtpy.QtCore import Qt
 from app.core.events import ItemBatch, StateChanged, WorkersChanged
 from app.core.inspection import format_count
 from app.core.policy import State
-from app.qt.table_clock import PAUSED_TEXT
-from app.qt.worker_model import WorkerTableModel
+from app.qt.window.table_clock import PAUSED_TEXT
+from app.qt.window.worker_model import WorkerTableModel
 from tests.helpers import config, spec
 
 COL = {name: i for i, name in enumerate(WorkerTableModel.COLUMNS)}
@@ -29,7 +29,7 @@ def test_counts_are_compact_enough_for_their_column(n, shown):
 
 
 def test_big_counts_fit_and_the_tooltip_has_them_exact(qtbot, qapp):
-    from app.qt.worker_table import make_worker_table
+    from app.qt.window.worker_table import make_worker_table
 
     model = WorkerTableModel(["flood"])
     table = make_worker_table(model)

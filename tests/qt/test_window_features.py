@@ -57,7 +57,7 @@ def test_start_all_and_stop_all(qtbot, make_window):
 
 
 def test_add_worker_action_uses_the_dialog_and_adds_a_row(qtbot, make_window, monkeypatch):
-    from app.qt.add_worker_dialog import AddWorkerDialog
+    from app.qt.window.add_worker_dialog import AddWorkerDialog
 
     w = make_window(three())
     new = spec("extra", "app.producers:clock", kwargs={"interval": 0.1})
@@ -84,7 +84,7 @@ def test_add_worker_action_uses_the_dialog_and_adds_a_row(qtbot, make_window, mo
 
 
 def test_cancelled_add_adds_nothing(qtbot, make_window, monkeypatch):
-    from app.qt.add_worker_dialog import AddWorkerDialog
+    from app.qt.window.add_worker_dialog import AddWorkerDialog
 
     w = make_window(three())
     monkeypatch.setattr(AddWorkerDialog, "ask", classmethod(lambda cls, parent, names, modules=(): None))
@@ -209,7 +209,7 @@ def test_invalid_config_changes_nothing_and_says_why(qtbot, make_window, tmp_pat
 
 def test_about_names_the_versions():
     from app.qt.binding import binding_version
-    from app.qt.config_menu import about_text
+    from app.qt.window.config_menu import about_text
 
     text = about_text()
     assert "Pulse 0.1.0" in text and binding_version() in text and "psutil" in text and "pyqtgraph" in text
@@ -268,7 +268,7 @@ def refresh_menu(window):
 
 
 def test_table_refresh_period_is_chosen_in_the_view_menu_and_remembered(qtbot, make_window, settings):
-    from app.qt.table_clock import PERIOD_CHOICES
+    from app.qt.window.table_clock import PERIOD_CHOICES
 
     w = make_window(three())
     actions = refresh_menu(w)

@@ -6,7 +6,7 @@ from qtpy.QtCore import Qt
 
 from app.core.events import ItemBatch, StateChanged, WorkersChanged
 from app.core.policy import State
-from app.qt.worker_model import WorkerTableModel
+from app.qt.window.worker_model import WorkerTableModel
 
 ITEMS, LAST = WorkerTableModel.COLUMNS.index("Items"), WorkerTableModel.COLUMNS.index("Last item")
 
@@ -50,7 +50,7 @@ def test_a_state_change_repaints_its_whole_row_even_after_rows_move(qapp, qtmode
 
 
 def test_rate_is_a_steady_average_and_drops_to_zero_when_stopped():
-    from app.qt.worker_row import WorkerRow
+    from app.qt.window.worker_row import WorkerRow
 
     row = WorkerRow("w", pid=42)
     row._rate_mark = (0.0, 0)

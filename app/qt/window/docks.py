@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from qtpy.QtCore import Qt
 
-from app.qt.log_dock import LogDock
-from app.qt.plot_dock import PlotDock
+from app.qt.window.log_dock import LogDock
+from app.qt.window.plot_dock import PlotDock
 
 if TYPE_CHECKING:
     from qtpy.QtWidgets import QMainWindow

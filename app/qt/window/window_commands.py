@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from qtpy.QtWidgets import QMessageBox
 
 if TYPE_CHECKING:
-    from app.qt.main_window import MainWindow
+    from app.qt.window.main_window import MainWindow
 
 
 def confirm(window: MainWindow, title: str, text: str) -> bool:

@@ -11,8 +11,8 @@ import numpy as np
 
 from app.core.events import Event, ItemBatch, StateChanged, WorkersChanged
 from app.core.policy import State
-from app.qt.series import numeric_columns
-from app.qt.series_history import SeriesHistory
+from app.qt.window.series import numeric_columns
+from app.qt.window.series_history import SeriesHistory
 
 # A batch's items are spread back to the previous batch, but no further than this: after a quiet
 # spell (a restart, a slow worker) the items were made just before sending, not over the whole gap.

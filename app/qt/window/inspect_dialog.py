@@ -9,11 +9,11 @@ from qtpy.QtGui import QFontDatabase
 from qtpy.QtWidgets import QDialog, QFormLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.core.inspection import Inspector, describe_exit, format_bytes, format_duration
-from app.qt.worker_model import elide
+from app.qt.window.worker_model import elide
 
 if TYPE_CHECKING:
     from app.core.supervisor import Supervisor
-    from app.qt.worker_model import WorkerTableModel
+    from app.qt.window.worker_model import WorkerTableModel
 
 REFRESH_MS = 1000
 FIELDS = (

@@ -13,7 +13,7 @@ from app.core.events import Event, ItemBatch, LogLine, StateChanged, WorkerExite
 from app.core.inspection import describe_exit, format_bytes, format_count, format_duration
 from app.core.item_text import item_text
 from app.core.policy import State
-from app.qt.worker_row import WorkerRow
+from app.qt.window.worker_row import WorkerRow
 
 STATE_COLOURS = {
     State.STOPPED: "#9e9e9e",

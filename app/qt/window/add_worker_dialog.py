@@ -29,7 +29,7 @@ from app.core.spec import DEFAULT_STOP_TIMEOUT, PulseConfig, RestartPolicy, Work
 from app.core.target_probe import TargetProblem, list_producers, probe_targets
 from app.qt.background import BackgroundCall
 from app.qt.binding import is_deleted
-from app.qt.kwargs_text import null_path, parse_kwargs
+from app.qt.window.kwargs_text import null_path, parse_kwargs
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -23,7 +23,7 @@ from qtpy.QtWidgets import (
 )
 
 from app.core.events import ItemBatch, WorkersChanged
-from app.qt.log_model import (
+from app.qt.window.log_model import (
     DEFAULT_MAX_LINES,
     FILTER_LEVELS,
     LogEntry,
@@ -32,7 +32,7 @@ from app.qt.log_model import (
     format_clock,
     format_entry,
 )
-from app.qt.log_view import configure_log_view
+from app.qt.window.log_view import configure_log_view
 
 if TYPE_CHECKING:
     import os

@@ -6,8 +6,8 @@ import pyqtgraph as pg
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.qt.plot_legend import PlotLegend
-from app.qt.series_history import WINDOWS
+from app.qt.window.plot_legend import PlotLegend
+from app.qt.window.series_history import WINDOWS
 
 
 class PlotControls:

@@ -12,7 +12,7 @@ from app.core.inspection import format_count
 from app.core.overload import OverloadWatch
 from app.core.policy import State
 from app.core.proc_stats import ProcStats
-from app.qt.worker_model import WorkerTableModel
+from app.qt.window.worker_model import WorkerTableModel
 
 REFRESH_MS = 1000
 # The user's choices, as in a task manager's "update speed": a slower refresh, or none, costs

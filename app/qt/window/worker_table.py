@@ -5,8 +5,8 @@ from __future__ import annotations
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from app.qt.state_delegate import StateBadgeDelegate
-from app.qt.worker_model import WorkerTableModel
+from app.qt.window.state_delegate import StateBadgeDelegate
+from app.qt.window.worker_model import WorkerTableModel
 
 # Widths in ems for typical contents, so live numbers don't get elided as they grow.
 _COLUMN_EMS = (8, 8, 5, 6, 7, 6, 4, 6, 5, 8)

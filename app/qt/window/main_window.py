@@ -13,16 +13,16 @@ from qtpy.QtWidgets import QLabel, QMainWindow, QMenu, QTableView, QWidget
 
 from app.core.events import Event, ItemBatch, StackDump, StateChanged, WorkersChanged
 from app.core.policy import State
-from app.qt import window_commands
-from app.qt.config_menu import ConfigMenu
 from app.qt.consumer import Consumer
-from app.qt.docks import make_log_dock, make_plot_dock, place_docks
-from app.qt.inspect_dialog import InspectDialog
-from app.qt.table_clock import PERIOD_CHOICES, REFRESH_MS, TableClock
-from app.qt.window_menus import build_menus_and_toolbar
-from app.qt.worker_actions import WorkerActions
-from app.qt.worker_model import WorkerTableModel, elide
-from app.qt.worker_table import make_worker_table, set_default_column_widths
+from app.qt.window import window_commands
+from app.qt.window.config_menu import ConfigMenu
+from app.qt.window.docks import make_log_dock, make_plot_dock, place_docks
+from app.qt.window.inspect_dialog import InspectDialog
+from app.qt.window.table_clock import PERIOD_CHOICES, REFRESH_MS, TableClock
+from app.qt.window.window_menus import build_menus_and_toolbar
+from app.qt.window.worker_actions import WorkerActions
+from app.qt.window.worker_model import WorkerTableModel, elide
+from app.qt.window.worker_table import make_worker_table, set_default_column_widths
 
 if TYPE_CHECKING:
     from app.core.supervisor import Supervisor

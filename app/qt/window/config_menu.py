@@ -20,10 +20,10 @@ from app.core.policy import State
 from app.core.spec import PulseConfig
 from app.qt.background import BackgroundCall
 from app.qt.binding import binding_version
-from app.qt.recent_configs import RecentConfigs
+from app.qt.window.recent_configs import RecentConfigs
 
 if TYPE_CHECKING:
-    from app.qt.main_window import MainWindow
+    from app.qt.window.main_window import MainWindow
 
 CONFIG_FILTER = "Pulse config (*.toml);;All files (*)"
 
@@ -141,7 +141,7 @@ class ConfigMenu(QObject):
 
     def add_worker(self) -> bool:
         """Ask for a new worker's spec and add it; return whether one was added."""
-        from app.qt.add_worker_dialog import AddWorkerDialog
+        from app.qt.window.add_worker_dialog import AddWorkerDialog
 
         sup = self._window.supervisor
         modules = {sup.spec(n).target.partition(":")[0] for n in sup.names()}

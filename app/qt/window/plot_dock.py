@@ -12,12 +12,12 @@ from qtpy.QtGui import QShowEvent
 from qtpy.QtWidgets import QDockWidget, QWidget
 
 from app.core.events import Event
-from app.qt.plot_controls import PlotControls
-from app.qt.plot_legend import PlotLegend
-from app.qt.plot_series import PlotSeries, Series
-from app.qt.plot_widget import make_plot_widget
-from app.qt.series import fit_y_range
-from app.qt.series_history import WINDOWS
+from app.qt.window.plot_controls import PlotControls
+from app.qt.window.plot_legend import PlotLegend
+from app.qt.window.plot_series import PlotSeries, Series
+from app.qt.window.plot_widget import make_plot_widget
+from app.qt.window.series import fit_y_range
+from app.qt.window.series_history import WINDOWS
 
 REDRAW_INTERVAL_MS = 33  # at most ~30 redraws a second, however often data comes
 # Frame pacing: the plot may use at most 1/PLOT_SHARE of the GUI thread. A frame (redraw + paint)

@@ -11,7 +11,7 @@ from qtpy.QtCore import QSocketNotifier
 from qtpy.QtWidgets import QApplication
 
 from app.core.supervisor import Supervisor
-from app.qt.main_window import MainWindow
+from app.qt.window.main_window import MainWindow
 
 if TYPE_CHECKING:
     from app.core.spec import PulseConfig

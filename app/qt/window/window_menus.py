@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from qtpy.QtCore import Qt
 
 if TYPE_CHECKING:
-    from app.qt.main_window import MainWindow
+    from app.qt.window.main_window import MainWindow
 
 
 def build_menus_and_toolbar(window: MainWindow) -> None:

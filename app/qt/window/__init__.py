@@ -1,0 +1,1 @@
+"""Pulse's window: the table, log, plot and inspector, menus and dialogs, on the library face (app.qt)."""
