@@ -300,8 +300,8 @@ class LoadsBadly:
 
 
 def some_items_do_not_load(count: int = 1000) -> Iterator[Any]:
-    """Yield ``count`` ints in one batch, with an object of a class that exists only in this
-    process at 100, and one whose unpickling raises at 500 and at the very end."""
+    """Yield ``count`` ints (one batch, unless preempted), with an object of a class that exists
+    only in this process at 100, and one whose unpickling raises at 500 and at the very end."""
     import types
 
     only_here = types.ModuleType("pulse_worker_only_module")
@@ -315,7 +315,6 @@ def some_items_do_not_load(count: int = 1000) -> Iterator[Any]:
             yield LoadsBadly()
         else:
             yield n
-    time.sleep(0.5)  # the batch goes out whole, by count, before the worker exits
 
 
 def accepts_anything(**kwargs: Any) -> Iterator[dict[str, Any]]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QCoreApplication, QObject, Signal
+from qtpy.QtCore import QCoreApplication, QMetaMethod, QObject, Signal
 
 from app.core.errors import ConfigError, ConfigProblem, SupervisorClosedError, UnknownWorkerError
 from app.core.events import ItemBatch, LogLine, StackDump, StateChanged, WorkerExited
@@ -15,6 +16,7 @@ from app.core.policy import State
 from app.core.spec import PulseConfig
 from app.core.spec_checks import check_spec_fields
 from app.core.supervisor import Supervisor
+from app.qt.binding import IS_PYSIDE
 from app.qt.consumer import Consumer
 
 if TYPE_CHECKING:
@@ -38,6 +40,9 @@ class QtSupervisor(QObject):
         Workers to supervise from the start (e.g. from `load_config`); more with `add`.
     autostart : bool
         Start the config's workers whose spec says ``autostart`` (default True).
+    log_dir : str or PathLike, optional
+        Where each worker's output is also written, a rotated file per worker (default:
+        ``$PULSE_LOG_DIR``, else ``~/.local/share/pulse/logs``).
     parent : QObject, optional
         Usually your window.
 
@@ -80,11 +85,16 @@ class QtSupervisor(QObject):
     finished = Signal()
 
     def __init__(
-        self, config: PulseConfig | None = None, *, autostart: bool = True, parent: QObject | None = None
+        self,
+        config: PulseConfig | None = None,
+        *,
+        autostart: bool = True,
+        log_dir: str | os.PathLike[str] | None = None,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         config = config if config is not None else PulseConfig()
-        self.supervisor = Supervisor(config)
+        self.supervisor = Supervisor(config, log_dir=log_dir)
         # Worker -> state as last signalled, in config/add order; names change here at once (the
         # supervisor's own view lags a poll).
         self._states: dict[str, State] = dict.fromkeys(config.names(), State.STOPPED)
@@ -258,22 +268,38 @@ class QtSupervisor(QObject):
             raise SupervisorClosedError("this QtSupervisor is closed: it takes no more commands")
 
     def _on_events(self, events: list[Event]) -> None:
-        self.events.emit(events)
+        # Only the signals someone listens to are emitted: an app on `events` alone (the window)
+        # pays no per-worker emissions (asked per batch: a slot connected later is served).
+        if self._listened(self.events):
+            self.events.emit(events)
+        items, newest = self._listened(self.items), self._listened(self.newest)
+        states, exits = self._listened(self.state_changed), self._listened(self.exited)
+        lines, stacks = self._listened(self.log_line), self._listened(self.stack)
         for ev in events:
             if type(ev) is ItemBatch:
                 if ev.items:
-                    self.items.emit(ev.worker, ev.items)
-                    self.newest.emit(ev.worker, ev.items[-1])
+                    if items:
+                        self.items.emit(ev.worker, ev.items)
+                    if newest:
+                        self.newest.emit(ev.worker, ev.items[-1])
             elif type(ev) is StateChanged:
                 if ev.worker in self._states:
                     self._states[ev.worker] = ev.state
-                self.state_changed.emit(ev.worker, ev.state)
+                if states:
+                    self.state_changed.emit(ev.worker, ev.state)
             elif type(ev) is WorkerExited:
-                self.exited.emit(ev.worker, ev.exitcode, ev.signal)
+                if exits:
+                    self.exited.emit(ev.worker, ev.exitcode, ev.signal)
             elif type(ev) is LogLine:
-                self.log_line.emit(ev.worker, ev.level, ev.line)
-            elif type(ev) is StackDump:
+                if lines:
+                    self.log_line.emit(ev.worker, ev.level, ev.line)
+            elif type(ev) is StackDump and stacks:
                 self.stack.emit(ev.worker, ev.text)
+
+    def _listened(self, signal: Any) -> bool:
+        if IS_PYSIDE:  # PyQt has no QMetaMethod.fromSignal; PySide's receivers() wants a signature
+            return bool(self.isSignalConnected(QMetaMethod.fromSignal(signal)))
+        return bool(self.receivers(signal) > 0)
 
     def _on_consumer_finished(self) -> None:
         self._closed = True  # the thread ended (shut down, or an internal error): nothing runs commands now

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import os
+import re
 import stat
 
 import pytest
@@ -122,9 +124,14 @@ def test_an_item_that_does_not_unpickle_here_loses_only_itself(make_supervisor):
     assert all(seq == item for seq, item in got)
     rec = sup.record("mixed")
     assert (rec.received, rec.lost, rec.sent) == (997, 3, 1000)
-    (line,) = [e.line for e in logs_of(events, "mixed") if e.stream == "pulse"]
-    assert "3 item(s) could not be unpickled" in line
-    assert "2 of type tests.workers._fails_to_load" in line and "1 of type pulse_worker_only_module.Secret" in line
+    # One note per batch that held such items: one batch on a quiet machine, up to three when the
+    # worker was preempted mid-stream and its writer sent what it had (seen under load).
+    lines = [e.line for e in logs_of(events, "mixed") if e.stream == "pulse"]
+    assert lines and all("could not be unpickled" in line for line in lines)
+    kinds = collections.Counter()
+    for line in lines:
+        kinds.update({what: int(n) for n, what in re.findall(r"(\d+) of type ([\w.]+)", line)})
+    assert kinds == {"tests.workers._fails_to_load": 2, "pulse_worker_only_module.Secret": 1}
 
 
 def exited(evs):

@@ -230,7 +230,9 @@ def test_a_slow_import_is_checked_off_the_gui_thread(qtbot, dialog, tmp_path, mo
     assert dialog.spec().target == "slow_target_module:feed"
 
 
-def test_a_check_that_answers_after_the_dialog_closed_changes_nothing(qtbot, monkeypatch):
+@pytest.fixture
+def checking_dialog(monkeypatch):
+    """A filled dialog whose target check is running, held until the returned event is set."""
     from app.qt import background
     from app.qt.window import add_worker_dialog
 
@@ -246,6 +248,12 @@ def test_a_check_that_answers_after_the_dialog_closed_changes_nothing(qtbot, mon
     dialog._import_timer.stop()
     dialog._start_check()
     (call,) = [c for c in background._running if c._owner is dialog]
+    yield dialog, call, release
+    release.set()
+
+
+def test_a_check_that_answers_after_the_dialog_closed_changes_nothing(qtbot, checking_dialog):
+    dialog, call, release = checking_dialog
     dialog.reject()  # closed while the check runs; pytest-qt fails the test on any exception in a slot
     with qtbot.waitSignal(call.done, timeout=30_000):
         release.set()  # the late answer is delivered, and ignored
@@ -253,22 +261,10 @@ def test_a_check_that_answers_after_the_dialog_closed_changes_nothing(qtbot, mon
     dialog.deleteLater()
 
 
-def test_a_check_that_answers_after_the_dialog_was_deleted_is_dropped(qtbot, monkeypatch):
+def test_a_check_that_answers_after_the_dialog_was_deleted_is_dropped(qtbot, checking_dialog):
     from app.qt import background
-    from app.qt.window import add_worker_dialog
 
-    release = threading.Event()
-
-    def slow_probe(targets, timeout=10.0):
-        release.wait(30)
-        return [None]
-
-    monkeypatch.setattr(add_worker_dialog, "probe_targets", slow_probe)
-    dialog = AddWorkerDialog(["clock"])
-    fill(dialog)
-    dialog._import_timer.stop()
-    dialog._start_check()
-    (call,) = [c for c in background._running if c._owner is dialog]
+    dialog, call, release = checking_dialog
     with qtbot.waitSignal(dialog.destroyed, timeout=30_000):
         dialog.deleteLater()  # the dialog's C++ object goes while the check runs: the call lives on
     release.set()

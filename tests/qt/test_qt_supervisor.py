@@ -11,7 +11,7 @@ import pytest
 from qtpy.QtWidgets import QApplication
 
 from app.core.errors import ConfigError, SupervisorClosedError, UnknownWorkerError
-from app.core.events import StateChanged
+from app.core.events import ItemBatch, StateChanged
 from app.core.policy import State
 from app.qt.qt_supervisor import QtSupervisor, target_of
 from tests import workers
@@ -287,3 +287,23 @@ def test_apply_config_reloads_like_the_window(qtbot, make_pool):
     qtbot.waitUntil(lambda: changed[-2:] == [State.STARTING, State.RUNNING], timeout=10_000)
     assert changed[0] is State.STOPPING  # the changed worker restarted
     assert pool.supervisor.record("keep").pid == kept_pid and pool.state("keep") is State.RUNNING
+
+
+def test_a_signal_connected_later_is_served_from_the_next_batch(qtbot, make_pool):
+    """Signals nobody listens to are not emitted, asked per batch: a late slot still gets items."""
+    pool = make_pool()  # make_pool listens to `events` only
+    with qtbot.waitSignal(pool.events, timeout=10_000, check_params_cb=lambda e: any(type(x) is ItemBatch for x in e)):
+        pool.add("tick", "app.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
+    assert not pool._listened(pool.newest)
+    with qtbot.waitSignal(pool.newest, timeout=10_000) as blocker:
+        pass
+    worker, item = blocker.args
+    assert worker == "tick" and isinstance(item, int)
+
+
+def test_each_worker_s_output_is_also_written_under_log_dir(qtbot, make_pool, tmp_path):
+    pool = make_pool(log_dir=tmp_path / "logs")
+    with qtbot.waitSignal(pool.log_line, timeout=10_000, check_params_cb=lambda w, _lvl, text: "log me" in text):
+        pool.add("crashy", "app.producers:crashy", kwargs={"after": 0.0, "message": "log me"}, restart="never")
+    (log_file,) = (tmp_path / "logs").glob("crashy*.log")
+    qtbot.waitUntil(lambda: "log me" in log_file.read_text(), timeout=10_000)
