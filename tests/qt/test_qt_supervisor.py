@@ -277,14 +277,14 @@ def test_apply_config_reloads_like_the_window(qtbot, make_pool):
     change = spec("change", "app.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
     drop = spec("drop", "app.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
     pool = make_pool(config(keep, change, drop))
-    qtbot.waitUntil(lambda: all(pool.state(n) is State.RUNNING for n in pool.names()), timeout=10_000)
+    qtbot.waitUntil(lambda: all(pool.state(n) is State.RUNNING for n in pool.names()), timeout=30_000)
     kept_pid, dropped_pid = (pool.supervisor.record(n).pid for n in ("keep", "drop"))
     changed = _states(pool, "change")
     added = spec("added", "app.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
     pool.apply_config(config(keep, dataclasses.replace(change, kwargs={"rate": 60}), added))
     assert pool.names() == ["keep", "change", "added"]  # at once
-    qtbot.waitUntil(lambda: pool.state("added") is State.RUNNING and not _alive(dropped_pid), timeout=10_000)
-    qtbot.waitUntil(lambda: changed[-2:] == [State.STARTING, State.RUNNING], timeout=10_000)
+    qtbot.waitUntil(lambda: pool.state("added") is State.RUNNING and not _alive(dropped_pid), timeout=30_000)
+    qtbot.waitUntil(lambda: changed[-2:] == [State.STARTING, State.RUNNING], timeout=30_000)
     assert changed[0] is State.STOPPING  # the changed worker restarted
     assert pool.supervisor.record("keep").pid == kept_pid and pool.state("keep") is State.RUNNING
 
