@@ -55,7 +55,7 @@ class ProcessJob(QObject):
         super().__init__()  # yours to keep: the shared supervisor goes once no job runs
         self.name = name
         self._workers = workers
-        self._outcome = ""  # "returned", "raised" or "aborted" once known
+        self._outcome = ""  # RETURNED or RAISED once the job said how it ended
         self._cancelled = False
         self._running = True
         self._output: deque[str] = deque(maxlen=_OUTPUT_KEPT)

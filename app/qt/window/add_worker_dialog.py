@@ -28,7 +28,6 @@ from app.core.errors import ConfigError
 from app.core.spec import DEFAULT_STOP_TIMEOUT, PulseConfig, RestartPolicy, WorkerSpec
 from app.core.target_probe import TargetProblem, list_producers, probe_targets
 from app.qt.background import BackgroundCall
-from app.qt.binding import is_deleted
 from app.qt.window.kwargs_text import null_path, parse_kwargs
 
 if TYPE_CHECKING:
@@ -138,7 +137,7 @@ class AddWorkerDialog(QDialog):
         self._refresh(import_target=False)
 
     def _offer_targets(self, found: list[str]) -> None:
-        if self._finished or is_deleted(self.target_edit):
+        if self._finished:  # a deleted dialog gets no result at all: BackgroundCall drops it
             return
         known = self.target_choices.stringList()
         self.target_choices.setStringList(known + [name for name in found if name not in known])
@@ -212,7 +211,7 @@ class AddWorkerDialog(QDialog):
         )
 
     def _on_probed(self, key: tuple[str, str], problem: TargetProblem | None, error: BaseException | None) -> None:
-        if self._finished or is_deleted(self.target_edit):  # closed (and maybe deleted) meanwhile
+        if self._finished:  # closed meanwhile (deleted, and BackgroundCall drops the result)
             return
         if self._checking == key:
             self._checking = None
