@@ -98,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_headless(config, duration=args.duration)
     from app.display_check import display_problem
 
-    problem = display_problem()
-    if problem is not None:  # before Qt, whose own abort names neither the library nor the package
-        print(problem, file=sys.stderr)
+    no_display = display_problem()
+    if no_display is not None:  # before Qt, whose own abort names neither the library nor the package
+        print(no_display, file=sys.stderr)
         return EXIT_NO_DISPLAY
     from app.qt.window.application import run_window
 

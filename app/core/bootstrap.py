@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import psutil
 
-from app.core import child_output, producer_shapes, stopping, worker_tree
+from app.core import channel, child_output, producer_shapes, stopping, worker_tree
 from app.core.channel import HELLO, LOG, STACK, ChannelWriter
 from app.core.spec import resolve_target
 from app.core.stopping import StopFlag, StopRequested
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["StopFlag", "StopRequested", "WorkerContext", "format_stacks", "run"]
 
 _PR_SET_PDEATHSIG = 1
-_OWN_FILES = {__file__, sys.modules[ChannelWriter.__module__].__file__, child_output.__file__}
+_OWN_FILES = {__file__, channel.__file__, child_output.__file__}
 _OWN_FILES |= {stopping.__file__, producer_shapes.__file__, worker_tree.__file__}
 stopping.own_files |= _OWN_FILES
 stopping.drivers |= {__file__, producer_shapes.__file__}  # they call the producer
@@ -219,7 +219,7 @@ def format_stacks() -> str:
 
 def _paused_at(gen: Any) -> list[traceback.FrameSummary]:
     """Return the frames of a paused generator, down a ``yield from`` chain."""
-    frames = []
+    frames: list[traceback.FrameSummary] = []
     while gen is not None and getattr(gen, "gi_frame", None) is not None:
         frames.extend(traceback.extract_stack(gen.gi_frame))
         gen = gen.gi_yieldfrom

@@ -128,11 +128,11 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
     first_seen: dict[str, int] = {}
     labels: dict[int, str] = {}  # how messages name each [[worker]] table
     for n, table in enumerate(tables, start=1):
-        name = table.get("name") if isinstance(table, dict) else None
-        named = isinstance(name, str) and bool(name.strip())
-        labels[n] = base = worker_label(n, name if named and name not in first_seen else None)
+        raw_name = table.get("name") if isinstance(table, dict) else None
+        name = raw_name if isinstance(raw_name, str) and raw_name.strip() else None  # None: no usable name
+        labels[n] = base = worker_label(n, name if name not in first_seen else None)
         spec = check.worker(n, table, base)
-        if named and name in first_seen:
+        if name is not None and name in first_seen:
             first = first_seen[name]
             check.fail(
                 ("worker", n, "name"),
@@ -140,7 +140,7 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
                 f"duplicate worker name {name!r} (first used by worker[{first}], "
                 f"line {check.where.line('worker', first, 'name')})",
             )
-        elif named:
+        elif name is not None:
             first_seen[name] = n
         if spec is not None:
             workers.append(spec)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from app.core import worker_tree
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 
 def _in_forkserver() -> bool:
     """Return whether this import runs inside ``multiprocessing.forkserver.main``'s preload."""
     forkserver = sys.modules.get("multiprocessing.forkserver")
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if (
             forkserver is not None

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 import psutil
+
+if TYPE_CHECKING:
+    from psutil._ntuples import pconn
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +73,14 @@ class Inspector:
             return ProcessInfo(pid=pid, alive=True, error=f"access denied: {exc}")
 
 
-def _safe(fn):  # type: ignore[no-untyped-def]
+def _safe(fn: Callable[[], list[_T]]) -> list[_T]:
     try:
         return fn()
     except (psutil.AccessDenied, psutil.ZombieProcess, OSError):
         return []
 
 
-def _describe_conn(conn) -> str:  # type: ignore[no-untyped-def]
+def _describe_conn(conn: pconn) -> str:
     local = f"{conn.laddr.ip}:{conn.laddr.port}" if conn.laddr else "-"
     remote = f"{conn.raddr.ip}:{conn.raddr.port}" if conn.raddr else "-"
     return f"{conn.type.name} {local} -> {remote} {conn.status}"

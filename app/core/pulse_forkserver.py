@@ -35,6 +35,8 @@ def server_pid() -> int | None:
 class _Popen(popen_forkserver.Popen):
     """`popen_forkserver.Popen`, launching through Pulse's server instead of the global one."""
 
+    _fds: list[int]  # set by popen_forkserver.Popen.__init__; typeshed does not declare it
+
     def _launch(self, process_obj: Any) -> None:
         # The body of popen_forkserver.Popen._launch (CPython 3.11-3.13), but for `_server`.
         prep_data = spawn.get_preparation_data(process_obj._name)
@@ -47,7 +49,8 @@ class _Popen(popen_forkserver.Popen):
             context.set_spawning_popen(None)
         self.sentinel, w = _server.connect_to_new_process(self._fds)
         parent_w = os.dup(w)  # the child's sentinel of its parent, as multiprocessing keeps it
-        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))
+        # util.close_fds exists at runtime (CPython 3.11-3.13) but typeshed does not declare it.
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))  # type: ignore[attr-defined]
         with open(w, "wb", closefd=True) as f:
             f.write(buf.getbuffer())
         self.pid = forkserver.read_signed(self.sentinel)

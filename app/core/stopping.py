@@ -59,7 +59,7 @@ class StopFlag:
         self._set = False
         self._r, self._w = os.pipe()
         os.set_blocking(self._w, False)
-        self._callbacks: list[Callable[[], None]] = []
+        self._callbacks: list[Callable[[], object]] = []
 
     def __bool__(self) -> bool:
         return self._set
@@ -78,7 +78,7 @@ class StopFlag:
         for callback in self._callbacks:
             callback()
 
-    def call_on_set(self, callback: Callable[[], None]) -> None:
+    def call_on_set(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` (from the signal handler) when the stop is asked; at once if it was."""
         self._callbacks.append(callback)
         if self._set:

@@ -11,6 +11,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ class Supervisor:
         log_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self._ctx = multiprocessing.get_context(config.start_method)
-        self._process_class: Any = self._ctx.Process
+        self._process_class: type[BaseProcess] | None = None  # None: the context's own Process
         if config.start_method == "forkserver":
             pulse_forkserver.set_preload(_PRELOAD)
             self._process_class = pulse_forkserver.PulseForkServerProcess

@@ -6,8 +6,8 @@ import collections
 import io
 import pickle
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
 
 from app.core.channel import ITEMS
 from app.core.events import LogLine
@@ -50,10 +50,13 @@ def _failed(what: Any, exc: Exception) -> Unloadable:
     return _placeholder(f"{module}.{name}" if module else name, f"{type(exc).__name__}: {exc}")()
 
 
-class _TolerantUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
+class _TolerantUnpickler(pickle._Unpickler):
     """The pure-Python unpickler, with a placeholder wherever a class or a reduce fails to load."""
 
-    dispatch = pickle._Unpickler.dispatch.copy()  # type: ignore[attr-defined]
+    # pickle._Unpickler's internals, which typeshed does not declare: load() sets both.
+    stack: list[Any]
+    append: Callable[[Any], None]
+    dispatch: ClassVar[dict[int, Callable[[Any], None]]] = pickle._Unpickler.dispatch.copy()
 
     def find_class(self, module: str, name: str) -> Any:
         try:
@@ -82,7 +85,7 @@ class _TolerantUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
     def load_build(self) -> None:
         inst = self.stack[-2]  # under its state, which load_build pops first
         try:
-            super().load_build()
+            super().load_build()  # type: ignore[misc]  # pickle._Unpickler's, not in typeshed
         except Exception as exc:
             self.stack[-1] = _failed(type(inst), exc)
 

@@ -101,11 +101,11 @@ class WorkerRecord:
                 continue
             _, first_seq, items, sent_ns = msg
             gap = max(0, first_seq - self.next_seq)
-            extend = run is not None and first_seq == self.next_seq
+            contiguous = first_seq == self.next_seq
             self.lost += gap
             self.received += len(items)
             self.next_seq = first_seq + len(items)
-            if extend:
+            if run is not None and contiguous:
                 run[1].extend(items)  # the run's list came fresh from unpickling: ours to grow
                 run[2] = sent_ns
             else:
@@ -193,7 +193,7 @@ class WorkerRecord:
         except ProcessLookupError:
             pass
 
-    def launch(self, ctx: Any, target: Any, process_class: Any = None) -> None:
+    def launch(self, ctx: Any, target: Any, process_class: type[BaseProcess] | None = None) -> None:
         """Start a process running ``target(spec, channel writer, control reader)`` for this run.
 
         ``ctx`` gives the pipes, and the process unless ``process_class`` is given.
@@ -218,6 +218,7 @@ class WorkerRecord:
                 for conn in (reader, control_w, out_r, err_r, *child_ends):
                     conn.close()
                 raise
+            assert process.pid is not None  # a start() that returned set it
             live.add(process.pid)
         # The child holds its own copies now; ours would keep the pipes from ever reaching EOF.
         for conn in child_ends:
