@@ -79,18 +79,18 @@ class Waiter:
 
 
 class EventTap(QObject):
-    """A slot on ``Consumer.events_received``, connected after the window's own.
+    """A slot on ``QtSupervisor.events``, connected after the window's own.
 
     Each handler gets ``(events, now_ns)``; ``now_ns`` is taken when the slot runs, i.e. after
     the window has shown the same events. The waiter is poked after the handlers.
     """
 
-    def __init__(self, consumer: Any, waiter: Waiter, *handlers: Callable[[list[Any], int], None]) -> None:
-        super().__init__(consumer)  # lives as long as the consumer, kept or not
+    def __init__(self, supervisor: Any, waiter: Waiter, *handlers: Callable[[list[Any], int], None]) -> None:
+        super().__init__(supervisor)  # lives as long as the supervisor, kept or not
         self.handlers = list(handlers)
         self.waiter = waiter
         self.emissions = 0
-        consumer.events_received.connect(self._on_events_received)
+        supervisor.events.connect(self._on_events_received)
 
     def _on_events_received(self, events: list[Any]) -> None:
         now = time.monotonic_ns()
@@ -176,20 +176,21 @@ class PaintProbe(QObject):
 
 
 def pulse_window(config: Any, *, show: bool = True) -> Any:
-    """Return a Pulse MainWindow on a new Supervisor for ``config``, shown like the app shows it.
+    """Return a Pulse MainWindow on a new QtSupervisor for ``config``, shown like the app shows it.
 
     Its settings file and the workers' log files go to a temporary directory (removed at exit),
     so a trial neither reads nor writes the user's own.
     """
     from PyQt5.QtCore import QSettings
 
-    from app.core.supervisor import Supervisor
+    from app.qt.qt_supervisor import QtSupervisor
     from app.qt.window.main_window import MainWindow
 
     tmp = tempfile.mkdtemp(prefix="pulse-bench-")
     atexit.register(shutil.rmtree, tmp, True)
     settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(Supervisor(config, log_dir=os.path.join(tmp, "logs")), settings=settings)
+    supervisor = QtSupervisor(config, autostart=False, log_dir=os.path.join(tmp, "logs"))
+    window = MainWindow(supervisor, settings=settings)
     if show:
         window.show()
     return window
@@ -198,17 +199,14 @@ def pulse_window(config: Any, *, show: bool = True) -> Any:
 def close_pulse_window(window: Any, waiter: Waiter, timeout: float = 30.0) -> bool:
     """Close a Pulse MainWindow as a user would; return whether it stopped gracefully in time.
 
-    The window stops every worker, the consumer finishes, then the window closes (and closes
-    the supervisor). Past ``timeout`` the consumer is stopped and the supervisor kills the rest.
+    The window stops every worker, the supervisor finishes, then the window closes. Past
+    ``timeout`` the supervisor's close kills the rest.
     """
-    window.consumer.finished.connect(waiter.poke)
+    sup = window.supervisor
+    sup.finished.connect(waiter.poke)
     window.close()
-    graceful = waiter.wait(lambda: window.consumer.isFinished() and not window.isVisible(), timeout)
-    if not graceful:
-        window.consumer.request_stop()
-        window.consumer.wait(5000)
-        window.supervisor.close()
-    window.consumer.wait(5000)
+    graceful = waiter.wait(lambda: not sup.is_running and not window.isVisible(), timeout)
+    sup.close(timeout=0 if not graceful else None)  # joins the thread; kills whatever still runs
     window.deleteLater()
     QApplication.processEvents()
     return graceful

@@ -75,11 +75,11 @@ def trial_pulse(seconds: float) -> dict[str, Any]:
             if isinstance(ev, ItemBatch):
                 count[0] += len(ev.items)
 
-    _qt.EventTap(window.consumer, waiter, on_events)
+    _qt.EventTap(window.supervisor, waiter, on_events)
     window.supervisor.start("flood")
     if not waiter.wait(lambda: count[0] > 0, 20.0):
         raise RuntimeError("no item from the flood worker")
-    pid = window.supervisor.record("flood").pid
+    pid = window.supervisor.supervisor.record("flood").pid
     lateness = _qt.LatenessProbe()
     rss = _RssTrace(pid)
     gui0 = C.rss_mb()
@@ -95,7 +95,7 @@ def trial_pulse(seconds: float) -> dict[str, Any]:
     result.update(rss.stop())
     result["gui_rss_end"] = C.rss_mb()
     result["graceful"] = _qt.close_pulse_window(window, waiter)
-    rec = window.supervisor.record("flood")
+    rec = window.supervisor.supervisor.record("flood")
     result.update(received=rec.received, sent=rec.sent, lost=rec.lost)
     return result
 

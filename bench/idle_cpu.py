@@ -50,7 +50,7 @@ def trial_pulse(workers: int, seconds: float, reps: int, settle: float, refresh_
     window.clock.set_period(refresh_ms)
     waiter = _qt.Waiter()
     counter = _qt.ItemCount()
-    tap = _qt.EventTap(window.consumer, waiter, counter)
+    tap = _qt.EventTap(window.supervisor, waiter, counter)
     window.supervisor.start_autostart()
     started = waiter.wait(lambda: len(counter.seen) == workers, 20.0)
     waiter.sleep(settle)  # past start_secs: every worker RUNNING, start-up work done

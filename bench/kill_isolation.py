@@ -85,11 +85,11 @@ def trial_pulse(kills: int) -> dict[str, Any]:
             elif isinstance(ev, LogLine) and "undecodable" in ev.line:
                 state["undecodable"] += 1
 
-    _qt.EventTap(window.consumer, waiter, on_events)
+    _qt.EventTap(window.supervisor, waiter, on_events)
     sup.start_autostart()
     if not waiter.wait(lambda: b.items > 0, 20.0):
         raise RuntimeError("B never delivered")
-    rec_a = sup.record("A")
+    rec_a = sup.supervisor.record("A")
     done = threading.Event()
     report: dict[str, Any] = {"kills": 0, "a_silent": 0}
 
@@ -135,7 +135,7 @@ def trial_pulse(kills: int) -> dict[str, Any]:
         undecodable=state["undecodable"],
     )
     report["graceful"] = _qt.close_pulse_window(window, waiter)
-    rec_b = sup.record("B")
+    rec_b = sup.supervisor.record("B")
     report.update(b_received=rec_b.received, b_sent=rec_b.sent, b_lost=rec_b.lost)
     return report
 

@@ -57,7 +57,7 @@ def trial_pulse(rates: list[float], counts: list[int], warmup: int) -> dict[str,
         if newest is not None and current["seen"] > warmup:
             paint.expect(newest)
 
-    _qt.EventTap(window.consumer, waiter, on_events)
+    _qt.EventTap(window.supervisor, waiter, on_events)
     result: dict[str, Any] = {}
     for rate, spec, count in zip(rates, specs, counts, strict=True):
         current.update(name=spec.name, seen=0, lat=[])

@@ -56,7 +56,7 @@ def trial_pulse(method: str, cycles: int) -> dict[str, Any]:
                 states.append(ev.state)
                 seen["state"] = now
 
-    _qt.EventTap(window.consumer, waiter, on_events)
+    _qt.EventTap(window.supervisor, waiter, on_events)
     window.select("ticker")
     out: dict[str, list[float]] = {"start": [], **{op: [] for op in OPS}, **{f"{op}_paint": [] for op in OPS}}
 
@@ -87,7 +87,7 @@ def trial_pulse(method: str, cycles: int) -> dict[str, Any]:
         if op == "sigkill":
             t1 = time.monotonic_ns()
             paint.expect(t1, painted)
-            os.kill(window.supervisor.record("ticker").pid, signal.SIGKILL)
+            os.kill(window.supervisor.supervisor.record("ticker").pid, signal.SIGKILL)
         else:
             paint.expect(time.monotonic_ns(), painted)
             t1 = click(window.stop_button if op == "stop" else window.kill_button)

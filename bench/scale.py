@@ -94,7 +94,7 @@ def trial_pulse(workers: int, rate: float, seconds: float, sched: str = "normal"
     window = _qt.pulse_window(C.pulse_config(*specs))
     waiter = _qt.Waiter()
     counter = _qt.ItemCount()
-    _qt.EventTap(window.consumer, waiter, counter)
+    _qt.EventTap(window.supervisor, waiter, counter)
     t_start = time.monotonic()
     advice: list[float] = []  # when the window told the user it was starved (seconds after start)
     window.clock.overloaded.connect(lambda _text: advice.append(time.monotonic() - t_start))
@@ -104,7 +104,7 @@ def trial_pulse(workers: int, rate: float, seconds: float, sched: str = "normal"
     delivering = len(counter.seen)
     waiter.sleep(1.0)
     sup = window.supervisor
-    pids = [sup.record(s.name).pid for s in specs]
+    pids = [sup.supervisor.record(s.name).pid for s in specs]
     lateness = _qt.LatenessProbe()
     lateness.start()
     s0 = _thread_sched()
@@ -128,7 +128,7 @@ def trial_pulse(workers: int, rate: float, seconds: float, sched: str = "normal"
         advice_s=advice[0] if advice else None,
     )
     result["graceful"] = _qt.close_pulse_window(window, waiter, timeout=60.0)
-    recs = [sup.record(s.name) for s in specs]
+    recs = [sup.supervisor.record(s.name) for s in specs]
     result.update(
         received=sum(r.received for r in recs),
         sent=sum(r.sent for r in recs),

@@ -65,7 +65,7 @@ def trial_pulse(seconds: float, everything: bool) -> dict[str, Any]:
             if isinstance(ev, ItemBatch):
                 count[0] += len(ev.items)
 
-    _qt.EventTap(window.consumer, waiter, on_events)
+    _qt.EventTap(window.supervisor, waiter, on_events)
     lateness = _qt.LatenessProbe()
     sup.start_autostart()
     if everything:
@@ -82,7 +82,7 @@ def trial_pulse(seconds: float, everything: bool) -> dict[str, Any]:
         rate_in=count[0] / elapsed, gui_cpu=100 * (C.cpu_seconds() - c0) / elapsed, trace=trace[:: SAMPLES // 10]
     )
     result["graceful"] = _qt.close_pulse_window(window, waiter, timeout=60.0)
-    recs = {name: sup.record(name) for name in sup.names()}
+    recs = {name: sup.supervisor.record(name) for name in sup.names()}
     result["workers"] = {n: [r.received, r.sent, r.lost, r.last_exit] for n, r in recs.items()}
     result.update(
         received=sum(r.received for r in recs.values()),

@@ -15,7 +15,7 @@ import os
 import pickle
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -204,3 +204,14 @@ def kwargs_problem(
     except TypeError as exc:  # what the checks above do not cover (a positional-only parameter)
         return "kwargs", f"{name}() cannot be called with kwargs {sorted(kwargs)}: {exc}"
     return None
+
+
+def target_of(fn: Callable[..., Any]) -> tuple[str, str | None]:
+    """Return ``fn``'s ``"module:name"`` target, and why a worker process could not import it, if so."""
+    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
+    if not module or not qualname or "<" in qualname:  # lambdas and functions defined in functions
+        return "", f"{fn!r} is not a module-level function: a worker process must be able to import it"
+    main = sys.modules.get("__main__")
+    if module == "__main__" and not getattr(main, "__file__", None):
+        return "", f"{qualname} is defined in an interactive session: put it in a module or a script file"
+    return f"{module}:{qualname}", None

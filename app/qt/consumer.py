@@ -21,6 +21,8 @@ DEFAULT_MAX_EMITS_PER_SECOND = 60  # one per frame: more would only queue up in 
 # Gather a frame's messages in the pipes only while no channel delivered more than this in the
 # last frame: a quarter of Linux's 64 KiB pipe, so a gathering pipe never fills (about 1 MB/s).
 GATHER_MAX_BYTES = 16 * 1024
+# Time for the thread to finish once every worker is gone, on top of the longest stop_timeout.
+_CLOSE_MARGIN_S = 2.0
 
 
 class Consumer(QThread):
@@ -132,3 +134,23 @@ class Consumer(QThread):
         if pending:
             self.events_received.emit(merge_batches(pending))
             self.emissions += 1
+
+
+def stop_and_join(consumer: Consumer, supervisor: Supervisor, timeout: float | None) -> bool:
+    """Stop every worker and end ``consumer``, waiting up to ``timeout``; kill whatever is left.
+
+    ``timeout`` defaults to the longest ``stop_timeout`` plus a margin for the thread to finish.
+    Returns whether every worker stopped in time.
+    """
+    graceful = True
+    if consumer.isRunning():
+        if timeout is None:
+            timeout = max((supervisor.spec(n).stop_timeout for n in supervisor.names()), default=0.0) + _CLOSE_MARGIN_S
+        consumer.request_shutdown()
+        graceful = consumer.wait(max(1, int(timeout * 1000)))
+        if not graceful:
+            consumer.request_stop()
+    consumer.wait()  # also a thread in the middle of finishing (no longer "running"; not finished yet)
+    consumer.release_collector()
+    supervisor.close()
+    return graceful

@@ -15,7 +15,8 @@ from app.core.job_runner import JOB_FUNCTION_ATTR, RAISED, RETURNED, YIELDED
 from app.core.policy import State
 from app.core.producer_shapes import shape_of
 from app.core.spec import RestartPolicy, WorkerSpec
-from app.qt.qt_supervisor import QtSupervisor, target_of
+from app.core.target_probe import target_of
+from app.qt.qt_supervisor import QtSupervisor
 
 F = TypeVar("F", bound=Callable[..., Any])
 _job_numbers = itertools.count(1)

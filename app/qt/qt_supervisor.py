@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -16,15 +15,14 @@ from app.core.policy import State
 from app.core.spec import PulseConfig
 from app.core.spec_checks import check_spec_fields
 from app.core.supervisor import Supervisor
+from app.core.target_probe import target_of
+from app.core.worker_status import WorkerStatus, WorkerStatuses
 from app.qt.binding import IS_PYSIDE
-from app.qt.consumer import Consumer
+from app.qt.consumer import Consumer, stop_and_join
 
 if TYPE_CHECKING:
     from app.core.events import Event
     from app.core.spec import WorkerSpec
-
-# Time for the consumer to finish once every worker is gone, on top of the longest stop_timeout.
-_CLOSE_MARGIN_S = 2.0
 
 
 class QtSupervisor(QObject):
@@ -95,9 +93,9 @@ class QtSupervisor(QObject):
         super().__init__(parent)
         config = config if config is not None else PulseConfig()
         self.supervisor = Supervisor(config, log_dir=log_dir)
-        # Worker -> state as last signalled, in config/add order; names change here at once (the
-        # supervisor's own view lags a poll).
-        self._states: dict[str, State] = dict.fromkeys(config.names(), State.STOPPED)
+        # Every worker as its events told it, in the GUI thread: the one place the GUI side reads
+        # states and counts (the supervisor's records belong to the consumer thread).
+        self._statuses = WorkerStatuses(config.workers)
         self._closed = False
         self._finished = False
         self._inspector = Inspector()
@@ -112,7 +110,7 @@ class QtSupervisor(QObject):
         if app is not None:
             app.aboutToQuit.connect(self.close)
         if autostart:
-            self.supervisor.start_autostart()
+            self.start_autostart()
 
     # --- workers ------------------------------------------------------------------------------
 
@@ -137,7 +135,7 @@ class QtSupervisor(QObject):
             target, reason = target_of(target)
             if reason:
                 problems.append(ConfigProblem(where, None, "target", reason))
-        if name in self._states:
+        if name in self._statuses:
             problems.append(ConfigProblem(where, None, "name", f"a worker named {name!r} already exists"))
         if problems:
             raise ConfigError(problems)
@@ -161,20 +159,20 @@ class QtSupervisor(QObject):
             When the name is in use (or its worker is still being removed); nothing is added.
         """
         where = f"QtSupervisor.add_spec({spec.name!r})"
-        if spec.name in self._states:
+        if spec.name in self._statuses:
             raise ConfigError([ConfigProblem(where, None, "name", f"a worker named {spec.name!r} already exists")])
         self._check_open()
         try:
             self.supervisor.add_spec(spec)
         except ConfigError:  # removed a moment ago, and its process not gone yet
             raise ConfigError([ConfigProblem(where, None, "name", f"{spec.name!r} is still being removed")]) from None
-        self._states[spec.name] = State.STOPPED
+        self._statuses.add(spec)
 
     def remove(self, name: str) -> None:
         """Stop ``name`` if it runs, then forget it."""
         self._check_open()
         self.supervisor.remove(name)
-        del self._states[name]
+        self._statuses.remove(name)
 
     def apply_config(self, config: PulseConfig) -> None:
         """Reload: unchanged workers keep running, changed ones restart, removed ones stop, new ones start.
@@ -184,7 +182,12 @@ class QtSupervisor(QObject):
         """
         self._check_open()
         self.supervisor.apply_config(config)
-        self._states = {n: self._states.get(n, State.STOPPED) for n in config.names()}
+        self._statuses.replace_specs(config.workers)
+
+    def start_autostart(self) -> None:
+        """Start every worker whose spec says ``autostart`` (the constructor does, unless told not to)."""
+        self._check_open()
+        self.supervisor.start_autostart()
 
     def start(self, name: str) -> None:
         """Start ``name`` (also from FATAL, BACKOFF or EXITED)."""
@@ -195,6 +198,11 @@ class QtSupervisor(QObject):
         """Stop ``name`` gracefully: SIGTERM (every item it made is delivered), SIGKILL after its timeout."""
         self._check_open()
         self.supervisor.stop(name)
+
+    def stop_all(self) -> None:
+        """Stop every worker gracefully (they stay configured: `start` or `start_autostart` again)."""
+        self._check_open()
+        self.supervisor.stop_all()
 
     def kill(self, name: str) -> None:
         """SIGKILL ``name`` and its children now."""
@@ -210,6 +218,7 @@ class QtSupervisor(QObject):
         """Count ``name``'s restarts and items sent, received and lost from zero again."""
         self._check_open()
         self.supervisor.reset_counters(name)
+        self.status(name).reset_counters()
 
     def request_stack(self, name: str) -> None:
         """Ask ``name`` for its live Python stack; `stack` answers."""
@@ -218,23 +227,40 @@ class QtSupervisor(QObject):
 
     def inspect(self, name: str) -> ProcessInfo:
         """Return a psutil snapshot of ``name``'s process (CPU % since the last call), never raising."""
-        if name not in self._states:
-            raise UnknownWorkerError(name)
-        try:
-            pid = self.supervisor.record(name).pid
-        except KeyError:  # added a moment ago: the supervisor has not taken it in yet
-            pid = None
-        return self._inspector.inspect(pid)
+        return self._inspector.inspect(self.status(name).pid)
 
     def names(self) -> list[str]:
         """Return the workers' names, in the order they were configured or added."""
-        return list(self._states)
+        return self._statuses.names()
 
     def state(self, name: str) -> State:
         """Return the state of ``name`` as last signalled (`state_changed`)."""
-        if name not in self._states:
+        return self.status(name).state
+
+    def status(self, name: str) -> WorkerStatus:
+        """Return what the events have said about ``name``: state, pid, exit, counts (kept current, read-only)."""
+        status = self._statuses.get(name)
+        if status is None:
             raise UnknownWorkerError(name)
-        return self._states[name]
+        return status
+
+    @property
+    def statuses(self) -> WorkerStatuses:
+        """Every worker's `WorkerStatus`, in config order, updated before each batch is signalled (read-only)."""
+        return self._statuses
+
+    def spec(self, name: str) -> WorkerSpec:
+        """Return the spec ``name`` runs (or will run at its next start, after a change)."""
+        return self.status(name).spec
+
+    def config(self) -> PulseConfig:
+        """Return the workers as they stand now, in order, as a config (e.g. to save with `dump_config`)."""
+        return PulseConfig(workers=tuple(s.spec for s in self._statuses), start_method=self.supervisor.start_method)
+
+    def log_path(self, name: str) -> str:
+        """Return the file ``name``'s output is written to."""
+        self.status(name)
+        return str(self.supervisor.log_files.path(name))
 
     # --- closing -------------------------------------------------------------------------------
 
@@ -242,6 +268,11 @@ class QtSupervisor(QObject):
     def closed(self) -> bool:
         """Whether `shutdown` or `close` was called: no more commands are taken."""
         return self._closed
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the thread still runs: False once every worker is gone after a shutdown or an error."""
+        return bool(self.consumer.isRunning())
 
     def shutdown(self) -> None:
         """Stop every worker gracefully without waiting; `finished` is emitted when all are gone."""
@@ -257,7 +288,7 @@ class QtSupervisor(QObject):
         whatever still runs is killed. Safe to call again, and after `shutdown`.
         """
         self._closed = True
-        graceful = _stop_and_join(self.consumer, self.supervisor, timeout)
+        graceful = stop_and_join(self.consumer, self.supervisor, timeout)
         self._emit_finished()
         return graceful
 
@@ -268,6 +299,7 @@ class QtSupervisor(QObject):
             raise SupervisorClosedError("this QtSupervisor is closed: it takes no more commands")
 
     def _on_events(self, events: list[Event]) -> None:
+        self._statuses.fold(events)  # first: every slot below reads statuses already current
         # Only the signals someone listens to are emitted: an app on `events` alone (the window)
         # pays no per-worker emissions (asked per batch: a slot connected later is served).
         if self._listened(self.events):
@@ -283,8 +315,6 @@ class QtSupervisor(QObject):
                     if newest:
                         self.newest.emit(ev.worker, ev.items[-1])
             elif type(ev) is StateChanged:
-                if ev.worker in self._states:
-                    self._states[ev.worker] = ev.state
                 if states:
                     self.state_changed.emit(ev.worker, ev.state)
             elif type(ev) is WorkerExited:
@@ -313,30 +343,3 @@ class QtSupervisor(QObject):
         if self._app is not None:
             self._app.aboutToQuit.disconnect(self.close)
         self.finished.emit()
-
-
-def _stop_and_join(consumer: Consumer, supervisor: Supervisor, timeout: float | None) -> bool:
-    """Stop every worker and end ``consumer``, waiting up to ``timeout``; kill whatever is left."""
-    graceful = True
-    if consumer.isRunning():
-        if timeout is None:
-            timeout = max((supervisor.spec(n).stop_timeout for n in supervisor.names()), default=0.0) + _CLOSE_MARGIN_S
-        consumer.request_shutdown()
-        graceful = consumer.wait(max(1, int(timeout * 1000)))
-        if not graceful:
-            consumer.request_stop()
-            consumer.wait()
-        consumer.release_collector()
-    supervisor.close()
-    return graceful
-
-
-def target_of(fn: Callable[..., Any]) -> tuple[str, str | None]:
-    """Return ``fn``'s ``"module:name"`` target, and why a worker process could not import it, if so."""
-    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
-    if not module or not qualname or "<" in qualname:  # lambdas and functions defined in functions
-        return "", f"{fn!r} is not a module-level function: a worker process must be able to import it"
-    main = sys.modules.get("__main__")
-    if module == "__main__" and not getattr(main, "__file__", None):
-        return "", f"{qualname} is defined in an interactive session: put it in a module or a script file"
-    return f"{module}:{qualname}", None

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.supervisor import Supervisor
-
 
 @pytest.fixture
 def settings(tmp_path):
@@ -18,18 +16,20 @@ def settings(tmp_path):
 @pytest.fixture
 def make_window(qtbot, settings):
     """Build a MainWindow around a config; at teardown close it the way a user would."""
+    from app.qt.qt_supervisor import QtSupervisor
     from app.qt.window.main_window import MainWindow
 
     def shut_down(window: MainWindow) -> None:
-        if window.consumer.isRunning():
-            with qtbot.waitSignal(window.consumer.finished, timeout=15_000):
+        sup = window.supervisor
+        if sup.is_running:
+            with qtbot.waitSignal(sup.finished, timeout=15_000):
                 window.close()
         window.close()
-        assert window.consumer.wait(5000)
-        assert window.supervisor.all_stopped()
+        assert sup.close(timeout=5)  # joins the finished thread
+        assert sup.supervisor.all_stopped()
 
     def make(cfg, autostart: bool = False, config_path: str | None = None) -> MainWindow:
-        window = MainWindow(Supervisor(cfg), settings=settings, config_path=config_path)
+        window = MainWindow(QtSupervisor(cfg, autostart=False), settings=settings, config_path=config_path)
         qtbot.addWidget(window, before_close_func=shut_down)
         window.show()
         if autostart:

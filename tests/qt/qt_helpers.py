@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QMenu, QWidget
 
+from app.core.events import Event
+from app.core.spec import WorkerSpec
+from app.core.worker_status import WorkerStatuses
+from app.qt.window.worker_model import WorkerTableModel
+
 
 def menu_titled(window: QWidget, title: str) -> QMenu:
     """Return the window's (sub)menu with this title.
@@ -13,3 +18,14 @@ def menu_titled(window: QWidget, title: str) -> QMenu:
     """
     (menu,) = [m for m in window.findChildren(QMenu) if m.title() == title]
     return menu
+
+
+def model_on(*names: str) -> WorkerTableModel:
+    """Return a worker table model on fresh statuses of ``names`` (as a QtSupervisor would hold them)."""
+    return WorkerTableModel(WorkerStatuses(WorkerSpec(n, "app.producers:clock") for n in names))
+
+
+def feed(model: WorkerTableModel, events: list[Event]) -> None:
+    """Hand ``model`` a batch of events as a QtSupervisor does: folded into the statuses first."""
+    model.statuses.fold(events)
+    model.apply_events(events)

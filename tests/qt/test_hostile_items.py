@@ -14,7 +14,7 @@ def test_odd_items_and_text_from_one_worker_leave_the_window_working(qtbot, make
         )
     )
     w.select("odd", "calm")
-    w.actions.start.trigger()
+    w.worker_actions.start.trigger()
     # pytest-qt fails the test on any exception raised in a slot meanwhile.
     qtbot.waitUntil(lambda: w.model.row("odd").received > 10 and w.model.row("calm").received > 10, timeout=20_000)
     w.select("odd")
@@ -26,4 +26,4 @@ def test_odd_items_and_text_from_one_worker_leave_the_window_working(qtbot, make
     )
     before = w.model.row("calm").received
     qtbot.waitUntil(lambda: w.model.row("calm").received > before + 10, timeout=10_000)
-    assert w.model.row("odd").state is State.RUNNING and w.model.row("odd").lost == 0
+    assert w.model.row("odd").state is State.RUNNING and w.model.row("odd").status.lost == 0

@@ -44,7 +44,7 @@ def test_buttons_follow_the_selected_workers_state(qtbot, make_window):
     window.stop_button.click()
     qtbot.waitUntil(lambda: state_of(window, "count") is State.STOPPED, timeout=10_000)
     assert window.start_button.isEnabled() and not window.stop_button.isEnabled()
-    assert window.supervisor.record("count").last_exit == (0, None)
+    assert window.supervisor.status("count").last_exit == (0, None)
 
 
 def test_kill_button_sigkills(qtbot, make_window):
@@ -59,7 +59,7 @@ def test_kill_button_sigkills(qtbot, make_window):
     assert window.kill_button.isEnabled()
     window.kill_button.click()
     qtbot.waitUntil(lambda: state_of(window, "stubborn") is State.STOPPED, timeout=10_000)
-    assert window.model.row("stubborn").last_exit == (None, signal.SIGKILL)
+    assert window.model.row("stubborn").status.last_exit == (None, signal.SIGKILL)
     assert not psutil.pid_exists(pid)
 
 
@@ -80,7 +80,7 @@ def test_inspect_dialog_shows_psutil_facts_and_stack(qtbot, make_window):
     qtbot.waitUntil(lambda: window.model.row("clock").received >= 2, timeout=10_000)
     window.inspect_button.click()
     dialog = InspectDialog._open["clock"]
-    pid = window.supervisor.record("clock").pid
+    pid = window.supervisor.status("clock").pid
     qtbot.waitUntil(lambda: dialog.labels["PID"].text() == str(pid), timeout=5000)
     assert dialog.labels["State"].text() in ("RUNNING", "STARTING")
     assert dialog.labels["RSS"].text().endswith("MiB")
@@ -99,11 +99,11 @@ def test_closing_the_window_stops_every_worker_and_joins_the_thread(qtbot, make_
     window = make_window(demo_like(), autostart=True)
     qtbot.waitUntil(lambda: state_of(window, "clock") is State.RUNNING, timeout=10_000)
     pid = window.model.row("clock").pid
-    with qtbot.waitSignal(window.consumer.finished, timeout=10_000):
+    with qtbot.waitSignal(window.supervisor.finished, timeout=10_000):
         window.close()
-    assert window.consumer.wait(5000)
+    assert not window.supervisor.is_running
     assert not window.isVisible()
-    assert window.supervisor.all_stopped()
+    assert window.supervisor.supervisor.all_stopped()
     assert not psutil.pid_exists(pid)
 
 
@@ -131,10 +131,10 @@ def test_items_arriving_as_the_clock_tick_is_due_carry_it(qtbot, make_window):
     window = make_window(config(spec("a", "app.producers:counter")))
     items = window.model.index(0, window.model.COLUMNS.index("Items"))
     window.clock.timer.start(REFRESH_MS)  # the tick is a second away: the count waits for it
-    window.consumer.events_received.emit([ItemBatch("a", 0, ["x"], 0, 0)])
+    window.supervisor.consumer.events_received.emit([ItemBatch("a", 0, ["x"], 0, 0)])
     assert items.data() == "0"
     window.clock.timer.start(EARLY_MS // 2)  # about due: this batch carries the tick
-    window.consumer.events_received.emit([ItemBatch("a", 1, ["y"], 0, 0)])
+    window.supervisor.consumer.events_received.emit([ItemBatch("a", 1, ["y"], 0, 0)])
     assert items.data() == "0"  # not inside the slot: the newest item is shown first
     # Right after the slot, not by the timer: it was restarted a little past a period away, so a
     # steady stream's next batch comes first (the interval, not remainingTime, which runs down).

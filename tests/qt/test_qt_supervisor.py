@@ -13,7 +13,8 @@ from qtpy.QtWidgets import QApplication
 from app.core.errors import ConfigError, SupervisorClosedError, UnknownWorkerError
 from app.core.events import ItemBatch, StateChanged
 from app.core.policy import State
-from app.qt.qt_supervisor import QtSupervisor, target_of
+from app.core.target_probe import target_of
+from app.qt.qt_supervisor import QtSupervisor
 from tests import workers
 from tests.helpers import config, spec
 

@@ -69,17 +69,17 @@ def test_recent_configs_keep_the_newest_first_and_only_existing_files(settings, 
 def test_open_recent_lists_and_opens_the_files_used(qtbot, make_window, tmp_path):
     w = make_window(config(spec("w", "app.producers:counter", kwargs={"rate": 10.0})))
     other = write(tmp_path / "", name="other", filename="other.toml")
-    w.config_menu.apply_file(other)
+    w.config_files.apply_file(other)
     qtbot.waitUntil(lambda: "other" in w.model.names(), timeout=30_000)
-    menu = w.config_menu.recent_menu
-    w.config_menu.recent.fill_menu(menu, w.config_menu.apply_file)
+    menu = w.config_files.recent_menu
+    w.config_files.recent.fill_menu(menu, w.config_files.apply_file)
     entries = [a for a in menu.actions() if a.data()]
     assert [a.data() for a in entries] == [other]
     first = write(tmp_path, name="first", filename="first.toml")
-    w.config_menu.recent.add(first)
-    w.config_menu.recent.fill_menu(menu, w.config_menu.apply_file)
+    w.config_files.recent.add(first)
+    w.config_files.recent.fill_menu(menu, w.config_files.apply_file)
     [a for a in menu.actions() if a.data() == other][0].trigger()
-    qtbot.waitUntil(lambda: w.config_menu.recent.paths()[0] == other, timeout=30_000)
+    qtbot.waitUntil(lambda: w.config_files.recent.paths()[0] == other, timeout=30_000)
 
 
 def test_save_as_writes_which_workers_run(qtbot, make_window, tmp_path):
@@ -93,16 +93,16 @@ def test_save_as_writes_which_workers_run(qtbot, make_window, tmp_path):
     )
     qtbot.waitUntil(lambda: w.model.row("stopped").state is State.RUNNING, timeout=10_000)
     w.select("stopped")
-    w.actions.stop.trigger()
+    w.worker_actions.stop.trigger()
     w.select("started")
-    w.actions.start.trigger()
+    w.worker_actions.start.trigger()
     qtbot.waitUntil(
         lambda: w.model.row("stopped").state is State.STOPPED and w.model.row("started").state is State.RUNNING,
         timeout=10_000,
     )
     target = tmp_path / "saved.toml"
-    w.config_menu.ask_save_path = lambda: str(target)
-    assert w.config_menu.save_as()
+    w.config_files.ask_save_path = lambda: str(target)
+    assert w.config_files.save_as()
     saved = {s.name: s.autostart for s in load_config(target).workers}
     assert saved == {"kept": True, "stopped": False, "started": True}
 

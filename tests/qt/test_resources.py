@@ -15,11 +15,11 @@ def lifecycle(qtbot, make_window):
     w = make_window(config(spec("a", "app.producers:counter", kwargs={"rate": 100.0})), autostart=True)
     qtbot.waitUntil(lambda: w.model.row("a").state is State.RUNNING, timeout=10_000)
     w.select("a")
-    w.actions.restart.trigger()
-    qtbot.waitUntil(lambda: w.model.row("a").restarts == 0 and w.model.row("a").pid is not None, timeout=10_000)
-    with qtbot.waitSignal(w.consumer.finished, timeout=10_000):
+    w.worker_actions.restart.trigger()
+    qtbot.waitUntil(lambda: w.model.row("a").status.restarts == 0 and w.model.row("a").pid is not None, timeout=10_000)
+    with qtbot.waitSignal(w.supervisor.finished, timeout=10_000):
         w.close()
-    assert w.consumer.wait(5000)
+    assert w.supervisor.close(timeout=5)  # joins the thread
     w.close()  # the second close, after the thread ended, really closes and releases
 
 
@@ -50,11 +50,11 @@ def test_200_start_kill_cycles_leave_fds_threads_and_memory_flat(qtbot, make_win
     w.select("a")
 
     def cycle() -> None:
-        w.actions.start.trigger()
+        w.worker_actions.start.trigger()
         qtbot.waitUntil(
             lambda: w.model.row("a").state is State.RUNNING and w.model.row("a").received > 0, timeout=10_000
         )
-        w.actions.kill.trigger()
+        w.worker_actions.kill.trigger()
         qtbot.waitUntil(lambda: w.model.row("a").state is State.STOPPED, timeout=10_000)
 
     for _ in range(20):  # warm-up: caches, the forkserver, the first allocations

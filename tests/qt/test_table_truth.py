@@ -11,6 +11,7 @@ from app.core.policy import State
 from app.qt.window.table_clock import PAUSED_TEXT
 from app.qt.window.worker_model import WorkerTableModel
 from tests.helpers import config, spec
+from tests.qt.qt_helpers import feed, model_on
 
 COL = {name: i for i, name in enumerate(WorkerTableModel.COLUMNS)}
 
@@ -31,10 +32,10 @@ def test_counts_are_compact_enough_for_their_column(n, shown):
 def test_big_counts_fit_and_the_tooltip_has_them_exact(qtbot, qapp):
     from app.qt.window.worker_table import make_worker_table
 
-    model = WorkerTableModel(["flood"])
+    model = model_on("flood")
     table = make_worker_table(model)
     qtbot.addWidget(table)
-    model.apply_events([ItemBatch("flood", 0, [0] * 45_410_123, 0, 0)])
+    feed(model, [ItemBatch("flood", 0, [0] * 45_410_123, 0, 0)])
     model.refresh_clock({})
     shown = text(model, "flood", "Items")
     assert shown == "45.4 M"
@@ -44,22 +45,22 @@ def test_big_counts_fit_and_the_tooltip_has_them_exact(qtbot, qapp):
 
 
 def test_a_stopped_worker_keeps_no_rate_cpu_or_rss_even_with_the_refresh_paused(qapp):
-    model = WorkerTableModel(["w"])
-    model.apply_events([StateChanged("w", State.RUNNING, 42, 0.0), ItemBatch("w", 0, [1] * 500, 0, 0)])
+    model = model_on("w")
+    feed(model, [StateChanged("w", State.RUNNING, 42, 0.0), ItemBatch("w", 0, [1] * 500, 0, 0)])
     model.refresh_clock({"w": (37.5, 50_000_000)})
     row = model.row("w")
     row.rate = 480.0
-    model.apply_events([StateChanged("w", State.STOPPED, None, 0.0)])  # no refresh_clock after it
+    feed(model, [StateChanged("w", State.STOPPED, None, 0.0)])  # no refresh_clock after it
     assert (text(model, "w", "CPU %"), text(model, "w", "RSS"), text(model, "w", "Rate/s")) == ("", "", "0.0")
     assert text(model, "w", "Items") == "500"  # counts are history, and stay
 
 
 def test_fatal_says_why_in_the_tooltip(qapp):
-    model = WorkerTableModel(["w"])
+    model = model_on("w")
     reason = "3 exits before start_secs (1 s) in a row (start_retries = 2)"
-    model.apply_events([StateChanged("w", State.FATAL, None, 0.0, 2, reason)])
+    feed(model, [StateChanged("w", State.FATAL, None, 0.0, 2, reason)])
     assert f"gave up: {reason}" in text(model, "w", "Name", Qt.ItemDataRole.ToolTipRole)
-    model.apply_events([StateChanged("w", State.STARTING, 7, 0.0)])
+    feed(model, [StateChanged("w", State.STARTING, 7, 0.0)])
     assert "gave up" not in text(model, "w", "Name", Qt.ItemDataRole.ToolTipRole)
 
 
@@ -70,7 +71,7 @@ def test_uptime_shows_for_workers_a_reload_adds(qtbot, make_window, tmp_path):
         '[[worker]]\nname = "a"\ntarget = "app.producers:clock"\nkwargs = { interval = 0.1 }\nautostart = false\n'
         '[[worker]]\nname = "added"\ntarget = "app.producers:counter"\nkwargs = { rate = 20.0 }\n'
     )
-    assert w.config_menu.apply_file(str(path))
+    assert w.config_files.apply_file(str(path))
     qtbot.waitUntil(lambda: "added" in w.model.names() and w.model.row("added").state is State.RUNNING, timeout=30_000)
     qtbot.waitUntil(lambda: text(w.model, "added", "Uptime") not in ("", None), timeout=10_000)
 
@@ -78,21 +79,23 @@ def test_uptime_shows_for_workers_a_reload_adds(qtbot, make_window, tmp_path):
 def test_reset_counters_counts_from_zero_in_the_table_and_the_supervisor(qtbot, make_window):
     w = make_window(config(spec("a", "app.producers:counter", kwargs={"rate": 200.0})))
     w.select("a")
-    w.actions.start.trigger()
+    w.worker_actions.start.trigger()
     qtbot.waitUntil(lambda: w.model.row("a").received > 50, timeout=10_000)
-    w.actions.stop.trigger()
+    w.worker_actions.stop.trigger()
     qtbot.waitUntil(lambda: w.model.row("a").state is State.STOPPED, timeout=10_000)
-    assert w.supervisor.record("a").received > 50
-    w.actions.reset.trigger()
+    core = w.supervisor.supervisor
+    assert core.record("a").received > 50
+    w.worker_actions.reset.trigger()
     assert w.model.row("a").received == 0 and text(w.model, "a", "Items") == "0"
-    qtbot.waitUntil(lambda: w.supervisor.record("a").received == 0, timeout=10_000)
-    assert w.supervisor.record("a").sent == 0 and w.supervisor.record("a").lost == 0
+    assert w.supervisor.status("a").sent == 0 and w.supervisor.status("a").restarts == 0
+    qtbot.waitUntil(lambda: core.record("a").received == 0, timeout=10_000)
+    assert core.record("a").sent == 0 and core.record("a").lost == 0
 
 
 def test_the_status_bar_numbers_items_as_the_table_counts_and_keeps_to_the_selection(qtbot, make_window):
     w = make_window(config(spec("a", "app.producers:counter"), spec("quiet", "app.producers:counter")))
-    w.consumer.events_received.emit([WorkersChanged(("a", "quiet")), ItemBatch("a", 0, ["x", "y"], 0, 0)])
-    w.consumer.events_received.emit([ItemBatch("a", 2, ["z"], 0, 0)])
+    w.supervisor.consumer.events_received.emit([WorkersChanged(("a", "quiet")), ItemBatch("a", 0, ["x", "y"], 0, 0)])
+    w.supervisor.consumer.events_received.emit([ItemBatch("a", 2, ["z"], 0, 0)])
     assert w.statusBar().currentMessage() == "a #3: z"
     w.select("quiet")
     assert w.statusBar().currentMessage() == "quiet: no items yet"  # not a's item

@@ -29,30 +29,32 @@ def test_actions_apply_to_every_selected_worker(qtbot, make_window):
     w = make_window(three())
     w.select("a", "b")
     assert w.selected_names() == ["a", "b"]
-    w.actions.start.trigger()
+    w.worker_actions.start.trigger()
     qtbot.waitUntil(lambda: state(w, "a") is State.RUNNING and state(w, "b") is State.RUNNING, timeout=10_000)
     assert state(w, "clock") is State.STOPPED
-    w.actions.stop.trigger()
+    w.worker_actions.stop.trigger()
     qtbot.waitUntil(lambda: state(w, "a") is State.STOPPED and state(w, "b") is State.STOPPED, timeout=10_000)
 
 
 def test_mixed_selection_enables_what_fits_anyone_and_acts_only_where_it_fits(qtbot, make_window):
     w = make_window(three())
     w.select("a")
-    w.actions.start.trigger()
+    w.worker_actions.start.trigger()
     qtbot.waitUntil(lambda: state(w, "a") is State.RUNNING, timeout=10_000)
     w.select("a", "b")
-    assert w.actions.start.isEnabled() and w.actions.stop.isEnabled() and w.actions.kill.isEnabled()
-    w.actions.kill.trigger()  # only "a" is running: "b" stays STOPPED and is not started or touched
+    assert (
+        w.worker_actions.start.isEnabled() and w.worker_actions.stop.isEnabled() and w.worker_actions.kill.isEnabled()
+    )
+    w.worker_actions.kill.trigger()  # only "a" is running: "b" stays STOPPED and is not started or touched
     qtbot.waitUntil(lambda: state(w, "a") is State.STOPPED, timeout=10_000)
     assert state(w, "b") is State.STOPPED and w.model.row("b").pid is None
 
 
 def test_start_all_and_stop_all(qtbot, make_window):
     w = make_window(three())
-    w.actions.start_all.trigger()
+    w.worker_actions.start_all.trigger()
     qtbot.waitUntil(lambda: all(state(w, n) is State.RUNNING for n in ("a", "b", "clock")), timeout=10_000)
-    w.actions.stop_all.trigger()
+    w.worker_actions.stop_all.trigger()
     qtbot.waitUntil(lambda: all(state(w, n) is State.STOPPED for n in ("a", "b", "clock")), timeout=10_000)
 
 
@@ -68,17 +70,17 @@ def test_add_worker_action_uses_the_dialog_and_adds_a_row(qtbot, make_window, mo
         return new
 
     monkeypatch.setattr(AddWorkerDialog, "ask", classmethod(fake_ask))
-    w.actions.add.trigger()
+    w.worker_actions.add.trigger()
     assert seen["names"] == ["a", "b", "clock"] and seen["modules"] == {"app.producers"}
     qtbot.waitUntil(lambda: "extra" in w.model.names() and state(w, "extra") is State.RUNNING, timeout=10_000)
     w.select("extra")
     asked = []
     w.confirm = lambda title, text: asked.append(text) or len(asked) > 1  # no, then yes
-    w.actions.remove.trigger()
+    w.worker_actions.remove.trigger()
     assert asked == ["Remove extra?\n\nextra is running and will be stopped first.\nLog files on disk are kept."]
-    qtbot.assertNotEmitted(w.consumer.events_received, wait=200)
+    qtbot.assertNotEmitted(w.supervisor.consumer.events_received, wait=200)
     assert "extra" in w.supervisor.names() and state(w, "extra") is State.RUNNING  # cancelled: untouched
-    w.actions.remove.trigger()
+    w.worker_actions.remove.trigger()
     qtbot.waitUntil(lambda: "extra" not in w.model.names(), timeout=10_000)
     assert w.supervisor.names() == ["a", "b", "clock"]
 
@@ -88,8 +90,8 @@ def test_cancelled_add_adds_nothing(qtbot, make_window, monkeypatch):
 
     w = make_window(three())
     monkeypatch.setattr(AddWorkerDialog, "ask", classmethod(lambda cls, parent, names, modules=(): None))
-    w.actions.add.trigger()
-    qtbot.assertNotEmitted(w.consumer.events_received, wait=100)
+    w.worker_actions.add.trigger()
+    qtbot.assertNotEmitted(w.supervisor.consumer.events_received, wait=100)
     assert w.model.names() == ["a", "b", "clock"]
 
 
@@ -107,7 +109,7 @@ def test_context_menu_offers_every_selection_action(qtbot, make_window, monkeypa
 
 def test_status_bar_follows_the_selected_worker(qtbot, make_window):
     w = make_window(three())
-    w.actions.start_all.trigger()
+    w.worker_actions.start_all.trigger()
     w.select("clock")
     qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith("clock #"), timeout=10_000)
     w.select("b")
@@ -118,7 +120,7 @@ def test_status_bar_follows_the_selected_worker(qtbot, make_window):
 def test_sorting_by_items_is_numeric(qtbot, make_window):
     w = make_window(three())
     w.select("a", "b")
-    w.actions.start.trigger()
+    w.worker_actions.start.trigger()
     qtbot.waitUntil(lambda: w.model.row("a").received > 100 and w.model.row("b").received > 10, timeout=10_000)
     w.table.sortByColumn(4, Qt.SortOrder.DescendingOrder)
     order = [w.model.index(r, 0).data() for r in range(3)]
@@ -134,7 +136,7 @@ def test_sorting_by_items_is_numeric(qtbot, make_window):
 def test_cpu_and_rss_columns_fill_in(qtbot, make_window):
     w = make_window(three())
     w.select("a")
-    w.actions.start.trigger()
+    w.worker_actions.start.trigger()
     qtbot.waitUntil(lambda: w.model.row("a").rss is not None, timeout=10_000)
     assert w.model.index(0, 9).data().endswith("MiB")
 
@@ -146,13 +148,13 @@ def test_clear_log_action_asks_first(qtbot, make_window):
     assert lines >= 1
     asked = []
     w.confirm = lambda title, text: asked.append(text) or False
-    w.actions.clear_log.trigger()
+    w.worker_actions.clear_log.trigger()
     assert w.log_dock.total_count() == lines and asked[0].startswith(f"Clear the {lines:,} lines of the log?")
     w.confirm = lambda title, text: True
-    w.actions.clear_log.trigger()
+    w.worker_actions.clear_log.trigger()
     assert w.log_dock.total_count() == 0
     w.confirm = lambda title, text: pytest.fail("an empty log asks nothing")
-    w.actions.clear_log.trigger()
+    w.worker_actions.clear_log.trigger()
 
 
 def test_settings_round_trip(qtbot, make_window, settings, tmp_path):
@@ -176,19 +178,19 @@ def test_open_reload_and_save_config(qtbot, make_window, tmp_path, monkeypatch):
         '[[worker]]\nname = "clock"\ntarget = "app.producers:clock"\nkwargs = { interval = 0.1 }\n'
         '[[worker]]\nname = "fresh"\ntarget = "app.producers:counter"\nkwargs = { rate = 10.0 }\n'
     )
-    monkeypatch.setattr(w.config_menu, "ask_open_path", lambda: str(path))
-    w.config_menu.open_action.trigger()
+    monkeypatch.setattr(w.config_files, "ask_open_path", lambda: str(path))
+    w.config_files.open_action.trigger()
     qtbot.waitUntil(lambda: w.model.names() == ["clock", "fresh"], timeout=10_000)
     qtbot.waitUntil(lambda: state(w, "fresh") is State.RUNNING and state(w, "clock") is State.RUNNING, timeout=10_000)
     assert "new.toml" in w.windowTitle()
     clock_pid = w.model.row("clock").pid
     path.write_text(path.read_text().replace("rate = 10.0", "rate = 20.0"))
-    w.config_menu.reload_action.trigger()
+    w.config_files.reload_action.trigger()
     qtbot.waitUntil(lambda: w.supervisor.spec("fresh").kwargs == {"rate": 20.0}, timeout=10_000)
     assert w.model.row("clock").pid == clock_pid  # unchanged: kept running
     saved = tmp_path / "saved.toml"
-    monkeypatch.setattr(w.config_menu, "ask_save_path", lambda: str(saved))
-    w.config_menu.save_as_action.trigger()
+    monkeypatch.setattr(w.config_files, "ask_save_path", lambda: str(saved))
+    w.config_files.save_as_action.trigger()
     assert [s.name for s in load_config(saved).workers] == ["clock", "fresh"]
 
 
@@ -197,19 +199,19 @@ def test_invalid_config_changes_nothing_and_says_why(qtbot, make_window, tmp_pat
     bad = tmp_path / "bad.toml"
     bad.write_text('[[worker]]\nname = "x"\ntarget = "no_such_module_q:f"\nstop_timout = 1\n')
     errors = []
-    monkeypatch.setattr(w.config_menu, "ask_open_path", lambda: str(bad))
-    monkeypatch.setattr(w.config_menu, "show_error", lambda title, text: errors.append(text))
-    w.config_menu.open_action.trigger()  # checked off the GUI thread: the error comes when it is done
+    monkeypatch.setattr(w.config_files, "ask_open_path", lambda: str(bad))
+    monkeypatch.setattr(w.config_files, "show_error", lambda title, text: errors.append(text))
+    w.config_files.open_action.trigger()  # checked off the GUI thread: the error comes when it is done
     qtbot.waitUntil(lambda: bool(errors), timeout=20_000)
     assert len(errors) == 1 and "nothing was changed" in errors[0]
     assert f"{bad}:3" in errors[0] and f"{bad}:4" in errors[0] and "stop_timeout" in errors[0]
-    qtbot.assertNotEmitted(w.consumer.events_received, wait=200)
+    qtbot.assertNotEmitted(w.supervisor.consumer.events_received, wait=200)
     assert w.supervisor.names() == ["a", "b", "clock"]
 
 
 def test_about_names_the_versions():
     from app.qt.binding import binding_version
-    from app.qt.window.config_menu import about_text
+    from app.qt.window.config_files import about_text
 
     text = about_text()
     assert "Pulse 0.1.0" in text and binding_version() in text and "psutil" in text and "pyqtgraph" in text
@@ -217,7 +219,7 @@ def test_about_names_the_versions():
 
 def test_plot_follows_selection(qtbot, make_window):
     w = make_window(three())
-    w.actions.start_all.trigger()
+    w.worker_actions.start_all.trigger()
     qtbot.waitUntil(lambda: {"a", "b"} <= set(w.plot_dock.series_names()), timeout=10_000)
     w.select("b")
     assert w.plot_dock.curve("b").isVisible() and not w.plot_dock.curve("a").isVisible()
@@ -252,11 +254,11 @@ def test_window_stays_responsive_while_workers_flood(qtbot, make_window):
 def test_a_saved_message_stays_readable_while_items_keep_coming(qtbot, make_window, tmp_path, monkeypatch):
     w = make_window(three())
     w.select("clock")
-    w.actions.start.trigger()
+    w.worker_actions.start.trigger()
     qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith("clock #"), timeout=10_000)
     saved = tmp_path / "saved.toml"
-    monkeypatch.setattr(w.config_menu, "ask_save_path", lambda: str(saved))
-    w.config_menu.save_as_action.trigger()
+    monkeypatch.setattr(w.config_files, "ask_save_path", lambda: str(saved))
+    w.config_files.save_as_action.trigger()
     received = w.model.row("clock").received
     qtbot.waitUntil(lambda: w.model.row("clock").received > received + 2, timeout=10_000)  # newer items...
     assert w.statusBar().currentMessage() == f"Saved {saved}"  # ...did not wipe the message
@@ -291,7 +293,7 @@ def test_a_paused_table_refreshes_only_on_refresh_now(qtbot, make_window):
     items = w.model.index(0, w.model.COLUMNS.index("Items"))
     refresh_menu(w)["&Paused"].trigger()
     assert not w.clock.timer.isActive()
-    w.consumer.events_received.emit([ItemBatch("a", 0, ["x", "y"], 0, 0)])
+    w.supervisor.consumer.events_received.emit([ItemBatch("a", 0, ["x", "y"], 0, 0)])
     assert w.statusBar().currentMessage() == "a #2: y"  # the newest item still shows at once
     QCoreApplication.processEvents()  # where a tick carried by the batch would run: none, paused
     assert items.data() == "0"

@@ -6,7 +6,9 @@ from qtpy.QtCore import Qt
 
 from app.core.events import ItemBatch, StateChanged, WorkersChanged
 from app.core.policy import State
+from app.core.spec import WorkerSpec
 from app.qt.window.worker_model import WorkerTableModel
+from tests.qt.qt_helpers import feed, model_on
 
 ITEMS, LAST = WorkerTableModel.COLUMNS.index("Items"), WorkerTableModel.COLUMNS.index("Last item")
 
@@ -24,10 +26,10 @@ def text(model, row, col):
 
 
 def test_a_tick_repaints_only_the_cells_whose_text_changed(qapp):
-    model = WorkerTableModel(["a", "b"])
+    model = model_on("a", "b")
     model.refresh_clock({})
     changes = record_changes(model)
-    model.apply_events([ItemBatch("b", 0, ["x", "y"], 0, 0)])
+    feed(model, [ItemBatch("b", 0, ["x", "y"], 0, 0)])
     assert changes == []  # items wait for the tick
     assert text(model, 1, ITEMS) == "0"
     model.refresh_clock({})
@@ -39,10 +41,12 @@ def test_a_tick_repaints_only_the_cells_whose_text_changed(qapp):
 
 
 def test_a_state_change_repaints_its_whole_row_even_after_rows_move(qapp, qtmodeltester):
-    model = WorkerTableModel(["a", "b"])
+    model = model_on("a", "b")
     changes = record_changes(model)
     # The new order arrives in the same batch as b's state change: b is row 0 by the end.
-    model.apply_events([StateChanged("b", State.RUNNING, 42, 0.0), WorkersChanged(("b", "c", "a"))])
+    old = {s.name: s.spec for s in model.statuses}
+    model.statuses.replace_specs([old["b"], WorkerSpec("c", "app.producers:clock"), old["a"]])
+    feed(model, [StateChanged("b", State.RUNNING, 42, 0.0), WorkersChanged(("b", "c", "a"))])
     assert ((0, 0), (0, len(model.COLUMNS) - 1)) in changes
     assert [text(model, r, 0) for r in range(3)] == ["b", "c", "a"]
     assert (text(model, 0, 1), text(model, 0, 2)) == ("RUNNING", "42")
@@ -50,20 +54,21 @@ def test_a_state_change_repaints_its_whole_row_even_after_rows_move(qapp, qtmode
 
 
 def test_rate_is_a_steady_average_and_drops_to_zero_when_stopped():
+    from app.core.worker_status import WorkerStatus
     from app.qt.window.worker_row import WorkerRow
 
-    row = WorkerRow("w", pid=42)
+    row = WorkerRow(WorkerStatus(WorkerSpec("w", "app.producers:clock"), pid=42))
     row._rate_mark = (0.0, 0)
     shown = []
     # One item a second, counted on a 1 s tick out of phase with it: 1, 0, 2, 1, 0, 2, ... a tick.
     for t, n in enumerate([1, 0, 2, 1, 0, 2, 1, 0, 2, 1], start=1):
-        row.received += n
+        row.status.received += n
         row.update_rate(float(t))
         shown.append(row.rate)
     assert shown[0] == 1.0  # the first figure is what was seen
     assert all(0.6 <= r <= 1.4 for r in shown), shown  # the raw counts swing from 0 to 2
     row.update_rate(10.2)  # under half a second since the last: nothing to say yet
     assert row.rate == shown[-1]
-    row.pid = None
+    row.status.pid = None
     row.update_rate(11.0)
     assert row.rate == 0.0  # stopped and nothing new: no slow fade

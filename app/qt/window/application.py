@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from qtpy.QtCore import QSocketNotifier
 from qtpy.QtWidgets import QApplication
 
-from app.core.supervisor import Supervisor
+from app.qt.qt_supervisor import QtSupervisor
 from app.qt.window.main_window import MainWindow
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def run_window(config: PulseConfig) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Pulse")
     app.setOrganizationName("Pulse")
-    supervisor = Supervisor(config)
+    supervisor = QtSupervisor(config, autostart=False)
     window = MainWindow(supervisor, config_path=config.source)
     window.show()
     wakeup = _SignalWakeup(window)  # before any worker starts: a signal then is handled as well
@@ -31,8 +31,7 @@ def run_window(config: PulseConfig) -> int:
         code = app.exec()
     finally:
         wakeup.close()
-    window.consumer.wait()
-    window.consumer.release_collector()
+        supervisor.close()  # the window shut it down already; this joins its thread
     return code
 
 

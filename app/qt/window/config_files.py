@@ -1,4 +1,4 @@
-"""File menu logic: open, reload and save configs, add workers, About; dialogs behind seams."""
+"""The window's config file: open, reload, save, add a worker, About; every dialog behind a seam."""
 
 from __future__ import annotations
 
@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 CONFIG_FILTER = "Pulse config (*.toml);;All files (*)"
 
 
-class ConfigMenu(QObject):
+class ConfigFiles(QObject):
     """Opens, reloads and saves the window's config; every dialog is a method tests replace.
+
+    A controller: it fills the File menu it is given (`populate`) and acts through the window's
+    `QtSupervisor`.
 
     Attributes
     ----------
@@ -130,14 +133,14 @@ class ConfigMenu(QObject):
         A worker the user stopped is saved with ``autostart = false`` and one they started with
         ``autostart = true``; one that ended by itself (EXITED, BACKOFF, FATAL) keeps its setting.
         """
-        sup = self._window.supervisor
+        config = self._window.supervisor.config()
         specs = []
-        for name in sup.names():
-            spec, state = sup.spec(name), sup.record(name).runtime.state
+        for spec in config.workers:
+            state = self._window.supervisor.state(spec.name)
             if state is State.STOPPED or state.is_alive:
                 spec = replace(spec, autostart=state.is_alive)
             specs.append(spec)
-        return PulseConfig(workers=tuple(specs), start_method=sup.start_method)
+        return replace(config, workers=tuple(specs))
 
     def add_worker(self) -> bool:
         """Ask for a new worker's spec and add it; return whether one was added."""

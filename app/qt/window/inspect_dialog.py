@@ -8,11 +8,11 @@ from qtpy.QtCore import Qt, QTimer
 from qtpy.QtGui import QFontDatabase
 from qtpy.QtWidgets import QDialog, QFormLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
-from app.core.inspection import Inspector, describe_exit, format_bytes, format_duration
+from app.core.inspection import describe_exit, format_bytes, format_duration
 from app.qt.window.worker_model import elide
 
 if TYPE_CHECKING:
-    from app.core.supervisor import Supervisor
+    from app.qt.qt_supervisor import QtSupervisor
     from app.qt.window.worker_model import WorkerTableModel
 
 REFRESH_MS = 1000
@@ -28,12 +28,11 @@ class InspectDialog(QDialog):
 
     _open: ClassVar[dict[str, InspectDialog]] = {}
 
-    def __init__(self, name: str, supervisor: Supervisor, model: WorkerTableModel, parent: QWidget | None) -> None:
+    def __init__(self, name: str, supervisor: QtSupervisor, model: WorkerTableModel, parent: QWidget | None) -> None:
         super().__init__(parent)
         self.name = name
         self._supervisor = supervisor
         self._model = model
-        self._inspector = Inspector()
         self.setWindowTitle(f"Inspect — {name}")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setModal(False)
@@ -62,7 +61,7 @@ class InspectDialog(QDialog):
         self.refresh()
 
     @classmethod
-    def show_for(cls, name: str, supervisor: Supervisor, model: WorkerTableModel, parent: QWidget) -> InspectDialog:
+    def show_for(cls, name: str, supervisor: QtSupervisor, model: WorkerTableModel, parent: QWidget) -> InspectDialog:
         """Show (or raise) the inspector of ``name`` and return it."""
         dialog = cls._open.get(name)
         if dialog is None:
@@ -83,18 +82,17 @@ class InspectDialog(QDialog):
         if self.name not in self._supervisor.names():
             self.labels["State"].setText("removed")
             return
-        rec = self._supervisor.record(self.name)
+        status = self._supervisor.status(self.name)
         row = self._model.row(self.name) if self.name in self._model.names() else None
-        info = self._inspector.inspect(rec.pid)
+        info = self._supervisor.inspect(self.name)
         values = {
             "Worker": self.name,
-            "Target": f"{rec.spec.target}  {rec.spec.kwargs or ''}",
-            "State": rec.runtime.state.value
-            + (f": gave up, {rec.runtime.fatal_reason}" if rec.runtime.fatal_reason else ""),
+            "Target": f"{status.spec.target}  {status.spec.kwargs or ''}",
+            "State": status.state.value + (f": gave up, {status.fatal_reason}" if status.fatal_reason else ""),
             "PID": str(info.pid or "-"),
             "PPID": str(info.ppid or "-"),
             "Process status": info.status or info.error or "not running",
-            "Last exit": describe_exit(*rec.last_exit) if rec.last_exit else "-",
+            "Last exit": describe_exit(*status.last_exit) if status.last_exit else "-",
             "Uptime": format_duration(info.uptime),
             "CPU %": "-" if info.cpu_percent is None else f"{info.cpu_percent:.1f}",
             "RSS": format_bytes(info.rss),
@@ -103,20 +101,20 @@ class InspectDialog(QDialog):
             "Open files": "\n".join(info.open_files) or "none",
             "Connections": "\n".join(info.connections) or "none",
             "Command line": elide(info.cmdline, 160) if info.cmdline else "-",
-            "Items sent": f"{rec.sent + rec.next_seq:,}" if rec.process is not None else f"{rec.sent:,}",
-            "Items received": f"{rec.received:,}",
-            "Items lost": f"{rec.lost:,}",
+            "Items sent": f"{status.sent:,}",
+            "Items received": f"{status.received:,}",
+            "Items lost": f"{status.lost:,}",
             "Rate": f"{row.rate:,.1f}/s" if row else "-",
             "Lag": f"{row.lag_ms:.1f} ms" if row and row.lag_ms is not None else "-",
             "Last item": elide(row.last_item, 200) if row and row.has_item else "-",
-            "Log file": rec.log_path or "-",
+            "Log file": self._supervisor.log_path(self.name),
         }
         for key, value in values.items():
             self.labels[key].setText(value)
         self.labels["Command line"].setToolTip(info.cmdline)
-        self.stack_button.setEnabled(rec.process is not None)
-        if row is not None and row.last_error and not self.traceback_view.toPlainText():
-            self.traceback_view.setPlainText(row.last_error)
+        self.stack_button.setEnabled(status.pid is not None)
+        if status.last_traceback and not self.traceback_view.toPlainText():
+            self.traceback_view.setPlainText(status.last_traceback)
 
     def _on_stack_clicked(self) -> None:
         self.traceback_view.setPlainText("Asking the worker for its stack…")

@@ -13,28 +13,30 @@ from qtpy.QtWidgets import QLabel, QMainWindow, QMenu, QTableView, QWidget
 
 from app.core.events import Event, ItemBatch, StackDump, StateChanged, WorkersChanged
 from app.core.policy import State
-from app.qt.consumer import Consumer
 from app.qt.window import window_commands
-from app.qt.window.config_menu import ConfigMenu
+from app.qt.window.config_files import ConfigFiles
 from app.qt.window.docks import make_log_dock, make_plot_dock, place_docks
 from app.qt.window.inspect_dialog import InspectDialog
 from app.qt.window.table_clock import PERIOD_CHOICES, REFRESH_MS, TableClock
-from app.qt.window.window_menus import build_menus_and_toolbar
+from app.qt.window.window_menus import build_menus, build_toolbar
 from app.qt.window.worker_actions import WorkerActions
 from app.qt.window.worker_model import WorkerTableModel, elide
 from app.qt.window.worker_table import make_worker_table, set_default_column_widths
 
 if TYPE_CHECKING:
-    from app.core.supervisor import Supervisor
+    from app.qt.qt_supervisor import QtSupervisor
 
 
 class MainWindow(QMainWindow):
     """Shows the supervisor's workers and forwards the user's intent to it.
 
+    Built on the library face alone: everything it knows comes from the `QtSupervisor`'s
+    ``events`` signal and its statuses, and every command goes through it.
+
     Parameters
     ----------
-    supervisor : Supervisor
-        The core; the window owns its consumer thread and stops every worker on close.
+    supervisor : QtSupervisor
+        The workers; closing the window shuts it down (every worker stopped) before it closes.
     settings : QSettings, optional
         Where window state is remembered (tests pass a temporary file).
     config_path : str, optional
@@ -43,7 +45,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        supervisor: Supervisor,
+        supervisor: QtSupervisor,
         settings: QSettings | None = None,
         config_path: str | None = None,
         parent: QWidget | None = None,
@@ -53,20 +55,28 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.setWindowTitle("Pulse")
         self.resize(1280, 820)
-        self.model = WorkerTableModel(supervisor.names(), self)
+        self.model = WorkerTableModel(supervisor.statuses, self)
         self._selection_cache: tuple[str, ...] | None = None
         self.table = self._build_table()
         self.setCentralWidget(self.table)
-        self.actions = WorkerActions(self)
+        self.worker_actions = WorkerActions(self)
         self.log_dock = make_log_dock(self)
         self.log_dock.set_workers(supervisor.names())
         self.plot_dock = make_plot_dock(self, self.log_dock)
-        self.config_menu = ConfigMenu(self, config_path)
+        self.config_files = ConfigFiles(self, config_path)
         self.counts_label = QLabel()
         self.statusBar().addPermanentWidget(self.counts_label)
         self.clock = TableClock(self.model, self.counts_label, self)
         self.clock.overloaded.connect(self._on_overloaded)
-        build_menus_and_toolbar(self)
+        build_menus(self)
+        self.toolbar = build_toolbar(self, self.worker_actions)
+        # The toolbar's buttons, for tests and for anyone who thinks in buttons.
+        a = self.worker_actions
+        self.start_button = self.toolbar.widgetForAction(a.start)
+        self.stop_button = self.toolbar.widgetForAction(a.stop)
+        self.kill_button = self.toolbar.widgetForAction(a.kill)
+        self.restart_button = self.toolbar.widgetForAction(a.restart)
+        self.inspect_button = self.toolbar.widgetForAction(a.inspect)
         self._connect_actions()
         self.statusBar().showMessage("Waiting for the first item…")
         self._newest: dict[str, str] = {}
@@ -74,12 +84,9 @@ class MainWindow(QMainWindow):
         self._notice_until = 0.0  # monotonic time a notice (show_notice) stops covering the items
         self._closing = False
         self._restore_settings()
-        # Connect first, then start: nothing emitted before the slots exist is lost.
-        self.consumer = Consumer(supervisor)
-        self.consumer.events_received.connect(self._on_events_received)
-        self.consumer.errored.connect(self._on_consumer_errored)
-        self.consumer.finished.connect(self._on_consumer_finished)
-        self.consumer.start()
+        supervisor.events.connect(self._on_events_received)
+        supervisor.errored.connect(self._on_consumer_errored)
+        supervisor.finished.connect(self._on_supervisor_finished)
         self._on_selection_changed()
         # Everything built so far (Qt wrappers, pyqtgraph, modules) lives as long as the window:
         # out of the collector's way, a full collection takes ~1 ms instead of ~45 ms (64 workers),
@@ -100,7 +107,7 @@ class MainWindow(QMainWindow):
         return table
 
     def _connect_actions(self) -> None:
-        a, sup = self.actions, self.supervisor
+        a, sup = self.worker_actions, self.supervisor
         a.start.triggered.connect(lambda: self._for_selected("start", sup.start))
         a.stop.triggered.connect(lambda: self._for_selected("stop", sup.stop))
         a.kill.triggered.connect(lambda: self._for_selected("kill", sup.kill))
@@ -110,7 +117,7 @@ class MainWindow(QMainWindow):
         a.remove.triggered.connect(lambda: window_commands.remove_selected(self))
         a.start_all.triggered.connect(self._start_all)
         a.stop_all.triggered.connect(sup.stop_all)
-        a.add.triggered.connect(self.config_menu.add_worker)
+        a.add.triggered.connect(self.config_files.add_worker)
         a.clear_log.triggered.connect(lambda: window_commands.clear_log(self))
         self.log_dock.clear_button.clicked.disconnect()  # the dock's own Clear asks first too
         self.log_dock.clear_button.clicked.connect(a.clear_log.trigger)
@@ -169,10 +176,11 @@ class MainWindow(QMainWindow):
 
     def _on_context_menu_requested(self, pos: QPoint) -> None:
         menu = QMenu(self)
-        for action in self.actions.selection_actions():
+        a = self.worker_actions
+        for action in a.selection_actions():
             menu.addAction(action)
         menu.addSeparator()
-        for action in (self.actions.start_all, self.actions.stop_all, self.actions.add):
+        for action in (a.start_all, a.stop_all, a.add):
             menu.addAction(action)
         menu.popup(self.table.viewport().mapToGlobal(pos))
 
@@ -181,7 +189,7 @@ class MainWindow(QMainWindow):
 
     def _on_selection_changed(self) -> None:
         names = self.selected_names()
-        self.actions.update_for(self.model.row(n).state for n in names)
+        self.worker_actions.update_for(self.model.row(n).state for n in names)
         self.plot_dock.set_selected(names)
         self._show_newest()
 
@@ -205,7 +213,7 @@ class MainWindow(QMainWindow):
                 if dialog is not None:
                     dialog.show_stack(ev.text)
             elif isinstance(ev, WorkersChanged):
-                self.log_dock.set_workers(list(ev.names))
+                self.log_dock.set_workers(self.supervisor.names())
                 selection_touched = True
         for worker, item in newest.items():
             # Numbered as the Items column counts: every item since the worker was added (or reset).
@@ -214,7 +222,7 @@ class MainWindow(QMainWindow):
         if selection_touched:
             self._on_selection_changed()
         elif actions_touched:
-            self.actions.update_for(self.model.row(n).state for n in selected)
+            self.worker_actions.update_for(self.model.row(n).state for n in selected)
         self._show_newest()
         self.clock.batch_shown()
 
@@ -243,7 +251,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Internal error in the consumer thread: {exc!r}")
         self.log_dock.append_line("pulse", "ERROR", f"consumer thread failed: {exc!r}")
 
-    def _on_consumer_finished(self) -> None:
+    def _on_supervisor_finished(self) -> None:
         if self._closing:
             self.close()
 
@@ -269,13 +277,13 @@ class MainWindow(QMainWindow):
         s.setValue("window_state", self.saveState())
         s.setValue("table_header", self.table.horizontalHeader().saveState())
         s.setValue("table_refresh_ms", self.clock.period_ms)
-        if self.config_menu.path:
-            s.setValue("last_config", self.config_menu.path)
+        if self.config_files.path:
+            s.setValue("last_config", self.config_files.path)
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        """Stop every worker, let the consumer finish, then close (never blocking the GUI)."""
-        if not self.consumer.isRunning():
+        """Stop every worker, let the supervisor finish, then close (never blocking the GUI)."""
+        if not self.supervisor.is_running:
             self.clock.stop()
             self.supervisor.close()
             event.accept()
@@ -285,6 +293,6 @@ class MainWindow(QMainWindow):
             self.save_settings()
             self._closing = True
             self.statusBar().showMessage("Stopping workers…")
-            for action in self.actions.actions.values():
+            for action in self.worker_actions.actions.values():
                 action.setEnabled(False)
-            self.consumer.request_shutdown()
+            self.supervisor.shutdown()

@@ -46,7 +46,7 @@ def clear_log(window: MainWindow) -> bool:
 
 
 def reset_selected_counters(window: MainWindow) -> None:
-    """Count the selected workers' restarts and items from zero, in the table and the supervisor."""
+    """Count the selected workers' restarts and items from zero, in the supervisor and the table."""
     for name in window.selected_names():
+        window.supervisor.reset_counters(name)  # first: the row repaints from the status
         window.model.reset_counters(name)
-        window.supervisor.reset_counters(name)

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QToolBar
 
 if TYPE_CHECKING:
     from app.qt.window.main_window import MainWindow
+    from app.qt.window.worker_actions import WorkerActions
 
 
-def build_menus_and_toolbar(window: MainWindow) -> None:
-    """Fill ``window``'s menu bar (File, Workers, View, Help) and its toolbar; keep the toolbar's buttons."""
-    a = window.actions
+def build_menus(window: MainWindow) -> None:
+    """Fill ``window``'s menu bar: File, Workers, View, Help."""
+    a = window.worker_actions
     file_menu = window.menuBar().addMenu("&File")
-    window.config_menu.populate(file_menu)
+    window.config_files.populate(file_menu)
     workers_menu = window.menuBar().addMenu("&Workers")
     for action in a.selection_actions()[:6]:
         workers_menu.addAction(action)
@@ -34,18 +36,17 @@ def build_menus_and_toolbar(window: MainWindow) -> None:
     view_menu.addSeparator()
     view_menu.addMenu(window.clock.period_menu(window))
     help_menu = window.menuBar().addMenu("&Help")
-    help_menu.addAction("&About Pulse", window.config_menu.show_about)
-    window.toolbar = window.addToolBar("Workers")
-    window.toolbar.setObjectName("workers_toolbar")
-    window.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    help_menu.addAction("&About Pulse", window.config_files.show_about)
+
+
+def build_toolbar(window: MainWindow, a: WorkerActions) -> QToolBar:
+    """Add the Workers toolbar to ``window`` and return it."""
+    toolbar = window.addToolBar("Workers")
+    toolbar.setObjectName("workers_toolbar")
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     for action in (a.start, a.stop, a.kill, a.restart, a.inspect):
-        window.toolbar.addAction(action)
-    window.toolbar.addSeparator()
+        toolbar.addAction(action)
+    toolbar.addSeparator()
     for action in (a.start_all, a.stop_all, a.add, a.remove):
-        window.toolbar.addAction(action)
-    # The toolbar's buttons, for tests and for anyone who thinks in buttons.
-    window.start_button = window.toolbar.widgetForAction(a.start)
-    window.stop_button = window.toolbar.widgetForAction(a.stop)
-    window.kill_button = window.toolbar.widgetForAction(a.kill)
-    window.restart_button = window.toolbar.widgetForAction(a.restart)
-    window.inspect_button = window.toolbar.widgetForAction(a.inspect)
+        toolbar.addAction(action)
+    return toolbar

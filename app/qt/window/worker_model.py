@@ -1,4 +1,4 @@
-"""The worker table model: one row per worker, updated in bulk from supervisor events."""
+"""The worker table model: one row per worker status, repainted in bulk as events arrive."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from app.core.events import Event, ItemBatch, LogLine, StateChanged, WorkerExite
 from app.core.inspection import describe_exit, format_bytes, format_count, format_duration
 from app.core.item_text import item_text
 from app.core.policy import State
+from app.core.worker_status import WorkerStatuses
 from app.qt.window.worker_row import WorkerRow
 
 STATE_COLOURS = {
@@ -38,15 +39,20 @@ _BRUSHES = {state: QBrush(QColor(colour)) for state, colour in STATE_COLOURS.ite
 
 
 class WorkerTableModel(QAbstractTableModel):
-    """Rows of `WorkerRow`; `apply_events` changes many rows and emits one ``dataChanged``."""
+    """A row per worker of ``statuses``; `apply_events` repaints the rows a batch of events changed.
+
+    The statuses are folded by their owner (the `QtSupervisor`, before it signals the batch);
+    the model reads them, and keeps only what the table alone shows (uptime, rate, last item).
+    """
 
     COLUMNS = ("Name", "State", "PID", "Uptime", "Items", "Rate/s", "Lost", "Restarts", "CPU %", "RSS", "Last item")
     SORT_ROLE = Qt.ItemDataRole.UserRole  # raw values, so numbers sort as numbers
     NUMERIC = frozenset(range(2, 10))
 
-    def __init__(self, names: list[str] | None = None, parent: Any = None) -> None:
+    def __init__(self, statuses: WorkerStatuses, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[WorkerRow] = [WorkerRow(n) for n in names or []]
+        self.statuses = statuses
+        self._rows: list[WorkerRow] = [WorkerRow(s) for s in statuses]
         self._texts: list[list[str]] = []  # what the view shows, row by row
         self._index: dict[str, int] = {}
         self._rows_moved()
@@ -101,19 +107,17 @@ class WorkerTableModel(QAbstractTableModel):
         return [r.name for r in self._rows]
 
     def apply_events(self, events: list[Event]) -> None:
-        """Fold a batch of events into the rows; one ``dataChanged`` per row whose state changed."""
+        """Show a batch of events (already folded into the statuses); one ``dataChanged`` per row changed."""
         touched: set[str] = set()  # names: a WorkersChanged later in the batch moves rows
         for ev in events:
             if isinstance(ev, WorkersChanged):
-                self._set_names(list(ev.names))
+                self._set_names()
                 continue
             i = self._index.get(ev.worker)  # type: ignore[union-attr]
             if i is None:
                 continue
             row = self._rows[i]
             if isinstance(ev, ItemBatch):
-                row.received += len(ev.items)
-                row.lost += ev.lost_before
                 row.lag_ms = (ev.received_ns - ev.sent_ns) / 1e6
                 if ev.items:
                     row.last_item = ev.items[-1]
@@ -126,13 +130,7 @@ class WorkerTableModel(QAbstractTableModel):
                     # No process: no uptime, CPU or RSS, and no rate (even with the refresh paused).
                     row.started = row.cpu = row.rss = None
                     row.rate = 0.0
-                row.state, row.pid, row.restarts = ev.state, ev.pid, ev.restarts
-                row.fatal_reason = ev.reason
-            elif isinstance(ev, WorkerExited):
-                row.last_exit = (ev.exitcode, ev.signal)
-            elif isinstance(ev, LogLine) and ev.traceback:
-                row.last_error = ev.line
-            else:
+            elif not isinstance(ev, WorkerExited) and not (isinstance(ev, LogLine) and ev.traceback):
                 continue
             touched.add(row.name)
         if touched:
@@ -209,12 +207,17 @@ class WorkerTableModel(QAbstractTableModel):
         if column >= 0:
             self.sort(column, order)
 
-    def _set_names(self, names: list[str]) -> None:
-        if names == list(self._config_order):
-            return
+    def _set_names(self) -> None:
+        """Follow the statuses' workers and their order (told by a WorkersChanged)."""
+        names = self.statuses.names()
         old = {r.name: r for r in self._rows}
+        if names == list(self._config_order) and all(old[s.name].status is s for s in self.statuses):
+            return
         self.beginResetModel()
-        self._rows = [old.get(n) or WorkerRow(n) for n in names]
+        # A worker removed and added again under its name has a new status: a new row too.
+        self._rows = [
+            r if (r := old.get(s.name)) is not None and r.status is s else WorkerRow(s) for s in self.statuses
+        ]
         self._rows_moved()
         self._config_order = {n: i for i, n in enumerate(names)}
         self.endResetModel()
@@ -242,9 +245,9 @@ class WorkerTableModel(QAbstractTableModel):
         if col == 5:
             return format_count(row.rate) if row.rate >= 10 else f"{row.rate:.1f}"
         if col == 6:
-            return format_count(row.lost)
+            return format_count(row.status.lost)
         if col == 7:
-            return str(row.restarts)
+            return str(row.status.restarts)
         if col == 8:
             return "" if row.cpu is None else f"{row.cpu:.1f}"
         if col == 9:
@@ -260,18 +263,20 @@ class WorkerTableModel(QAbstractTableModel):
             return elide(row.last_item) if row.has_item else ""
         if col == 3:
             return -1.0 if row.started is None else time.monotonic() - row.started
-        value = (None, None, row.pid, None, row.received, row.rate, row.lost, row.restarts, row.cpu, row.rss)[col]
+        st = row.status
+        value = (None, None, st.pid, None, st.received, row.rate, st.lost, st.restarts, row.cpu, row.rss)[col]
         return -1 if value is None else value
 
     def _tooltip(self, row: WorkerRow) -> str:
-        parts = [f"{row.name}: {row.state.value}"]
-        if row.state is State.FATAL and row.fatal_reason:
-            parts.append(f"gave up: {row.fatal_reason}")
-        parts.append(f"items: {row.received:,} ({row.rate:,.1f}/s), lost: {row.lost:,}, restarts: {row.restarts}")
-        if row.last_exit is not None:
-            parts.append(f"last exit: {describe_exit(*row.last_exit)}")
-        if row.last_error:
-            lines = row.last_error.strip().splitlines()
+        st = row.status
+        parts = [f"{st.name}: {st.state.value}"]
+        if st.state is State.FATAL and st.fatal_reason:
+            parts.append(f"gave up: {st.fatal_reason}")
+        parts.append(f"items: {st.received:,} ({row.rate:,.1f}/s), lost: {st.lost:,}, restarts: {st.restarts}")
+        if st.last_exit is not None:
+            parts.append(f"last exit: {describe_exit(*st.last_exit)}")
+        if st.last_traceback:
+            lines = st.last_traceback.strip().splitlines()
             crash = lines[0].startswith("Fatal Python error:")  # faulthandler's report: the crash comes first
             parts.append("last error:\n" + lines[0 if crash else -1])
         return "\n".join(parts)

@@ -1,4 +1,4 @@
-"""One worker's row as the table shows it: display state only, and a smoothed items/s."""
+"""One worker's row as the table shows it: its status, and what only the table keeps (a smoothed items/s)."""
 
 from __future__ import annotations
 
@@ -8,36 +8,49 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.policy import State
+from app.core.worker_status import WorkerStatus
 
 RATE_SMOOTHING_S = 3.0  # time constant of the items/s average
 
 
 @dataclass
 class WorkerRow:
-    """What the table shows about one worker (display state only)."""
+    """What the table shows about one worker: its `WorkerStatus` (state, pid, counts, owned by the
+    QtSupervisor) and what only the table keeps (uptime, rate, CPU, RSS, the last item)."""
 
-    name: str
-    state: State = State.STOPPED
-    pid: int | None = None
+    status: WorkerStatus
     started: float | None = None  # monotonic time the current process started
-    received: int = 0
-    lost: int = 0
-    restarts: int = 0
     last_item: Any = None
     has_item: bool = False
     rate: float = 0.0
     cpu: float | None = None
     rss: int | None = None
     lag_ms: float | None = None  # producer send -> decoded here, for the newest batch
-    last_exit: tuple[int | None, int | None] | None = None
-    last_error: str = ""
-    fatal_reason: str = ""  # why the supervisor gave up, while FATAL
     _rate_mark: tuple[float, int] = field(default_factory=lambda: (time.monotonic(), 0))
     _rate_seeded: bool = False
 
+    @property
+    def name(self) -> str:
+        """Return the worker's name."""
+        return self.status.name
+
+    @property
+    def state(self) -> State:
+        """Return the worker's state."""
+        return self.status.state
+
+    @property
+    def pid(self) -> int | None:
+        """Return the pid of the worker's live process, if any."""
+        return self.status.pid
+
+    @property
+    def received(self) -> int:
+        """Return the items received since the worker was added or its counters reset."""
+        return self.status.received
+
     def reset_counters(self, now: float) -> None:
-        """Count items, lost items and restarts from zero; the rate starts afresh."""
-        self.received = self.lost = self.restarts = 0
+        """Start the rate afresh (the status's counts are reset by its owner)."""
         self.rate = 0.0
         self._rate_mark = (now, 0)
         self._rate_seeded = False
