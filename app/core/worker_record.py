@@ -163,7 +163,12 @@ class WorkerRecord:
                 self.signal(signal.SIGTERM)
         elif tag == channel.BYE:
             self.sent += msg[1]
-            self.lost += max(0, msg[1] - self.next_seq)
+            gap = max(0, msg[1] - self.next_seq)
+            if gap:  # the run's last items never arrived (a message dropped): say so, as a gap mid-run is
+                self.lost += gap
+                now = time.monotonic_ns()
+                events.append(ItemBatch(name, self.next_seq, [], now, now, gap))
+                self.next_seq = msg[1]
 
     def reset_counters(self) -> None:
         """Count restarts and items from zero (the current run's items so far no longer count as sent)."""

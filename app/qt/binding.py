@@ -20,7 +20,8 @@ def is_deleted(obj: Any) -> bool:
     if IS_PYSIDE:
         from qtpy import shiboken
 
-        return not shiboken.isValid(obj)
+        # qtpy.shiboken is empty to mypy, which takes qtpy's PyQt5 branches (qtpy mypy-args).
+        return not shiboken.isValid(obj)  # type: ignore[attr-defined]
     from qtpy import sip
 
     return bool(sip.isdeleted(obj))

@@ -328,7 +328,8 @@ class QtSupervisor(QObject):
 
     def _listened(self, signal: Any) -> bool:
         if IS_PYSIDE:  # PyQt has no QMetaMethod.fromSignal; PySide's receivers() wants a signature
-            return bool(self.isSignalConnected(QMetaMethod.fromSignal(signal)))
+            # PyQt5-stubs have no fromSignal (PySide only): mypy checks this branch against PyQt5.
+            return bool(self.isSignalConnected(QMetaMethod.fromSignal(signal)))  # type: ignore[attr-defined]
         return bool(self.receivers(signal) > 0)
 
     def _on_consumer_finished(self) -> None:

@@ -95,6 +95,14 @@ def test_cancelled_add_adds_nothing(qtbot, make_window, monkeypatch):
     assert w.model.names() == ["a", "b", "clock"]
 
 
+def test_every_action_is_a_declared_attribute(qtbot, make_window):
+    from app.qt.window.worker_actions import _SPECS, WorkerActions
+
+    assert list(WorkerActions.__annotations__) == list(_SPECS)  # declared for type checkers and readers
+    a = make_window(three()).worker_actions
+    assert all(getattr(a, name) is action for name, action in a.actions.items())
+
+
 def test_context_menu_offers_every_selection_action(qtbot, make_window, monkeypatch):
     from qtpy.QtWidgets import QMenu
 

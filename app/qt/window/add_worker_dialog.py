@@ -282,8 +282,8 @@ class AddWorkerDialog(QDialog):
         elif "target" not in errors:  # the shape is fine; reuse the import check, if it is current
             if self._imported is None or self._imported[0] != checked:
                 return errors, None  # still waiting for the debounced import
-            if (problem := self._imported[1]) is not None:
-                errors.setdefault(_form_field(problem.field), problem.reason)
+            if (target_problem := self._imported[1]) is not None:
+                errors.setdefault(_form_field(target_problem.field), target_problem.reason)
         return errors, spec if not errors else None
 
     def _on_name_changed(self, _text: str) -> None:

@@ -51,7 +51,8 @@ class _SignalWakeup:
         self._previous_fd = signal.set_wakeup_fd(self._write.fileno())
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: window.close())
-        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)
+        # PyQt5 takes the fd as a qintptr (an int); PyQt5-stubs type it sip.voidptr.
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)  # type: ignore[arg-type]
         self._notifier.activated.connect(self._on_activated)
 
     def _on_activated(self) -> None:

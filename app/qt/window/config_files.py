@@ -20,6 +20,7 @@ from app.core.policy import State
 from app.core.spec import PulseConfig
 from app.qt.background import BackgroundCall
 from app.qt.binding import binding_version
+from app.qt.window.menu_slot import menu_slot
 from app.qt.window.recent_configs import RecentConfigs
 
 if TYPE_CHECKING:
@@ -52,19 +53,25 @@ class ConfigFiles(QObject):
         """Add the File menu's actions to ``menu``."""
         style = self._window.style()
         sp = QStyle.StandardPixmap
-        self.open_action = menu.addAction(style.standardIcon(sp.SP_DialogOpenButton), "&Open config…", self.open)
+        self.open_action = menu.addAction(
+            style.standardIcon(sp.SP_DialogOpenButton), "&Open config…", menu_slot(self.open)
+        )
         self.open_action.setShortcut(QKeySequence.StandardKey.Open)
         self.recent_menu = menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(lambda: self.recent.fill_menu(self.recent_menu, self.apply_file))
         self.recent.fill_menu(self.recent_menu, self.apply_file)
-        self.reload_action = menu.addAction(style.standardIcon(sp.SP_BrowserReload), "Re&load config", self.reload)
+        self.reload_action = menu.addAction(
+            style.standardIcon(sp.SP_BrowserReload), "Re&load config", menu_slot(self.reload)
+        )
         self.reload_action.setShortcut(QKeySequence("F5"))
-        self.save_action = menu.addAction(style.standardIcon(sp.SP_DialogSaveButton), "&Save config", self.save)
+        self.save_action = menu.addAction(
+            style.standardIcon(sp.SP_DialogSaveButton), "&Save config", menu_slot(self.save)
+        )
         self.save_action.setShortcut(QKeySequence.StandardKey.Save)
-        self.save_as_action = menu.addAction("Save config &as…", self.save_as)
+        self.save_as_action = menu.addAction("Save config &as…", menu_slot(self.save_as))
         self.save_as_action.setShortcut(QKeySequence.StandardKey.SaveAs)
         menu.addSeparator()
-        self.quit_action = menu.addAction("&Quit", self._window.close)
+        self.quit_action = menu.addAction("&Quit", menu_slot(self._window.close))
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self._update()
 

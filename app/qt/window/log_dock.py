@@ -95,11 +95,11 @@ class LogDock(QDockWidget):
         self.save_button = QPushButton("Save…")
         self.clear_button = QPushButton("Clear")
         bar = QHBoxLayout()
-        for w in (self.worker_combo, self.level_combo):
-            bar.addWidget(w)
+        for combo in (self.worker_combo, self.level_combo):
+            bar.addWidget(combo)
         bar.addWidget(self.search_edit, 1)
-        for w in (self.dropped_label, self.save_button, self.clear_button):
-            bar.addWidget(w)
+        for widget in (self.dropped_label, self.save_button, self.clear_button):
+            bar.addWidget(widget)
 
         fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.view = QTableView()

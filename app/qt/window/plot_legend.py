@@ -56,6 +56,7 @@ class PlotLegend(QListWidget):
         """Check or uncheck the entry of ``name``, as a click does."""
         for row in range(self.count()):
             item = self.item(row)
+            assert item is not None  # row < count()
             if item.text() == name:
                 item.setCheckState(Qt.CheckState.Unchecked if hidden else Qt.CheckState.Checked)
                 return

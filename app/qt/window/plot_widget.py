@@ -28,7 +28,7 @@ def make_plot_widget() -> TimedPlotWidget:
     return widget
 
 
-class TimedPlotWidget(pg.PlotWidget):
+class TimedPlotWidget(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph has no types: PlotWidget is Any
     """A PlotWidget that remembers how long its last paint took (wall time, GIL waits included)."""
 
     def __init__(self, **kwargs: object) -> None:

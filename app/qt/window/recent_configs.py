@@ -8,6 +8,8 @@ from collections.abc import Callable
 from qtpy.QtCore import QSettings
 from qtpy.QtWidgets import QMenu
 
+from app.qt.window.menu_slot import menu_slot
+
 MAX_RECENT = 8
 _RECENT_KEY = "recent_configs"
 _FOLDER_KEY = "last_folder"
@@ -67,7 +69,7 @@ class RecentConfigs:
         menu.clear()
         paths = self.paths()
         for i, path in enumerate(paths, start=1):
-            action = menu.addAction(f"&{i}  {path}", lambda p=path: open_path(p))
+            action = menu.addAction(f"&{i}  {path}", menu_slot(open_path, path))
             action.setData(path)
         if not paths:
             menu.addAction("No recent configs").setEnabled(False)

@@ -12,6 +12,7 @@ from app.core.inspection import format_count
 from app.core.overload import OverloadWatch
 from app.core.policy import State
 from app.core.proc_stats import ProcStats
+from app.qt.window.menu_slot import menu_slot
 from app.qt.window.worker_model import WorkerTableModel
 
 REFRESH_MS = 1000
@@ -62,7 +63,8 @@ class TableClock(QObject):
         self._proc_stats = ProcStats()
         self.period_ms = REFRESH_MS
         self.overload = OverloadWatch(cpus=os.cpu_count() or 1)
-        self.timer = QTimer(self, interval=REFRESH_MS)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self._on_timeout)
         self._start_timer(REFRESH_MS)
 
@@ -99,7 +101,7 @@ class TableClock(QObject):
 
         self.period_changed.connect(check)
         menu.addSeparator()
-        menu.addAction("Refresh &now", self.tick)  # no F5: that reloads the config file
+        menu.addAction("Refresh &now", menu_slot(self.tick))  # no F5: that reloads the config file
         return menu
 
     def batch_shown(self) -> None:

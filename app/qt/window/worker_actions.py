@@ -40,10 +40,21 @@ _SPECS: dict[str, tuple[str, QStyle.StandardPixmap, str, str, frozenset[State] |
 class WorkerActions(QObject):
     """Creates one QAction per worker command; `update_for` enables them from the selection.
 
-    Attributes
-    ----------
-    start, stop, kill, restart, inspect, reset, start_all, stop_all, add, remove, clear_log : QAction
+    Each action is also an attribute named as in ``_SPECS`` (``actions["start"]`` is ``start``).
     """
+
+    # Set in __init__, one per _SPECS entry (a test checks the two lists agree).
+    start: QAction
+    stop: QAction
+    kill: QAction
+    restart: QAction
+    inspect: QAction
+    reset: QAction
+    start_all: QAction
+    stop_all: QAction
+    add: QAction
+    remove: QAction
+    clear_log: QAction
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)

@@ -113,13 +113,13 @@ class WorkerTableModel(QAbstractTableModel):
             if isinstance(ev, WorkersChanged):
                 self._set_names()
                 continue
-            i = self._index.get(ev.worker)  # type: ignore[union-attr]
+            i = self._index.get(ev.worker)
             if i is None:
                 continue
             row = self._rows[i]
             if isinstance(ev, ItemBatch):
-                row.lag_ms = (ev.received_ns - ev.sent_ns) / 1e6
-                if ev.items:
+                if ev.items:  # not a loss found at a run's end (an empty batch): it was sent at no time
+                    row.lag_ms = (ev.received_ns - ev.sent_ns) / 1e6
                     row.last_item = ev.items[-1]
                     row.has_item = True
                 continue  # counts and last item repaint on the clock tick: one table repaint a second

@@ -1,0 +1,32 @@
+"""The code stays type-clean: mypy --strict runs on the whole app package as part of the suite, as in CI."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    # PyQt5, whatever QT_API says: the config, the stubs (PyQt5-stubs) and the ignores are for it.
+    env = {**os.environ, "QT_API": "pyqt5"}
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.timeout(300)
+def test_mypy_strict(tmp_path):
+    assert importlib.util.find_spec("mypy") is not None, "mypy comes with the test extra: pip install -e '.[test]'"
+    # qtpy's mypy-args (--always-true=PYQT5 ...) have mypy take qtpy's PyQt5 branches only.
+    qtpy_args = _run("qtpy", "mypy-args", timeout=60)
+    assert qtpy_args.returncode == 0, qtpy_args.stdout + qtpy_args.stderr
+    cache = ["--cache-dir", str(tmp_path / "mypy_cache")]  # no .mypy_cache left in the repository
+    result = _run("mypy", "--strict", *cache, *qtpy_args.stdout.split(), "app", timeout=280)
+    assert result.returncode == 0, result.stdout + result.stderr
