@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 
 from qtpy.QtGui import QCloseEvent
 from qtpy.QtWidgets import (
@@ -30,7 +30,7 @@ from app.qt.jobs import ProcessJob, run_in_process
 STEPS = 100
 
 
-def count_primes(limit: int) -> Iterator[int]:
+def count_primes(limit: int) -> Generator[int, None, int]:
     """Count the primes below ``limit`` by trial division: yield the percent done, return the count."""
     if limit < 3:
         raise ValueError(f"no primes below {limit}: choose 3 or more")
@@ -50,12 +50,18 @@ class JobWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Count primes in a worker process")
         self.job: ProcessJob | None = None
-        self.limit = QSpinBox(minimum=3, maximum=100_000_000, singleStep=1_000_000)  # no primes below 3
+        self.limit = QSpinBox()
+        self.limit.setRange(3, 100_000_000)  # no primes below 3
+        self.limit.setSingleStep(1_000_000)
         self.limit.setValue(3_000_000)
         self.limit.setGroupSeparatorShown(True)
-        self.start_button = QPushButton("Start", clicked=lambda: self.start_job())
-        self.cancel_button = QPushButton("Cancel", clicked=self.cancel_job, enabled=False)
-        self.progress = QProgressBar(maximum=STEPS)
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(lambda: self.start_job())
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_job)
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setMaximum(STEPS)
         self.result = QLabel("—")
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)

@@ -45,3 +45,26 @@ def test_start_method_is_explicit_and_forkserver_on_linux():
         assert sup._ctx.get_start_method() == "spawn"
     finally:
         sup.close()
+
+
+def test_the_window_uses_only_the_library_face():
+    """app/qt/window reaches workers through QtSupervisor alone: no core supervisor, record or consumer."""
+    import ast
+    from pathlib import Path
+
+    forbidden_modules = {"app.core.supervisor", "app.core.worker_record", "app.qt.consumer"}
+    forbidden_attributes = {"consumer", "record", "runtime"}  # the QtSupervisor's thread, the core's records
+    window = Path(app.core.__file__).parents[1] / "qt" / "window"
+    found = []
+    for path in sorted(window.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module in forbidden_modules:
+                found.append(f"{path.name}:{node.lineno}: imports {node.module}")
+            elif isinstance(node, ast.Attribute) and node.attr in forbidden_attributes:
+                found.append(f"{path.name}:{node.lineno}: .{node.attr}")
+            elif (
+                isinstance(node, ast.Attribute) and node.attr == "supervisor" and isinstance(node.value, ast.Attribute)
+            ):
+                if node.value.attr == "supervisor":
+                    found.append(f"{path.name}:{node.lineno}: .supervisor.supervisor (the core under QtSupervisor)")
+    assert not found, "\n".join(found)

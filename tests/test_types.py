@@ -1,4 +1,8 @@
-"""The code stays type-clean: mypy --strict runs on the whole app package as part of the suite, as in CI."""
+"""The code stays type-clean: mypy --strict runs on the whole app package as part of the suite, as in CI.
+
+examples/cpu_job.py is checked too: an app using the library face (run_in_process, ProcessJob's
+signals, JobError) type-checks under --strict.
+"""
 
 from __future__ import annotations
 
@@ -28,5 +32,5 @@ def test_mypy_strict(tmp_path):
     qtpy_args = _run("qtpy", "mypy-args", timeout=60)
     assert qtpy_args.returncode == 0, qtpy_args.stdout + qtpy_args.stderr
     cache = ["--cache-dir", str(tmp_path / "mypy_cache")]  # no .mypy_cache left in the repository
-    result = _run("mypy", "--strict", *cache, *qtpy_args.stdout.split(), "app", timeout=280)
+    result = _run("mypy", "--strict", *cache, *qtpy_args.stdout.split(), "app", "examples/cpu_job.py", timeout=280)
     assert result.returncode == 0, result.stdout + result.stderr

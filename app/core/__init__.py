@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from app.core.spec import PulseConfig, RestartPolicy, WorkerSpec
     from app.core.supervisor import Supervisor
     from app.core.worker_record import WorkerRecord
+    from app.core.worker_status import WorkerStatus, WorkerStatuses
 
 # Lazy: every worker process imports app.core.bootstrap, and with it this package; importing
 # the supervisor, config and psutil there too would cost a spawned worker ~150 ms for nothing.
@@ -47,6 +48,7 @@ _HOME = {
     **dict.fromkeys(("PulseConfig", "RestartPolicy", "WorkerSpec"), "spec"),
     "Supervisor": "supervisor",
     "WorkerRecord": "worker_record",
+    **dict.fromkeys(("WorkerStatus", "WorkerStatuses"), "worker_status"),
 }
 
 __all__ = [
@@ -71,6 +73,8 @@ __all__ = [
     "WorkerExited",
     "WorkerRecord",
     "WorkerSpec",
+    "WorkerStatus",
+    "WorkerStatuses",
     "WorkersChanged",
     "describe_worker",
     "dump_config",

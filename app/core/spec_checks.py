@@ -10,7 +10,7 @@ from typing import Any
 
 from app.core.errors import ConfigError, ConfigProblem, TargetError
 from app.core.spec import MAX_NICE, SCHED_POLICIES, RestartPolicy, WorkerSpec, split_target
-from app.core.target_probe import probe_targets
+from app.core.target_probe import probe_targets, target_of
 
 # Numeric worker keys: (kind, lower bound, bound inclusive).
 _NUMBERS: dict[str, tuple[type, int, bool]] = {
@@ -86,6 +86,21 @@ def check_spec_fields(where: str, fields: Mapping[str, Any]) -> WorkerSpec:
     if problems or spec is None:
         raise ConfigError(problems or [ConfigProblem(where, None, "name", "name and target are required")])
     return spec
+
+
+def spec_from_call(
+    where: str, name: str, target: str | Callable[..., Any], kwargs: dict[str, Any] | None, options: Mapping[str, Any]
+) -> WorkerSpec:
+    """Return the spec of a worker added in code (``QtSupervisor.add``), or raise `ConfigError` naming every
+    bad field; ``target`` may be a module-level function, turned into its ``"module:name"``."""
+    if not isinstance(target, str):
+        target, reason = target_of(target)
+        if reason:
+            raise ConfigError([ConfigProblem(where, None, "target", reason)])
+    fields: dict[str, Any] = {"name": name, "target": target, **options}
+    if kwargs is not None:
+        fields["kwargs"] = kwargs
+    return check_spec_fields(where, fields)
 
 
 def field_problem(key: str, value: Any) -> str | None:

@@ -25,3 +25,13 @@ def is_deleted(obj: Any) -> bool:
     from qtpy import sip
 
     return bool(sip.isdeleted(obj))
+
+
+def is_connected(obj: Any, signal: Any) -> bool:
+    """Whether any slot is connected to ``signal``, a bound signal of ``obj`` (asked in ``obj``'s thread)."""
+    if IS_PYSIDE:  # PyQt has no QMetaMethod.fromSignal; PySide's receivers() wants a signature
+        from qtpy.QtCore import QMetaMethod
+
+        # PyQt5-stubs have no fromSignal (PySide only): mypy checks this branch against PyQt5.
+        return bool(obj.isSignalConnected(QMetaMethod.fromSignal(signal)))  # type: ignore[attr-defined]
+    return bool(obj.receivers(signal) > 0)

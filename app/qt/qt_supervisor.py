@@ -6,18 +6,17 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QCoreApplication, QMetaMethod, QObject, Signal
+from qtpy.QtCore import QCoreApplication, QObject, Signal
 
 from app.core.errors import ConfigError, ConfigProblem, SupervisorClosedError, UnknownWorkerError
 from app.core.events import ItemBatch, LogLine, StackDump, StateChanged, WorkerExited
 from app.core.inspection import Inspector, ProcessInfo
 from app.core.policy import State
 from app.core.spec import PulseConfig
-from app.core.spec_checks import check_spec_fields
+from app.core.spec_checks import spec_from_call
 from app.core.supervisor import Supervisor
-from app.core.target_probe import target_of
 from app.core.worker_status import WorkerStatus, WorkerStatuses
-from app.qt.binding import IS_PYSIDE
+from app.qt.binding import is_connected
 from app.qt.consumer import Consumer, stop_and_join
 
 if TYPE_CHECKING:
@@ -130,20 +129,10 @@ class QtSupervisor(QObject):
             Naming every bad field (or a name already in use); nothing is added.
         """
         where = f"QtSupervisor.add({name!r})"
-        problems: list[ConfigProblem] = []
-        if not isinstance(target, str):
-            target, reason = target_of(target)
-            if reason:
-                problems.append(ConfigProblem(where, None, "target", reason))
-        if name in self._statuses:
-            problems.append(ConfigProblem(where, None, "name", f"a worker named {name!r} already exists"))
-        if problems:
-            raise ConfigError(problems)
+        if name in self._statuses:  # before importing the target to check it, which takes a while
+            raise ConfigError([ConfigProblem(where, None, "name", f"a worker named {name!r} already exists")])
         self._check_open()
-        fields: dict[str, Any] = {"name": name, "target": target, **options}
-        if kwargs is not None:
-            fields["kwargs"] = kwargs
-        spec = check_spec_fields(where, fields)
+        spec = spec_from_call(where, name, target, kwargs, options)
         self.add_spec(spec)
         return spec
 
@@ -302,11 +291,11 @@ class QtSupervisor(QObject):
         self._statuses.fold(events)  # first: every slot below reads statuses already current
         # Only the signals someone listens to are emitted: an app on `events` alone (the window)
         # pays no per-worker emissions (asked per batch: a slot connected later is served).
-        if self._listened(self.events):
+        if is_connected(self, self.events):
             self.events.emit(events)
-        items, newest = self._listened(self.items), self._listened(self.newest)
-        states, exits = self._listened(self.state_changed), self._listened(self.exited)
-        lines, stacks = self._listened(self.log_line), self._listened(self.stack)
+        items, newest = is_connected(self, self.items), is_connected(self, self.newest)
+        states, exits = is_connected(self, self.state_changed), is_connected(self, self.exited)
+        lines, stacks = is_connected(self, self.log_line), is_connected(self, self.stack)
         for ev in events:
             if type(ev) is ItemBatch:
                 if ev.items:
@@ -325,12 +314,6 @@ class QtSupervisor(QObject):
                     self.log_line.emit(ev.worker, ev.level, ev.line)
             elif type(ev) is StackDump and stacks:
                 self.stack.emit(ev.worker, ev.text)
-
-    def _listened(self, signal: Any) -> bool:
-        if IS_PYSIDE:  # PyQt has no QMetaMethod.fromSignal; PySide's receivers() wants a signature
-            # PyQt5-stubs have no fromSignal (PySide only): mypy checks this branch against PyQt5.
-            return bool(self.isSignalConnected(QMetaMethod.fromSignal(signal)))  # type: ignore[attr-defined]
-        return bool(self.receivers(signal) > 0)
 
     def _on_consumer_finished(self) -> None:
         self._closed = True  # the thread ended (shut down, or an internal error): nothing runs commands now

@@ -14,6 +14,7 @@ from app.core.errors import ConfigError, SupervisorClosedError, UnknownWorkerErr
 from app.core.events import ItemBatch, StateChanged
 from app.core.policy import State
 from app.core.target_probe import target_of
+from app.qt.binding import is_connected
 from app.qt.qt_supervisor import QtSupervisor
 from tests import workers
 from tests.helpers import config, spec
@@ -295,7 +296,7 @@ def test_a_signal_connected_later_is_served_from_the_next_batch(qtbot, make_pool
     pool = make_pool()  # make_pool listens to `events` only
     with qtbot.waitSignal(pool.events, timeout=10_000, check_params_cb=lambda e: any(type(x) is ItemBatch for x in e)):
         pool.add("tick", "app.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
-    assert not pool._listened(pool.newest)
+    assert not is_connected(pool, pool.newest)
     with qtbot.waitSignal(pool.newest, timeout=10_000) as blocker:
         pass
     worker, item = blocker.args
