@@ -29,3 +29,4 @@ def _in_forkserver() -> bool:
 # Only there: imported anywhere else (a test, a tool listing modules) this does nothing.
 if _in_forkserver():
     worker_tree.guard_forkserver()
+    worker_tree.own_session()

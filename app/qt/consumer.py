@@ -33,6 +33,12 @@ class Consumer(QThread):
     the writers' batching delay included), so a flooding worker costs the GUI thread one slot
     call per frame, not one per item.
 
+    Backpressure: a batch is emitted only once the GUI thread has taken the previous one from its
+    event queue. A GUI thread that gets less CPU than the items cost (64 busy workers on 2 cores)
+    then handles fewer, bigger batches and runs its timers and repaints between them, instead of
+    falling behind a queue of batches it can never empty: in that case the window froze for 5-6 s
+    at a time. Events wait here meanwhile, merged; nothing is dropped.
+
     Only `run` executes in the thread; `request_stop` and `request_shutdown` only set flags and
     wake the poll.
 
@@ -63,10 +69,16 @@ class Consumer(QThread):
         self._shutdown = False
         self._stop = False
         self.emissions = 0
+        # An emission not yet taken by the GUI thread (set here, cleared there), and whether events
+        # are being held back for it (set here, cleared there): then `_taken` wakes the poll.
+        self._unacked = False
+        self._held = False
         # Cycles are collected in the GUI thread while this thread runs (see gui_gc): this
         # object lives in the GUI thread, so its slots run there.
         self._collector = gui_gc.collector()
         self._holding = False
+        # Connected first: the GUI thread takes a batch (this runs), then its other slots handle it.
+        self.events_received.connect(self._taken)
         self.events_received.connect(self._collector.collect_if_due)
         self.finished.connect(self.release_collector)
 
@@ -86,6 +98,13 @@ class Consumer(QThread):
         if self._holding and self.isFinished():
             self._holding = False
             self._collector.release()
+
+    def _taken(self) -> None:
+        """The GUI thread reached the last batch: the next may be emitted (GUI thread)."""
+        self._unacked = False
+        if self._held:  # events wait for this: send them now, not at the next item's arrival
+            self._held = False
+            self._supervisor.wake()
 
     def request_shutdown(self) -> None:
         """Stop every worker gracefully; the thread ends once none is left running."""
@@ -116,6 +135,10 @@ class Consumer(QThread):
             timeout = None
             if pending:
                 timeout = max(0.0, last_emit + self.min_gap - time.monotonic())
+                if self._unacked:
+                    self._held = True
+                    # Asked again after saying so: an ack in between saw no flag and woke nobody.
+                    timeout = None if self._unacked else 0.0
             # Holding items for the next frame anyway: let the channels fill meanwhile and read
             # them all at the frame (one wake-up, not one per message), unless a channel was so
             # busy last frame that its pipe would fill first. 64 workers at 1 000/s: consumer
@@ -123,7 +146,8 @@ class Consumer(QThread):
             new = sup.poll(timeout, gather=bool(pending) and gather)
             pending.extend(new)
             urgent = urgent or any(type(ev) in _URGENT for ev in new)
-            if pending and (urgent or time.monotonic() - last_emit >= self.min_gap):
+            if pending and not self._unacked and (urgent or time.monotonic() - last_emit >= self.min_gap):
+                self._unacked = True
                 self.events_received.emit(merge_batches(pending))
                 self.emissions += 1
                 pending = []

@@ -66,3 +66,26 @@ def test_a_worker_may_fan_out_over_its_own_pool(make_supervisor, method, executo
     assert not errors
     assert [item for _, item in items_of(events, "pool")] == [285]
     assert [(e.exitcode, e.signal) for e in exits_of(events, "pool")] == [(0, None)]
+
+
+def _autogroup(pid):
+    try:
+        with open(f"/proc/{pid}/autogroup") as f:
+            return f.read().split()[0]  # "/autogroup-123"
+    except OSError:  # a kernel without autogroup scheduling
+        return None
+
+
+def test_workers_share_one_session_apart_from_the_supervisors(make_supervisor):
+    """One session, so one scheduling group under autogroup: 64 busy workers weigh as much as the window."""
+    from app.core import pulse_forkserver
+
+    sup = make_supervisor(config(spec("a", "app.producers:clock"), spec("b", "app.producers:clock")))
+    sup.start("a")
+    sup.start("b")
+    poll_until(sup, lambda _: all(sup.record(n).runtime.state is State.RUNNING for n in "ab"), timeout=30.0)
+    a, b = sup.record("a").pid, sup.record("b").pid
+    assert os.getsid(a) == os.getsid(b) == pulse_forkserver.server_pid() != os.getsid(0)
+    assert os.getpgid(a) == a and os.getpgid(b) == b  # each still its own process group, for signals
+    if _autogroup(0) is not None:
+        assert _autogroup(a) == _autogroup(b) != _autogroup(0)

@@ -198,3 +198,23 @@ def test_the_writer_and_the_consumer_together_hold_an_item_at_most_one_frame():
 
     c = Consumer(ScriptedSupervisor([0.0], []))  # type: ignore[arg-type]
     assert c.min_gap + DEFAULT_MAX_DELAY == pytest.approx(1.0 / DEFAULT_MAX_EMITS_PER_SECOND)
+
+
+def test_a_gui_thread_that_has_not_taken_a_batch_gets_the_next_ones_merged_not_queued(qtbot, monkeypatch):
+    """Backpressure: while the GUI thread is busy, batches wait in the consumer, merged, not in Qt's queue."""
+    clock = [100.0]
+    monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
+    # A frame of items every 20 ms: each would go out on its own to a GUI thread keeping up.
+    script = [(100.0 + 0.02 * i, [ItemBatch("w", i, [i], 0, 0)]) for i in range(50)]
+    sup = ScriptedSupervisor(clock, script)
+    c = Consumer(sup, writer_delay=0.0)  # type: ignore[arg-type]
+    sup.consumer = c
+    emitted: list[list] = []
+    c.events_received.connect(emitted.append)
+    c.start()
+    assert c.wait(10_000)  # this (the GUI) thread takes nothing meanwhile: it is blocked right here
+    qtbot.waitUntil(lambda: len(emitted) == 2, timeout=5000)
+    first, rest = emitted
+    assert [e.items for e in first] == [[0]]
+    assert [e.items for e in rest] == [list(range(1, 50))]  # every other item, in order, in one batch
+    c.release_collector()
