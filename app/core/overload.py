@@ -47,5 +47,5 @@ class OverloadWatch:
         worst = max(late for _, late in self._stalls)
         return (
             f"The window froze for up to {worst:.1f} s: the workers use {workers_cpu_percent / 100:.1f} of "
-            f'{self.cpus} CPUs. Give bulk workers sched = "idle" to put the window first.'
+            f"{self.cpus} CPUs. Start Pulse with PULSE_WORKERS_NICE=10 (or more) to put the window first."
         )

@@ -76,13 +76,13 @@ class WorkerSpec:
         ``flap_limit`` unexpected exits within ``flap_window`` seconds mean FATAL, even after
         RUNNING: a worker that keeps crashing a few seconds in does not restart for ever.
     nice : int
-        Added to Pulse's own niceness for the worker and its children (0 to 19): a busy machine
-        then slows the worker before it slows the window and the desktop.
+        Added to Pulse's own niceness for the worker and its children (0 to 19). The workers
+        share a scheduling group of their own (`worker_tree.own_session`), so this orders the
+        worker among the workers: a busy machine slows it before the others.
     sched : str
         The worker's Linux scheduling policy, one of `SCHED_POLICIES` (ignored elsewhere).
-        "idle" keeps the window responsive however busy the workers are (64 workers waking
-        64 000 times a second on 2 cores: the window's worst stall 1.3 s -> 30 ms), but such a
-        worker gets no CPU while any other program wants it all: for bulk work, not live feeds.
+        "idle" runs the worker only on CPU no other worker wants: for bulk work beside live
+        feeds. The window's share against all the workers is the group's (PULSE_WORKERS_NICE).
     """
 
     name: str

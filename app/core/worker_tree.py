@@ -73,17 +73,29 @@ def guard_forkserver() -> None:
     atexit.register(_end_all_descendants)
 
 
+DEFAULT_WORKERS_NICE = 5  # the workers' group against the window and other programs (autogroup only)
+
+
 def own_session() -> None:
     """In the forkserver: start a session of its own, which every worker it forks then shares.
 
     Linux schedules each session as one group when autogroup is on (the default on desktops:
     ``/proc/sys/kernel/sched_autogroup_enabled``), sharing the CPU between groups first. In the
     window's session, 64 busy workers weighed 64 times the window and starved it of CPU (GUI
-    stalls of 2-6 s on 2 cores); in a session of their own they weigh, together, as much as it
-    does. A worker keeps its own process group, so signals to it reach its tree as before.
+    stalls of 2-6 s on 2 cores). In a session of their own they weigh, together, what one program
+    at ``PULSE_WORKERS_NICE`` does (default 5): the window gets the CPU it needs however many
+    workers are busy (stalls under 50 ms), and they use all the CPU it leaves. A worker keeps its
+    own process group, so signals to it reach its tree as before.
     """
     with contextlib.suppress(OSError):  # already a session leader: nothing to do
         os.setsid()
+    text = os.environ.get("PULSE_WORKERS_NICE", str(DEFAULT_WORKERS_NICE))
+    nice = int(text) if text.strip().isdigit() and int(text) <= 19 else None
+    if nice is None:
+        print(f"pulse: PULSE_WORKERS_NICE={text!r} is not 0-19; using {DEFAULT_WORKERS_NICE}", file=sys.stderr)
+        nice = DEFAULT_WORKERS_NICE
+    with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as group:  # absent: no autogroup
+        group.write(str(nice))
 
 
 def _end_all_descendants() -> None:

@@ -7,6 +7,7 @@ import signal
 
 import pytest
 
+from app.core import worker_tree
 from app.core.events import LogLine, WorkerExited
 from app.core.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec, wait_ended
@@ -69,9 +70,11 @@ def test_a_worker_may_fan_out_over_its_own_pool(make_supervisor, method, executo
 
 
 def _autogroup(pid):
+    """Return (group, nice) from ``/proc/<pid>/autogroup`` ("/autogroup-123 nice 5"), or None."""
     try:
         with open(f"/proc/{pid}/autogroup") as f:
-            return f.read().split()[0]  # "/autogroup-123"
+            group, _, nice = f.read().split()
+            return group, int(nice)
     except OSError:  # a kernel without autogroup scheduling
         return None
 
@@ -87,5 +90,35 @@ def test_workers_share_one_session_apart_from_the_supervisors(make_supervisor):
     a, b = sup.record("a").pid, sup.record("b").pid
     assert os.getsid(a) == os.getsid(b) == pulse_forkserver.server_pid() != os.getsid(0)
     assert os.getpgid(a) == a and os.getpgid(b) == b  # each still its own process group, for signals
-    if _autogroup(0) is not None:
-        assert _autogroup(a) == _autogroup(b) != _autogroup(0)
+    if _autogroup("self") is not None:
+        assert _autogroup(a) == _autogroup(b) != _autogroup("self")
+        assert _autogroup(a)[1] == worker_tree.DEFAULT_WORKERS_NICE  # together, a nice program
+
+
+WORKERS_NICE_SCRIPT = """
+import os, sys, time
+from app.core.policy import State
+from app.core.supervisor import Supervisor
+from tests.helpers import config, poll_until, spec
+sup = Supervisor(config(spec("a", "app.producers:clock")))
+try:
+    sup.start("a")
+    poll_until(sup, lambda _: sup.record("a").runtime.state is State.RUNNING, timeout=30.0)
+    print(open(f"/proc/{sup.record('a').pid}/autogroup").read().split()[-1])
+finally:
+    sup.close()
+"""
+
+
+def test_the_workers_group_nice_is_overridable(tmp_path):
+    import subprocess
+    import sys
+
+    if _autogroup("self") is None:
+        pytest.skip("this kernel has no autogroup scheduling")
+    env = {**os.environ, "PULSE_WORKERS_NICE": "9", "PULSE_LOG_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", WORKERS_NICE_SCRIPT], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["9"]
