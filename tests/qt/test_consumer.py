@@ -218,3 +218,30 @@ def test_a_gui_thread_that_has_not_taken_a_batch_gets_the_next_ones_merged_not_q
     assert [e.items for e in first] == [[0]]
     assert [e.items for e in rest] == [list(range(1, 50))]  # every other item, in order, in one batch
     c.release_collector()
+
+
+def test_a_gui_thread_far_behind_leaves_the_channels_unread_so_the_writers_wait(qtbot, monkeypatch):
+    """Held items are bounded: past MAX_HELD_ITEMS busy channels are left unread until the GUI takes a batch."""
+    from app.qt.consumer import MAX_HELD_ITEMS
+
+    class BusySupervisor(ScriptedSupervisor):
+        def busiest_bytes(self) -> int:
+            return 10**6  # a flood: normally read as it arrives, never left to gather
+
+    clock = [100.0]
+    monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
+    size = MAX_HELD_ITEMS // 4
+    script = [(100.0 + 0.02 * i, [ItemBatch("w", i * size, [0] * size, 0, 0)]) for i in range(8)]
+    sup = BusySupervisor(clock, script)
+    c = Consumer(sup, writer_delay=0.0)  # type: ignore[arg-type]
+    sup.consumer = c
+    emitted: list[list] = []
+    c.events_received.connect(emitted.append)
+    c.start()
+    assert c.wait(10_000)  # the GUI thread (this one) takes nothing meanwhile
+    qtbot.waitUntil(lambda: len(emitted) == 2, timeout=5000)
+    gathers = [gather for _timeout, gather in sup.polls[1:]]  # after the first batch went out, unacked
+    # Reading on while under the bound (a flood is never left to fill its pipe), not past it.
+    assert gathers[:4] == [False, False, False, False] and all(gathers[4:]), gathers
+    assert sum(len(e.items) for batch in emitted for e in batch) == 8 * size  # nothing lost
+    c.release_collector()
