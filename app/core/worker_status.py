@@ -47,26 +47,28 @@ class WorkerStatus:
         """Return how many items the worker has sent, as far as Pulse has read its channel."""
         return self.received + self.lost
 
-    def apply(self, event: Event) -> bool:
-        """Fold one of this worker's events in; return whether a state, exit or traceback changed."""
+    def apply(self, event: Event) -> None:
+        """Fold one of this worker's events in."""
         if isinstance(event, ItemBatch):
             self.received += len(event.items)
             self.lost += event.lost_before
-            return False
-        if isinstance(event, StateChanged):
+        elif isinstance(event, StateChanged):
             self.state, self.pid, self.restarts = event.state, event.pid, event.restarts
             self.fatal_reason = event.reason
         elif isinstance(event, WorkerExited):
             self.last_exit = (event.exitcode, event.signal)
         elif isinstance(event, LogLine) and event.traceback:
             self.last_traceback = event.line
-        else:
-            return False
-        return True
 
     def reset_counters(self) -> None:
         """Count items, lost items and restarts from zero."""
         self.received = self.lost = self.restarts = 0
+
+
+def changes_status(event: Event) -> bool:
+    """Whether `WorkerStatus.apply` changes the state, pid, restarts, exit or traceback for ``event``
+    (an `ItemBatch` changes only the counts)."""
+    return isinstance(event, StateChanged | WorkerExited) or (isinstance(event, LogLine) and event.traceback)
 
 
 class WorkerStatuses:

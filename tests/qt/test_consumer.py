@@ -200,24 +200,29 @@ def test_the_writer_and_the_consumer_together_hold_an_item_at_most_one_frame():
     assert c.min_gap + DEFAULT_MAX_DELAY == pytest.approx(1.0 / DEFAULT_MAX_EMITS_PER_SECOND)
 
 
+def run_with_the_gui_thread_blocked(qtbot, sup: ScriptedSupervisor) -> list[list]:
+    """Run a consumer on ``sup``'s script in its thread while this (the GUI) thread takes nothing,
+    then deliver what it emitted: the first batch, and everything held for the GUI after it."""
+    c = Consumer(sup, writer_delay=0.0)  # type: ignore[arg-type]
+    sup.consumer = c
+    emitted: list[list] = []
+    c.events_received.connect(emitted.append)
+    c.start()
+    assert c.wait(10_000)  # blocked right here: no batch is taken until the thread has ended
+    qtbot.waitUntil(lambda: len(emitted) == 2, timeout=5000)
+    c.release_collector()
+    return emitted
+
+
 def test_a_gui_thread_that_has_not_taken_a_batch_gets_the_next_ones_merged_not_queued(qtbot, monkeypatch):
     """Backpressure: while the GUI thread is busy, batches wait in the consumer, merged, not in Qt's queue."""
     clock = [100.0]
     monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
     # A frame of items every 20 ms: each would go out on its own to a GUI thread keeping up.
     script = [(100.0 + 0.02 * i, [ItemBatch("w", i, [i], 0, 0)]) for i in range(50)]
-    sup = ScriptedSupervisor(clock, script)
-    c = Consumer(sup, writer_delay=0.0)  # type: ignore[arg-type]
-    sup.consumer = c
-    emitted: list[list] = []
-    c.events_received.connect(emitted.append)
-    c.start()
-    assert c.wait(10_000)  # this (the GUI) thread takes nothing meanwhile: it is blocked right here
-    qtbot.waitUntil(lambda: len(emitted) == 2, timeout=5000)
-    first, rest = emitted
+    first, rest = run_with_the_gui_thread_blocked(qtbot, ScriptedSupervisor(clock, script))
     assert [e.items for e in first] == [[0]]
     assert [e.items for e in rest] == [list(range(1, 50))]  # every other item, in order, in one batch
-    c.release_collector()
 
 
 def test_a_gui_thread_far_behind_leaves_the_channels_unread_so_the_writers_wait(qtbot, monkeypatch):
@@ -233,15 +238,8 @@ def test_a_gui_thread_far_behind_leaves_the_channels_unread_so_the_writers_wait(
     size = MAX_HELD_ITEMS // 4
     script = [(100.0 + 0.02 * i, [ItemBatch("w", i * size, [0] * size, 0, 0)]) for i in range(8)]
     sup = BusySupervisor(clock, script)
-    c = Consumer(sup, writer_delay=0.0)  # type: ignore[arg-type]
-    sup.consumer = c
-    emitted: list[list] = []
-    c.events_received.connect(emitted.append)
-    c.start()
-    assert c.wait(10_000)  # the GUI thread (this one) takes nothing meanwhile
-    qtbot.waitUntil(lambda: len(emitted) == 2, timeout=5000)
+    emitted = run_with_the_gui_thread_blocked(qtbot, sup)
     gathers = [gather for _timeout, gather in sup.polls[1:]]  # after the first batch went out, unacked
     # Reading on while under the bound (a flood is never left to fill its pipe), not past it.
     assert gathers[:4] == [False, False, False, False] and all(gathers[4:]), gathers
     assert sum(len(e.items) for batch in emitted for e in batch) == 8 * size  # nothing lost
-    c.release_collector()

@@ -9,11 +9,11 @@ from typing import Any
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qtpy.QtGui import QBrush, QColor
 
-from app.core.events import Event, ItemBatch, LogLine, StateChanged, WorkerExited, WorkersChanged
+from app.core.events import Event, ItemBatch, StateChanged, WorkersChanged
 from app.core.inspection import describe_exit, format_bytes, format_count, format_duration
 from app.core.item_text import item_text
 from app.core.policy import State
-from app.core.worker_status import WorkerStatuses
+from app.core.worker_status import WorkerStatuses, changes_status
 from app.qt.window.worker_row import WorkerRow
 
 STATE_COLOURS = {
@@ -130,7 +130,7 @@ class WorkerTableModel(QAbstractTableModel):
                     # No process: no uptime, CPU or RSS, and no rate (even with the refresh paused).
                     row.started = row.cpu = row.rss = None
                     row.rate = 0.0
-            elif not isinstance(ev, WorkerExited) and not (isinstance(ev, LogLine) and ev.traceback):
+            elif not changes_status(ev):
                 continue
             touched.add(row.name)
         if touched:
