@@ -116,7 +116,7 @@ def _idle(supervisor: Supervisor) -> bool:
     """Return whether nothing runs and nothing ever will (no process, no restart pending)."""
     for name in supervisor.names():
         rec = supervisor.record(name)
-        if rec.process is not None or rec.runtime.deadline is not None or rec.runtime.state.is_alive:
+        if rec.run is not None or rec.runtime.deadline is not None or rec.runtime.state.is_alive:
             return False
     return True
 
@@ -193,7 +193,7 @@ def _stop_all(supervisor: Supervisor, stop: _StopRequest, output: HeadlessOutput
         if stop.count > signals_seen:  # impatient user: a second signal kills
             signals_seen = stop.count
             for name in supervisor.names():
-                if supervisor.record(name).process is not None:
+                if supervisor.record(name).run is not None:
                     supervisor.kill(name)
         left = bound - time.monotonic()
         stop.polling = True

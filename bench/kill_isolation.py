@@ -108,7 +108,7 @@ def trial_pulse(kills: int) -> dict[str, Any]:
                 time.sleep(rng.uniform(0.0, 0.002))  # land anywhere in A's stream of 1000-item writes
                 sup.kill("A")
                 deadline = time.monotonic() + 10.0
-                while not (rec_a.process is None and rec_a.runtime.state is State.STOPPED):
+                while not (rec_a.run is None and rec_a.runtime.state is State.STOPPED):
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"A stuck in {rec_a.runtime.state}")
                     time.sleep(0.0005)

@@ -11,22 +11,18 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from app.core import bootstrap, policy, pulse_forkserver
+from app.core import policy
 from app.core.errors import ConfigError, ConfigProblem, UnknownWorkerError
 from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
+from app.core.local_run import LocalLauncher
 from app.core.logfiles import LogFiles, default_log_dir
 from app.core.policy import Command, State
 from app.core.spec import PulseConfig, WorkerSpec
 from app.core.worker_record import WorkerRecord
 from app.core.worker_watch import WorkerWatch
-
-# Modules every forkserver child needs: importing them once in the server makes starts fast.
-# The guard makes the forkserver a subreaper that ends every worker's leftovers (worker_tree).
-_PRELOAD = ["app.core.forkserver_guard", "app.core.bootstrap", "app.core.producers"]
 
 
 class Supervisor:
@@ -53,11 +49,7 @@ class Supervisor:
         clock: Callable[[], float] = time.monotonic,
         log_dir: str | os.PathLike[str] | None = None,
     ) -> None:
-        self._ctx = multiprocessing.get_context(config.start_method)
-        self._process_class: type[BaseProcess] | None = None  # None: the context's own Process
-        if config.start_method == "forkserver":
-            pulse_forkserver.set_preload(_PRELOAD)
-            self._process_class = pulse_forkserver.PulseForkServerProcess
+        self._launcher = LocalLauncher(config.start_method)
         self.start_method = config.start_method
         self._clock = clock
         self._workers: dict[str, WorkerRecord] = {}
@@ -159,7 +151,7 @@ class Supervisor:
 
     def all_stopped(self) -> bool:
         """Return whether no worker has a live process."""
-        return all(rec.process is None for rec in self._workers.values())
+        return all(rec.run is None for rec in self._workers.values())
 
     # --- the polling thread ---------------------------------------------------------------
 
@@ -204,9 +196,9 @@ class Supervisor:
         if self._closed:
             return
         for rec in self._workers.values():
-            if rec.process is not None:
+            if rec.run is not None:
                 rec.signal(signal.SIGKILL)
-                rec.process.join(timeout=5.0)
+                rec.run.join(timeout=5.0)
                 rec.release()
         with self._wake_lock:
             self._closed = True
@@ -235,11 +227,8 @@ class Supervisor:
                     self._feed(self._workers[name], event)
             elif kind == "stack":
                 rec = self._workers.get(payload)
-                if rec is not None and rec.control is not None:
-                    try:
-                        rec.control.send_bytes(b"stack")
-                    except OSError:
-                        pass
+                if rec is not None:
+                    rec.request_stack()
             elif kind == "reset":
                 rec = self._workers.get(payload)
                 if rec is not None:
@@ -285,16 +274,16 @@ class Supervisor:
                 rec.spec, rec.pending_spec = rec.pending_spec, None
             if state is State.STARTING:
                 self._spawn(rec)
-                if rec.process is None:  # could not even start: treated as a failed run
+                if rec.run is None:  # could not even start: treated as a failed run
                     return
             else:
                 self._announce(rec, state)
         for command in step.commands:
-            if command is Command.TERMINATE and rec.process is not None:
+            if command is Command.TERMINATE and rec.run is not None:
                 rec.signal(signal.SIGTERM)
-            elif command is Command.KILL and rec.process is not None:
+            elif command is Command.KILL and rec.run is not None:
                 rec.signal(signal.SIGKILL)
-        if rec.removing and rec.process is None and not rec.runtime.state.is_alive:
+        if rec.removing and rec.run is None and not rec.runtime.state.is_alive:
             del self._workers[rec.spec.name]
             self._events.append(WorkersChanged(tuple(self._workers)))
 
@@ -306,7 +295,7 @@ class Supervisor:
 
     def _spawn(self, rec: WorkerRecord) -> None:
         try:
-            rec.launch(self._ctx, bootstrap.run, self._process_class)
+            rec.launch(self._launcher)
         except Exception as exc:  # e.g. kwargs that do not pickle
             self._log(rec, f"cannot start worker: {type(exc).__name__}: {exc}", traceback=True)
             self._feed(rec, policy.Exited(exitcode=None))
@@ -316,7 +305,7 @@ class Supervisor:
 
     def _reap(self, rec: WorkerRecord) -> None:
         """The sentinel fired: read what is left in the channel, reap, and tell the policy."""
-        if rec.process is None:
+        if rec.run is None:
             return
         pid, exitcode, sig = rec.reap(self._events)
         self._watch.changed()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from app.core import channel, worker_tree
+from app.core import channel
 from app.core.events import Event, ItemBatch, LogLine, StackDump
 from app.core.item_text import valid_text
 from app.core.output_pipe import OutputReader
@@ -18,8 +17,8 @@ from app.core.tolerant_unpickle import loads_tolerant, salvage_batch
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from multiprocessing.connection import Connection
-    from multiprocessing.process import BaseProcess
 
+    from app.core.run import Launcher, Run
     from app.core.spec import WorkerSpec
 
 
@@ -31,7 +30,10 @@ class WorkerRecord:
     ----------
     spec, runtime : WorkerSpec, Runtime
         What to run and where the policy stands.
-    process, reader, control : the live process and the parent's ends of its pipes, or None
+    run : Run or None
+        The live run (until reaped), whatever backend it is on.
+    reader : Connection or None
+        Its channel, open until end of file (which may come after the run is reaped, or never).
     received, lost, sent : int
         Items received, sequence numbers skipped, items the worker reported sent (all runs).
     restarts : int
@@ -42,10 +44,9 @@ class WorkerRecord:
 
     spec: WorkerSpec
     runtime: Runtime = field(default_factory=Runtime)
-    process: BaseProcess | None = None
+    run: Run | None = None
     reader: Connection | None = None
     frames: channel.FrameReader | None = None  # reads `reader`, which stays open until EOF
-    control: Connection | None = None
     received: int = 0
     lost: int = 0
     sent: int = 0
@@ -67,8 +68,13 @@ class WorkerRecord:
 
     @property
     def pid(self) -> int | None:
-        """Return the pid of the live process, if any."""
-        return self.process.pid if self.process is not None else None
+        """Return the pid of the live run's process (on its node), if any."""
+        return self.run.pid if self.run is not None else None
+
+    @property
+    def node(self) -> str | None:
+        """Return where the live run is (`run.LOCAL_NODE`: here), if any."""
+        return self.run.node if self.run is not None else None
 
     def read(self, events: list[Event], *, drain: bool = False) -> None:
         """Decode what the channel holds now and append its events; close it at end of file.
@@ -173,65 +179,33 @@ class WorkerRecord:
     def reset_counters(self) -> None:
         """Count restarts and items from zero (the current run's items so far no longer count as sent)."""
         self.restarts = self.received = self.lost = 0
-        self.sent = -self.next_seq if self.process is not None else 0  # `sent` gains the run's total at its end
+        self.sent = -self.next_seq if self.run is not None else 0  # `sent` gains the run's total at its end
 
     def signal(self, sig: int) -> None:
-        """Signal the worker's process group, or just the worker if it has no group of its own yet.
+        """Signal the worker and the processes it started (see `Run.signal`).
 
         A SIGTERM before the run said HELLO is held back until it does (the policy's stop
         timeout still ends a run that never does).
         """
-        pid = self.pid
-        if pid is None:
+        if self.run is None:
             return
         if sig == signal.SIGTERM and not self.ready:
             self.term_deferred = True
             return
-        try:
-            if os.getpgid(pid) == pid:
-                os.killpg(pid, sig)
-                return
-        except ProcessLookupError:
-            return
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
+        self.run.signal(sig)
 
-    def launch(self, ctx: Any, target: Any, process_class: type[BaseProcess] | None = None) -> None:
-        """Start a process running ``target(spec, channel writer, control reader)`` for this run.
+    def request_stack(self) -> None:
+        """Ask the live run for its stack (a `StackDump` event answers)."""
+        if self.run is not None:
+            self.run.request_stack()
 
-        ``ctx`` gives the pipes, and the process unless ``process_class`` is given.
-
-        Raises whatever ``Process.start`` raises (e.g. kwargs that do not pickle), with every
-        pipe closed again.
-        """
-        reader, writer = ctx.Pipe(duplex=False)
-        control_r, control_w = ctx.Pipe(duplex=False)
-        out_r, out_w = ctx.Pipe(duplex=False)  # its fds 1 and 2, read here (output_pipe)
-        err_r, err_w = ctx.Pipe(duplex=False)
-        child_ends = (writer, control_r, out_w, err_w)
-        # Not daemonic: a daemonic process may not have children of its own (no Pool in a
-        # worker). Pulse's own watches end it with Pulse; `Supervisor.close` reaps it.
-        process = (process_class or ctx.Process)(
-            target=target, args=(self.spec, *child_ends), name=f"pulse:{self.spec.name}", daemon=False
-        )
-        with worker_tree.launching() as live:  # a sweep must not take it for an orphan meanwhile
-            try:
-                process.start()
-            except Exception:
-                for conn in (reader, control_w, out_r, err_r, *child_ends):
-                    conn.close()
-                raise
-            assert process.pid is not None  # a start() that returned set it
-            live.add(process.pid)
-        # The child holds its own copies now; ours would keep the pipes from ever reaching EOF.
-        for conn in child_ends:
-            conn.close()
-        self.process, self.reader, self.control = process, reader, control_w
-        self.outputs = {"stdout": OutputReader(out_r), "stderr": OutputReader(err_r)}
+    def launch(self, launcher: Launcher) -> None:
+        """Start a run of this worker with ``launcher``; raise (nothing left open) if it cannot start."""
+        run = self.run = launcher.launch(self.spec)
+        self.reader = run.channel
+        self.outputs = {stream: OutputReader(conn) for stream, conn in run.outputs.items()}
         self.crash_reports = {}
-        self.frames = channel.FrameReader(reader)
+        self.frames = channel.FrameReader(run.channel)
         self.next_seq = 0
         self.ready = self.term_deferred = False
         self.run_mark = self.forkserver_pid = None
@@ -241,15 +215,14 @@ class WorkerRecord:
 
         Returns (pid, exitcode, signal): exitcode None when a signal ended it.
         """
-        assert self.process is not None
+        assert self.run is not None
         self.read(events, drain=True)  # the worker is gone: what it sent is all in the pipe
         for stream in list(self.outputs):
             self.read_output(stream, events, drain=True)
-        self.process.join()
-        code = self.process.exitcode
+        code = self.run.join()
         sig = -code if code is not None and code < 0 else None
         exitcode = None if sig is not None else code
-        pid = self.process.pid or 0
+        pid = self.run.pid
         self.release()  # ends what the run left behind, too
         self.last_exit = (exitcode, sig)
         return pid, exitcode, sig
@@ -284,17 +257,11 @@ class WorkerRecord:
             del self.outputs[stream]
 
     def release(self) -> None:
-        """Close the pipes and the process handle of the run that ended; end what it left behind."""
+        """Close the pipes of the run that ended, and its handle; end what it left behind."""
         self.close_channel()
         for output in self.outputs.values():
             output.close()
         self.outputs = {}
-        if self.control is not None:
-            self.control.close()
-        if self.process is not None:
-            pid = self.process.pid
-            self.process.close()
-            if pid is not None:
-                worker_tree.forget(pid)
-                worker_tree.sweep_orphans(pid, self.forkserver_pid, self.run_mark)
-        self.process = self.control = None
+        if self.run is not None:
+            self.run.release((self.run_mark, self.forkserver_pid))
+        self.run = None

@@ -60,7 +60,7 @@ class WorkerWatch:
             rec = self._by[token]
             if token is rec.reader:
                 self._read(rec, events)
-            elif token is rec.process:
+            elif token is rec.run:
                 exited.append(rec)
             else:
                 self._read_output(rec, token, events)
@@ -99,9 +99,9 @@ class WorkerWatch:
             for output in rec.outputs.values():
                 readers[output.conn] = output.conn
                 by[output.conn] = rec
-            if rec.process is not None:
-                control[rec.process.sentinel] = rec.process  # the process, not its int, says who it is
-                by[rec.process] = rec
+            if rec.run is not None:
+                control[rec.run.sentinel] = rec.run  # the run, not its sentinel, says who it is
+                by[rec.run] = rec
         self._control.set(control)
         self._all.set(control | readers)
         self._by = by

@@ -22,7 +22,7 @@ def test_policy_never_leaves_a_crash_exited(make_supervisor):
     sup.start("c")
     events = poll_until(sup, reached("c", State.EXITED))
     assert states_of(events, "c") == [State.STARTING, State.EXITED]
-    assert sup.record("c").process is None and sup.record("c").runtime.deadline is None
+    assert sup.record("c").run is None and sup.record("c").runtime.deadline is None
 
 
 def test_policy_on_failure_does_not_restart_a_clean_exit(make_supervisor):

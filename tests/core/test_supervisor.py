@@ -187,7 +187,7 @@ def test_fast_failures_end_in_fatal(make_supervisor):
     sup.start("crashy")
     events = poll_until(sup, reached("crashy", State.FATAL))
     assert len(exits_of(events, "crashy")) == 3  # the first run plus two retries
-    assert sup.record("crashy").process is None
+    assert sup.record("crashy").run is None
     [fatal] = [e for e in events if isinstance(e, StateChanged) and e.state is State.FATAL]
     assert fatal.reason == "3 exits before start_secs (5 s) in a row (start_retries = 2)"
     said = [e.line for e in events if isinstance(e, LogLine) and e.stream == "pulse" and "FATAL" in e.line]
@@ -302,7 +302,7 @@ def test_worker_output_goes_to_its_log_file_as_it_happens(tmp_path):
         sup.start("chatty")
         # The print arrives while the worker is still running (line buffered, not held to exit).
         poll_until(sup, lambda evs: any(isinstance(e, LogLine) and e.line == "stdout line 0" for e in evs))
-        assert sup.record("chatty").process is not None
+        assert sup.record("chatty").run is not None
         path = tmp_path / "chatty.log"
         assert sup.record("chatty").log_path == str(path)
         text = path.read_text()

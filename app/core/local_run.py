@@ -1,0 +1,109 @@
+"""The local backend: each run a process on this machine, started by Pulse's forkserver (or spawn/fork)."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from typing import TYPE_CHECKING, Any
+
+from app.core import bootstrap, pulse_forkserver, worker_tree
+from app.core.run import LOCAL_NODE
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+    from app.core.spec import WorkerSpec
+
+# Modules every forkserver child needs: importing them once in the server makes starts fast.
+# The guard makes the forkserver a subreaper that ends every worker's leftovers (worker_tree).
+_PRELOAD = ["app.core.forkserver_guard", "app.core.bootstrap", "app.core.producers"]
+
+
+class LocalRun:
+    """A worker process on this machine, in a process group of its own (see `run.Run`)."""
+
+    node = LOCAL_NODE
+
+    def __init__(
+        self, process: BaseProcess, channel: Connection, control: Connection, outputs: dict[str, Connection]
+    ) -> None:
+        assert process.pid is not None  # started
+        self.process = process
+        self.pid: int = process.pid
+        self.channel = channel
+        self.outputs = outputs
+        self.sentinel: Any = process.sentinel
+        self._control: Connection | None = control
+
+    def signal(self, sig: int) -> None:
+        """Signal the worker's process group, or just the worker if it has no group of its own yet."""
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(self.pid) == self.pid:
+                os.killpg(self.pid, sig)
+                return
+            os.kill(self.pid, sig)
+
+    def request_stack(self) -> None:
+        """Ask through the control pipe (its reader thread in the worker dumps the stack)."""
+        if self._control is not None:
+            with contextlib.suppress(OSError):
+                self._control.send_bytes(b"stack")
+
+    def join(self, timeout: float | None = None) -> int | None:
+        """Wait up to ``timeout`` for the process; return its exit code (None: still running)."""
+        self.process.join(timeout)
+        return self.process.exitcode
+
+    def release(self, hello: tuple[str | None, int | None]) -> None:
+        """Close the control pipe and the process handle, and sweep what the worker left behind."""
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        self.process.close()
+        worker_tree.forget(self.pid)
+        mark, forkserver_pid = hello
+        worker_tree.sweep_orphans(self.pid, forkserver_pid, mark)
+
+
+class LocalLauncher:
+    """Starts each run as a process of ``start_method``; forkserver runs come from Pulse's own server."""
+
+    def __init__(self, start_method: str) -> None:
+        self._ctx = multiprocessing.get_context(start_method)
+        self._process_class: type[BaseProcess] | None = None  # None: the context's own Process
+        if start_method == "forkserver":
+            pulse_forkserver.set_preload(_PRELOAD)
+            self._process_class = pulse_forkserver.PulseForkServerProcess
+
+    def launch(self, spec: WorkerSpec) -> LocalRun:
+        """Start a process running `bootstrap.run` for ``spec``, with its pipes.
+
+        Raises whatever ``Process.start`` raises (e.g. kwargs that do not pickle), with every
+        pipe closed again.
+        """
+        ctx: Any = self._ctx
+        reader, writer = ctx.Pipe(duplex=False)
+        control_r, control_w = ctx.Pipe(duplex=False)
+        out_r, out_w = ctx.Pipe(duplex=False)  # its fds 1 and 2, read here (output_pipe)
+        err_r, err_w = ctx.Pipe(duplex=False)
+        child_ends = (writer, control_r, out_w, err_w)
+        # Not daemonic: a daemonic process may not have children of its own (no Pool in a
+        # worker). Pulse's own watches end it with Pulse; `Supervisor.close` reaps it.
+        process = (self._process_class or ctx.Process)(
+            target=bootstrap.run, args=(spec, *child_ends), name=f"pulse:{spec.name}", daemon=False
+        )
+        with worker_tree.launching() as live:  # a sweep must not take it for an orphan meanwhile
+            try:
+                process.start()
+            except Exception:
+                for conn in (reader, control_w, out_r, err_r, *child_ends):
+                    conn.close()
+                raise
+            assert process.pid is not None  # a start() that returned set it
+            live.add(process.pid)
+        # The child holds its own copies now; ours would keep the pipes from ever reaching EOF.
+        for conn in child_ends:
+            conn.close()
+        return LocalRun(process, reader, control_w, {"stdout": out_r, "stderr": err_r})
