@@ -92,10 +92,18 @@ def make_supervisor():
 
         def spawn_and_record(rec):
             original(rec)
-            if rec.pid is not None:
+            if rec.pid:  # a remote run's is known only once started: see reap_and_record
                 pids.add(rec.pid)
 
+        original_reap = sup._reap
+
+        def reap_and_record(rec):
+            if rec.pid:
+                pids.add(rec.pid)
+            original_reap(rec)
+
         sup._spawn = spawn_and_record  # type: ignore[method-assign]
+        sup._reap = reap_and_record  # type: ignore[method-assign]
         return sup
 
     yield make
@@ -107,3 +115,32 @@ def make_supervisor():
             sup.close()
     still = [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
     assert not still, f"worker processes survived: {still}"
+
+
+@pytest.fixture(scope="session")
+def ray_head():
+    """A Ray head of the session's own (never one that happens to run here); its address.
+
+    Ray is a test dependency (the README's test command installs the extra): not skipped.
+    """
+    import ray
+
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        object_store_memory=100 * 1024 * 1024,
+    )
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(params=["local", "ray"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Run the test on each backend: local processes, and Ray workers on the session's head."""
+    if request.param == "ray":
+        request.getfixturevalue("ray_head")
+    return str(request.param)

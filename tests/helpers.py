@@ -23,9 +23,9 @@ def spec(name: str, target: str, restart: str = "never", **fields: Any) -> Worke
     return WorkerSpec(name=name, target=target, kwargs=kwargs, restart=RestartPolicy(restart), **fields)
 
 
-def config(*specs: WorkerSpec, start_method: str = "forkserver") -> PulseConfig:
-    """Return a config of ``specs``."""
-    return PulseConfig(workers=tuple(specs), start_method=start_method)
+def config(*specs: WorkerSpec, start_method: str = "forkserver", backend: str = "local") -> PulseConfig:
+    """Return a config of ``specs``, running on ``backend`` (a Ray one: the session's head, see conftest)."""
+    return PulseConfig(workers=tuple(specs), start_method=start_method, backend=backend)
 
 
 def poll_until(sup: Supervisor, predicate: Callable[[list[Event]], bool], timeout: float = 10.0) -> list[Event]:

@@ -42,7 +42,7 @@ def test_start_method_is_explicit_and_forkserver_on_linux():
         assert DEFAULT_START_METHOD == "forkserver"
     sup = Supervisor(PulseConfig(start_method="spawn"))
     try:
-        assert sup._launcher._ctx.get_start_method() == "spawn"
+        assert sup._launchers.local._ctx.get_start_method() == "spawn"
     finally:
         sup.close()
 

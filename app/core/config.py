@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import math
 import multiprocessing
@@ -14,13 +15,22 @@ from typing import Any
 
 from app.core.config_locator import BARE_KEY, TomlLocator
 from app.core.errors import ConfigError, ConfigProblem
-from app.core.spec import DEFAULT_START_METHOD, START_METHODS, PulseConfig, WorkerSpec
+from app.core.spec import (
+    BACKENDS,
+    DEFAULT_RAY_ADDRESS,
+    DEFAULT_START_METHOD,
+    START_METHODS,
+    PulseConfig,
+    WorkerSpec,
+)
 from app.core.spec_checks import SPEC_FIELDS, describe_value, spec_from_fields, unknown_key
 from app.core.target_probe import probe_targets
 
 _DEFAULT = WorkerSpec(name="", target="")
 _TOP_KEYS = ("pulse", "worker")
-_PULSE_KEYS = ("start_method",)
+_PULSE_KEYS = ("start_method", "backend", "ray_address")
+_RAY_ONLY = ("num_cpus", "resources", "runtime_env")  # worker keys that mean nothing to a local run
+_RAY_ADDRESS = re.compile(r"(?:auto|local|(?:ray://)?[\w.-]+:\d{1,5})")
 # TOML basic strings forbid raw control characters, so every one is escaped, not just \n.
 _ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F]}
 _ESCAPES.update({ord(c): "\\" + e for c, e in zip('"\\\b\t\n\f\r', '"\\btnfr', strict=True)})
@@ -44,10 +54,12 @@ class _Checker:
         """Return whether the field ``fld`` has a problem already."""
         return fld in self._failed
 
-    def pulse(self, table: Any) -> str:
+    def pulse(self, table: Any) -> tuple[str, str, str]:
+        """Return the [pulse] table's (start_method, backend, ray_address)."""
+        defaults = (DEFAULT_START_METHOD, "local", DEFAULT_RAY_ADDRESS)
         if not isinstance(table, dict):
             self.fail(("pulse",), "pulse", f"expected a table, got {describe_value(table)}")
-            return DEFAULT_START_METHOD
+            return defaults
         for key in table:
             if key not in _PULSE_KEYS:
                 self.fail(("pulse", key), f"pulse.{key}", unknown_key(key, _PULSE_KEYS))
@@ -58,7 +70,28 @@ class _Checker:
         elif method not in multiprocessing.get_all_start_methods():
             # Caught here rather than as a crash when the first worker starts.
             self.fail(loc, fld, f"start method {method!r} is not available on this platform")
-        return str(method)
+        backend = table.get("backend", "local")
+        if backend not in BACKENDS:
+            self.fail(("pulse", "backend"), "pulse.backend", f"expected one of {', '.join(BACKENDS)}, got "
+                      f"{describe_value(backend)}")  # fmt: skip
+        address = table.get("ray_address", DEFAULT_RAY_ADDRESS)
+        if not isinstance(address, str) or not _RAY_ADDRESS.fullmatch(address):
+            self.fail(("pulse", "ray_address"), "pulse.ray_address", 'expected "local", "auto", "host:port" or '
+                      f'"ray://host:port", got {describe_value(address)}')  # fmt: skip
+        return str(method), str(backend), str(address)
+
+    def backends(self, tables: list[Any], default: str, labels: dict[int, str]) -> None:
+        """Check what each worker's backend asks: Ray installed for Ray workers, Ray keys only on them."""
+        for n, table in enumerate(tables, start=1):
+            if not isinstance(table, dict) or self.failed(f"{labels[n]}.backend"):
+                continue
+            backend = table.get("backend") or default
+            if backend == "ray" and importlib.util.find_spec("ray") is None:
+                loc = ("worker", n, "backend") if "backend" in table else ("pulse", "backend")
+                self.fail(loc, f"{labels[n]}.backend", "Ray workers need Ray: pip install 'pulse-supervisor[ray]'")
+            for key in _RAY_ONLY:
+                if backend == "local" and key in table and not self.failed(f"{labels[n]}.{key}"):
+                    self.fail(("worker", n, key), f"{labels[n]}.{key}", 'applies to Ray workers only (backend = "ray")')
 
     def worker(self, n: int, table: Any, base: str) -> WorkerSpec | None:
         if not isinstance(table, dict):
@@ -118,7 +151,9 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
     for key in doc:
         if key not in _TOP_KEYS:
             check.fail((key,), key, unknown_key(key, _TOP_KEYS) + " at top level")
-    start_method = check.pulse(doc["pulse"]) if "pulse" in doc else DEFAULT_START_METHOD
+    start_method, backend, ray_address = (
+        check.pulse(doc["pulse"]) if "pulse" in doc else (DEFAULT_START_METHOD, "local", DEFAULT_RAY_ADDRESS)
+    )
     tables = doc.get("worker", [])
     if not isinstance(tables, list):
         check.fail(("worker",), "worker", f"expected [[worker]] tables, got {describe_value(tables)}")
@@ -148,6 +183,7 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
             kwargs = table.get("kwargs", {})
             if isinstance(table.get("target"), str):  # every table's, even where other fields are bad
                 to_probe.append((n, table["target"], kwargs if isinstance(kwargs, dict) else {}))
+    check.backends(tables, backend, labels)
     if to_probe:  # imported in a subprocess: user code never runs in Pulse's own process
         problems = probe_targets([(target, kwargs) for _, target, kwargs in to_probe])
         for (n, _, _), problem in zip(to_probe, problems, strict=True):
@@ -159,7 +195,7 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
         check.problems.sort(key=lambda p: (p.line is None, p.line or 0))
         raise ConfigError(check.problems)
     source = None if path == "<input>" else path
-    return PulseConfig(workers=tuple(workers), start_method=start_method, source=source)
+    return PulseConfig(tuple(workers), start_method, backend, ray_address, source=source)
 
 
 def load_config(path: str | os.PathLike[str], *, check_targets: bool = True) -> PulseConfig:
@@ -238,8 +274,17 @@ def dump_config(config: PulseConfig) -> str:
         A kwargs value has no TOML form (e.g. ``None`` or an object).
     """
     blocks: list[str] = []
-    if config.start_method != DEFAULT_START_METHOD:
-        blocks.append(f"[pulse]\nstart_method = {_toml_str(config.start_method)}\n")
+    pulse = [
+        f"{key} = {_toml_str(value)}"
+        for key, value, default in [
+            ("start_method", config.start_method, DEFAULT_START_METHOD),
+            ("backend", config.backend, "local"),
+            ("ray_address", config.ray_address, DEFAULT_RAY_ADDRESS),
+        ]
+        if value != default
+    ]
+    if pulse:
+        blocks.append("\n".join(["[pulse]", *pulse]) + "\n")
     for spec in config.workers:
         lines = ["[[worker]]", f"name = {_toml_str(spec.name)}", f"target = {_toml_str(spec.target)}"]
         for name in SPEC_FIELDS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 from app.core import bootstrap, pulse_forkserver, worker_tree
@@ -32,6 +33,7 @@ class LocalRun:
         assert process.pid is not None  # started
         self.process = process
         self.pid: int = process.pid
+        self.started: float | None = time.monotonic()
         self.channel = channel
         self.outputs = outputs
         self.sentinel: Any = process.sentinel

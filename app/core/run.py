@@ -32,10 +32,14 @@ class Run(Protocol):
         The read ends of its stdout and stderr.
     sentinel : object
         Something `multiprocessing.connection.wait` takes, ready once the run has ended.
+    started : float or None
+        ``time.monotonic()`` when the worker's process started; None while a remote backend is
+        still getting it started (its ``pid`` is 0 until then).
     """
 
     pid: int
     node: str
+    started: float | None
     channel: Connection
     outputs: dict[str, Connection]
     sentinel: Any

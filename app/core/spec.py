@@ -28,6 +28,11 @@ MAX_NICE = 19
 # forkserver is safe to use from a process that already runs Qt threads; spawn elsewhere.
 DEFAULT_START_METHOD = "forkserver" if sys.platform.startswith("linux") else "spawn"
 START_METHODS = ("forkserver", "spawn", "fork")
+# Where workers run: processes on this machine, or on a Ray cluster (the `ray` extra).
+BACKENDS = ("local", "ray")
+# Where a Ray backend finds its cluster: "local" starts a head of Pulse's own (never joining one
+# that happens to run: Ray's "auto" does); "auto", "host:port" or "ray://host:port" join one.
+DEFAULT_RAY_ADDRESS = "local"
 
 
 class RestartPolicy(enum.Enum):
@@ -83,6 +88,12 @@ class WorkerSpec:
         The worker's Linux scheduling policy, one of `SCHED_POLICIES` (ignored elsewhere).
         "idle" runs the worker only on CPU no other worker wants: for bulk work beside live
         feeds. The window's share against all the workers is the group's (PULSE_WORKERS_NICE).
+    backend : str
+        One of `BACKENDS`, or "" for the config's ``backend`` (itself "local" by default).
+    num_cpus, resources, runtime_env : float, dict, dict
+        Ray workers only: what the worker's agent asks of the cluster (Ray's actor options of
+        those names; 0 CPUs by default, as a local worker reserves none), and the environment
+        its node gives it (e.g. ``working_dir`` or ``py_modules``, so the target's code is there).
     """
 
     name: str
@@ -101,6 +112,10 @@ class WorkerSpec:
     flap_window: float = DEFAULT_FLAP_WINDOW
     nice: int = DEFAULT_NICE
     sched: str = "normal"
+    backend: str = ""
+    num_cpus: float = 0.0
+    resources: dict[str, float] = field(default_factory=dict)
+    runtime_env: dict[str, Any] = field(default_factory=dict)
 
     def __hash__(self) -> int:  # kwargs is a dict; identity by name is enough for sets
         return hash(self.name)
@@ -108,15 +123,21 @@ class WorkerSpec:
 
 @dataclass(frozen=True, slots=True)
 class PulseConfig:
-    """A whole config: the start method and the workers, in file order."""
+    """A whole config: the start method, where workers run by default, and the workers, in file order."""
 
     workers: tuple[WorkerSpec, ...] = ()
     start_method: str = DEFAULT_START_METHOD
+    backend: str = "local"  # for workers whose spec says ""
+    ray_address: str = DEFAULT_RAY_ADDRESS
     source: str | None = None  # the file it came from, if any
 
     def names(self) -> list[str]:
         """Return the worker names in order."""
         return [w.name for w in self.workers]
+
+    def backend_of(self, spec: WorkerSpec) -> str:
+        """Return where ``spec`` runs: its own backend, or this config's."""
+        return spec.backend or self.backend
 
 
 def split_target(target: str) -> tuple[str, str]:

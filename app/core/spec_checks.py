@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.core.errors import ConfigError, ConfigProblem, TargetError
-from app.core.spec import MAX_NICE, SCHED_POLICIES, RestartPolicy, WorkerSpec, split_target
+from app.core.spec import BACKENDS, MAX_NICE, SCHED_POLICIES, RestartPolicy, WorkerSpec, split_target
 from app.core.target_probe import probe_targets, target_of
 
 # Numeric worker keys: (kind, lower bound, bound inclusive).
@@ -24,6 +24,7 @@ _NUMBERS: dict[str, tuple[type, int, bool]] = {
     "flap_limit": (int, 1, True),
     "flap_window": (float, 0, False),
     "nice": (int, 0, True),
+    "num_cpus": (float, 0, True),
 }
 # The longest wait the OS timers under poll() take is 2**31 - 1 ms: longer durations are refused
 # (they would end supervision with an OverflowError the first time they are armed).
@@ -66,6 +67,8 @@ def spec_from_fields(fields: Mapping[str, Any], fail: Callable[[str, str], None]
             good = False
         elif key == "restart":
             values[key] = RestartPolicy(value)
+        elif key == "resources":
+            values[key] = {name: float(amount) for name, amount in value.items()}
         else:  # float() so that an int in a float field reads back as what it means
             values[key] = float(value) if _NUMBERS.get(key, (None,))[0] is float else value
     return WorkerSpec(**values) if good and "name" in values and "target" in values else None
@@ -118,6 +121,14 @@ def field_problem(key: str, value: Any) -> str | None:
         return f"expected a table of keyword arguments, got {describe_value(value)}"
     if key == "autostart" and not isinstance(value, bool):
         return f"expected true or false, got {describe_value(value)}"
+    if key == "backend" and value not in BACKENDS:
+        return f"expected one of {', '.join(BACKENDS)}, got {describe_value(value)}"
+    if key == "resources":
+        return _resources_problem(value)
+    if key == "runtime_env" and not isinstance(value, dict):
+        return (
+            f"expected a table (Ray's runtime_env: working_dir, py_modules, env_vars, ...), got {describe_value(value)}"
+        )
     if key == "sched" and value not in SCHED_POLICIES:
         return f"expected one of {', '.join(SCHED_POLICIES)}, got {describe_value(value)}"
     if key == "restart" and value not in [p.value for p in RestartPolicy]:
@@ -139,4 +150,15 @@ def field_problem(key: str, value: Any) -> str | None:
             return f"must be <= {MAX_NICE}, got {value}"
         if key in _DURATIONS and value > MAX_SECONDS:
             return f"must be at most {MAX_SECONDS} seconds (24.8 days), got {value}"
+    return None
+
+
+def _resources_problem(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return f"expected a table of resource names and amounts, got {describe_value(value)}"
+    for name, amount in value.items():
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount):
+            return f"resource {name!r}: expected a number, got {describe_value(amount)}"
+        if amount < 0:
+            return f"resource {name!r}: must be >= 0, got {amount}"
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -17,12 +18,15 @@ from typing import Any
 from app.core import policy
 from app.core.errors import ConfigError, ConfigProblem, UnknownWorkerError
 from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
-from app.core.local_run import LocalLauncher
+from app.core.launchers import Launchers
 from app.core.logfiles import LogFiles, default_log_dir
 from app.core.policy import Command, State
+from app.core.run import LOCAL_NODE
 from app.core.spec import PulseConfig, WorkerSpec
 from app.core.worker_record import WorkerRecord
 from app.core.worker_watch import WorkerWatch
+
+_REMOTE_START_CHECK = 0.05  # how often a remote run still being started is looked at
 
 
 class Supervisor:
@@ -49,7 +53,7 @@ class Supervisor:
         clock: Callable[[], float] = time.monotonic,
         log_dir: str | os.PathLike[str] | None = None,
     ) -> None:
-        self._launcher = LocalLauncher(config.start_method)
+        self._launchers = Launchers(config)
         self.start_method = config.start_method
         self._clock = clock
         self._workers: dict[str, WorkerRecord] = {}
@@ -200,6 +204,7 @@ class Supervisor:
                 rec.signal(signal.SIGKILL)
                 rec.run.join(timeout=5.0)
                 rec.release()
+        self._launchers.close()
         with self._wake_lock:
             self._closed = True
             self._wake_w.close()
@@ -255,8 +260,26 @@ class Supervisor:
     def _fire_timers(self) -> None:
         now = self._clock()
         for rec in list(self._workers.values()):
-            if rec.runtime.deadline is not None and now >= rec.runtime.deadline:
+            if rec.runtime.deadline is not None and now >= rec.runtime.deadline and not self._start_pending(rec, now):
                 self._feed(rec, policy.TimerFired())
+
+    def _start_pending(self, rec: WorkerRecord, now: float) -> bool:
+        """Hold a remote run in STARTING until ``start_secs`` after its real start on its node.
+
+        Making its agent can take seconds: counted from the launch, a target that fails at
+        import would look RUNNING, and its crashes would escape the fast-failure limit.
+        """
+        run = rec.run
+        if rec.runtime.state is not State.STARTING or run is None or run.node == LOCAL_NODE:
+            return False
+        if run.started is None:
+            rec.runtime = dataclasses.replace(rec.runtime, deadline=now + _REMOTE_START_CHECK)
+            return True
+        real_deadline = run.started + rec.spec.start_secs
+        if now >= real_deadline:
+            return False
+        rec.runtime = dataclasses.replace(rec.runtime, deadline=real_deadline, started_at=run.started)
+        return True
 
     def _next_deadline(self) -> float | None:
         deadlines = [r.runtime.deadline for r in self._workers.values() if r.runtime.deadline is not None]
@@ -295,7 +318,7 @@ class Supervisor:
 
     def _spawn(self, rec: WorkerRecord) -> None:
         try:
-            rec.launch(self._launcher)
+            rec.launch(self._launchers.for_spec(rec.spec))
         except Exception as exc:  # e.g. kwargs that do not pickle
             self._log(rec, f"cannot start worker: {type(exc).__name__}: {exc}", traceback=True)
             self._feed(rec, policy.Exited(exitcode=None))
@@ -319,6 +342,7 @@ class Supervisor:
         self._events.append(LogLine(rec.spec.name, "pulse", "ERROR", line, time.time(), traceback))
 
     def _apply(self, config: PulseConfig) -> None:
+        self._launchers.configure(config)
         new = {w.name: w for w in config.workers}
         for name, rec in list(self._workers.items()):
             if name not in new:

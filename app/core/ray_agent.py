@@ -1,0 +1,190 @@
+"""The Ray backend's node side: an agent that runs a worker as a local run on its node and streams it back.
+
+Imported in Ray's worker processes only (the `Agent` actor); nothing here imports Ray, so the
+class is wrapped with ``ray.remote`` by `ray_run`, which is the only module that does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from multiprocessing.connection import wait
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from app.core import channel, pulse_forkserver
+from app.core.local_run import LocalLauncher, LocalRun
+
+if TYPE_CHECKING:
+    from app.core.spec import WorkerSpec
+
+CHANNEL, STDOUT, STDERR = 0, 1, 2  # which stream a chunk of bytes belongs to
+BATCH_BYTES = 1 << 20  # a batch yields at this size...
+BATCH_WAIT = 0.005  # ...or once its oldest bytes waited this long: one Ray object per ~5 ms
+_READ_SIZE = 256 * 1024
+
+
+def _forget_rays_main() -> None:
+    """Make Ray's worker script no main module for multiprocessing to re-run in our forkserver.
+
+    multiprocessing starts its forkserver by importing the parent's ``__main__`` file as
+    ``__mp_main__``; here that is Ray's ``default_worker.py``, which imports all of Ray (every
+    worker then starts ~60 MB heavier and ~0.7 s later). Pulse's targets are named by module,
+    never by ``__main__``, so the forkserver needs no main module at all.
+    """
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None:
+        with contextlib.suppress(AttributeError):
+            del main.__file__
+
+
+class Agent:
+    """One worker's agent on a node, kept across its restarts (the actor class; see `ray_run`)."""
+
+    def __init__(self, start_method: str) -> None:
+        _forget_rays_main()
+        self._launcher = LocalLauncher(start_method)
+        self._lock = threading.Lock()
+        self._run: LocalRun | None = None
+        self._run_id = 0
+        self._kill_at_start = 0  # a run id SIGKILLed before its run started: it dies as it starts
+
+    def where(self) -> dict[str, Any]:
+        """Return this node's name, the agent's pid, and its clocks (for the driver's offset)."""
+        return {"node": socket.gethostname(), "pid": os.getpid(), "time": time.time(), "mono_ns": time.monotonic_ns()}
+
+    def run(self, spec: WorkerSpec, run_id: int) -> Iterator[tuple[Any, ...]]:
+        """Start a run of ``spec`` here and stream it: ("pid", pid), ("data", [(stream, bytes)...])..., ("exit", code).
+
+        The bytes are the run's channel, stdout and stderr as the pipes carried them; the exit
+        comes once everything the run wrote before it ended has been yielded.
+        """
+        with self._lock:
+            run = self._run = self._launcher.launch(spec)
+            self._run_id = run_id
+            if self._kill_at_start == run_id:
+                run.signal(signal.SIGKILL)
+        yield ("pid", run.pid)
+        pipes = {CHANNEL: run.channel, STDOUT: run.outputs["stdout"], STDERR: run.outputs["stderr"]}
+        for conn in pipes.values():
+            os.set_blocking(conn.fileno(), False)
+        hello = _HelloReader()
+        open_pipes = dict(pipes)
+        ended = False
+        while not ended:
+            ready = wait([*open_pipes.values(), run.sentinel])
+            ended = run.sentinel in ready
+            batch: list[tuple[int, bytes]] = []
+            size = 0
+            deadline = time.monotonic() + BATCH_WAIT
+            while True:  # gather for up to BATCH_WAIT, so a busy run costs one object per few ms
+                for stream, conn in list(open_pipes.items()):
+                    data = _read_all(conn.fileno(), drain=ended)
+                    if data is None:  # end of file
+                        del open_pipes[stream]
+                        continue
+                    if data:
+                        if stream == CHANNEL:
+                            hello.feed(data)
+                        batch.append((stream, data))
+                        size += len(data)
+                left = deadline - time.monotonic()
+                if ended or size >= BATCH_BYTES or left <= 0 or not open_pipes:
+                    break
+                if run.sentinel in wait([*open_pipes.values(), run.sentinel], left):
+                    ended = True
+            if batch:
+                yield ("data", batch)
+        code = run.join()
+        with self._lock:
+            self._run = None
+        for conn in pipes.values():
+            conn.close()
+        run.release((hello.mark, pulse_forkserver.server_pid()))
+        yield ("exit", code)
+
+    def signal(self, run_id: int, sig: int) -> None:
+        """Signal run ``run_id``'s process group (a SIGKILL before it started: as it starts)."""
+        with self._lock:
+            if self._run is not None and self._run_id == run_id:
+                self._run.signal(sig)
+            elif sig == signal.SIGKILL and run_id > self._run_id:
+                self._kill_at_start = run_id
+
+    def request_stack(self, run_id: int) -> None:
+        """Ask run ``run_id`` for its stack (it answers on the channel)."""
+        with self._lock:
+            if self._run is not None and self._run_id == run_id:
+                self._run.request_stack()
+
+    def facts(self) -> dict[str, Any]:
+        """Return the run's process facts, read here on its node (empty: no run)."""
+        with self._lock:
+            pid = self._run.pid if self._run is not None else None
+        if pid is None:
+            return {}
+        try:
+            proc = psutil.Process(pid)
+            with proc.oneshot():
+                times = proc.cpu_times()
+                return {
+                    "pid": pid,
+                    "cpu_s": times.user + times.system,
+                    "rss": proc.memory_info().rss,
+                    "threads": proc.num_threads(),
+                    "children": len(proc.children(recursive=True)),
+                }
+        except psutil.Error:
+            return {}
+
+
+def _read_all(fd: int, *, drain: bool) -> bytes | None:
+    """Return what the pipe holds now (b"": nothing yet), None at end of file.
+
+    With ``drain`` (the run ended) up to 64 reads: a grandchild still writing must not keep us here.
+    """
+    chunks: list[bytes] = []
+    for _ in range(64 if drain else 4):
+        try:
+            chunk = os.read(fd, _READ_SIZE)
+        except BlockingIOError:
+            break
+        except OSError:
+            return None if not chunks else b"".join(chunks)
+        if not chunk:
+            return None if not chunks else b"".join(chunks)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class _HelloReader:
+    """Picks the run's mark out of its first message (HELLO), for the sweep of what it leaves."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self.mark: str | None = None
+        self._done = False
+
+    def feed(self, data: bytes) -> None:
+        if self._done:
+            return
+        self._buf += data
+        if len(self._buf) < 4:
+            return
+        size = int.from_bytes(self._buf[:4], "big", signed=True)
+        if size < 0 or len(self._buf) < 4 + size:
+            self._done = size < 0
+            return
+        self._done = True
+        with contextlib.suppress(Exception):
+            msg = channel.decode(bytes(self._buf[4 : 4 + size]))
+            if msg[0] == channel.HELLO:
+                self.mark = msg[1]
+        self._buf = bytearray()

@@ -1,0 +1,234 @@
+"""The Ray backend's driver side: runs on a Ray cluster, each streamed from its agent into local pipes.
+
+Every worker has one `ray_agent.Agent` actor, kept across its restarts, created with
+``max_restarts=0``: Pulse's policy does the restarts, so backoff and FATAL stay honest. A run's
+bytes come back in batches through a streaming call and are written into local pipes by one
+thread per run, so the supervisor reads a remote run exactly as it reads a local one. Nothing
+here blocks `Supervisor.poll`: creating an agent takes seconds, and happens on that thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import multiprocessing
+import os
+import signal as signals
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from app.core import ray_agent
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from app.core.spec import WorkerSpec
+
+_run_ids = itertools.count(1)
+
+
+def _ray() -> Any:
+    """Import Ray (an extra: ``pip install 'pulse-supervisor[ray]'``)."""
+    import ray
+
+    return ray
+
+
+class RayLauncher:
+    """Starts runs on a Ray cluster, one agent actor per worker.
+
+    Parameters
+    ----------
+    address : str
+        ``ray.init``'s address: "auto" (a running cluster), "ray://host:port", "host:port", or
+        "local" (a head of Pulse's own, ended with the process). Ignored when Ray is already
+        initialised in this process (a test's head, an app's own ``ray.init``).
+    start_method : str
+        How the agent starts each run on its node (as for local runs).
+    """
+
+    def __init__(self, address: str = "auto", start_method: str = "forkserver") -> None:
+        self._address = address
+        self._start_method = start_method
+        self._lock = threading.Lock()
+        self._agents: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # name -> (actor, its options)
+        self._closed = False
+
+    def launch(self, spec: WorkerSpec) -> RayRun:
+        """Return a run of ``spec`` that starts on the cluster in the background (never blocks)."""
+        return RayRun(self, spec)
+
+    def agent_for(self, spec: WorkerSpec) -> tuple[Any, dict[str, Any]]:
+        """Return ``spec``'s agent (made, or its options changed: a new one) and where it is (blocks)."""
+        ray = self._connect()
+        options = (spec.num_cpus, tuple(sorted(spec.resources.items())), repr(spec.runtime_env))
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the supervisor is closed")
+            agent, made_with = self._agents.get(spec.name, (None, None))
+            if agent is not None and made_with != options:
+                ray.kill(agent)
+                agent = None
+            if agent is None:
+                actor = ray.remote(ray_agent.Agent).options(
+                    max_restarts=0,
+                    max_task_retries=0,
+                    max_concurrency=4,  # signal, stack and facts are served while run streams
+                    num_cpus=spec.num_cpus,
+                    resources=dict(spec.resources),
+                    runtime_env=_agent_env(spec.runtime_env),
+                )
+                agent = actor.remote(self._start_method)
+                self._agents[spec.name] = (agent, options)
+        before = time.time()
+        where: dict[str, Any] = ray.get(agent.where.remote())
+        after = time.time()
+        where["clock_offset"] = (before + after) / 2 - where["time"]  # add to the node's time.time()
+        return agent, where
+
+    def forget(self, name: str, agent: Any) -> None:
+        """``agent`` failed: the next run of ``name`` gets a new one."""
+        with self._lock:
+            if self._agents.get(name, (None,))[0] is agent:
+                del self._agents[name]
+        with contextlib.suppress(Exception):
+            _ray().kill(agent)
+
+    def close(self) -> None:
+        """End every agent (their runs die with them)."""
+        with self._lock:
+            self._closed = True
+            agents, self._agents = self._agents, {}
+        if agents:
+            ray = _ray()
+            for agent, _ in agents.values():
+                with contextlib.suppress(Exception):
+                    ray.kill(agent)
+
+    def _connect(self) -> Any:
+        ray = _ray()
+        with self._lock:
+            if not ray.is_initialized():
+                ray.init(address=self._address, log_to_driver=False, include_dashboard=False)
+        return ray
+
+
+class RayRun:
+    """A run on a Ray node (see `run.Run`); its pump thread feeds the local pipes the supervisor reads."""
+
+    def __init__(self, launcher: RayLauncher, spec: WorkerSpec) -> None:
+        self.pid = 0  # until the agent has started it
+        self.node = "ray"  # until the agent says which node
+        self.started: float | None = None  # time.monotonic() at its real start, on its node
+        self._launcher = launcher
+        self._spec = spec
+        self._run_id = next(_run_ids)
+        self.channel, channel_w = multiprocessing.Pipe(duplex=False)
+        out_r, out_w = multiprocessing.Pipe(duplex=False)
+        err_r, err_w = multiprocessing.Pipe(duplex=False)
+        self.outputs: dict[str, Connection] = {"stdout": out_r, "stderr": err_r}
+        self.sentinel, self._sentinel_w = multiprocessing.Pipe(duplex=False)
+        self._writers = {ray_agent.CHANNEL: channel_w, ray_agent.STDOUT: out_w, ray_agent.STDERR: err_w}
+        self._agent: Any = None
+        self._killed = False
+        self._code: int | None = None
+        self._joined = False
+        self._pump = threading.Thread(target=self._stream, name=f"pulse-ray:{spec.name}", daemon=True)
+        self._pump.start()
+
+    def signal(self, sig: int) -> None:
+        """Send ``sig`` to the run's process group on its node (a SIGKILL before it started: none starts)."""
+        if sig == signals.SIGKILL:
+            self._killed = True
+        agent = self._agent
+        if agent is not None:
+            agent.signal.remote(self._run_id, sig)
+
+    def request_stack(self) -> None:
+        """Ask the run for its stack (the answer comes on the channel)."""
+        agent = self._agent
+        if agent is not None:
+            agent.request_stack.remote(self._run_id)
+
+    def facts(self) -> dict[str, Any]:
+        """Return the run's process facts, read on its node (blocks; empty when there is no run)."""
+        agent = self._agent
+        return _ray().get(agent.facts.remote()) if agent is not None else {}
+
+    def join(self, timeout: float | None = None) -> int | None:
+        """Wait up to ``timeout`` for the pump to deliver the run's end; return its exit code."""
+        if not self._joined:
+            if not self.sentinel.poll(timeout):
+                return None
+            with contextlib.suppress(EOFError, OSError):
+                self._code = int.from_bytes(self.sentinel.recv_bytes(), "big", signed=True)
+            self._joined = True
+        return self._code
+
+    def release(self, hello: tuple[str | None, int | None]) -> None:
+        """Close the sentinel; the agent already ended what the run left on its node."""
+        self.sentinel.close()
+        self._pump.join(timeout=5.0)
+
+    def _stream(self) -> None:
+        code = -signals.SIGKILL
+        try:
+            code = self._run_remote()
+        except Exception as exc:  # the agent died, the cluster went away, or it never started
+            if self._agent is not None:
+                self._launcher.forget(self._spec.name, self._agent)
+            self._note(f"pulse: the worker's Ray agent failed: {type(exc).__name__}: {exc}")
+        finally:
+            for conn in self._writers.values():
+                conn.close()  # end of file: everything before it has been written
+            with contextlib.suppress(OSError):
+                self._sentinel_w.send_bytes(code.to_bytes(4, "big", signed=True))
+            self._sentinel_w.close()
+
+    def _run_remote(self) -> int:
+        if self._killed:
+            return -signals.SIGKILL
+        agent, where = self._launcher.agent_for(self._spec)
+        self.node = str(where["node"])
+        self._agent = agent
+        if self._killed:  # asked while the agent was being made: it never starts
+            return -signals.SIGKILL
+        ray = _ray()
+        code = -signals.SIGKILL
+        for ref in agent.run.remote(self._spec, self._run_id):
+            msg = ray.get(ref)
+            if msg[0] == "data":
+                for stream, data in msg[1]:
+                    _write_all(self._writers[stream], data)
+            elif msg[0] == "pid":
+                self.pid = msg[1]
+                self.started = time.monotonic()
+            elif msg[0] == "exit":
+                code = msg[1]
+        return code
+
+    def _note(self, line: str) -> None:
+        with contextlib.suppress(OSError):
+            _write_all(self._writers[ray_agent.STDERR], (line + "\n").encode())
+
+
+def _write_all(conn: Connection, data: bytes) -> None:
+    """Write raw bytes (already framed) to a pipe; blocks while it is full, which holds the stream back."""
+    fd = conn.fileno()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _agent_env(runtime_env: dict[str, Any]) -> dict[str, Any]:
+    """Return ``runtime_env`` with what the agent itself needs.
+
+    Ray SIGKILLs a worker process's children when it exits (its actor killed, its driver gone):
+    here that is the agent's forkserver, which would die before ending the runs under it, and
+    their children would live on. Left alone, the forkserver sees the agent gone and ends every
+    process under it (`worker_tree.guard_forkserver`), as it does when Pulse itself dies.
+    """
+    env = dict(runtime_env)
+    env["env_vars"] = {**env.get("env_vars", {}), "RAY_kill_child_processes_on_worker_exit": "0"}
+    return env

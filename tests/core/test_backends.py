@@ -1,0 +1,149 @@
+"""The same scenarios on every backend: local processes and Ray workers behave alike to the supervisor."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.core.events import LogLine, StackDump, StateChanged, WorkerExited
+from app.core.policy import State
+from tests.helpers import config, items_of, poll_until, reached, spec, states_of, wait_ended
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def exits_of(events, name):
+    return [(e.exitcode, e.signal) for e in events if isinstance(e, WorkerExited) and e.worker == name]
+
+
+def test_a_stop_is_lossless_and_counts_are_exact(make_supervisor, backend):
+    sup = make_supervisor(config(spec("c", "app.producers:counter"), backend=backend))
+    sup.start("c")
+    events = poll_until(sup, lambda evs: reached("c", State.RUNNING)(evs) and len(items_of(evs, "c")) >= 20_000, 60.0)
+    sup.stop("c")
+    events += poll_until(sup, reached("c", State.STOPPED), timeout=30.0)
+    items = items_of(events, "c")
+    assert [item for _, item in items] == list(range(len(items)))  # every one, in order
+    rec = sup.record("c")
+    assert rec.received == rec.sent == len(items) and rec.lost == 0
+    assert exits_of(events, "c") == [(0, None)]
+    assert states_of(events, "c") == [State.STARTING, State.RUNNING, State.STOPPING, State.STOPPED]
+
+
+def test_kill_ends_the_worker_and_everything_it_started(make_supervisor, backend):
+    sup = make_supervisor(config(spec("fam", "tests.workers:family"), backend=backend))
+    sup.start("fam")
+    events = poll_until(sup, lambda evs: bool(items_of(evs, "fam")), timeout=60.0)
+    ((_, pids),) = items_of(events, "fam")
+    sup.kill("fam")
+    events += poll_until(sup, reached("fam", State.STOPPED), timeout=30.0)
+    assert exits_of(events, "fam") == [(None, signal.SIGKILL)]
+    assert wait_ended(pids, timeout=10.0) == []
+
+
+def test_fast_failures_back_off_then_give_up(make_supervisor, backend):
+    flaky = spec("x", "tests.workers:exit_with", restart="on-failure", kwargs={"code": 3}, start_secs=1.0,
+                 start_retries=2, backoff_initial=0.05, backoff_max=0.05)  # fmt: skip
+    sup = make_supervisor(config(flaky, backend=backend))
+    sup.start("x")
+    events = poll_until(sup, reached("x", State.FATAL), timeout=60.0)
+    assert exits_of(events, "x") == [(3, None)] * 3
+    assert State.RUNNING not in states_of(events, "x")  # each run failed within start_secs of its real start
+    assert states_of(events, "x").count(State.BACKOFF) == 2
+
+
+def test_output_logs_and_a_crash_traceback_arrive(make_supervisor, backend):
+    sup = make_supervisor(config(spec("c", "app.producers:crashy", kwargs={"after": 0.3, "message": "boom"}),
+                                 backend=backend))  # fmt: skip
+    sup.start("c")
+    events = poll_until(sup, lambda evs: bool(exits_of(evs, "c")), timeout=60.0)
+    sup2 = make_supervisor(config(spec("t", "app.producers:chatty", kwargs={"interval": 0.05, "count": 5}),
+                                  backend=backend))  # fmt: skip
+    sup2.start("t")
+    talk = poll_until(sup2, lambda evs: bool(exits_of(evs, "t")), timeout=60.0)
+    lines = [(e.stream, e.line) for e in talk if isinstance(e, LogLine)]
+    assert ("stdout", "stdout line 4") in lines
+    assert any(stream == "stderr" and "stderr warning 4" in line for stream, line in lines)
+    assert any("logging line 4" in line for _, line in lines)
+    tracebacks = [e.line for e in events if isinstance(e, LogLine) and e.traceback]
+    assert any("RuntimeError: boom after" in tb for tb in tracebacks)
+    assert exits_of(events, "c") == [(1, None)]
+
+
+def test_a_stack_dump_shows_where_the_producer_is(make_supervisor, backend):
+    sup = make_supervisor(config(spec("s", "app.producers:stubborn"), backend=backend))
+    sup.start("s")
+    poll_until(sup, lambda evs: bool(items_of(evs, "s")), timeout=60.0)
+    sup.request_stack("s")
+    events = poll_until(sup, lambda evs: any(isinstance(e, StackDump) for e in evs), timeout=30.0)
+    (dump,) = [e for e in events if isinstance(e, StackDump)]
+    assert "stubborn" in dump.text
+    sup.kill("s")  # it ignores SIGTERM
+
+
+def test_a_restart_starts_a_new_run_and_killing_one_worker_leaves_the_other(make_supervisor, backend):
+    clocks = [spec(name, "app.producers:clock", kwargs={"interval": 0.02}) for name in "ab"]
+    sup = make_supervisor(config(*clocks, backend=backend))
+    sup.start("a")
+    sup.start("b")
+    poll_until(sup, lambda evs: bool(items_of(evs, "a")) and bool(items_of(evs, "b")), timeout=60.0)
+    first = sup.record("a").pid
+    sup.restart("a")
+    events = poll_until(sup, lambda evs: reached("a", State.RUNNING)(evs) and bool(items_of(evs, "a")), timeout=60.0)
+    assert sup.record("a").pid not in (None, 0, first)
+    assert [s for s in states_of(events, "a")][:2] == [State.STOPPING, State.STOPPED]
+    sup.kill("a")
+    events = poll_until(sup, reached("a", State.STOPPED), timeout=30.0)
+    after = poll_until(sup, lambda evs: len(items_of(evs, "b")) >= 10, timeout=30.0)
+    assert not [e for e in events + after if isinstance(e, StateChanged) and e.worker == "b"]  # b never noticed
+
+
+ORPHAN_SCRIPT = """
+import sys, time
+from app.core.supervisor import Supervisor
+from tests.helpers import config, spec
+from app.core.spec import PulseConfig
+sup = Supervisor(PulseConfig((spec("fam", "tests.workers:family", kwargs={"path": sys.argv[1]}),),
+                             backend="ray", ray_address=sys.argv[2]))
+sup.start("fam")
+while True:
+    sup.poll(1.0)
+"""
+
+
+def test_a_sigkilled_supervisor_leaves_nothing_running_on_the_cluster(ray_head, tmp_path):
+    from tests.test_orphans import read_pids
+
+    fifo = tmp_path / "pids.fifo"
+    os.mkfifo(fifo)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    pulse = subprocess.Popen([sys.executable, "-c", ORPHAN_SCRIPT, str(fifo), ray_head], cwd=ROOT, env=env)
+    try:
+        pids = read_pids(fifo, 6, timeout=60)  # the worker and its five children
+        pulse.send_signal(signal.SIGKILL)
+        pulse.wait(timeout=10)
+        assert wait_ended(pids, timeout=10.0) == []
+    finally:
+        pulse.kill()
+        pulse.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "field", ["num_cpus = 1", "resources = { gpu = 1 }", 'runtime_env = { env_vars = { A = "1" } }']
+)
+def test_ray_only_fields_on_a_local_worker_are_a_config_error(field):
+    from app.core.config import parse_config
+    from app.core.errors import ConfigError
+
+    text = f'[[worker]]\nname = "w"\ntarget = "app.producers:clock"\n{field}\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "cluster.toml")
+    key = field.split(" ")[0]
+    assert str(caught.value).splitlines() == [
+        f'cluster.toml:4: worker "w".{key}: applies to Ray workers only (backend = "ray")'
+    ]
