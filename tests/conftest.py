@@ -117,14 +117,20 @@ def make_supervisor():
     assert not still, f"worker processes survived: {still}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_head():
-    """A Ray head of the session's own (never one that happens to run here); its address.
+    """A Ray head of the module's own (never one that happens to run here); its address.
+
+    Per module, not per session: an idle head is a dozen processes using CPU and ~700 MB, which
+    the rest of the suite should not run beside.
 
     Ray is a test dependency (the README's test command installs the extra): not skipped.
     """
+    import signal
+
     import ray
 
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     ray.init(
         address="local",
         num_cpus=2,
@@ -136,6 +142,8 @@ def ray_head():
         yield ray.get_runtime_context().gcs_address
     finally:
         ray.shutdown()
+        for sig, handler in handlers.items():  # ray.init's SIGTERM handler exits the process
+            signal.signal(sig, handler)
 
 
 @pytest.fixture(params=["local", "ray"])

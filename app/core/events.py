@@ -47,6 +47,7 @@ class StateChanged:
     time: float  # time.time() here
     restarts: int = 0  # automatic restarts since the worker was added (or its counters were reset)
     reason: str = ""  # for FATAL: why the supervisor gave up
+    node: str = ""  # where the live process is: "" this machine, else the backend's name for its node
 
 
 @dataclass(frozen=True, slots=True)

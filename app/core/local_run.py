@@ -26,6 +26,9 @@ class LocalRun:
     """A worker process on this machine, in a process group of its own (see `run.Run`)."""
 
     node = LOCAL_NODE
+    clock_offset = 0.0
+    mono_offset_ns = 0
+    facts: dict[str, Any] | None = None  # read here, by pid
 
     def __init__(
         self, process: BaseProcess, channel: Connection, control: Connection, outputs: dict[str, Connection]

@@ -58,7 +58,13 @@ class Agent:
 
     def where(self) -> dict[str, Any]:
         """Return this node's name, the agent's pid, and its clocks (for the driver's offset)."""
-        return {"node": socket.gethostname(), "pid": os.getpid(), "time": time.time(), "mono_ns": time.monotonic_ns()}
+        return {
+            "node": socket.gethostname(),
+            "pid": os.getpid(),
+            "boot_id": boot_id(),
+            "time": time.time(),
+            "mono_ns": time.monotonic_ns(),
+        }
 
     def run(self, spec: WorkerSpec, run_id: int) -> Iterator[tuple[Any, ...]]:
         """Start a run of ``spec`` here and stream it: ("pid", pid), ("data", [(stream, bytes)...])..., ("exit", code).
@@ -76,11 +82,14 @@ class Agent:
         for conn in pipes.values():
             os.set_blocking(conn.fileno(), False)
         hello = _HelloReader()
+        facts = _FactsReader(run.pid)
         open_pipes = dict(pipes)
         ended = False
         while not ended:
-            ready = wait([*open_pipes.values(), run.sentinel])
+            ready = wait([*open_pipes.values(), run.sentinel], facts.due_in())
             ended = run.sentinel in ready
+            if facts.due_in() <= 0 and not ended:
+                yield ("facts", facts.read())
             batch: list[tuple[int, bytes]] = []
             size = 0
             deadline = time.monotonic() + BATCH_WAIT
@@ -124,25 +133,45 @@ class Agent:
             if self._run is not None and self._run_id == run_id:
                 self._run.request_stack()
 
-    def facts(self) -> dict[str, Any]:
-        """Return the run's process facts, read here on its node (empty: no run)."""
-        with self._lock:
-            pid = self._run.pid if self._run is not None else None
-        if pid is None:
-            return {}
+
+def boot_id() -> str:
+    """Return this machine's boot id: two nodes that share it share their clocks too."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+class _FactsReader:
+    """The run's process facts, read on its node once a second (the window's CPU and RSS columns)."""
+
+    PERIOD = 1.0
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self._proc: psutil.Process | None = None  # made at the first read: the run may be gone by then
+        self._next = time.monotonic() + self.PERIOD
+        self._last: tuple[float, float] | None = None  # (when, cpu seconds)
+
+    def due_in(self) -> float:
+        return max(0.0, self._next - time.monotonic())
+
+    def read(self) -> dict[str, Any]:
+        now = time.monotonic()
+        self._next = now + self.PERIOD
         try:
-            proc = psutil.Process(pid)
+            proc = self._proc = self._proc or psutil.Process(self._pid)
             with proc.oneshot():
                 times = proc.cpu_times()
-                return {
-                    "pid": pid,
-                    "cpu_s": times.user + times.system,
-                    "rss": proc.memory_info().rss,
-                    "threads": proc.num_threads(),
-                    "children": len(proc.children(recursive=True)),
-                }
+                cpu = times.user + times.system
+                facts: dict[str, Any] = {"rss": proc.memory_info().rss, "threads": proc.num_threads()}
+            facts["children"] = len(proc.children(recursive=True))
         except psutil.Error:
             return {}
+        last, self._last = self._last, (now, cpu)
+        facts["cpu_percent"] = None if last is None else 100.0 * (cpu - last[1]) / max(now - last[0], 1e-6)
+        return facts
 
 
 def _read_all(fd: int, *, drain: bool) -> bytes | None:

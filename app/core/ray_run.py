@@ -81,10 +81,14 @@ class RayLauncher:
                 )
                 agent = actor.remote(self._start_method)
                 self._agents[spec.name] = (agent, options)
-        before = time.time()
+        before, before_ns = time.time(), time.monotonic_ns()
         where: dict[str, Any] = ray.get(agent.where.remote())
-        after = time.time()
-        where["clock_offset"] = (before + after) / 2 - where["time"]  # add to the node's time.time()
+        after, after_ns = time.time(), time.monotonic_ns()
+        if where["boot_id"] and where["boot_id"] == ray_agent.boot_id():  # this machine: the same clocks
+            where["clock_offset"], where["mono_offset_ns"] = 0.0, 0
+        else:  # the middle of the call, against the node's reading (off by at most half its round trip)
+            where["clock_offset"] = (before + after) / 2 - where["time"]
+            where["mono_offset_ns"] = (before_ns + after_ns) // 2 - where["mono_ns"]
         return agent, where
 
     def forget(self, name: str, agent: Any) -> None:
@@ -121,6 +125,9 @@ class RayRun:
         self.pid = 0  # until the agent has started it
         self.node = "ray"  # until the agent says which node
         self.started: float | None = None  # time.monotonic() at its real start, on its node
+        self.clock_offset = 0.0
+        self.mono_offset_ns = 0
+        self.facts: dict[str, Any] | None = {}  # from its node, once a second (replaced whole: any thread reads it)
         self._launcher = launcher
         self._spec = spec
         self._run_id = next(_run_ids)
@@ -150,11 +157,6 @@ class RayRun:
         agent = self._agent
         if agent is not None:
             agent.request_stack.remote(self._run_id)
-
-    def facts(self) -> dict[str, Any]:
-        """Return the run's process facts, read on its node (blocks; empty when there is no run)."""
-        agent = self._agent
-        return _ray().get(agent.facts.remote()) if agent is not None else {}
 
     def join(self, timeout: float | None = None) -> int | None:
         """Wait up to ``timeout`` for the pump to deliver the run's end; return its exit code."""
@@ -191,6 +193,7 @@ class RayRun:
             return -signals.SIGKILL
         agent, where = self._launcher.agent_for(self._spec)
         self.node = str(where["node"])
+        self.clock_offset, self.mono_offset_ns = where["clock_offset"], where["mono_offset_ns"]
         self._agent = agent
         if self._killed:  # asked while the agent was being made: it never starts
             return -signals.SIGKILL
@@ -201,6 +204,8 @@ class RayRun:
             if msg[0] == "data":
                 for stream, data in msg[1]:
                     _write_all(self._writers[stream], data)
+            elif msg[0] == "facts":
+                self.facts = msg[1]
             elif msg[0] == "pid":
                 self.pid = msg[1]
                 self.started = time.monotonic()

@@ -35,11 +35,19 @@ class Run(Protocol):
     started : float or None
         ``time.monotonic()`` when the worker's process started; None while a remote backend is
         still getting it started (its ``pid`` is 0 until then).
+    clock_offset, mono_offset_ns : float, int
+        What to add to its node's ``time.time()`` and ``time.monotonic_ns()`` to get ours (0 here).
+    facts : dict or None
+        A remote run's process facts as last read on its node (see `Supervisor.remote_facts`);
+        None for a local one.
     """
 
     pid: int
     node: str
     started: float | None
+    clock_offset: float
+    mono_offset_ns: int
+    facts: dict[str, Any] | None
     channel: Connection
     outputs: dict[str, Connection]
     sentinel: Any

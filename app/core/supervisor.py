@@ -153,6 +153,16 @@ class Supervisor:
         """Return the spec of ``name``."""
         return self.record(name).spec
 
+    def remote_facts(self, name: str) -> dict[str, Any] | None:
+        """Return the process facts of ``name``'s remote run, as last read on its node (any thread).
+
+        None for a local run (read them here, by pid) or no run. Keys: ``cpu_percent`` (None on
+        the first reading), ``rss``, ``threads``, ``children``.
+        """
+        rec = self._workers.get(name)
+        run = rec.run if rec is not None else None
+        return None if run is None or run.node == LOCAL_NODE else run.facts
+
     def all_stopped(self) -> bool:
         """Return whether no worker has a live process."""
         return all(rec.run is None for rec in self._workers.values())
@@ -312,7 +322,8 @@ class Supervisor:
 
     def _announce(self, rec: WorkerRecord, state: State) -> None:
         reason = rec.runtime.fatal_reason if state is State.FATAL else ""
-        self._events.append(StateChanged(rec.spec.name, state, rec.pid, time.time(), rec.restarts, reason))
+        node = rec.node or ""
+        self._events.append(StateChanged(rec.spec.name, state, rec.pid, time.time(), rec.restarts, reason, node))
         if reason:
             self._log(rec, f"FATAL: gave up restarting: {reason}; Start tries again")
 

@@ -69,7 +69,7 @@ class WorkerRecord:
     @property
     def pid(self) -> int | None:
         """Return the pid of the live run's process (on its node), if any."""
-        return self.run.pid if self.run is not None else None
+        return self.run.pid or None if self.run is not None else None  # 0: a remote run not started yet
 
     @property
     def node(self) -> str | None:
@@ -151,6 +151,8 @@ class WorkerRecord:
     def _end_run(self, events: list[Event], run: list[Any] | None) -> None:
         if run is not None:
             first_seq, items, sent_ns, gap = run
+            if self.run is not None:  # a remote node's monotonic clock, on ours
+                sent_ns += self.run.mono_offset_ns
             events.append(ItemBatch(self.spec.name, first_seq, items, sent_ns, time.monotonic_ns(), gap))
 
     def _dispatch(self, events: list[Event], msg: tuple[Any, ...]) -> None:
@@ -158,6 +160,8 @@ class WorkerRecord:
         tag = msg[0]
         if tag == channel.LOG:
             _, stream, level, line, when, is_tb = msg
+            if self.run is not None:  # a remote node's wall clock, on ours
+                when += self.run.clock_offset
             events.append(LogLine(name, stream, level, valid_text(line), when, is_tb))
         elif tag == channel.STACK:
             events.append(StackDump(name, valid_text(msg[1])))

@@ -18,7 +18,7 @@ class WorkerStatus:
     ----------
     spec : WorkerSpec
         What the worker runs (the newest spec given: a changed one applies at its next start).
-    state, pid, restarts, fatal_reason : as the last `StateChanged` said
+    state, pid, restarts, fatal_reason, node : as the last `StateChanged` said
     last_exit : (exitcode, signal) of the last run, or None
     received, lost : int
         Items delivered, and items sent that never arrived, since the worker was added or its
@@ -30,6 +30,7 @@ class WorkerStatus:
     spec: WorkerSpec
     state: State = State.STOPPED
     pid: int | None = None
+    node: str = ""
     restarts: int = 0
     fatal_reason: str = ""
     last_exit: tuple[int | None, int | None] | None = None
@@ -53,7 +54,7 @@ class WorkerStatus:
             self.received += len(event.items)
             self.lost += event.lost_before
         elif isinstance(event, StateChanged):
-            self.state, self.pid, self.restarts = event.state, event.pid, event.restarts
+            self.state, self.pid, self.restarts, self.node = event.state, event.pid, event.restarts, event.node
             self.fatal_reason = event.reason
         elif isinstance(event, WorkerExited):
             self.last_exit = (event.exitcode, event.signal)

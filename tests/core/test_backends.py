@@ -147,3 +147,40 @@ def test_ray_only_fields_on_a_local_worker_are_a_config_error(field):
     assert str(caught.value).splitlines() == [
         f'cluster.toml:4: worker "w".{key}: applies to Ray workers only (backend = "ray")'
     ]
+
+
+def test_a_run_says_where_it_is_and_a_remote_one_brings_its_process_facts(make_supervisor, backend):
+    import socket
+
+    sup = make_supervisor(config(spec("c", "app.producers:clock", kwargs={"interval": 0.05}), backend=backend))
+    sup.start("c")
+    events = poll_until(sup, reached("c", State.RUNNING), timeout=60.0)
+    (running,) = [e for e in events if isinstance(e, StateChanged) and e.state is State.RUNNING]
+    assert running.node == ("" if backend == "local" else socket.gethostname())
+    assert running.pid == sup.record("c").pid > 0
+    if backend == "local":
+        assert sup.remote_facts("c") is None  # read here, by pid
+        return
+    poll_until(sup, lambda _: (sup.remote_facts("c") or {}).get("cpu_percent") is not None, timeout=30.0)
+    facts = sup.remote_facts("c")
+    assert facts["rss"] > 1_000_000 and facts["threads"] >= 1 and 0 <= facts["cpu_percent"] < 200
+
+
+def test_a_dead_agent_is_a_crash_and_the_restart_gets_a_new_one(make_supervisor, ray_head):
+    import psutil
+
+    sup = make_supervisor(config(spec("c", "app.producers:clock", restart="on-failure", kwargs={"interval": 0.05},
+                                      backoff_initial=0.1), backend="ray"))  # fmt: skip
+    sup.start("c")
+    poll_until(sup, lambda evs: reached("c", State.RUNNING)(evs) and bool(items_of(evs, "c")), timeout=60.0)
+    first = sup.record("c").pid
+    agent = psutil.Process(first).parent().parent()  # worker <- the agent's forkserver <- the agent
+    assert agent.cmdline()[0].startswith("ray::Agent")
+    agent.kill()
+    events = poll_until(sup, lambda evs: reached("c", State.RUNNING)(evs) and bool(items_of(evs, "c")), timeout=60.0)
+    assert exits_of(events, "c") == [(None, signal.SIGKILL)]
+    notes = [e.line for e in events if isinstance(e, LogLine) and e.stream == "stderr"]
+    assert any("the worker's Ray agent failed" in line for line in notes), notes
+    assert states_of(events, "c")[:3] == [State.EXITED, State.BACKOFF, State.STARTING]
+    assert sup.record("c").pid != first
+    assert wait_ended([first], timeout=10.0) == []
