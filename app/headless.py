@@ -64,6 +64,8 @@ def event_lines(event: Event) -> list[str]:
         record = {"type": "state", "worker": event.worker, "state": event.state.value, "pid": event.pid}
         if event.reason:
             record["reason"] = event.reason  # why a FATAL worker was given up
+        if event.node:
+            record["node"] = event.node  # a remote run's node (none: this machine)
     elif isinstance(event, LogLine):
         record = {"type": "log", "worker": event.worker, "stream": event.stream, "level": event.level}
         record["line"] = event.line

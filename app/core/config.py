@@ -13,6 +13,7 @@ import stat
 import tomllib
 from typing import Any
 
+from app.core import ray_address as ray_address_check
 from app.core.config_locator import BARE_KEY, TomlLocator
 from app.core.errors import ConfigError, ConfigProblem
 from app.core.spec import (
@@ -80,18 +81,28 @@ class _Checker:
                       f'"ray://host:port", got {describe_value(address)}')  # fmt: skip
         return str(method), str(backend), str(address)
 
-    def backends(self, tables: list[Any], default: str, labels: dict[int, str]) -> None:
-        """Check what each worker's backend asks: Ray installed for Ray workers, Ray keys only on them."""
+    def backends(self, tables: list[Any], default: str, labels: dict[int, str], address: str | None) -> None:
+        """Check what each worker's backend asks: Ray installed for Ray workers, Ray keys only on them,
+        and (given an ``address``) a cluster there."""
+        rays = 0
         for n, table in enumerate(tables, start=1):
             if not isinstance(table, dict) or self.failed(f"{labels[n]}.backend"):
                 continue
             backend = table.get("backend") or default
+            rays += backend == "ray"
             if backend == "ray" and importlib.util.find_spec("ray") is None:
                 loc = ("worker", n, "backend") if "backend" in table else ("pulse", "backend")
                 self.fail(loc, f"{labels[n]}.backend", "Ray workers need Ray: pip install 'pulse-supervisor[ray]'")
             for key in _RAY_ONLY:
                 if backend == "local" and key in table and not self.failed(f"{labels[n]}.{key}"):
                     self.fail(("worker", n, key), f"{labels[n]}.{key}", 'applies to Ray workers only (backend = "ray")')
+        reason = (
+            ray_address_check.unreachable(address)
+            if rays and address and not self.failed("pulse.ray_address")
+            else None
+        )
+        if reason:
+            self.fail(("pulse", "ray_address"), "pulse.ray_address", reason)
 
     def worker(self, n: int, table: Any, base: str) -> WorkerSpec | None:
         if not isinstance(table, dict):
@@ -183,7 +194,7 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
             kwargs = table.get("kwargs", {})
             if isinstance(table.get("target"), str):  # every table's, even where other fields are bad
                 to_probe.append((n, table["target"], kwargs if isinstance(kwargs, dict) else {}))
-    check.backends(tables, backend, labels)
+    check.backends(tables, backend, labels, ray_address if check_targets else None)
     if to_probe:  # imported in a subprocess: user code never runs in Pulse's own process
         problems = probe_targets([(target, kwargs) for _, target, kwargs in to_probe])
         for (n, _, _), problem in zip(to_probe, problems, strict=True):

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from app.core import ray_agent
+from app.core import ray_address, ray_agent
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -114,8 +114,15 @@ class RayLauncher:
         ray = _ray()
         with self._lock:
             if not ray.is_initialized():
+                reason = ray_address.unreachable(self._address)
+                if reason:
+                    raise ClusterUnreachable(f"{reason} (ray_address = {self._address!r})")
                 ray.init(address=self._address, log_to_driver=False, include_dashboard=False)
         return ray
+
+
+class ClusterUnreachable(ConnectionError):
+    """No Ray cluster answers at the configured address."""
 
 
 class RayRun:
@@ -180,7 +187,10 @@ class RayRun:
         except Exception as exc:  # the agent died, the cluster went away, or it never started
             if self._agent is not None:
                 self._launcher.forget(self._spec.name, self._agent)
-            self._note(f"pulse: the worker's Ray agent failed: {type(exc).__name__}: {exc}")
+            if isinstance(exc, ClusterUnreachable):
+                self._note(f"pulse: {exc}")
+            else:
+                self._note(f"pulse: the worker's Ray agent failed: {type(exc).__name__}: {exc}")
         finally:
             for conn in self._writers.values():
                 conn.close()  # end of file: everything before it has been written

@@ -184,3 +184,57 @@ def test_a_dead_agent_is_a_crash_and_the_restart_gets_a_new_one(make_supervisor,
     assert states_of(events, "c")[:3] == [State.EXITED, State.BACKOFF, State.STARTING]
     assert sup.record("c").pid != first
     assert wait_ended([first], timeout=10.0) == []
+
+
+def test_an_unreachable_cluster_is_a_config_error_naming_the_address(tmp_path):
+    import socket
+
+    from app.core.config import load_config
+    from app.core.errors import ConfigError
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    path = tmp_path / "cluster.toml"
+    path.write_text(f'[pulse]\nbackend = "ray"\nray_address = "127.0.0.1:{port}"\n\n'
+                    '[[worker]]\nname = "w"\ntarget = "app.producers:clock"\n')  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith(f"{path}:3: pulse.ray_address: cannot reach a Ray cluster at 127.0.0.1:{port}: ")
+    assert "refused" in line
+
+
+UNREACHABLE_SCRIPT = """
+import dataclasses, sys
+from app.core.events import LogLine
+from app.core.policy import State
+from app.core.supervisor import Supervisor
+from tests.helpers import config, poll_until, reached, spec
+cfg = config(spec("w", "app.producers:clock", restart="on-failure", start_retries=1, backoff_initial=0.05))
+sup = Supervisor(dataclasses.replace(cfg, backend="ray", ray_address=sys.argv[1]))
+try:
+    sup.start("w")
+    events = poll_until(sup, reached("w", State.FATAL), timeout=60.0)
+    for e in events:
+        if isinstance(e, LogLine) and e.stream == "stderr":
+            print(e.line)
+finally:
+    sup.close()
+"""
+
+
+def test_a_cluster_that_goes_away_is_a_clear_message_on_each_run(tmp_path):
+    """In a process of its own: Ray connects a process once, and this one has the module's head."""
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PULSE_LOG_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", UNREACHABLE_SCRIPT, f"127.0.0.1:{port}"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    notes = done.stdout.splitlines()
+    assert len(notes) == 2  # the first run and its one retry, each told why
+    assert all(n.startswith(f"pulse: cannot reach a Ray cluster at 127.0.0.1:{port}: ") for n in notes), notes

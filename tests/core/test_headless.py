@@ -300,6 +300,8 @@ def test_event_lines_for_each_event_type() -> None:
     assert json.loads(line) == {"type": "state", "worker": "w", "state": "RUNNING", "pid": 12}
     (line,) = event_lines(StateChanged("w", State.FATAL, None, 0.0, 3, "5 unexpected exits within 60 s"))
     assert json.loads(line)["reason"] == "5 unexpected exits within 60 s"
+    (line,) = event_lines(StateChanged("w", State.RUNNING, 12, 0.0, node="node-7"))
+    assert json.loads(line)["node"] == "node-7"
     (line,) = event_lines(LogLine("w", "stderr", "ERROR", "Traceback ...", 0.0, True))
     assert json.loads(line)["traceback"] is True
     (line,) = event_lines(WorkerExited("w", 12, None, 9, 0.0))
