@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 
@@ -20,6 +21,10 @@ os.environ["PULSE_LOG_DIR"] = _LOG_DIR
 os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(_SESSION_DIR, "hypothesis")
 # Qt's settings (the window's last config, recent files) too: a test never reads or writes the user's.
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_SESSION_DIR, "config")
+# The tests' Ray heads take their token from here (this process and its children share it),
+# instead of writing one to ~/.ray as Ray 2.60 does for a new head.
+os.environ["RAY_AUTH_MODE"] = "token"
+os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
 
 import multiprocessing.forkserver  # noqa: E402 - after the environment is set
 import multiprocessing.resource_tracker  # noqa: E402 - after the environment is set

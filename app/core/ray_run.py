@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import multiprocessing
 import os
+import secrets
 import signal as signals
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -111,13 +114,22 @@ class RayLauncher:
                     ray.kill(agent)
 
     def _connect(self) -> Any:
-        ray = _ray()
         with self._lock:
+            if self._address == "local" and "ray" not in sys.modules and "RAY_AUTH_MODE" not in os.environ:
+                # A head of our own: a token only this process and its workers know, instead of
+                # Ray 2.60's default for a new head (a token file written to ~/.ray, and a warning).
+                os.environ["RAY_AUTH_MODE"] = "token"
+                os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+            ray = _ray()
             if not ray.is_initialized():
                 reason = ray_address.unreachable(self._address)
                 if reason:
                     raise ClusterUnreachable(f"{reason} (ray_address = {self._address!r})")
-                ray.init(address=self._address, log_to_driver=False, include_dashboard=False)
+                # Quiet: Ray's notes (the head started, no SIGTERM handler off the main thread)
+                # are not the user's business; its errors still show, and failures reach the log.
+                ray.init(
+                    address=self._address, log_to_driver=False, include_dashboard=False, logging_level=logging.ERROR
+                )
         return ray
 
 
