@@ -33,6 +33,8 @@ class ProcessInfo:
     connections: tuple[str, ...] = ()
     cmdline: str = ""
     error: str = ""
+    node: str = ""  # where it runs: "" this machine, else its node (the pids are that node's)
+    agent: str = ""  # the Ray actor that runs it there ("" for a local run)
 
 
 @dataclass

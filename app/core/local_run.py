@@ -50,6 +50,10 @@ class LocalRun:
                 return
             os.kill(self.pid, sig)
 
+    def inspect(self) -> None:
+        """None: a local process is inspected here, by pid (`inspection.Inspector`)."""
+        return None
+
     def request_stack(self) -> None:
         """Ask through the control pipe (its reader thread in the worker dumps the stack)."""
         if self._control is not None:

@@ -7,6 +7,7 @@ class is wrapped with ``ray.remote`` by `ray_run`, which is the only module that
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from app.core import channel, pulse_forkserver
+from app.core.inspection import Inspector
 from app.core.local_run import LocalLauncher, LocalRun
 
 if TYPE_CHECKING:
@@ -54,13 +56,17 @@ class Agent:
         self._lock = threading.Lock()
         self._run: LocalRun | None = None
         self._run_id = 0
+        self._details_until = 0.0  # the run's full inspection rides its facts until then
         self._kill_at_start = 0  # a run id SIGKILLed before its run started: it dies as it starts
 
     def where(self) -> dict[str, Any]:
         """Return this node's name, the agent's pid, and its clocks (for the driver's offset)."""
+        import ray  # here, in the actor: Ray runs it
+
         return {
             "node": socket.gethostname(),
             "pid": os.getpid(),
+            "actor_id": ray.get_runtime_context().get_actor_id() or "",
             "boot_id": boot_id(),
             "time": time.time(),
             "mono_ns": time.monotonic_ns(),
@@ -89,7 +95,7 @@ class Agent:
             ready = wait([*open_pipes.values(), run.sentinel], facts.due_in())
             ended = run.sentinel in ready
             if facts.due_in() <= 0 and not ended:
-                yield ("facts", facts.read())
+                yield ("facts", facts.read(detailed=time.monotonic() < self._details_until))
             batch: list[tuple[int, bytes]] = []
             size = 0
             deadline = time.monotonic() + BATCH_WAIT
@@ -127,6 +133,10 @@ class Agent:
             elif sig == signal.SIGKILL and run_id > self._run_id:
                 self._kill_at_start = run_id
 
+    def want_details(self) -> None:
+        """Send the run's full inspection (files, connections, command line...) with its facts for 5 s."""
+        self._details_until = time.monotonic() + 5.0
+
     def request_stack(self, run_id: int) -> None:
         """Ask run ``run_id`` for its stack (it answers on the channel)."""
         with self._lock:
@@ -150,6 +160,7 @@ class _FactsReader:
 
     def __init__(self, pid: int) -> None:
         self._pid = pid
+        self._inspector = Inspector()
         self._proc: psutil.Process | None = None  # made at the first read: the run may be gone by then
         self._next = time.monotonic() + self.PERIOD
         self._last: tuple[float, float] | None = None  # (when, cpu seconds)
@@ -157,7 +168,7 @@ class _FactsReader:
     def due_in(self) -> float:
         return max(0.0, self._next - time.monotonic())
 
-    def read(self) -> dict[str, Any]:
+    def read(self, *, detailed: bool = False) -> dict[str, Any]:
         now = time.monotonic()
         self._next = now + self.PERIOD
         try:
@@ -171,6 +182,8 @@ class _FactsReader:
             return {}
         last, self._last = self._last, (now, cpu)
         facts["cpu_percent"] = None if last is None else 100.0 * (cpu - last[1]) / max(now - last[0], 1e-6)
+        if detailed:
+            facts["info"] = dataclasses.asdict(self._inspector.inspect(self._pid))
         return facts
 
 

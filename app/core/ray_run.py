@@ -22,6 +22,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from app.core import ray_address, ray_agent
+from app.core.inspection import ProcessInfo
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -146,6 +147,7 @@ class RayRun:
         self.started: float | None = None  # time.monotonic() at its real start, on its node
         self.clock_offset = 0.0
         self.mono_offset_ns = 0
+        self.agent_id = ""  # the agent actor's id, once it is made
         self.facts: dict[str, Any] | None = {}  # from its node, once a second (replaced whole: any thread reads it)
         self._launcher = launcher
         self._spec = spec
@@ -170,6 +172,24 @@ class RayRun:
         agent = self._agent
         if agent is not None:
             agent.signal.remote(self._run_id, sig)
+
+    def inspect(self) -> ProcessInfo:
+        """Return the run's process as last read on its node (never blocks).
+
+        Its full inspection (files, connections, command line) comes with its facts for a few
+        seconds after each call: an inspector that refreshes every second keeps it coming.
+        """
+        agent, facts = self._agent, self.facts or {}
+        if agent is not None:
+            agent.want_details.remote()
+        if "info" in facts:
+            info = dict(facts["info"], children=tuple(facts["info"]["children"]))
+            info.update(open_files=tuple(info["open_files"]), connections=tuple(info["connections"]))
+            return ProcessInfo(**{**info, "node": self.node, "agent": self.agent_id})
+        if not self.pid:
+            return ProcessInfo(None, False, error="being started on the cluster", node=self.node)
+        return ProcessInfo(self.pid, True, cpu_percent=facts.get("cpu_percent"), rss=facts.get("rss"),
+                           num_threads=facts.get("threads"), node=self.node, agent=self.agent_id)  # fmt: skip
 
     def request_stack(self) -> None:
         """Ask the run for its stack (the answer comes on the channel)."""
@@ -216,6 +236,7 @@ class RayRun:
         agent, where = self._launcher.agent_for(self._spec)
         self.node = str(where["node"])
         self.clock_offset, self.mono_offset_ns = where["clock_offset"], where["mono_offset_ns"]
+        self.agent_id = str(where["actor_id"])
         self._agent = agent
         if self._killed:  # asked while the agent was being made: it never starts
             return -signals.SIGKILL

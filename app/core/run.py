@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
+    from app.core.inspection import ProcessInfo
     from app.core.spec import WorkerSpec
 
 LOCAL_NODE = ""  # the node of a run on this machine
@@ -54,6 +55,9 @@ class Run(Protocol):
 
     def signal(self, sig: int) -> None:
         """Send ``sig`` to the worker and the processes it started (gone already: nothing)."""
+
+    def inspect(self) -> ProcessInfo | None:
+        """Return a remote run's process as last read on its node (never blocks); None for a local one."""
 
     def request_stack(self) -> None:
         """Ask the worker for its Python stack; it answers on the channel (gone already: nothing)."""

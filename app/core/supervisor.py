@@ -18,6 +18,7 @@ from typing import Any
 from app.core import policy
 from app.core.errors import ConfigError, ConfigProblem, UnknownWorkerError
 from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
+from app.core.inspection import ProcessInfo
 from app.core.launchers import Launchers
 from app.core.logfiles import LogFiles, default_log_dir
 from app.core.policy import Command, State
@@ -162,6 +163,15 @@ class Supervisor:
         rec = self._workers.get(name)
         run = rec.run if rec is not None else None
         return None if run is None or run.node == LOCAL_NODE else run.facts
+
+    def inspect_remote(self, name: str) -> ProcessInfo | None:
+        """Return ``name``'s remote run's process as last read on its node (any thread; never blocks).
+
+        None for a local run (inspect it here, by pid) or no run.
+        """
+        rec = self._workers.get(name)
+        run = rec.run if rec is not None else None
+        return None if run is None or run.node == LOCAL_NODE else run.inspect()
 
     def all_stopped(self) -> bool:
         """Return whether no worker has a live process."""

@@ -215,8 +215,14 @@ class QtSupervisor(QObject):
         self.supervisor.request_stack(name)
 
     def inspect(self, name: str) -> ProcessInfo:
-        """Return a psutil snapshot of ``name``'s process (CPU % since the last call), never raising."""
-        return self._inspector.inspect(self.status(name).pid)
+        """Return a psutil snapshot of ``name``'s process (CPU % since the last call), never raising.
+
+        A remote worker's is read on its node (never waiting for it: the last reading, at most a
+        second old, with its full details from the second call on).
+        """
+        status = self.status(name)
+        remote = self.supervisor.inspect_remote(name) if status.node else None
+        return remote if remote is not None else self._inspector.inspect(status.pid)
 
     def names(self) -> list[str]:
         """Return the workers' names, in the order they were configured or added."""

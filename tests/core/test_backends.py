@@ -238,3 +238,18 @@ def test_a_cluster_that_goes_away_is_a_clear_message_on_each_run(tmp_path):
     notes = done.stdout.splitlines()
     assert len(notes) == 2  # the first run and its one retry, each told why
     assert all(n.startswith(f"pulse: cannot reach a Ray cluster at 127.0.0.1:{port}: ") for n in notes), notes
+
+
+def test_a_remote_run_is_inspected_on_its_node(make_supervisor, ray_head):
+    import socket
+
+    sup = make_supervisor(config(spec("c", "tests.workers:with_child"), backend="ray"))  # yields 20 a second
+    sup.start("c")
+    events = poll_until(sup, lambda evs: bool(items_of(evs, "c")), timeout=60.0)
+    child = items_of(events, "c")[0][1]
+    first = sup.inspect_remote("c")  # asks for the details, which come with the next facts
+    assert first.node == socket.gethostname() and first.pid == sup.record("c").pid
+    poll_until(sup, lambda _: "with_child" in sup.inspect_remote("c").cmdline, timeout=30.0)
+    info = sup.inspect_remote("c")
+    assert info.alive and info.agent and info.rss > 0 and child in info.children
+    assert "tests.workers:with_child" in info.cmdline  # its process title, read on its node

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 REFRESH_MS = 1000
 FIELDS = (
-    "Worker", "Target", "State", "PID", "PPID", "Process status", "Last exit", "Uptime", "CPU %", "RSS",
+    "Worker", "Target", "State", "Node", "PID", "PPID", "Process status", "Last exit", "Uptime", "CPU %", "RSS",
     "Threads", "Children", "Open files", "Connections", "Command line", "Items sent", "Items received",
     "Items lost", "Rate", "Lag", "Last item", "Log file",
 )  # fmt: skip
@@ -91,6 +91,7 @@ class InspectDialog(QDialog):
             "Worker": self.name,
             "Target": f"{status.spec.target}  {status.spec.kwargs or ''}",
             "State": status.state.value + (f": gave up, {status.fatal_reason}" if status.fatal_reason else ""),
+            "Node": f"{info.node} (Ray actor {info.agent or '-'})" if info.node else "this machine",
             "PID": str(info.pid or "-"),
             "PPID": str(info.ppid or "-"),
             "Process status": info.status or info.error or "not running",
