@@ -19,6 +19,7 @@ import signal as signals
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from app.core import ray_address, ray_agent
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from app.core.spec import WorkerSpec
 
 _run_ids = itertools.count(1)
+PLACEMENT_NOTE_AFTER = 10.0  # seconds without a node for an agent before the log says so, and again each time
+_KILL_CHECK = 0.1  # how often a run waiting for its agent's placement looks whether it was killed
 
 
 def _ray() -> Any:
@@ -45,7 +48,7 @@ class RayLauncher:
     Parameters
     ----------
     address : str
-        ``ray.init``'s address: "auto" (a running cluster), "ray://host:port", "host:port", or
+        ``ray.init``'s address: "auto" (the cluster `ray start` made here), "host:port", or
         "local" (a head of Pulse's own, ended with the process). Ignored when Ray is already
         initialised in this process (a test's head, an app's own ``ray.init``).
     start_method : str
@@ -63,8 +66,14 @@ class RayLauncher:
         """Return a run of ``spec`` that starts on the cluster in the background (never blocks)."""
         return RayRun(self, spec)
 
-    def agent_for(self, spec: WorkerSpec) -> tuple[Any, dict[str, Any]]:
-        """Return ``spec``'s agent (made, or its options changed: a new one) and where it is (blocks)."""
+    def agent_for(
+        self, spec: WorkerSpec, note: Callable[[str], None], killed: Callable[[], bool]
+    ) -> tuple[Any, dict[str, Any]] | None:
+        """Return ``spec``'s agent (made, or its options changed: a new one) and where it is (blocks).
+
+        ``note`` tells the run's log when the cluster has not placed the agent after a while;
+        None if ``killed()`` says the run was killed meanwhile (the unplaced agent is dropped).
+        """
         ray = self._connect()
         options = (spec.num_cpus, tuple(sorted(spec.resources.items())), repr(spec.runtime_env))
         with self._lock:
@@ -85,6 +94,18 @@ class RayLauncher:
                 )
                 agent = actor.remote(self._start_method)
                 self._agents[spec.name] = (agent, options)
+        asked = agent.where.remote()
+        waited = 0.0
+        noted = 0.0
+        while not ray.wait([asked], timeout=_KILL_CHECK)[0]:
+            waited += _KILL_CHECK
+            if killed():
+                self.forget(spec.name, agent)
+                return None
+            if waited - noted >= PLACEMENT_NOTE_AFTER:
+                noted = waited
+                wants = f"num_cpus={spec.num_cpus}" + "".join(f", {k}={v}" for k, v in spec.resources.items())
+                note(f"pulse: waiting {waited:.0f} s for the cluster to place this worker's agent ({wants})")
         before, before_ns = time.time(), time.monotonic_ns()
         where: dict[str, Any] = ray.get(agent.where.remote())
         after, after_ns = time.time(), time.monotonic_ns()
@@ -233,7 +254,10 @@ class RayRun:
     def _run_remote(self) -> int:
         if self._killed:
             return -signals.SIGKILL
-        agent, where = self._launcher.agent_for(self._spec)
+        made = self._launcher.agent_for(self._spec, self._note, lambda: self._killed)
+        if made is None:
+            return -signals.SIGKILL
+        agent, where = made
         self.node = str(where["node"])
         self.clock_offset, self.mono_offset_ns = where["clock_offset"], where["mono_offset_ns"]
         self.agent_id = str(where["actor_id"])

@@ -253,3 +253,30 @@ def test_a_remote_run_is_inspected_on_its_node(make_supervisor, ray_head):
     info = sup.inspect_remote("c")
     assert info.alive and info.agent and info.rss > 0 and child in info.children
     assert "tests.workers:with_child" in info.cmdline  # its process title, read on its node
+
+
+def test_the_cluster_example_is_valid_and_ray_client_addresses_are_refused():
+    from app.core.config import load_config, parse_config
+    from app.core.errors import ConfigError
+
+    cfg = load_config(ROOT / "examples" / "cluster.toml")
+    assert [cfg.backend_of(w) for w in cfg.workers] == ["ray", "ray", "ray", "local"]
+    assert cfg.workers[1].num_cpus == 0.5 and cfg.workers[2].runtime_env == {"env_vars": {"FEED": "demo"}}
+    with pytest.raises(ConfigError) as caught:
+        parse_config('[pulse]\nbackend = "ray"\nray_address = "ray://head:10001"\n', "c.toml")
+    assert str(caught.value).startswith("c.toml:3: pulse.ray_address: Ray Client (ray://) cannot stream")
+
+
+def test_an_agent_the_cluster_cannot_place_is_noted_and_a_kill_still_ends_the_run(make_supervisor, ray_head,
+                                                                                   monkeypatch):  # fmt: skip
+    from app.core import ray_run
+
+    monkeypatch.setattr(ray_run, "PLACEMENT_NOTE_AFTER", 1.0)
+    sup = make_supervisor(config(spec("w", "app.producers:clock", resources={"no-such-node": 1}), backend="ray"))
+    sup.start("w")
+    events = poll_until(sup, lambda evs: any(isinstance(e, LogLine) for e in evs), timeout=30.0)
+    (note,) = [e.line for e in events if isinstance(e, LogLine)][:1]
+    assert note == "pulse: waiting 1 s for the cluster to place this worker's agent (num_cpus=0.0, no-such-node=1)"
+    sup.kill("w")
+    events = poll_until(sup, reached("w", State.STOPPED), timeout=30.0)
+    assert exits_of(events, "w") == [(None, signal.SIGKILL)]
