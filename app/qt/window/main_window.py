@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         self.inspect_button = self.toolbar.widgetForAction(a.inspect)
         self._connect_actions()
         self.statusBar().showMessage("Waiting for the first item…")
-        self._newest: dict[str, str] = {}
+        self._newest: dict[str, tuple[object, int]] = {}  # worker -> its newest item, its number
         self._newest_any: str | None = None
         self._notice_until = 0.0  # monotonic time a notice (show_notice) stops covering the items
         self._closing = False
@@ -217,8 +217,9 @@ class MainWindow(QMainWindow):
                 selection_touched = True
         for worker, item in newest.items():
             # Numbered as the Items column counts: every item since the worker was added (or reset).
-            count = self.model.row(worker).received if worker in self.model.names() else 0
-            self._newest[worker] = f"{worker} #{count:,}: {elide(item)}"
+            # Made into text only when shown: of a batch's workers, the status bar shows one.
+            row = self.model.get(worker)
+            self._newest[worker] = (item, 0 if row is None else row.received)
         if selection_touched:
             self._on_selection_changed()
         elif actions_touched:
@@ -244,8 +245,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{selected[0]}: no items yet")  # not another worker's item
             return
         shown = selected[0] if selected else self._newest_any
-        if shown in self._newest:
-            self.statusBar().showMessage(self._newest[shown])
+        if shown is not None and shown in self._newest:
+            item, count = self._newest[shown]
+            self.statusBar().showMessage(f"{shown} #{count:,}: {elide(item)}")
 
     def _on_consumer_errored(self, exc: Exception) -> None:
         self.statusBar().showMessage(f"Internal error in the consumer thread: {exc!r}")

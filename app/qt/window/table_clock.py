@@ -134,7 +134,7 @@ class TableClock(QObject):
 
     def tick(self) -> float:
         """Refresh uptime, rates, CPU and RSS of every row, and the counts; return the workers' summed CPU %."""
-        rows = [self.model.row(n) for n in self.model.names()]
+        rows = self.model.rows()
         pids = {r.name: r.pid for r in rows if r.pid is not None}
         sampled = self._proc_stats.sample(pids.values())
         self.model.refresh_clock({name: sampled[pid] for name, pid in pids.items()})
