@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qtpy.QtCore import Qt
+from qtpy.QtGui import QFont
 from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from app.qt.window.state_delegate import StateBadgeDelegate
@@ -24,6 +25,10 @@ def make_worker_table(model: WorkerTableModel) -> QTableView:
     table.setItemDelegateForColumn(1, StateBadgeDelegate(table))
     table.verticalHeader().setVisible(False)
     table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    font = table.font()
+    font.setStyleStrategy(QFont.StyleStrategy.PreferNoShaping)
+    table.setFont(font)
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(True)
