@@ -72,3 +72,26 @@ def test_rate_is_a_steady_average_and_drops_to_zero_when_stopped():
     row.status.pid = None
     row.update_rate(11.0)
     assert row.rate == 0.0  # stopped and nothing new: no slow fade
+
+
+def test_the_table_delegate_styles_each_cell_as_the_stock_one_does_from_the_model(qapp):
+    from qtpy.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+
+    from app.qt.window.text_delegate import CachedTextDelegate
+
+    model = model_on("a", "b")
+    feed(model, [ItemBatch("b", 0, ["x", 1.5], 0, 0), StateChanged("a", State.RUNNING, 42, 0.0)])
+    model.refresh_clock({})
+    fast, stock = CachedTextDelegate(model), QStyledItemDelegate()
+    has_display = QStyleOptionViewItem.ViewItemFeature.HasDisplay
+    for row in range(model.rowCount()):
+        for column in range(model.columnCount()):
+            index = model.index(row, column)
+            mine, theirs = QStyleOptionViewItem(), QStyleOptionViewItem()
+            fast.initStyleOption(mine, index)
+            stock.initStyleOption(theirs, index)
+            assert mine.text == theirs.text == model.text_at(row, column)
+            assert mine.displayAlignment == theirs.displayAlignment
+            assert bool(mine.features & has_display) == bool(theirs.features & has_display) or not mine.text
+            assert mine.index == index
+    assert model.text_at(1, LAST) == "1.5"

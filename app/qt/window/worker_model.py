@@ -107,6 +107,10 @@ class WorkerTableModel(QAbstractTableModel):
         """Return every row, in row order."""
         return list(self._rows)
 
+    def text_at(self, row: int, column: int) -> str:
+        """Return the text shown at ``row``, ``column`` (as data() gives for DisplayRole)."""
+        return self._texts[row][column]
+
     def name_at(self, row: int) -> str:
         """Return the worker name shown in ``row``."""
         return self._rows[row].name

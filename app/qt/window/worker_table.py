@@ -7,6 +7,7 @@ from qtpy.QtGui import QFont
 from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from app.qt.window.state_delegate import StateBadgeDelegate
+from app.qt.window.text_delegate import CachedTextDelegate
 from app.qt.window.worker_model import WorkerTableModel
 
 # Widths in ems for typical contents, so live numbers don't get elided as they grow.
@@ -22,6 +23,7 @@ def make_worker_table(model: WorkerTableModel) -> QTableView:
     table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # config order until the user sorts
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    table.setItemDelegate(CachedTextDelegate(model, table))
     table.setItemDelegateForColumn(1, StateBadgeDelegate(table))
     table.verticalHeader().setVisible(False)
     table.setAlternatingRowColors(True)
