@@ -224,6 +224,13 @@ class QtSupervisor(QObject):
         remote = self.supervisor.inspect_remote(name) if status.node else None
         return remote if remote is not None else self._inspector.inspect(status.pid)
 
+    def remote_facts(self, name: str) -> dict[str, Any] | None:
+        """Return CPU %, RSS, threads and children of ``name``'s remote run, as last read on its node.
+
+        None for a local run (read it by pid) or none. Never blocks: the agent streams them once a second.
+        """
+        return self.supervisor.remote_facts(name)
+
     def names(self) -> list[str]:
         """Return the workers' names, in the order they were configured or added."""
         return self._statuses.names()

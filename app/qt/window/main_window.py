@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.counts_label = QLabel()
         self.statusBar().addPermanentWidget(self.counts_label)
         self.clock = TableClock(self.model, self.counts_label, self)
+        self.clock.remote_facts = supervisor.remote_facts
         self.clock.overloaded.connect(self._on_overloaded)
         build_menus(self)
         self.toolbar = build_toolbar(self, self.worker_actions)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
+from typing import Any
 
 from qtpy.QtCore import QObject, Qt, QTimer, Signal
 from qtpy.QtWidgets import QActionGroup, QLabel, QMenu, QWidget
@@ -67,6 +69,8 @@ class TableClock(QObject):
         self.label = label
         label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._proc_stats = ProcStats()
+        # A remote worker's CPU % and RSS, read on its node (`QtSupervisor.remote_facts`); set by the window.
+        self.remote_facts: Callable[[str], dict[str, Any] | None] | None = None
         self.period_ms = REFRESH_MS
         self._last_batch = -math.inf  # monotonic time of the last batch shown
         self._waiting = False  # the timer came due between batches: the next batch ticks
@@ -135,9 +139,15 @@ class TableClock(QObject):
     def tick(self) -> float:
         """Refresh uptime, rates, CPU and RSS of every row, and the counts; return the workers' summed CPU %."""
         rows = self.model.rows()
-        pids = {r.name: r.pid for r in rows if r.pid is not None}
+        pids = {r.name: r.pid for r in rows if r.pid is not None and not r.status.node}
         sampled = self._proc_stats.sample(pids.values())
-        self.model.refresh_clock({name: sampled[pid] for name, pid in pids.items()})
+        stats = {name: sampled[pid] for name, pid in pids.items()}
+        if self.model.any_remote and self.remote_facts is not None:  # read on their nodes, not here
+            for r in rows:
+                facts = self.remote_facts(r.name) if r.status.node else None
+                if facts:
+                    stats[r.name] = (facts.get("cpu_percent"), facts.get("rss"))
+        self.model.refresh_clock(stats)
         running = sum(r.state is State.RUNNING for r in rows)
         rate = sum(r.rate for r in rows)
         counts = f"{running}/{len(rows)} running · {format_count(rate)} items/s"

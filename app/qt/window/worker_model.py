@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
+from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from qtpy.QtGui import QBrush, QColor
 
 from app.core.events import Event, ItemBatch, StateChanged, WorkersChanged
@@ -45,7 +45,11 @@ class WorkerTableModel(QAbstractTableModel):
     the model reads them, and keeps only what the table alone shows (uptime, rate, last item).
     """
 
-    COLUMNS = ("Name", "State", "PID", "Uptime", "Items", "Rate/s", "Lost", "Restarts", "CPU %", "RSS", "Last item")
+    COLUMNS = (
+        "Name", "State", "PID", "Uptime", "Items", "Rate/s", "Lost", "Restarts", "CPU %", "RSS", "Node", "Last item"
+    )  # fmt: skip
+    NODE = 10  # shown once a worker runs elsewhere (`remote_seen`): on one machine it says nothing
+    remote_seen = Signal()  # the first worker on another node (a Ray worker) has been seen
     SORT_ROLE = Qt.ItemDataRole.UserRole  # raw values, so numbers sort as numbers
     NUMERIC = frozenset(range(2, 10))
 
@@ -58,6 +62,7 @@ class WorkerTableModel(QAbstractTableModel):
         self._rows_moved()
         self._config_order = {r.name: i for i, r in enumerate(self._rows)}
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
+        self.any_remote = False  # a worker has run on another node (a Ray worker)
 
     # --- Qt model API ---------------------------------------------------------------------
 
@@ -137,6 +142,9 @@ class WorkerTableModel(QAbstractTableModel):
                     row.has_item = True
                 continue  # counts and last item repaint on the clock tick: one table repaint a second
             elif isinstance(ev, StateChanged):
+                if ev.node and not self.any_remote:
+                    self.any_remote = True
+                    self.remote_seen.emit()
                 if ev.state is State.STARTING:
                     row.started = time.monotonic()
                 elif not ev.state.is_alive:
@@ -267,6 +275,8 @@ class WorkerTableModel(QAbstractTableModel):
             return "" if row.cpu is None else f"{row.cpu:.1f}"
         if col == 9:
             return format_bytes(row.rss) if row.rss is not None else ""
+        if col == self.NODE:
+            return row.status.node or ("local" if row.pid is not None else "")
         return elide(row.last_item) if row.has_item else ""
 
     def _sort_key(self, row: WorkerRow, col: int) -> Any:
@@ -274,8 +284,10 @@ class WorkerTableModel(QAbstractTableModel):
             return row.name.lower()
         if col == 1:
             return list(State).index(row.state)
-        if col == 10:
+        if col == 11:
             return elide(row.last_item) if row.has_item else ""
+        if col == self.NODE:
+            return self._display(row, col)
         if col == 3:
             return -1.0 if row.started is None else time.monotonic() - row.started
         st = row.status

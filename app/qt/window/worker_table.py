@@ -11,7 +11,7 @@ from app.qt.window.text_delegate import CachedTextDelegate
 from app.qt.window.worker_model import WorkerTableModel
 
 # Widths in ems for typical contents, so live numbers don't get elided as they grow.
-_COLUMN_EMS = (8, 8, 5, 6, 7, 6, 4, 6, 5, 8)
+_COLUMN_EMS = (8, 8, 5, 6, 7, 6, 4, 6, 5, 8, 8)
 
 
 def make_worker_table(model: WorkerTableModel) -> QTableView:
@@ -35,6 +35,8 @@ def make_worker_table(model: WorkerTableModel) -> QTableView:
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(True)
     set_default_column_widths(table)
+    table.setColumnHidden(model.NODE, not model.any_remote)
+    model.remote_seen.connect(lambda: table.setColumnHidden(model.NODE, False))
     table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
     return table
 
