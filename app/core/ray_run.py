@@ -22,7 +22,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from app.core import ray_address, ray_agent
+import psutil
+
+from app.core import ray_address, ray_agent, worker_tree
 from app.core.inspection import ProcessInfo
 
 if TYPE_CHECKING:
@@ -61,6 +63,7 @@ class RayLauncher:
         self._lock = threading.Lock()
         self._agents: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # name -> (actor, its options)
         self._closed = False
+        self._own_head = False  # this launcher started the head (ray_address = "local")
 
     def launch(self, spec: WorkerSpec) -> RayRun:
         """Return a run of ``spec`` that starts on the cluster in the background (never blocks)."""
@@ -134,6 +137,20 @@ class RayLauncher:
             for agent, _ in agents.values():
                 with contextlib.suppress(Exception):
                     ray.kill(agent)
+        if self._own_head:
+            self._end_own_head()
+
+    def _end_own_head(self) -> None:
+        """Shut down the head this launcher started, and end the Ray processes that outlive it.
+
+        ``ray.shutdown`` ends the head's core processes, but its dashboard and runtime-env agents
+        linger a minute after their raylet is gone (seen with Ray 2.60): Pulse leaves nothing.
+        """
+        ours = [p for p in psutil.Process().children(recursive=True) if _is_rays(p)]
+        _ray().shutdown()
+        self._own_head = False
+        left = worker_tree.wait_ended(ours, timeout=2.0)
+        worker_tree.kill_all([p for p in ours if p.pid in left])
 
     def _connect(self) -> Any:
         with self._lock:
@@ -152,6 +169,7 @@ class RayLauncher:
                 ray.init(
                     address=self._address, log_to_driver=False, include_dashboard=False, logging_level=logging.ERROR
                 )
+                self._own_head = self._address == "local"
         return ray
 
 
@@ -304,3 +322,12 @@ def _agent_env(runtime_env: dict[str, Any]) -> dict[str, Any]:
     env = dict(runtime_env)
     env["env_vars"] = {**env.get("env_vars", {}), "RAY_kill_child_processes_on_worker_exit": "0"}
     return env
+
+
+def _is_rays(proc: psutil.Process) -> bool:
+    """Return whether ``proc`` is one of Ray's own processes (its head's, its workers')."""
+    try:
+        cmdline = " ".join(proc.cmdline())
+    except psutil.Error:
+        return False
+    return "ray::" in cmdline or f"{os.sep}ray{os.sep}" in cmdline

@@ -280,3 +280,33 @@ def test_an_agent_the_cluster_cannot_place_is_noted_and_a_kill_still_ends_the_ru
     sup.kill("w")
     events = poll_until(sup, reached("w", State.STOPPED), timeout=30.0)
     assert exits_of(events, "w") == [(None, signal.SIGKILL)]
+
+
+OWN_HEAD_SCRIPT = """
+import psutil
+from app.core.config import parse_config
+from app.core.supervisor import Supervisor
+from tests.helpers import items_of, poll_until
+cfg = parse_config('[pulse]\\nbackend = "ray"\\n[[worker]]\\nname = "c"\\ntarget = "app.producers:clock"\\n'
+                   'kwargs = { interval = 0.05 }\\n')
+sup = Supervisor(cfg)
+try:
+    sup.start("c")
+    poll_until(sup, lambda evs: bool(items_of(evs, "c")), timeout=60.0)
+    print(*[p.pid for p in psutil.Process().children(recursive=True)])  # the head, its agent, the run
+finally:
+    sup.close()
+"""
+
+
+def test_a_head_of_pulses_own_leaves_nothing_running(tmp_path):
+    """ray_address = "local" (the default): the head Pulse starts ends with it, lingering agents too."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}  # as a user's would be
+    env.update(PYTHONPATH=str(ROOT), PULSE_LOG_DIR=str(tmp_path), HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", OWN_HEAD_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) >= 5  # gcs_server, raylet, agents of Ray's own, Pulse's agent, the worker...
+    assert wait_ended(pids, timeout=10.0) == []
+    assert not (tmp_path / ".ray").exists()  # no token file: the head's token lived in its environment

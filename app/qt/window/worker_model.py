@@ -147,6 +147,8 @@ class WorkerTableModel(QAbstractTableModel):
                     self.remote_seen.emit()
                 if ev.state is State.STARTING:
                     row.started = time.monotonic()
+                elif ev.state is State.RUNNING and ev.node:  # its STARTING included making its agent
+                    row.started = time.monotonic() - row.status.spec.start_secs
                 elif not ev.state.is_alive:
                     # No process: no uptime, CPU or RSS, and no rate (even with the refresh paused).
                     row.started = row.cpu = row.rss = None
