@@ -22,7 +22,17 @@ if __name__ == "__main__" and not __package__:  # run as a file: import bench an
 
 from bench import _common as C
 
-FIGURES = ("idle_cpu", "flood", "latency", "lifecycle", "scale", "kill_isolation", "soak", "window_cost")
+FIGURES = (
+    "idle_cpu",
+    "flood",
+    "latency",
+    "lifecycle",
+    "scale",
+    "kill_isolation",
+    "soak",
+    "window_cost",
+    "ray_backend",
+)
 DEFAULT_OUTPUT = Path(__file__).with_name("results.md")
 DEFAULT_SOAK_MINUTES = 0.5
 
