@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from app.core.local_run import LocalLauncher
 
 if TYPE_CHECKING:
-    from app.core.ray_run import RayLauncher
+    from app.core.ray_launcher import RayLauncher
     from app.core.run import Launcher
     from app.core.spec import PulseConfig, WorkerSpec
 
@@ -29,7 +29,7 @@ class Launchers:
         if self._config.backend_of(spec) != "ray":
             return self.local
         if self._ray is None:
-            from app.core.ray_run import RayLauncher  # Ray is an extra: imported when first used
+            from app.core.ray_launcher import RayLauncher  # Ray is an extra: imported when first used
 
             self._ray = RayLauncher(self._config.ray_address, self._config.start_method)
         return self._ray

@@ -1,176 +1,38 @@
-"""The Ray backend's driver side: runs on a Ray cluster, each streamed from its agent into local pipes.
+"""The Ray backend's runs: each streamed from its agent into local pipes the supervisor reads.
 
-Every worker has one `ray_agent.Agent` actor, kept across its restarts, created with
-``max_restarts=0``: Pulse's policy does the restarts, so backoff and FATAL stay honest. A run's
-bytes come back in batches through a streaming call and are written into local pipes by one
-thread per run, so the supervisor reads a remote run exactly as it reads a local one. Nothing
-here blocks `Supervisor.poll`: creating an agent takes seconds, and happens on that thread.
+A run's bytes come back in batches through a streaming call and are written into local pipes by
+one thread per run, so the supervisor reads a remote run exactly as it reads a local one. Nothing
+here blocks `Supervisor.poll`: making an agent takes seconds, and happens on that thread.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import multiprocessing
 import os
-import secrets
 import signal as signals
-import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import psutil
-
-from app.core import ray_address, ray_agent, worker_tree
+from app.core import ray_agent
 from app.core.inspection import ProcessInfo
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
+    from app.core.ray_launcher import RayLauncher
     from app.core.spec import WorkerSpec
 
 _run_ids = itertools.count(1)
-PLACEMENT_NOTE_AFTER = 10.0  # seconds without a node for an agent before the log says so, and again each time
-_KILL_CHECK = 0.1  # how often a run waiting for its agent's placement looks whether it was killed
 
 
-def _ray() -> Any:
+def ray_module() -> Any:
     """Import Ray (an extra: ``pip install 'pulse-supervisor[ray]'``)."""
     import ray
 
     return ray
-
-
-class RayLauncher:
-    """Starts runs on a Ray cluster, one agent actor per worker.
-
-    Parameters
-    ----------
-    address : str
-        ``ray.init``'s address: "auto" (the cluster `ray start` made here), "host:port", or
-        "local" (a head of Pulse's own, ended with the process). Ignored when Ray is already
-        initialised in this process (a test's head, an app's own ``ray.init``).
-    start_method : str
-        How the agent starts each run on its node (as for local runs).
-    """
-
-    def __init__(self, address: str = "auto", start_method: str = "forkserver") -> None:
-        self._address = address
-        self._start_method = start_method
-        self._lock = threading.Lock()
-        self._agents: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # name -> (actor, its options)
-        self._closed = False
-        self._own_head = False  # this launcher started the head (ray_address = "local")
-
-    def launch(self, spec: WorkerSpec) -> RayRun:
-        """Return a run of ``spec`` that starts on the cluster in the background (never blocks)."""
-        return RayRun(self, spec)
-
-    def agent_for(
-        self, spec: WorkerSpec, note: Callable[[str], None], killed: Callable[[], bool]
-    ) -> tuple[Any, dict[str, Any]] | None:
-        """Return ``spec``'s agent (made, or its options changed: a new one) and where it is (blocks).
-
-        ``note`` tells the run's log when the cluster has not placed the agent after a while;
-        None if ``killed()`` says the run was killed meanwhile (the unplaced agent is dropped).
-        """
-        ray = self._connect()
-        options = (spec.num_cpus, tuple(sorted(spec.resources.items())), repr(spec.runtime_env))
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the supervisor is closed")
-            agent, made_with = self._agents.get(spec.name, (None, None))
-            if agent is not None and made_with != options:
-                ray.kill(agent)
-                agent = None
-            if agent is None:
-                actor = ray.remote(ray_agent.Agent).options(
-                    max_restarts=0,
-                    max_task_retries=0,
-                    max_concurrency=4,  # signal, stack and facts are served while run streams
-                    num_cpus=spec.num_cpus,
-                    resources=dict(spec.resources),
-                    runtime_env=_agent_env(spec.runtime_env),
-                )
-                agent = actor.remote(self._start_method)
-                self._agents[spec.name] = (agent, options)
-        asked = agent.where.remote()
-        waited = 0.0
-        noted = 0.0
-        while not ray.wait([asked], timeout=_KILL_CHECK)[0]:
-            waited += _KILL_CHECK
-            if killed():
-                self.forget(spec.name, agent)
-                return None
-            if waited - noted >= PLACEMENT_NOTE_AFTER:
-                noted = waited
-                wants = f"num_cpus={spec.num_cpus}" + "".join(f", {k}={v}" for k, v in spec.resources.items())
-                note(f"pulse: waiting {waited:.0f} s for the cluster to place this worker's agent ({wants})")
-        before, before_ns = time.time(), time.monotonic_ns()
-        where: dict[str, Any] = ray.get(agent.where.remote())
-        after, after_ns = time.time(), time.monotonic_ns()
-        if where["boot_id"] and where["boot_id"] == ray_agent.boot_id():  # this machine: the same clocks
-            where["clock_offset"], where["mono_offset_ns"] = 0.0, 0
-        else:  # the middle of the call, against the node's reading (off by at most half its round trip)
-            where["clock_offset"] = (before + after) / 2 - where["time"]
-            where["mono_offset_ns"] = (before_ns + after_ns) // 2 - where["mono_ns"]
-        return agent, where
-
-    def forget(self, name: str, agent: Any) -> None:
-        """``agent`` failed: the next run of ``name`` gets a new one."""
-        with self._lock:
-            if self._agents.get(name, (None,))[0] is agent:
-                del self._agents[name]
-        with contextlib.suppress(Exception):
-            _ray().kill(agent)
-
-    def close(self) -> None:
-        """End every agent (their runs die with them)."""
-        with self._lock:
-            self._closed = True
-            agents, self._agents = self._agents, {}
-        if agents:
-            ray = _ray()
-            for agent, _ in agents.values():
-                with contextlib.suppress(Exception):
-                    ray.kill(agent)
-        if self._own_head:
-            self._end_own_head()
-
-    def _end_own_head(self) -> None:
-        """Shut down the head this launcher started, and end the Ray processes that outlive it.
-
-        ``ray.shutdown`` ends the head's core processes, but its dashboard and runtime-env agents
-        linger a minute after their raylet is gone (seen with Ray 2.60): Pulse leaves nothing.
-        """
-        ours = [p for p in psutil.Process().children(recursive=True) if _is_rays(p)]
-        _ray().shutdown()
-        self._own_head = False
-        left = worker_tree.wait_ended(ours, timeout=2.0)
-        worker_tree.kill_all([p for p in ours if p.pid in left])
-
-    def _connect(self) -> Any:
-        with self._lock:
-            if self._address == "local" and "ray" not in sys.modules and "RAY_AUTH_MODE" not in os.environ:
-                # A head of our own: a token only this process and its workers know, instead of
-                # Ray 2.60's default for a new head (a token file written to ~/.ray, and a warning).
-                os.environ["RAY_AUTH_MODE"] = "token"
-                os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
-            ray = _ray()
-            if not ray.is_initialized():
-                reason = ray_address.unreachable(self._address)
-                if reason:
-                    raise ClusterUnreachable(f"{reason} (ray_address = {self._address!r})")
-                # Quiet: Ray's notes (the head started, no SIGTERM handler off the main thread)
-                # are not the user's business; its errors still show, and failures reach the log.
-                ray.init(
-                    address=self._address, log_to_driver=False, include_dashboard=False, logging_level=logging.ERROR
-                )
-                self._own_head = self._address == "local"
-        return ray
 
 
 class ClusterUnreachable(ConnectionError):
@@ -282,7 +144,7 @@ class RayRun:
         self._agent = agent
         if self._killed:  # asked while the agent was being made: it never starts
             return -signals.SIGKILL
-        ray = _ray()
+        ray = ray_module()
         code = -signals.SIGKILL
         for ref in agent.run.remote(self._spec, self._run_id):
             msg = ray.get(ref)
@@ -309,25 +171,3 @@ def _write_all(conn: Connection, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
-
-
-def _agent_env(runtime_env: dict[str, Any]) -> dict[str, Any]:
-    """Return ``runtime_env`` with what the agent itself needs.
-
-    Ray SIGKILLs a worker process's children when it exits (its actor killed, its driver gone):
-    here that is the agent's forkserver, which would die before ending the runs under it, and
-    their children would live on. Left alone, the forkserver sees the agent gone and ends every
-    process under it (`worker_tree.guard_forkserver`), as it does when Pulse itself dies.
-    """
-    env = dict(runtime_env)
-    env["env_vars"] = {**env.get("env_vars", {}), "RAY_kill_child_processes_on_worker_exit": "0"}
-    return env
-
-
-def _is_rays(proc: psutil.Process) -> bool:
-    """Return whether ``proc`` is one of Ray's own processes (its head's, its workers')."""
-    try:
-        cmdline = " ".join(proc.cmdline())
-    except psutil.Error:
-        return False
-    return "ray::" in cmdline or f"{os.sep}ray{os.sep}" in cmdline

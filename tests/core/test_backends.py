@@ -269,9 +269,9 @@ def test_the_cluster_example_is_valid_and_ray_client_addresses_are_refused():
 
 def test_an_agent_the_cluster_cannot_place_is_noted_and_a_kill_still_ends_the_run(make_supervisor, ray_head,
                                                                                    monkeypatch):  # fmt: skip
-    from app.core import ray_run
+    from app.core import ray_launcher
 
-    monkeypatch.setattr(ray_run, "PLACEMENT_NOTE_AFTER", 1.0)
+    monkeypatch.setattr(ray_launcher, "PLACEMENT_NOTE_AFTER", 1.0)
     sup = make_supervisor(config(spec("w", "app.producers:clock", resources={"no-such-node": 1}), backend="ray"))
     sup.start("w")
     events = poll_until(sup, lambda evs: any(isinstance(e, LogLine) for e in evs), timeout=30.0)
