@@ -146,7 +146,9 @@ def ray_head():
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
-        ray.shutdown()
+        from app.core.ray_launcher import shutdown_own_head
+
+        shutdown_own_head()  # its dashboard and runtime-env agents would spend the next minute beside the suite
         for sig, handler in handlers.items():  # ray.init's SIGTERM handler exits the process
             signal.signal(sig, handler)
 

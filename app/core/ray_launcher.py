@@ -126,16 +126,8 @@ class RayLauncher:
             self._end_own_head()
 
     def _end_own_head(self) -> None:
-        """Shut down the head this launcher started, and end the Ray processes that outlive it.
-
-        ``ray.shutdown`` ends the head's core processes, but its dashboard and runtime-env agents
-        linger a minute after their raylet is gone (seen with Ray 2.60): Pulse leaves nothing.
-        """
-        ours = [p for p in psutil.Process().children(recursive=True) if _is_rays(p)]
-        ray_module().shutdown()
+        shutdown_own_head()
         self._own_head = False
-        left = worker_tree.wait_ended(ours, timeout=2.0)
-        worker_tree.kill_all([p for p in ours if p.pid in left])
 
     def _connect(self) -> Any:
         with self._lock:
@@ -158,6 +150,22 @@ class RayLauncher:
         return ray
 
 
+def shutdown_own_head() -> None:
+    """Shut down the Ray head this process started, and end the Ray processes that outlive it.
+
+    ``ray.shutdown`` ends the head's core processes, but its dashboard and runtime-env agents
+    linger a minute after their raylet is gone (seen with Ray 2.60): Pulse leaves nothing.
+    """
+    ours = [p for p in psutil.Process().children(recursive=True) if _is_rays(p)]
+    ray_module().shutdown()
+    left = worker_tree.wait_ended(ours, timeout=2.0)
+    worker_tree.kill_all([p for p in ours if p.pid in left])
+    # The raylet may start those agents after the listing above: they carry the head's token.
+    token = os.environ.get("RAY_AUTH_TOKEN")
+    if token:
+        worker_tree.kill_all([p for p in psutil.process_iter() if p.pid != os.getpid() and _carries(p, token)])
+
+
 def _agent_env(runtime_env: dict[str, Any]) -> dict[str, Any]:
     """Return ``runtime_env`` with what the agent itself needs.
 
@@ -178,3 +186,11 @@ def _is_rays(proc: psutil.Process) -> bool:
     except psutil.Error:
         return False
     return "ray::" in cmdline or f"{os.sep}ray{os.sep}" in cmdline
+
+
+def _carries(proc: psutil.Process, token: str) -> bool:
+    """Return whether ``proc`` is a Ray process of the head whose token is ``token``."""
+    try:
+        return _is_rays(proc) and proc.environ().get("RAY_AUTH_TOKEN") == token
+    except psutil.Error:
+        return False
