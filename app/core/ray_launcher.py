@@ -160,10 +160,18 @@ def shutdown_own_head() -> None:
     ray_module().shutdown()
     left = worker_tree.wait_ended(ours, timeout=2.0)
     worker_tree.kill_all([p for p in ours if p.pid in left])
-    # The raylet may start those agents after the listing above: they carry the head's token.
+    # The raylet may start those agents after the listing above (late on a loaded machine): they
+    # carry the head's token. Looked for until two looks 0.3 s apart find none (5 s at most).
     token = os.environ.get("RAY_AUTH_TOKEN")
-    if token:
-        worker_tree.kill_all([p for p in psutil.process_iter() if p.pid != os.getpid() and _carries(p, token)])
+    deadline, clear = time.monotonic() + 5.0, 0
+    while token and clear < 2 and time.monotonic() < deadline:
+        late = [p for p in psutil.process_iter() if p.pid != os.getpid() and _carries(p, token)]
+        clear = 0 if late else clear + 1
+        if late:
+            worker_tree.kill_all(late)
+            worker_tree.wait_ended(late, timeout=0.3)
+        else:
+            time.sleep(0.3)
 
 
 def _agent_env(runtime_env: dict[str, Any]) -> dict[str, Any]:

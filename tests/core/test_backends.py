@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -47,14 +49,36 @@ def test_kill_ends_the_worker_and_everything_it_started(make_supervisor, backend
 
 
 def test_fast_failures_back_off_then_give_up(make_supervisor, backend):
-    flaky = spec("x", "tests.workers:exit_with", restart="on-failure", kwargs={"code": 3}, start_secs=1.0,
+    flaky = spec("x", "tests.workers:exit_with", restart="on-failure", kwargs={"code": 3}, start_secs=5.0,
                  start_retries=2, backoff_initial=0.05, backoff_max=0.05)  # fmt: skip
     sup = make_supervisor(config(flaky, backend=backend))
     sup.start("x")
     events = poll_until(sup, reached("x", State.FATAL), timeout=60.0)
     assert exits_of(events, "x") == [(3, None)] * 3
-    assert State.RUNNING not in states_of(events, "x")  # each run failed within start_secs of its real start
+    assert State.RUNNING not in states_of(events, "x")  # each run failed within start_secs
     assert states_of(events, "x").count(State.BACKOFF) == 2
+
+
+def test_a_remote_run_counts_start_secs_from_its_real_start_on_its_node():
+    """Making an agent can take seconds: counted from the launch, a crash at import would look RUNNING."""
+    from app.core.supervisor import Supervisor
+
+    sup = Supervisor(config(spec("w", "app.producers:clock", start_secs=1.0)), clock=lambda: 0.0)
+    try:
+        rec = sup.record("w")
+        rec.runtime = dataclasses.replace(rec.runtime, state=State.STARTING, deadline=101.0, started_at=100.0)
+        rec.run = types.SimpleNamespace(node="far", started=None, pid=0)  # launched at 100, not started yet
+        assert sup._start_pending(rec, now=101.5)  # held: looked at again shortly
+        assert rec.runtime.deadline == pytest.approx(101.55)
+        rec.run.started = 101.2  # it really started on its node
+        assert sup._start_pending(rec, now=101.6)
+        assert (rec.runtime.deadline, rec.runtime.started_at) == (pytest.approx(102.2), 101.2)
+        assert not sup._start_pending(rec, now=102.2)  # start_secs after its real start: RUNNING now
+        rec.run = types.SimpleNamespace(node="", started=None, pid=5)  # a local run is never held
+        assert not sup._start_pending(rec, now=101.5)
+    finally:
+        rec.run = None
+        sup.close()
 
 
 def test_output_logs_and_a_crash_traceback_arrive(make_supervisor, backend):
