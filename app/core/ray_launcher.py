@@ -158,13 +158,17 @@ def shutdown_own_head() -> None:
     """
     ours = [p for p in psutil.Process().children(recursive=True) if _is_rays(p)]
     ray_module().shutdown()
-    left = worker_tree.wait_ended(ours, timeout=2.0)
+    left = set(worker_tree.wait_ended(ours, timeout=2.0))
+    # The raylet restarts an agent that dies: it goes first, then what it started.
+    core = [p for p in ours if p.pid in left and _name(p) in ("raylet", "gcs_server")]
+    worker_tree.kill_all(core)
+    worker_tree.wait_ended(core, timeout=2.0)
     worker_tree.kill_all([p for p in ours if p.pid in left])
     # The raylet may start those agents after the listing above (late on a loaded machine): they
-    # carry the head's token. Looked for until two looks 0.3 s apart find none (5 s at most).
+    # carry the head's token. Looked for until three looks 0.3 s apart find none (5 s at most).
     token = os.environ.get("RAY_AUTH_TOKEN")
     deadline, clear = time.monotonic() + 5.0, 0
-    while token and clear < 2 and time.monotonic() < deadline:
+    while token and clear < 3 and time.monotonic() < deadline:
         late = [p for p in psutil.process_iter() if p.pid != os.getpid() and _carries(p, token)]
         clear = 0 if late else clear + 1
         if late:
@@ -202,3 +206,10 @@ def _carries(proc: psutil.Process, token: str) -> bool:
         return _is_rays(proc) and proc.environ().get("RAY_AUTH_TOKEN") == token
     except psutil.Error:
         return False
+
+
+def _name(proc: psutil.Process) -> str:
+    try:
+        return proc.name()
+    except psutil.Error:
+        return ""
