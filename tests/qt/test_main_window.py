@@ -145,47 +145,6 @@ def test_items_arriving_as_the_clock_tick_is_due_carry_it(qtbot, make_window):
     assert window.clock.timer.interval() == REFRESH_MS  # back on its own period
 
 
-def test_a_slow_streams_batch_carries_a_tick_due_within_half_a_period(qtbot, make_window):
-    """A batch carries a tick due up to half a period later when no other batch is likely before it."""
-    from app.core.events import ItemBatch
-    from app.qt.window.table_clock import EARLY_MS, LOCK_SHARE, REFRESH_MS
-
-    window = make_window(config(spec("a", "app.producers:counter")))
-    clock = window.clock
-    items = window.model.index(0, window.model.COLUMNS.index("Items"))
-    due_ms = int(LOCK_SHARE * REFRESH_MS) - EARLY_MS  # beyond EARLY_MS, within half a period
-    clock._start_timer(due_ms)
-    window.supervisor.consumer.events_received.emit([ItemBatch("a", 0, ["x"], 0, 0)])  # the first in a while
-    assert clock.timer.interval() == REFRESH_MS + EARLY_MS // 2
-    qtbot.waitUntil(lambda: items.data() == "1", timeout=REFRESH_MS // 2)
-    clock._start_timer(due_ms)
-    window.supervisor.consumer.events_received.emit([ItemBatch("a", 1, ["y"], 0, 0)])  # right after the last
-    assert clock.timer.interval() == due_ms  # a stream this fast brings another batch before the tick
-    with qtbot.waitSignal(clock.timer.timeout, timeout=3000):
-        pass
-    assert items.data() == "1"  # the timeout waits for the next batch (streaming), which never comes...
-    qtbot.waitUntil(lambda: items.data() == "2", timeout=REFRESH_MS)  # ...so its deadline ticks
-
-
-def test_a_tick_due_between_batches_waits_for_the_next_one(qtbot, make_window):
-    """The timer coming due while batches flow waits for the next batch and ticks with it: the stream's phase."""
-    from app.core.events import ItemBatch
-    from app.qt.window.table_clock import EARLY_MS, LOCK_SHARE, REFRESH_MS
-
-    window = make_window(config(spec("a", "app.producers:counter")))
-    clock = window.clock
-    items = window.model.index(0, window.model.COLUMNS.index("Items"))
-    clock._start_timer(REFRESH_MS)
-    window.supervisor.consumer.events_received.emit([ItemBatch("a", 0, ["x"], 0, 0)])
-    with qtbot.waitSignal(clock.timer.timeout, timeout=3000):
-        clock._start_timer(1)  # due now, between batches
-    assert clock.timer.interval() == int(LOCK_SHARE * REFRESH_MS)  # waiting for a batch, not ticking
-    assert items.data() == "0"
-    window.supervisor.consumer.events_received.emit([ItemBatch("a", 1, ["y"], 0, 0)])
-    assert clock.timer.interval() == REFRESH_MS + EARLY_MS // 2  # this batch carried it
-    qtbot.waitUntil(lambda: items.data() == "2", timeout=REFRESH_MS // 2)
-
-
 def test_counts_label_keeps_its_size_until_a_text_outgrows_it(qtbot, make_window):
     window = make_window(config(spec("a", "app.producers:counter")))
     label = window.counts_label

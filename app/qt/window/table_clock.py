@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable
@@ -31,11 +30,6 @@ PERIOD_CHOICES = (
 # A tick due within this much of an item batch runs with it: the table and the status bar then
 # repaint in one wake-up instead of two (idle window: the clock's own wake-up gone).
 EARLY_MS = 100
-# A slow stream's batch carries a tick due up to this share of a period after it, and a tick due
-# between its batches waits up to as long for the next one: the clock falls into the stream's
-# phase whatever its own, instead of ticking between batches for ever (8 clocks at 1 item/s: 3
-# repaints a second instead of 2 when its phase started more than EARLY_MS off theirs).
-LOCK_SHARE = 0.5
 
 
 PAUSED_TEXT = "table refresh paused (View > Table refresh)"
@@ -72,8 +66,6 @@ class TableClock(QObject):
         # A remote worker's CPU % and RSS, read on its node (`QtSupervisor.remote_facts`); set by the window.
         self.remote_facts: Callable[[str], dict[str, Any] | None] | None = None
         self.period_ms = REFRESH_MS
-        self._last_batch = -math.inf  # monotonic time of the last batch shown
-        self._waiting = False  # the timer came due between batches: the next batch ticks
         self.overload = OverloadWatch(cpus=os.cpu_count() or 1)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -86,7 +78,6 @@ class TableClock(QObject):
             raise ValueError(f"refresh period must be >= 0 ms, got {ms}")
         changed = ms != self.period_ms
         self.period_ms = ms
-        self._waiting = False
         if ms:
             self._start_timer(ms)
         else:
@@ -118,21 +109,13 @@ class TableClock(QObject):
         return menu
 
     def batch_shown(self) -> None:
-        """Called after each batch of events is shown: run the tick now if no later batch is likely before it is due."""
-        now = time.monotonic()
-        gap_ms, self._last_batch = 1000 * (now - self._last_batch), now
-        if not self.timer.isActive():
-            return
-        # A batch carries a tick due within EARLY_MS, or within its own gap from the last batch
-        # (a slow stream's next batch would come after the tick), at most LOCK_SHARE of a period.
-        lock_ms = min(LOCK_SHARE * self.period_ms, gap_ms)
-        if self._waiting or self.timer.remainingTime() <= max(EARLY_MS, lock_ms):
+        """Called after each batch of events is shown: run the tick now if it is nearly due."""
+        if self.timer.isActive() and self.timer.remainingTime() <= EARLY_MS:
             # A steady stream's next batch comes about a period from now: fire a little after it,
             # so that batch carries the next tick too instead of racing the timer for it. The tick
             # itself runs right after the caller's slot, in the same wake-up: inside it, it would
             # hold back the newest item by ~0.5 ms once a second (2 % of the items at 50/s: the p99).
-            late = now - self._due
-            self._waiting = False
+            late = time.monotonic() - self._due
             self._start_timer(self.period_ms + EARLY_MS // 2)
             QTimer.singleShot(0, lambda: self._timed_tick(late))
 
@@ -180,16 +163,7 @@ class TableClock(QObject):
         self._due = time.monotonic() + ms / 1000  # when the timeout should come, to see how late it is
 
     def _on_timeout(self) -> None:
-        now = time.monotonic()
-        late = now - self._due
-        streaming = now - self._last_batch < self.period_ms / 1000
-        if streaming and not self._waiting and late < EARLY_MS / 1000:
-            # Due between two batches of a stream: the next one ticks (see LOCK_SHARE), or this
-            # timer does at the latest. A late timeout ticks at once: its lateness is the news.
-            self._waiting = True
-            self._start_timer(int(LOCK_SHARE * self.period_ms))
-            return
-        self._waiting = False
+        late = time.monotonic() - self._due
         self._start_timer(self.period_ms)  # back on its own period after a batch carried it
         self._timed_tick(late)
 
