@@ -162,7 +162,7 @@ class Supervisor:
         """
         rec = self._workers.get(name)
         run = rec.run if rec is not None else None
-        return None if run is None or run.node == LOCAL_NODE else run.facts
+        return run.facts if run is not None else None  # a local run's are None: read by pid
 
     def inspect_remote(self, name: str) -> ProcessInfo | None:
         """Return ``name``'s remote run's process as last read on its node (any thread; never blocks).
@@ -171,7 +171,7 @@ class Supervisor:
         """
         rec = self._workers.get(name)
         run = rec.run if rec is not None else None
-        return None if run is None or run.node == LOCAL_NODE else run.inspect()
+        return run.inspect() if run is not None else None  # a local run's is None: inspected by pid
 
     def all_stopped(self) -> bool:
         """Return whether no worker has a live process."""
