@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib.util
 import json
@@ -14,6 +15,7 @@ import tomllib
 from typing import Any
 
 from app.core import ray_address as ray_address_check
+from app.core import ray_upload
 from app.core.config_locator import BARE_KEY, TomlLocator
 from app.core.errors import ConfigError, ConfigProblem
 from app.core.spec import (
@@ -119,6 +121,16 @@ class _Checker:
                 self.fail(("worker", n), f"{base}.{key}", f"missing required key {key!r}")
         return spec if len(self.problems) == before else None
 
+    def runtime_env(self, n: int, table: Any, base: str) -> dict[str, Any] | None:
+        """Return the worker's runtime_env, its local paths made absolute from the config's directory and checked."""
+        env = table.get("runtime_env") if isinstance(table, dict) else None
+        if not isinstance(env, dict):
+            return None
+        here = os.getcwd() if self.path == "<input>" else os.path.dirname(os.path.abspath(self.path))
+        return ray_upload.check_and_resolve(
+            env, here, lambda key, why: self.fail(("worker", n, "runtime_env", key), f"{base}.runtime_env.{key}", why)
+        )
+
 
 def worker_label(n: int, name: str | None) -> str:
     """Return how a config message names the ``n``-th [[worker]] table: by its name when it has one."""
@@ -174,7 +186,7 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
         check.fail(("worker",), "worker", f"expected [[worker]] tables, got {describe_value(tables)}")
         tables = []
     workers: list[WorkerSpec] = []
-    to_probe: list[tuple[int, str, dict[str, Any]]] = []  # (table number, target, kwargs)
+    to_probe: list[tuple[int, str, dict[str, Any], list[str]]] = []  # (table number, target, kwargs, its paths)
     first_seen: dict[str, int] = {}
     labels: dict[int, str] = {}  # how messages name each [[worker]] table
     for n, table in enumerate(tables, start=1):
@@ -182,6 +194,9 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
         name = raw_name if isinstance(raw_name, str) and raw_name.strip() else None  # None: no usable name
         labels[n] = base = worker_label(n, name if name not in first_seen else None)
         spec = check.worker(n, table, base)
+        env = check.runtime_env(n, table, base)
+        if spec is not None and env is not None:
+            spec = dataclasses.replace(spec, runtime_env=env)
         if name is not None and name in first_seen:
             first = first_seen[name]
             check.fail(
@@ -197,11 +212,14 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
         if check_targets and not check.failed(f"{base}.target") and isinstance(table, dict):
             kwargs = table.get("kwargs", {})
             if isinstance(table.get("target"), str):  # every table's, even where other fields are bad
-                to_probe.append((n, table["target"], kwargs if isinstance(kwargs, dict) else {}))
+                paths = ray_upload.probe_paths(env or {})  # a Ray worker's target may live only there
+                to_probe.append((n, table["target"], kwargs if isinstance(kwargs, dict) else {}, paths))
     check.backends(tables, backend, labels, ray_address if check_targets else None)
     if to_probe:  # imported in a subprocess: user code never runs in Pulse's own process
-        problems = probe_targets([(target, kwargs) for _, target, kwargs in to_probe])
-        for (n, _, _), problem in zip(to_probe, problems, strict=True):
+        problems = probe_targets(
+            [(target, kwargs) for _, target, kwargs, _ in to_probe], paths=[p for *_, p in to_probe]
+        )
+        for (n, *_), problem in zip(to_probe, problems, strict=True):
             if problem is not None:
                 loc = ("worker", n, *problem.field.split(".", 1))
                 check.fail(loc, f"{labels[n]}.{problem.field}", problem.reason)

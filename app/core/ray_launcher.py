@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from app.core import ray_address, ray_agent, worker_tree
+from app.core import ray_address, ray_agent, ray_upload, worker_tree
 from app.core.ray_run import ClusterUnreachable, RayRun, ray_module
 
 if TYPE_CHECKING:
@@ -61,9 +61,16 @@ class RayLauncher:
 
         ``note`` tells the run's log when the cluster has not placed the agent after a while;
         None if ``killed()`` says the run was killed meanwhile (the unplaced agent is dropped).
+
+        Raises
+        ------
+        ray_upload.UploadFailed
+            The spec's local ``working_dir`` or ``py_modules`` could not be shipped to the cluster.
         """
         ray = self._connect()
-        options = (spec.num_cpus, tuple(sorted(spec.resources.items())), repr(spec.runtime_env))
+        # Local paths shipped as content-named URIs: an edited working_dir is a new option, so a new agent.
+        runtime_env = ray_upload.upload(spec.runtime_env)
+        options = (spec.num_cpus, tuple(sorted(spec.resources.items())), repr(runtime_env))
         with self._lock:
             if self._closed:
                 raise RuntimeError("the supervisor is closed")
@@ -78,7 +85,7 @@ class RayLauncher:
                     max_concurrency=4,  # signal, stack and facts are served while run streams
                     num_cpus=spec.num_cpus,
                     resources=dict(spec.resources),
-                    runtime_env=_agent_env(spec.runtime_env),
+                    runtime_env=_agent_env(runtime_env),
                 )
                 agent = actor.remote(self._start_method)
                 self._agents[spec.name] = (agent, options)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.core import ray_agent
 from app.core.inspection import ProcessInfo
+from app.core.ray_upload import UploadFailed
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -120,7 +121,7 @@ class RayRun:
         except Exception as exc:  # the agent died, the cluster went away, or it never started
             if self._agent is not None:
                 self._launcher.forget(self._spec.name, self._agent)
-            if isinstance(exc, ClusterUnreachable):
+            if isinstance(exc, (ClusterUnreachable, UploadFailed)):  # their messages say it all
                 self._note(f"pulse: {exc}")
             else:
                 self._note(f"pulse: the worker's Ray agent failed: {type(exc).__name__}: {exc}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -78,12 +79,21 @@ def check_spec_fields(where: str, fields: Mapping[str, Any]) -> WorkerSpec:
     """Return the spec ``fields`` describe, or raise `ConfigError` naming every bad field.
 
     For specs built in code (no file, no line): ``where`` names the call in each message.
+    A Ray worker's local ``working_dir`` and ``py_modules`` are taken from the current directory.
     """
+    from app.core import ray_upload  # it builds on this module's rules
+
     problems: list[ConfigProblem] = []
     spec = spec_from_fields(fields, lambda key, reason: problems.append(ConfigProblem(where, None, key, reason)))
+    env = fields.get("runtime_env")
+    if isinstance(env, dict):
+        env = ray_upload.check_and_resolve(env, os.getcwd(), lambda key, reason: problems.append(
+            ConfigProblem(where, None, f"runtime_env.{key}", reason)))  # fmt: skip
+        spec = spec and dataclasses.replace(spec, runtime_env=env)
     target, kwargs = fields.get("target"), fields.get("kwargs", {})
     if isinstance(target, str) and not any(p.field == "target" for p in problems):
-        (problem,) = probe_targets([(target, kwargs if isinstance(kwargs, dict) else {})])
+        paths = [ray_upload.probe_paths(env if isinstance(env, dict) else {})]
+        (problem,) = probe_targets([(target, kwargs if isinstance(kwargs, dict) else {})], paths=paths)
         if problem is not None:
             problems.append(ConfigProblem(where, None, problem.field, problem.reason))
     if problems or spec is None:

@@ -34,17 +34,21 @@ class TargetProblem:
 
 
 def probe_targets(
-    targets: Sequence[tuple[str, dict[str, Any]]], timeout: float = DEFAULT_TIMEOUT
+    targets: Sequence[tuple[str, dict[str, Any]]],
+    timeout: float = DEFAULT_TIMEOUT,
+    paths: Sequence[Sequence[str]] = (),
 ) -> list[TargetProblem | None]:
     """Return, for each ``(target, kwargs)``, why a worker could not run it, or None if it can.
 
     One subprocess checks them all, in order; a target whose import does not finish within
-    ``timeout`` seconds is reported as such, and those after it as not checked.
+    ``timeout`` seconds is reported as such, and those after it as not checked. ``paths``, one
+    list per target, go first on ``sys.path`` for it alone (a Ray worker's ``working_dir``).
     """
     if not targets:
         return []
+    extra = [list(p) for p in paths] or [[]] * len(targets)
     try:
-        proc = _run_probe("main", [(t, dict(k)) for t, k in targets], timeout)
+        proc = _run_probe("main", [(t, dict(k), p) for (t, k), p in zip(targets, extra, strict=True)], timeout)
         lines = proc.stdout.decode("utf-8", "replace").splitlines()
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout or b""
@@ -153,13 +157,26 @@ def _probe_env() -> dict[str, str]:
 def main() -> None:
     """The probe process: read the request on stdin, answer one JSON line per target."""
     answer, targets = _probe_request()
-    for target, kwargs in targets:
+    for target, kwargs, paths in targets:
+        sys.path[:0] = paths
         try:
             problem = problem_of(target, kwargs)
         except BaseException as exc:  # SystemExit, KeyboardInterrupt from an import: a reason too
             problem = ("target", f"checking it raised {type(exc).__name__}: {exc}")
+        finally:
+            del sys.path[: len(paths)]
+            _forget_modules_in(paths)
         answer.write(json.dumps(problem) + "\n")
         answer.flush()
+
+
+def _forget_modules_in(paths: list[str]) -> None:
+    """Drop the modules imported from ``paths``: another worker's directory may hold its own of those names."""
+    roots = tuple(os.path.join(p, "") for p in paths)
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None)
+        if roots and isinstance(where, str) and where.startswith(roots):
+            del sys.modules[name]
 
 
 def problem_of(target: str, kwargs: dict[str, Any]) -> tuple[str, str] | None:

@@ -342,3 +342,62 @@ def test_a_head_of_pulses_own_leaves_nothing_running(tmp_path):
     assert len(pids) >= 5  # gcs_server, raylet, agents of Ray's own, Pulse's agent, the worker...
     assert wait_ended(pids, timeout=10.0) == []
     assert not (tmp_path / ".ray").exists()  # no token file: the head's token lived in its environment
+
+
+VERSIONED = """import time
+
+VERSION = {version!r}
+
+
+def feed():
+    while True:
+        yield VERSION
+        time.sleep(0.05)
+"""
+
+
+def test_local_working_dir_and_py_modules_ship_the_target_and_an_edit_ships_on_restart(make_supervisor, ray_head,
+                                                                                       tmp_path):  # fmt: skip
+    """The targets exist only in tmp_path: the agents import them from what Pulse uploaded."""
+    from app.core.config import load_config
+
+    (tmp_path / "wd").mkdir()
+    (tmp_path / "wd" / "pulse_wd_feed.py").write_text(VERSIONED.format(version="wd 1"))
+    (tmp_path / "mods" / "pulse_mod_feed").mkdir(parents=True)
+    (tmp_path / "mods" / "pulse_mod_feed" / "__init__.py").write_text(VERSIONED.format(version="mod 1"))
+    path = tmp_path / "cluster.toml"
+    path.write_text('[pulse]\nbackend = "ray"\n\n'
+                    '[[worker]]\nname = "wd"\ntarget = "pulse_wd_feed:feed"\nruntime_env = { working_dir = "wd" }\n\n'
+                    '[[worker]]\nname = "mod"\ntarget = "pulse_mod_feed:feed"\n'
+                    'runtime_env = { py_modules = ["mods/pulse_mod_feed"] }\n')  # fmt: skip
+    sup = make_supervisor(load_config(path))  # relative to the config's directory, not the tests' own
+    sup.start("wd")
+    sup.start("mod")
+    events = poll_until(sup, lambda evs: bool(items_of(evs, "wd")) and bool(items_of(evs, "mod")), timeout=60.0)
+    assert {item for _, item in items_of(events, "wd")} == {"wd 1"}
+    assert {item for _, item in items_of(events, "mod")} == {"mod 1"}
+    (tmp_path / "wd" / "pulse_wd_feed.py").write_text(VERSIONED.format(version="wd 2"))
+    sup.restart("wd")
+    poll_until(sup, lambda evs: "wd 2" in {item for _, item in items_of(evs, "wd")}, timeout=60.0)
+
+
+def test_a_local_path_that_cannot_ship_fails_the_run_with_a_note(make_supervisor, ray_head, tmp_path, monkeypatch):
+    """Gone since the config was read, or larger than the cluster takes (its limit lowered here: 512 MiB is slow)."""
+    from ray._private.runtime_env import packaging
+
+    monkeypatch.setattr(packaging, "GCS_STORAGE_MAX_SIZE", 4096)
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big" / "data.bin").write_bytes(os.urandom(8192))  # random: it does not zip smaller
+    gone, big = str(tmp_path / "gone"), str(tmp_path / "big")
+    sup = make_supervisor(config(spec("gone", "app.producers:clock", runtime_env={"working_dir": gone}),
+                                 spec("big", "app.producers:clock", runtime_env={"py_modules": [big]}),
+                                 backend="ray"))  # fmt: skip
+    sup.start("gone")
+    sup.start("big")
+    events = poll_until(sup, lambda evs: bool(exits_of(evs, "gone")) and bool(exits_of(evs, "big")), timeout=60.0)
+    notes = {e.worker: e.line for e in events if isinstance(e, LogLine)}
+    assert notes["gone"].startswith(f"pulse: cannot ship runtime_env.working_dir to the cluster: directory {gone} ")
+    assert notes["big"].startswith(f"pulse: cannot ship runtime_env.py_modules to the cluster: Failed to upload "
+                                   f"module {big} to the Ray cluster: Package size ")  # fmt: skip
+    assert "exceeds the maximum size of" in notes["big"]
+    assert exits_of(events, "gone") == exits_of(events, "big") == [(None, signal.SIGKILL)]
