@@ -356,8 +356,8 @@ def feed():
 """
 
 
-def test_local_working_dir_and_py_modules_ship_the_target_and_an_edit_ships_on_restart(make_supervisor, ray_head,
-                                                                                       tmp_path):  # fmt: skip
+def test_local_working_dir_and_py_modules_ship_the_target_and_only_an_edit_ships_anew(make_supervisor, ray_head,
+                                                                                    tmp_path):  # fmt: skip
     """The targets exist only in tmp_path: the agents import them from what Pulse uploaded."""
     from app.core.config import load_config
 
@@ -376,9 +376,14 @@ def test_local_working_dir_and_py_modules_ship_the_target_and_an_edit_ships_on_r
     events = poll_until(sup, lambda evs: bool(items_of(evs, "wd")) and bool(items_of(evs, "mod")), timeout=60.0)
     assert {item for _, item in items_of(events, "wd")} == {"wd 1"}
     assert {item for _, item in items_of(events, "mod")} == {"mod 1"}
+    agents = {name: sup.inspect_remote(name).agent for name in ("wd", "mod")}
     (tmp_path / "wd" / "pulse_wd_feed.py").write_text(VERSIONED.format(version="wd 2"))
     sup.restart("wd")
-    poll_until(sup, lambda evs: "wd 2" in {item for _, item in items_of(evs, "wd")}, timeout=60.0)
+    sup.restart("mod")
+    poll_until(sup, lambda evs: "wd 2" in {item for _, item in items_of(evs, "wd")}
+               and reached("mod", State.RUNNING)(evs), timeout=60.0)  # fmt: skip
+    assert sup.inspect_remote("wd").agent != agents["wd"]  # a new package: a new agent
+    assert sup.inspect_remote("mod").agent == agents["mod"]  # the same content: its agent kept
 
 
 def test_a_local_path_that_cannot_ship_fails_the_run_with_a_note(make_supervisor, ray_head, tmp_path, monkeypatch):
