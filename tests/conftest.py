@@ -122,12 +122,28 @@ def make_supervisor():
     assert not still, f"worker processes survived: {still}"
 
 
-@pytest.fixture(scope="module")
-def ray_head():
-    """A Ray head of the module's own (never one that happens to run here); its address.
+def _uses_ray_head(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    on_ray = callspec is not None and callspec.params.get("backend") == "ray"
+    return on_ray or "ray_head" in getattr(item, "fixturenames", ())
 
-    Per module, not per session: an idle head is a dozen processes using CPU and ~700 MB, which
-    the rest of the suite should not run beside.
+
+@pytest.hookimpl(trylast=True)  # after any reordering plugin (pytest-randomly)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the tests on Ray last, together: one head serves them all, and the rest run without one."""
+    on_ray = [item for item in items if _uses_ray_head(item)]
+    if on_ray:
+        items[:] = [item for item in items if not _uses_ray_head(item)] + on_ray
+
+
+@pytest.fixture(scope="session")
+def ray_head():
+    """A Ray head of the suite's own (never one that happens to run here); its address.
+
+    Started by the first test on Ray, which run last (`pytest_collection_modifyitems`): an idle
+    head is a dozen processes using CPU and ~700 MB, and Ray's threads in this process cost the
+    CPU-bound tests their bound, so the rest of the suite never runs beside it. One head, not
+    one a module: each start and shutdown took ~8 s.
 
     Ray is a test dependency (the README's test command installs the extra): not skipped.
     """
@@ -148,7 +164,7 @@ def ray_head():
     finally:
         from app.core.ray_launcher import shutdown_own_head
 
-        shutdown_own_head()  # its dashboard and runtime-env agents would spend the next minute beside the suite
+        shutdown_own_head()  # its dashboard and runtime-env agents would outlive the suite by a minute
         for sig, handler in handlers.items():  # ray.init's SIGTERM handler exits the process
             signal.signal(sig, handler)
 
