@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from app.core.spec import WorkerSpec
 
 PLACEMENT_NOTE_AFTER = 10.0  # seconds without a node for an agent before the log says so, and again each time
+CLIENT_GRACE_PERIOD = 5  # s a Ray Client session outlives Pulse's connection (a reconnect within it resumes)
 _KILL_CHECK = 0.1  # how often a run waiting for its agent's placement looks whether it was killed
 
 
@@ -35,9 +36,10 @@ class RayLauncher:
     Parameters
     ----------
     address : str
-        ``ray.init``'s address: "auto" (the cluster `ray start` made here), "host:port", or
-        "local" (a head of Pulse's own, ended with the process). Ignored when Ray is already
-        initialised in this process (a test's head, an app's own ``ray.init``).
+        ``ray.init``'s address: "auto" (the cluster `ray start` made here), "host:port",
+        "ray://host:port" (Ray Client: runs are polled, not streamed), or "local" (a head of
+        Pulse's own, ended with the process). Ignored when Ray is already initialised in this
+        process (a test's head, an app's own ``ray.init``).
     start_method : str
         How the agent starts each run on its node (as for local runs).
     """
@@ -49,6 +51,7 @@ class RayLauncher:
         self._agents: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # name -> (actor, its options)
         self._closed = False
         self._own_head = False  # this launcher started the head (ray_address = "local")
+        self.client = False  # connected through Ray Client (set on connecting): runs are polled
 
     def launch(self, spec: WorkerSpec) -> RayRun:
         """Return a run of ``spec`` that starts on the cluster in the background (never blocks)."""
@@ -143,10 +146,14 @@ class RayLauncher:
                     raise ClusterUnreachable(f"{reason} (ray_address = {self._address!r})")
                 # Quiet: Ray's notes (the head started, no SIGTERM handler off the main thread)
                 # are not the user's business; its errors still show, and failures reach the log.
-                ray.init(
-                    address=self._address, log_to_driver=False, include_dashboard=False, logging_level=logging.ERROR
-                )
+                quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
+                if self._address.startswith("ray://"):
+                    _client_grace_period()
+                else:  # a client's server has its own dashboard setting, and refuses this one
+                    quiet["include_dashboard"] = False
+                ray.init(address=self._address, **quiet)
                 self._own_head = self._address == "local"
+            self.client = bool(ray.util.client.ray.is_connected())
         return ray
 
 
@@ -176,6 +183,15 @@ def shutdown_own_head() -> None:
             worker_tree.wait_ended(late, timeout=0.3)
         else:
             time.sleep(0.3)
+
+
+def _client_grace_period() -> None:
+    """Shorten how long Ray Client's server keeps a session Pulse left without a word (unless set).
+
+    Pulse SIGKILLed, the server keeps its session for a reconnect (30 s by Ray's default), and
+    with it the agents and their runs, which nobody reads any more.
+    """
+    os.environ.setdefault("RAY_CLIENT_RECONNECT_GRACE_PERIOD", str(CLIENT_GRACE_PERIOD))
 
 
 def _agent_env(runtime_env: dict[str, Any]) -> dict[str, Any]:
