@@ -33,7 +33,7 @@ _DEFAULT = WorkerSpec(name="", target="")
 _TOP_KEYS = ("pulse", "worker")
 _PULSE_KEYS = ("start_method", "backend", "ray_address")
 _RAY_ONLY = ("num_cpus", "resources", "runtime_env")  # worker keys that mean nothing to a local run
-_RAY_ADDRESS = re.compile(r"(?:auto|local|[\w.-]+:\d{1,5})")
+_RAY_ADDRESS = re.compile(r"(?:auto|local|(?:ray://)?[\w.-]+:\d{1,5})")
 # TOML basic strings forbid raw control characters, so every one is escaped, not just \n.
 _ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F]}
 _ESCAPES.update({ord(c): "\\" + e for c, e in zip('"\\\b\t\n\f\r', '"\\btnfr', strict=True)})
@@ -78,13 +78,9 @@ class _Checker:
             self.fail(("pulse", "backend"), "pulse.backend", f"expected one of {', '.join(BACKENDS)}, got "
                       f"{describe_value(backend)}")  # fmt: skip
         address = table.get("ray_address", DEFAULT_RAY_ADDRESS)
-        if isinstance(address, str) and address.startswith("ray://"):
-            self.fail(("pulse", "ray_address"), "pulse.ray_address", "Ray Client (ray://) cannot stream from "
-                      "Pulse's agents; give the cluster's own address (host:port of its head, or \"auto\" on one "
-                      "of its machines)")  # fmt: skip
-        elif not isinstance(address, str) or not _RAY_ADDRESS.fullmatch(address):
-            self.fail(("pulse", "ray_address"), "pulse.ray_address",
-                      f'expected "local", "auto" or "host:port", got {describe_value(address)}')  # fmt: skip
+        if not isinstance(address, str) or not _RAY_ADDRESS.fullmatch(address):
+            self.fail(("pulse", "ray_address"), "pulse.ray_address", 'expected "local", "auto", "host:port" or '
+                      f'"ray://host:port", got {describe_value(address)}')  # fmt: skip
         return str(method), str(backend), str(address)
 
     def backends(self, tables: list[Any], default: str, labels: dict[int, str], address: str | None) -> None:

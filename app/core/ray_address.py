@@ -11,7 +11,10 @@ _CURRENT_CLUSTER = os.path.join(tempfile.gettempdir(), "ray", "ray_current_clust
 
 
 def resolve(address: str) -> str | None:
-    """Return the host:port ``address`` means ("auto": the cluster `ray start` noted here), or None for "local"."""
+    """Return the host:port ``address`` means ("auto": the cluster `ray start` noted here), or None for "local".
+
+    A Ray Client address (``ray://host:port``) means its client server's host:port.
+    """
     if address == "local":
         return None
     if address == "auto":
@@ -43,8 +46,9 @@ def unreachable(address: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
     host, _, port = target.rpartition(":")
     if not host or not port.isdigit():
         return f"cannot reach a Ray cluster at {target!r}: expected host:port"
+    shown = address if address.startswith("ray://") else target  # the Ray Client server's, as given
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
             return None
     except OSError as exc:
-        return f"cannot reach a Ray cluster at {target}: {exc.strerror or exc}"
+        return f"cannot reach a Ray cluster at {shown}: {exc.strerror or exc}"

@@ -2,10 +2,12 @@
 
 Imported in Ray's worker processes only (the `Agent` actor); nothing here imports Ray, so the
 class is wrapped with ``ray.remote`` by `ray_launcher`, which is the only module that does.
+A run is streamed (`Agent.run`), or through Ray Client, which cannot stream, polled (`Agent.poll`).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import os
@@ -23,6 +25,7 @@ import psutil
 from app.core import channel, pulse_forkserver
 from app.core.inspection import Inspector
 from app.core.local_run import LocalLauncher, LocalRun
+from app.core.ray_polling import PolledRun
 
 if TYPE_CHECKING:
     from app.core.spec import WorkerSpec
@@ -58,6 +61,11 @@ class Agent:
         self._run_id = 0
         self._details_until = 0.0  # the run's full inspection rides its facts until then
         self._kill_at_start = 0  # a run id SIGKILLed before its run started: it dies as it starts
+        self._polled: PolledRun | None = None  # the run `poll` fetches (Ray Client's)
+        # Ray ends an actor whose handles are all gone (a Ray Client session that ended without
+        # its driver, Pulse SIGKILLed) with a normal exit, whose multiprocessing hook joins the run:
+        # it would wait on the run for ever, and the agent with it. Ended first, it cannot.
+        atexit.register(self._end_run)
 
     def where(self) -> dict[str, Any]:
         """Return this node's name, the agent's pid, and its clocks (for the driver's offset)."""
@@ -130,6 +138,22 @@ class Agent:
         run.release((hello.mark, pulse_forkserver.server_pid()))
         yield ("exit", code)
 
+    def poll(self, run_id: int, timeout: float, spec: WorkerSpec | None = None) -> list[tuple[Any, ...]]:
+        """Return run ``run_id``'s next messages (those of `run`), waiting up to ``timeout`` for one.
+
+        The first poll brings the ``spec`` and starts the run, so no call waits on another: Ray
+        runs a threaded actor's calls in any order. [] means nothing came within ``timeout``.
+        """
+        polled = self._polled
+        if spec is not None:
+            polled = self._polled = PolledRun(run_id, self.run(spec, run_id))
+        if polled is None or polled.run_id != run_id:
+            raise LookupError(f"run {run_id} was not started here")
+        taken = polled.take(timeout)
+        if taken and taken[-1][0] == "exit":
+            self._polled = None
+        return taken
+
     def signal(self, run_id: int, sig: int) -> None:
         """Signal run ``run_id``'s process group (a SIGKILL before it started: as it starts)."""
         with self._lock:
@@ -137,6 +161,11 @@ class Agent:
                 self._run.signal(sig)
             elif sig == signal.SIGKILL and run_id > self._run_id:
                 self._kill_at_start = run_id
+
+    def _end_run(self) -> None:
+        with self._lock:
+            if self._run is not None:
+                self._run.signal(signal.SIGKILL)
 
     def want_details(self) -> None:
         """Send the run's full inspection (files, connections, command line...) with its facts for 5 s."""

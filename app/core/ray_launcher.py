@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from app.core.spec import WorkerSpec
 
 PLACEMENT_NOTE_AFTER = 10.0  # seconds without a node for an agent before the log says so, and again each time
+CLIENT_GRACE_PERIOD = 5  # s a Ray Client session outlives Pulse's connection (a reconnect within it resumes)
 _KILL_CHECK = 0.1  # how often a run waiting for its agent's placement looks whether it was killed
 
 
@@ -35,9 +36,10 @@ class RayLauncher:
     Parameters
     ----------
     address : str
-        ``ray.init``'s address: "auto" (the cluster `ray start` made here), "host:port", or
-        "local" (a head of Pulse's own, ended with the process). Ignored when Ray is already
-        initialised in this process (a test's head, an app's own ``ray.init``).
+        ``ray.init``'s address: "auto" (the cluster `ray start` made here), "host:port",
+        "ray://host:port" (Ray Client: runs are polled, not streamed), or "local" (a head of
+        Pulse's own, ended with the process). Ignored when Ray is already initialised in this
+        process (a test's head, an app's own ``ray.init``).
     start_method : str
         How the agent starts each run on its node (as for local runs).
     """
@@ -49,6 +51,7 @@ class RayLauncher:
         self._agents: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # name -> (actor, its options)
         self._closed = False
         self._own_head = False  # this launcher started the head (ray_address = "local")
+        self.client = False  # connected through Ray Client (set on connecting): runs are polled
 
     def launch(self, spec: WorkerSpec) -> RayRun:
         """Return a run of ``spec`` that starts on the cluster in the background (never blocks)."""
@@ -67,7 +70,7 @@ class RayLauncher:
         ray_upload.UploadFailed
             The spec's local ``working_dir`` or ``py_modules`` could not be shipped to the cluster.
         """
-        ray = self._connect()
+        ray = self._connect(note)
         # Local paths shipped as content-named URIs: an edited working_dir is a new option, so a new agent.
         runtime_env = ray_upload.upload(spec.runtime_env)
         options = (spec.num_cpus, tuple(sorted(spec.resources.items())), repr(runtime_env))
@@ -136,7 +139,7 @@ class RayLauncher:
         shutdown_own_head()
         self._own_head = False
 
-    def _connect(self) -> Any:
+    def _connect(self, note: Callable[[str], None]) -> Any:
         with self._lock:
             if self._address == "local" and "ray" not in sys.modules and "RAY_AUTH_MODE" not in os.environ:
                 # A head of our own: a token only this process and its workers know, instead of
@@ -150,10 +153,14 @@ class RayLauncher:
                     raise ClusterUnreachable(f"{reason} (ray_address = {self._address!r})")
                 # Quiet: Ray's notes (the head started, no SIGTERM handler off the main thread)
                 # are not the user's business; its errors still show, and failures reach the log.
-                ray.init(
-                    address=self._address, log_to_driver=False, include_dashboard=False, logging_level=logging.ERROR
-                )
+                quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
+                if self._address.startswith("ray://"):
+                    _client_settings()
+                else:  # a client's server has its own dashboard setting, and refuses this one
+                    quiet["include_dashboard"] = False
+                _init(ray, self._address, quiet, note)
                 self._own_head = self._address == "local"
+            self.client = bool(ray.util.client.ray.is_connected())
         return ray
 
 
@@ -183,6 +190,45 @@ def shutdown_own_head() -> None:
             worker_tree.wait_ended(late, timeout=0.3)
         else:
             time.sleep(0.3)
+
+
+CLIENT_TRIES = 3  # Ray Client sessions a connect tries: a client server's first one can fail (see `_init`)
+
+
+def _init(ray: Any, address: str, options: dict[str, Any], note: Callable[[str], None]) -> None:
+    """``ray.init``; through Ray Client, tried again when the server fails to start the session.
+
+    Ray 2.60's client server starts a process per session, and its first can die at once (seen:
+    SIGSEGV, about one first session in two here; the client's call fails ~30 s later with
+    "Initialization failure from server"). The next session starts: a run waits, not fails.
+    """
+    for attempt in range(1, CLIENT_TRIES + 1):
+        try:
+            ray.init(address=address, **options)
+            return
+        except ConnectionAbortedError as exc:
+            if not address.startswith("ray://") or attempt == CLIENT_TRIES:
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            note(f"pulse: Ray Client could not start a session ({first}); trying again ({attempt + 1} of "
+                 f"{CLIENT_TRIES})")  # fmt: skip
+
+
+def _client_settings() -> None:
+    """Set what Ray Client needs here (each unless the user set it).
+
+    - How long the client server keeps a session Pulse left without a word: Pulse SIGKILLed,
+      it keeps the session for a reconnect (30 s by Ray's default), and with it the agents and
+      their runs, which nobody reads any more.
+    - No pin of an uploaded package (a worker's local working_dir): Ray 2.60's session servers
+      do not implement the pin, and a client's call to it is retried for ever (seen: a run held
+      in STARTING). The pin only keeps an unused package from being collected before the
+      agent that names it is made, milliseconds later.
+    """
+    os.environ.setdefault("RAY_CLIENT_RECONNECT_GRACE_PERIOD", str(CLIENT_GRACE_PERIOD))
+    from ray._private.ray_constants import RAY_RUNTIME_ENV_URI_PIN_EXPIRATION_S_ENV_VAR as PIN_SECONDS
+
+    os.environ.setdefault(PIN_SECONDS, "0")
 
 
 def _agent_env(runtime_env: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The Ray backend's runs: each streamed from its agent into local pipes the supervisor reads.
 
-A run's bytes come back in batches through a streaming call and are written into local pipes by
-one thread per run, so the supervisor reads a remote run exactly as it reads a local one. Nothing
-here blocks `Supervisor.poll`: making an agent takes seconds, and happens on that thread.
+A run's bytes come back in batches through a streaming call (through Ray Client, which cannot
+stream, by long polls) and are written into local pipes by one thread per run, so the supervisor
+reads a remote run exactly as it reads a local one. Nothing here blocks `Supervisor.poll`: making
+an agent takes seconds, and happens on that thread.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.core import ray_agent
 from app.core.inspection import ProcessInfo
+from app.core.ray_polling import POLL_WAIT
 from app.core.ray_upload import UploadFailed
 
 if TYPE_CHECKING:
@@ -146,19 +148,38 @@ class RayRun:
         if self._killed:  # asked while the agent was being made: it never starts
             return -signals.SIGKILL
         ray = ray_module()
+        if self._launcher.client:
+            return self._poll_remote(agent, ray)
         code = -signals.SIGKILL
         for ref in agent.run.remote(self._spec, self._run_id):
-            msg = ray.get(ref)
-            if msg[0] == "data":
-                for stream, data in msg[1]:
-                    _write_all(self._writers[stream], data)
-            elif msg[0] == "facts":
-                self.facts = msg[1]
-            elif msg[0] == "pid":
-                self.pid = msg[1]
-                self.started = time.monotonic()
-            elif msg[0] == "exit":
-                code = msg[1]
+            code = self._take(ray.get(ref), code)
+        return code
+
+    def _poll_remote(self, agent: Any, ray: Any) -> int:
+        # The next poll is asked before this one's bytes are written: its round trip (~10 ms through
+        # Ray Client's proxy) overlaps the writing, and the agent holds at most a queue's worth more.
+        asked = agent.poll.remote(self._run_id, POLL_WAIT, self._spec)
+        while True:
+            msgs = ray.get(asked)
+            if not msgs or msgs[-1][0] != "exit":
+                asked = agent.poll.remote(self._run_id, POLL_WAIT)
+            for msg in msgs:
+                if msg[0] == "exit":
+                    return int(msg[1])
+                self._take(msg, -signals.SIGKILL)
+
+    def _take(self, msg: tuple[Any, ...], code: int) -> int:
+        """Carry out one of the agent's messages; return ``code``, or the run's exit code if it is that."""
+        if msg[0] == "data":
+            for stream, data in msg[1]:
+                _write_all(self._writers[stream], data)
+        elif msg[0] == "facts":
+            self.facts = msg[1]
+        elif msg[0] == "pid":
+            self.pid = msg[1]
+            self.started = time.monotonic()
+        elif msg[0] == "exit":
+            return int(msg[1])
         return code
 
     def _note(self, line: str) -> None:

@@ -31,8 +31,8 @@ START_METHODS = ("forkserver", "spawn", "fork")
 # Where workers run: processes on this machine, or on a Ray cluster (the `ray` extra).
 BACKENDS = ("local", "ray")
 # Where a Ray backend finds its cluster: "local" starts a head of Pulse's own (never joining one
-# that happens to run: Ray's "auto" does); "auto" or "host:port" join one (not Ray Client's ray://,
-# which cannot stream from the agents).
+# that happens to run: Ray's "auto" does); "auto" or "host:port" join one, "ray://host:port" through
+# Ray Client (its runs are polled: it cannot stream from the agents).
 DEFAULT_RAY_ADDRESS = "local"
 
 

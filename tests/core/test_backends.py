@@ -279,16 +279,31 @@ def test_a_remote_run_is_inspected_on_its_node(make_supervisor, ray_head):
     assert "tests.workers:with_child" in info.cmdline  # its process title, read on its node
 
 
-def test_the_cluster_example_is_valid_and_ray_client_addresses_are_refused():
+def test_the_cluster_example_is_valid_and_ray_client_addresses_are_accepted():
+    import socket
+
     from app.core.config import load_config, parse_config
     from app.core.errors import ConfigError
 
     cfg = load_config(ROOT / "examples" / "cluster.toml")
     assert [cfg.backend_of(w) for w in cfg.workers] == ["ray", "ray", "ray", "local"]
     assert cfg.workers[1].num_cpus == 0.5 and cfg.workers[2].runtime_env == {"env_vars": {"FEED": "demo"}}
+    assert (
+        parse_config('[pulse]\nbackend = "ray"\nray_address = "ray://head:10001"\n').ray_address == "ray://head:10001"
+    )
     with pytest.raises(ConfigError) as caught:
-        parse_config('[pulse]\nbackend = "ray"\nray_address = "ray://head:10001"\n', "c.toml")
-    assert str(caught.value).startswith("c.toml:3: pulse.ray_address: Ray Client (ray://) cannot stream")
+        parse_config('[pulse]\nray_address = "ray://head"\n', "c.toml")
+    assert str(caught.value) == ('c.toml:2: pulse.ray_address: expected "local", "auto", "host:port" or '
+                                 '"ray://host:port", got string \'ray://head\'')  # fmt: skip
+    with socket.socket() as closed:  # a client server's port nothing listens on: named as given
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    text = f'[pulse]\nbackend = "ray"\nray_address = "ray://127.0.0.1:{port}"\n'
+    text += '[[worker]]\nname = "w"\ntarget = "app.producers:clock"\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "c.toml")
+    reason = f"c.toml:3: pulse.ray_address: cannot reach a Ray cluster at ray://127.0.0.1:{port}: "
+    assert str(caught.value).startswith(reason)
 
 
 def test_an_agent_the_cluster_cannot_place_is_noted_and_a_kill_still_ends_the_run(make_supervisor, ray_head,
