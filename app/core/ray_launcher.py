@@ -51,6 +51,7 @@ class RayLauncher:
         self._agents: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # name -> (actor, its options)
         self._closed = False
         self._own_head = False  # this launcher started the head (ray_address = "local")
+        self._ended = threading.Event()  # set by close: the thread that connected may end
         self.client = False  # connected through Ray Client (set on connecting): runs are polled
 
     def launch(self, spec: WorkerSpec) -> RayRun:
@@ -134,6 +135,7 @@ class RayLauncher:
                     ray.kill(agent)
         if self._own_head:
             self._end_own_head()
+        self._ended.set()
 
     def _end_own_head(self) -> None:
         shutdown_own_head()
@@ -158,7 +160,7 @@ class RayLauncher:
                     _client_settings()
                 else:  # a client's server has its own dashboard setting, and refuses this one
                     quiet["include_dashboard"] = False
-                _init(ray, self._address, quiet, note)
+                _on_lasting_thread(lambda: _init(ray, self._address, quiet, note), self._ended)
                 self._own_head = self._address == "local"
             self.client = bool(ray.util.client.ray.is_connected())
         return ray
@@ -190,6 +192,33 @@ def shutdown_own_head() -> None:
             worker_tree.wait_ended(late, timeout=0.3)
         else:
             time.sleep(0.3)
+
+
+def _on_lasting_thread(fn: Callable[[], None], until: threading.Event) -> None:
+    """Run ``fn`` on a thread that then lives until ``until`` is set; raise what it raised (blocks).
+
+    Ray starts a head's processes with PR_SET_PDEATHSIG, which Linux ties to the thread that
+    forked them, not to the process: started from a run's thread, the head died with that run
+    (seen: raylet and GCS SIGKILLed as the first Ray worker stopped; the next agent never came,
+    and Ray ended Pulse a minute later).
+    """
+    failed: list[BaseException] = []
+    done = threading.Event()
+
+    def connect_and_stay() -> None:
+        try:
+            fn()
+        except BaseException as exc:  # the caller's to raise: nothing was started, nothing to keep
+            failed.append(exc)
+            done.set()
+            return
+        done.set()
+        until.wait()
+
+    threading.Thread(target=connect_and_stay, name="pulse-ray-head", daemon=True).start()
+    done.wait()
+    if failed:
+        raise failed[0]
 
 
 CLIENT_TRIES = 3  # Ray Client sessions a connect tries: a client server's first one can fail (see `_init`)

@@ -325,13 +325,20 @@ OWN_HEAD_SCRIPT = """
 import psutil
 from app.core.config import parse_config
 from app.core.supervisor import Supervisor
-from tests.helpers import items_of, poll_until
+from tests.helpers import items_of, poll_until, spec
 cfg = parse_config('[pulse]\\nbackend = "ray"\\n[[worker]]\\nname = "c"\\ntarget = "app.producers:clock"\\n'
                    'kwargs = { interval = 0.05 }\\n')
 sup = Supervisor(cfg)
 try:
     sup.start("c")
     poll_until(sup, lambda evs: bool(items_of(evs, "c")), timeout=60.0)
+    # The head outlives the run whose thread started it (Ray ties its processes to that thread):
+    # once that run is over, another worker still gets an agent, which the head's GCS must make.
+    sup.stop("c")
+    poll_until(sup, lambda evs: sup.all_stopped(), timeout=30.0)
+    sup.add_spec(spec("d", "app.producers:clock", kwargs={"interval": 0.05}))
+    sup.start("d")
+    poll_until(sup, lambda evs: bool(items_of(evs, "d")), timeout=30.0)
     # The head, its agent, the run; not Ray's dashboard and runtime-env agents, which may be
     # started again by a raylet that is going, and end by themselves within a minute.
     def named(p):
@@ -347,7 +354,8 @@ finally:
 
 
 def test_a_head_of_pulses_own_leaves_nothing_running(tmp_path):
-    """ray_address = "local" (the default): the head Pulse starts, its agents and their runs end with it."""
+    """ray_address = "local" (the default): the head Pulse starts lives as long as Pulse, and its
+    agents and their runs end with it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}  # as a user's would be
     env.update(PYTHONPATH=str(ROOT), PULSE_LOG_DIR=str(tmp_path), HOME=str(tmp_path))
     done = subprocess.run([sys.executable, "-c", OWN_HEAD_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
