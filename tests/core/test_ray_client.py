@@ -99,7 +99,8 @@ def until(done, timeout):  # counting as events come: a flood's items are not go
 try:
     sup.start("c")
     sup.start("fam")
-    until(lambda: "RUNNING" in out["states"] and out["next"] >= 20_000 and out["family"], 100.0)
+    # Both RUNNING (a worker's first item can come before its RUNNING, start_secs after its start).
+    until(lambda: len(out["nodes"]) == 2 and out["next"] >= 20_000 and out["family"], 100.0)
     sup.stop("c")
     sup.kill("fam")
     until(lambda: len(out["exits"]) == 2 and out["states"][-1] == "STOPPED", 30.0)
