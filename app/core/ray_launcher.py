@@ -235,8 +235,8 @@ def _init(ray: Any, address: str, options: dict[str, Any], note: Callable[[str],
         try:
             ray.init(address=address, **options)
             return
-        except ConnectionAbortedError as exc:
-            if not address.startswith("ray://") or attempt == CLIENT_TRIES:
+        except ConnectionError as exc:  # the session's start failed (aborted), or its channel broke early
+            if not address.startswith("ray://") or attempt == CLIENT_TRIES or ray.is_initialized():
                 raise
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             note(f"pulse: Ray Client could not start a session ({first}); trying again ({attempt + 1} of "
