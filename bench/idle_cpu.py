@@ -101,7 +101,7 @@ def run(quick: bool = False, reps: int | None = None) -> C.Report:
     workers, seconds = (2, 1.0) if quick else (8, 5.0)
     reps = reps or (1 if quick else 3)
     params = {"workers": workers, "seconds": seconds, "reps": reps, "settle": 0.5 if quick else 2.0}
-    # Paused is a contrast row, not a target: two windows keep run_all under 5 minutes.
+    # Paused is a contrast row, not a target: two windows, not three, keep run_all shorter.
     plan = [("pulse", params), ("tutorial", params), ("pulse_paused", {**params, "reps": min(reps, 2)})]
     res = C.interleaved(MODULE, plan, 1, timeout=60 + reps * seconds * 3)
     pulse = [x for r in C.ok(res["pulse"]) for x in r["cpu_pct"]]

@@ -1,7 +1,7 @@
 """Run every bench figure and write ``bench/results.md`` (``.venv/bin/python bench/run_all.py``).
 
-The whole run takes under 5 minutes: the soak is shortened to ``--soak-minutes`` (default
-0.75, every minute scaled; ``--soak-minutes 10`` is the real thing). ``--quick`` runs tiny
+The whole run takes about 9 minutes (2 of them the Ray figure): the soak is shortened to
+``--soak-minutes`` (default 0.5, every minute scaled; ``--soak-minutes 10`` is the real thing). ``--quick`` runs tiny
 settings in well under a minute and writes no file unless ``--output`` is given.
 """
 
