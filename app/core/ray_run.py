@@ -159,14 +159,16 @@ class RayRun:
         # The next poll is asked before this one's bytes are written: its round trip (~10 ms through
         # Ray Client's proxy) overlaps the writing, and the agent holds at most a queue's worth more.
         asked = agent.poll.remote(self._run_id, POLL_WAIT, self._spec)
+        code = -signals.SIGKILL
         while True:
             msgs = ray.get(asked)
-            if not msgs or msgs[-1][0] != "exit":
+            ended = bool(msgs) and msgs[-1][0] == "exit"  # the exit comes last, after everything the run wrote
+            if not ended:
                 asked = agent.poll.remote(self._run_id, POLL_WAIT)
             for msg in msgs:
-                if msg[0] == "exit":
-                    return int(msg[1])
-                self._take(msg, -signals.SIGKILL)
+                code = self._take(msg, code)
+            if ended:
+                return code
 
     def _take(self, msg: tuple[Any, ...], code: int) -> int:
         """Carry out one of the agent's messages; return ``code``, or the run's exit code if it is that."""
