@@ -192,6 +192,57 @@ def test_a_state_change_goes_out_at_once_without_delaying_the_next_items(monkeyp
     assert gather and timeout == pytest.approx(0.0367 - 0.025, abs=1e-4)
 
 
+def test_workers_that_send_together_go_out_together_once_their_burst_was_seen(monkeypatch):
+    """The first burst goes out as two emissions (its first item at once); the next ones as one."""
+    clock = [100.0]
+    monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
+
+    def item(worker: str, at: float) -> ItemBatch:
+        return ItemBatch(worker, 0, [worker], int(at * 1e9), int(at * 1e9))
+
+    rest = lambda second: [item("b", second + 0.001), item("c", second + 0.003)]  # noqa: E731  # 1-3 ms later
+    script = [
+        (100.0002, [item("a", 100.0)]),  # a quiet spell ends: leading edge
+        (100.0040, rest(100.0)),  # held for the frame...
+        (100.0169, []),  # ...which ends here
+    ]
+    for second in (101.0, 102.0):
+        script += [(second + 0.0002, [item("a", second)]), (second + 0.00475, rest(second))]
+    script.append((102.1, []))
+    sup = ScriptedSupervisor(clock, script)
+    c = Consumer(sup, writer_delay=0.0)  # type: ignore[arg-type]
+    sup.consumer = c
+    emitted: list[tuple[float, list[str]]] = []
+    c.events_received.connect(lambda evs: emitted.append((clock[0], [e.worker for e in evs])))
+    c.run()  # synchronously, in this thread
+    assert emitted == [
+        (100.0002, ["a"]),  # nothing seen yet: out at once...
+        (100.0169, ["b", "c"]),  # ...and the rest a frame later
+        (101.00475, ["a", "b", "c"]),  # then each burst in one emission
+        (102.00475, ["a", "b", "c"]),
+    ]
+    # Holding a burst's first item: a gathering wait until its rest is due (a spread of 3 ms,
+    # a quarter more, and 1 ms: 4.75 ms after it was sent), not a frame.
+    hold_polls = [sup.polls[4], sup.polls[6]]
+    for at, (timeout, gather) in zip((101.0, 102.0), hold_polls, strict=True):
+        assert gather and timeout == pytest.approx(at + 0.00475 - (at + 0.0002), abs=1e-6)
+
+
+def test_a_lone_stream_is_never_held_for_company(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
+    script = [(100.0 + 0.02 * i, [ItemBatch("w", i, [i], int((100.0 + 0.02 * i) * 1e9), 0)]) for i in range(20)]
+    expected = [at for at, _ in script]
+    script.append((100.5, []))
+    sup = ScriptedSupervisor(clock, script)
+    c = Consumer(sup, writer_delay=0.0)  # type: ignore[arg-type]
+    sup.consumer = c
+    emitted: list[float] = []
+    c.events_received.connect(lambda evs: emitted.append(clock[0]))
+    c.run()
+    assert emitted == expected  # 50/s: every item goes out as it arrives
+
+
 def test_the_writer_and_the_consumer_together_hold_an_item_at_most_one_frame():
     from app.core.channel import DEFAULT_MAX_DELAY
     from app.qt.consumer import DEFAULT_MAX_EMITS_PER_SECOND

@@ -101,3 +101,21 @@ def test_a_supervisor_closed_and_let_go_at_once_gives_collection_back(qtbot):
     pool.close()
     assert collector()._holders == before  # at once, not when an event that may never come arrives
     del pool
+
+
+def test_each_batchs_check_puts_the_idle_check_a_second_off(qapp):
+    """A window whose batches come every second needs no wake-up of its own for the idle check."""
+    from app.qt.gui_gc import IDLE_CHECK_MS, GuiThreadCollector
+
+    was_enabled = gc.isenabled()
+    gc_collector = GuiThreadCollector()
+    gc_collector.hold()
+    try:
+        gc_collector._timer.stop()  # as if it had just fired, or been put off
+        gc_collector.collect_if_due()  # a batch arrived
+        assert gc_collector._timer.isActive() and gc_collector._timer.interval() == IDLE_CHECK_MS
+    finally:
+        gc_collector.release()
+    assert not gc_collector._timer.isActive() and gc.isenabled() == was_enabled
+    gc_collector.collect_if_due()  # nobody holds it: collection is automatic again, no checks
+    assert not gc_collector._timer.isActive()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 
 import psutil
 
@@ -143,6 +144,65 @@ def test_items_arriving_as_the_clock_tick_is_due_carry_it(qtbot, make_window):
     with qtbot.waitSignal(window.clock.timer.timeout, timeout=3000):
         pass
     assert window.clock.timer.interval() == REFRESH_MS  # back on its own period
+
+
+def test_a_carried_tick_runs_before_the_status_bar_repaints_so_both_paint_together(qtbot, make_window):
+    """The tick a batch carries is a posted call, which Qt runs before its low-priority repaint."""
+    from qtpy.QtCore import QEvent, QObject
+
+    from app.core.events import ItemBatch
+    from app.qt.window.table_clock import EARLY_MS
+
+    window = make_window(config(spec("a", "app.producers:counter")))
+    qtbot.waitExposed(window)
+    seen: list[str] = []
+
+    class PaintSpy(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                seen.append("paint")
+            return False
+
+    spy = PaintSpy(window)
+    window.statusBar().installEventFilter(spy)
+    tick = window.clock.tick
+    window.clock.tick = lambda: (seen.append("tick"), tick())[1]  # type: ignore[method-assign]
+    window.clock.timer.start(EARLY_MS // 2)  # about due: the next batch carries the tick
+    seen.clear()
+    window.supervisor.consumer.events_received.emit([ItemBatch("a", 0, ["x"], 0, 0)])
+    assert seen == []  # neither inside the slot
+    qtbot.waitUntil(lambda: "tick" in seen and "paint" in seen, timeout=5000)
+    assert seen.index("tick") < seen.index("paint"), seen
+
+
+def test_the_first_batch_after_the_timers_tick_puts_the_next_tick_in_step_with_the_batches(qtbot, make_window):
+    """Just after a timed tick: the next tick moves behind the next batch; later: the batch carries it."""
+    from qtpy.QtWidgets import QApplication
+
+    from app.core.events import ItemBatch
+    from app.qt.window.table_clock import EARLY_MS, REFRESH_MS
+
+    window = make_window(config(spec("a", "app.producers:counter")))
+    clock = window.clock
+    ticks: list[float] = []
+    tick = clock.tick
+    clock.tick = lambda: (ticks.append(time.monotonic()), tick())[1]  # type: ignore[method-assign]
+    batch = lambda seq: window.supervisor.consumer.events_received.emit([ItemBatch("a", seq, ["x"], 0, 0)])  # noqa: E731
+
+    clock._on_timeout()  # the timer's own tick, as its timeout runs it
+    batch(0)  # right after it: no tick now, the next one a little past a period from here
+    assert clock.timer.interval() == REFRESH_MS + EARLY_MS // 2  # restarted: the timer had set it to REFRESH_MS
+    batch(1)  # a second batch changes nothing: only the first after a timed tick moves it
+    assert clock.timer.interval() == REFRESH_MS + EARLY_MS // 2
+    n = len(ticks)
+    QApplication.processEvents()  # a carried tick would be a posted call: none was posted
+    assert len(ticks) == n
+
+    clock.timer.start(REFRESH_MS)
+    clock._timer_ticked, clock._timer_ticked_at = True, time.monotonic() - REFRESH_MS / 2000
+    batch(2)  # half a period after a timed tick: carries the tick now, early, instead of pushing it back
+    qtbot.waitUntil(lambda: len(ticks) == n + 1, timeout=REFRESH_MS // 2)
+    assert clock.timer.interval() == REFRESH_MS + EARLY_MS // 2
 
 
 def test_counts_label_keeps_its_size_until_a_text_outgrows_it(qtbot, make_window):

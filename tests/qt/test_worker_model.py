@@ -40,6 +40,27 @@ def test_a_tick_repaints_only_the_cells_whose_text_changed(qapp):
     assert changes == []  # nothing changed, nothing repainted
 
 
+def test_a_tick_makes_the_last_items_text_once_and_leaves_the_still_columns_alone(qapp, monkeypatch):
+    import app.qt.window.worker_model as worker_model
+
+    made: list[object] = []
+    elide = worker_model.elide
+    monkeypatch.setattr(worker_model, "elide", lambda item, *a: (made.append(item), elide(item, *a))[1])
+    model = model_on("a")
+    looked_at: set[int] = set()
+    display = model._display
+    monkeypatch.setattr(model, "_display", lambda row, col: (looked_at.add(col), display(row, col))[1])
+    feed(model, [ItemBatch("a", 0, ["x", "y"], 0, 0)])
+    model.refresh_clock({})
+    model.refresh_clock({})
+    assert made == ["y"] and text(model, 0, LAST) == "y"  # the newest item, made into text once
+    # Name, state, PID, restarts and node change only with a state change (the whole row then).
+    assert looked_at == set(WorkerTableModel.LIVE)
+    feed(model, [ItemBatch("a", 2, ["z"], 0, 0)])
+    model.refresh_clock({})
+    assert made == ["y", "z"] and text(model, 0, LAST) == "z"
+
+
 def test_a_state_change_repaints_its_whole_row_even_after_rows_move(qapp, qtmodeltester):
     model = model_on("a", "b")
     changes = record_changes(model)

@@ -29,6 +29,7 @@ PERIOD_CHOICES = (
 )
 # A tick due within this much of an item batch runs with it: the table and the status bar then
 # repaint in one wake-up instead of two (idle window: the clock's own wake-up gone).
+# See `TableClock.batch_shown`.
 EARLY_MS = 100
 
 
@@ -56,6 +57,7 @@ class TableClock(QObject):
 
     period_changed = Signal(int)
     overloaded = Signal(str)
+    _ride = Signal()  # queued to `_timed_tick`: a tick carried by a batch (see `batch_shown`)
 
     def __init__(self, model: WorkerTableModel, label: QLabel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -68,9 +70,16 @@ class TableClock(QObject):
         self.period_ms = REFRESH_MS
         self.overload = OverloadWatch(cpus=os.cpu_count() or 1)
         self.timer = QTimer(self)
+        # Precise: a coarse timer may fire 5 % early, to snap to a whole second of its own, and
+        # come just before the batch it was aimed after (see `batch_shown`).
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self._on_timeout)
         self._start_timer(REFRESH_MS)
+        self._timer_ticked = False  # the last tick was the timer's, and no batch came since
+        self._timer_ticked_at = 0.0
+        self._late = 0.0  # how late a carried tick's timer was, for the overload watch
+        self._ride.connect(self._carried_tick, Qt.ConnectionType.QueuedConnection)  # type: ignore[call-arg]  # PyQt5-stubs lack the type
 
     def set_period(self, ms: int) -> None:
         """Refresh every ``ms`` milliseconds from now on; 0 pauses (state changes still show)."""
@@ -109,15 +118,32 @@ class TableClock(QObject):
         return menu
 
     def batch_shown(self) -> None:
-        """Called after each batch of events is shown: run the tick now if it is nearly due."""
-        if self.timer.isActive() and self.timer.remainingTime() <= EARLY_MS:
-            # A steady stream's next batch comes about a period from now: fire a little after it,
-            # so that batch carries the next tick too instead of racing the timer for it. The tick
-            # itself runs right after the caller's slot, in the same wake-up: inside it, it would
-            # hold back the newest item by ~0.5 ms once a second (2 % of the items at 50/s: the p99).
-            late = time.monotonic() - self._due
+        """Called after each batch of events is shown: run the tick with it if it is nearly due.
+
+        A steady stream's next batch comes about a period from now, so the timer is aimed a
+        little after it and that batch carries the tick too, instead of racing it: one wake-up
+        and one repaint a second for the table and the status bar together. The first batch
+        after a tick the timer made puts the two in step: one just after that tick pushes the
+        next one back (by at most a quarter period, once); a later one carries the tick early.
+        """
+        if not self.timer.isActive():
+            return
+        now = time.monotonic()
+        ride = self.timer.remainingTime() <= EARLY_MS
+        if not ride and self._timer_ticked:
+            if now - self._timer_ticked_at < self.period_ms / 4000:
+                self._start_timer(self.period_ms + EARLY_MS // 2)
+            else:
+                ride = True
+        self._timer_ticked = False
+        if ride:
+            self._late = now - self._due
             self._start_timer(self.period_ms + EARLY_MS // 2)
-            QTimer.singleShot(0, lambda: self._timed_tick(late))
+            # Queued, not called: the caller's slot shows the newest item first (in the tick, it
+            # would wait ~0.5 ms once a second: 2 % of the items at 50/s, the p99), and a posted
+            # call still runs before the status bar's repaint, which Qt posts at low priority:
+            # the table and the status bar repaint together (a zero timer came after it).
+            self._ride.emit()
 
     def tick(self) -> float:
         """Refresh uptime, rates, CPU and RSS of every row, and the counts; return the workers' summed CPU %."""
@@ -165,7 +191,11 @@ class TableClock(QObject):
     def _on_timeout(self) -> None:
         late = time.monotonic() - self._due
         self._start_timer(self.period_ms)  # back on its own period after a batch carried it
+        self._timer_ticked, self._timer_ticked_at = True, time.monotonic()
         self._timed_tick(late)
+
+    def _carried_tick(self) -> None:
+        self._timed_tick(self._late)
 
     def _timed_tick(self, late: float) -> None:
         """Tick, then tell the overload watch how late it came (a busy window's ticks mostly ride on batches)."""

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.inspection import describe_exit
 from app.core.policy import State
 from app.core.worker_status import WorkerStatus
 
@@ -22,6 +23,7 @@ class WorkerRow:
     started: float | None = None  # monotonic time the current process started
     last_item: Any = None
     has_item: bool = False
+    last_item_text: str | None = None  # the table's text of last_item, once made (None: not yet)
     rate: float = 0.0
     cpu: float | None = None
     rss: int | None = None
@@ -75,3 +77,18 @@ class WorkerRow:
         else:
             self.rate += (1.0 - math.exp(-elapsed / RATE_SMOOTHING_S)) * (now_rate - self.rate)
         self._rate_mark = (now, self.received)
+
+    def tooltip(self) -> str:
+        """Return the row's tooltip: state, counts, the last exit and the last error line."""
+        st = self.status
+        parts = [f"{st.name}: {st.state.value}"]
+        if st.state is State.FATAL and st.fatal_reason:
+            parts.append(f"gave up: {st.fatal_reason}")
+        parts.append(f"items: {st.received:,} ({self.rate:,.1f}/s), lost: {st.lost:,}, restarts: {st.restarts}")
+        if st.last_exit is not None:
+            parts.append(f"last exit: {describe_exit(*st.last_exit)}")
+        if st.last_traceback:
+            lines = st.last_traceback.strip().splitlines()
+            crash = lines[0].startswith("Fatal Python error:")  # faulthandler's report: the crash comes first
+            parts.append("last error:\n" + lines[0 if crash else -1])
+        return "\n".join(parts)
