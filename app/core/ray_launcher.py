@@ -210,9 +210,9 @@ def _on_lasting_thread(fn: Callable[[], None], until: threading.Event) -> None:
             fn()
         except BaseException as exc:  # the caller's to raise: nothing was started, nothing to keep
             failed.append(exc)
-            done.set()
             return
-        done.set()
+        finally:
+            done.set()
         until.wait()
 
     threading.Thread(target=connect_and_stay, name="pulse-ray-head", daemon=True).start()

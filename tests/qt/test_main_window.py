@@ -199,7 +199,7 @@ def test_the_first_batch_after_the_timers_tick_puts_the_next_tick_in_step_with_t
     assert len(ticks) == n
 
     clock.timer.start(REFRESH_MS)
-    clock._timer_ticked, clock._timer_ticked_at = True, time.monotonic() - REFRESH_MS / 2000
+    clock._timer_tick_at = time.monotonic() - REFRESH_MS / 2000
     batch(2)  # half a period after a timed tick: carries the tick now, early, instead of pushing it back
     qtbot.waitUntil(lambda: len(ticks) == n + 1, timeout=REFRESH_MS // 2)
     assert clock.timer.interval() == REFRESH_MS + EARLY_MS // 2

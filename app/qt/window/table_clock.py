@@ -57,7 +57,7 @@ class TableClock(QObject):
 
     period_changed = Signal(int)
     overloaded = Signal(str)
-    _ride = Signal()  # queued to `_timed_tick`: a tick carried by a batch (see `batch_shown`)
+    _ride = Signal(float)  # queued to `_timed_tick`, with how late the timer was: a tick a batch carries
 
     def __init__(self, model: WorkerTableModel, label: QLabel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -76,10 +76,8 @@ class TableClock(QObject):
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self._on_timeout)
         self._start_timer(REFRESH_MS)
-        self._timer_ticked = False  # the last tick was the timer's, and no batch came since
-        self._timer_ticked_at = 0.0
-        self._late = 0.0  # how late a carried tick's timer was, for the overload watch
-        self._ride.connect(self._carried_tick, Qt.ConnectionType.QueuedConnection)  # type: ignore[call-arg]  # PyQt5-stubs lack the type
+        self._timer_tick_at: float | None = None  # the timer's last tick, if no batch came since
+        self._ride.connect(self._timed_tick, Qt.ConnectionType.QueuedConnection)  # type: ignore[call-arg]  # PyQt5-stubs lack the type
 
     def set_period(self, ms: int) -> None:
         """Refresh every ``ms`` milliseconds from now on; 0 pauses (state changes still show)."""
@@ -128,22 +126,21 @@ class TableClock(QObject):
         """
         if not self.timer.isActive():
             return
+        ticked_at, self._timer_tick_at = self._timer_tick_at, None
         now = time.monotonic()
         ride = self.timer.remainingTime() <= EARLY_MS
-        if not ride and self._timer_ticked:
-            if now - self._timer_ticked_at < self.period_ms / 4000:
-                self._start_timer(self.period_ms + EARLY_MS // 2)
-            else:
-                ride = True
-        self._timer_ticked = False
+        if not ride:
+            if ticked_at is None:
+                return
+            ride = now - ticked_at >= self.period_ms / 4000  # else just after the timer's tick: pushed back
+        late = now - self._due
+        self._start_timer(self.period_ms + EARLY_MS // 2)
         if ride:
-            self._late = now - self._due
-            self._start_timer(self.period_ms + EARLY_MS // 2)
             # Queued, not called: the caller's slot shows the newest item first (in the tick, it
             # would wait ~0.5 ms once a second: 2 % of the items at 50/s, the p99), and a posted
             # call still runs before the status bar's repaint, which Qt posts at low priority:
             # the table and the status bar repaint together (a zero timer came after it).
-            self._ride.emit()
+            self._ride.emit(late)
 
     def tick(self) -> float:
         """Refresh uptime, rates, CPU and RSS of every row, and the counts; return the workers' summed CPU %."""
@@ -191,11 +188,8 @@ class TableClock(QObject):
     def _on_timeout(self) -> None:
         late = time.monotonic() - self._due
         self._start_timer(self.period_ms)  # back on its own period after a batch carried it
-        self._timer_ticked, self._timer_ticked_at = True, time.monotonic()
+        self._timer_tick_at = time.monotonic()
         self._timed_tick(late)
-
-    def _carried_tick(self) -> None:
-        self._timed_tick(self._late)
 
     def _timed_tick(self, late: float) -> None:
         """Tick, then tell the overload watch how late it came (a busy window's ticks mostly ride on batches)."""
