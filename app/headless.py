@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
+from app.core.item_forms import StandIn, plain
 from app.core.item_text import item_text
 from app.core.spec import PulseConfig
 from app.core.supervisor import Supervisor
@@ -42,6 +43,12 @@ def encode_data(item: Any) -> str:
         return _encode(item_text(item, 10_000))  # bounded, and a broken __repr__ must not end the run
 
 
+def _stand_in_fields(item: Any) -> str:
+    """Return the ``"class"`` (for an object of a worker's class) and ``"data"`` fields of an item."""
+    fields = '"class":' + _encode(item.type_name) + "," if type(item) is StandIn else ""
+    return f'{fields}"data":{encode_data(plain(item))}'
+
+
 def event_lines(event: Event) -> list[str]:
     """Return the JSON lines (each ending in a newline) that describe ``event``.
 
@@ -58,6 +65,8 @@ def event_lines(event: Event) -> list[str]:
     if isinstance(event, ItemBatch):
         prefix = '{"type":"item","worker":' + _encode(event.worker) + ',"seq":'
         first = event.first_seq
+        if event.stand_ins:
+            return [f"{prefix}{first + i},{_stand_in_fields(item)}}}\n" for i, item in enumerate(event.items)]
         return [f'{prefix}{first + i},"data":{encode_data(item)}}}\n' for i, item in enumerate(event.items)]
     record: dict[str, Any]
     if isinstance(event, StateChanged):

@@ -90,8 +90,8 @@ def make_supervisor():
     made: list[Supervisor] = []
     pids: set[int] = set()
 
-    def make(cfg):
-        sup = Supervisor(cfg)
+    def make(cfg, **options):
+        sup = Supervisor(cfg, **options)
         made.append(sup)
         original = sup._spawn
 

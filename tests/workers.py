@@ -360,3 +360,46 @@ def long_line(megabytes: int = 20) -> Iterator[int]:
     sys.stdout.write("\nafter the long line\n")
     sys.stdout.flush()
     yield 1
+
+
+def own_classes(count: int = 1) -> Iterator[Any]:
+    """Yield objects of `tests.item_classes` (a module Pulse's process must never import), then ints."""
+    os.environ["PULSE_TEST_ITEM_CLASSES"] = "1"
+    from tests import item_classes as ic
+
+    for _ in range(count):
+        yield ic.Point(1.5, 2)
+        yield ic.Pair(3, 4)
+        yield ic.Colour.RED
+        yield ic.Holder(ic.Point(5, 6), ic.Node())
+        yield [ic.Point(7, 8), 9]
+        yield ic.ExitsWhenLoaded()
+        yield 10
+
+
+def foreign_frame(ctx: Any) -> None:
+    """Write one batch with the standard pickler, as a foreign or hostile writer would: 1, an object
+    whose loading calls sys.exit, 3; then emit 4 through Pulse's writer."""
+    import pickle
+
+    from app.core import channel
+
+    class ExitsWhenLoaded:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (sys.exit, ("loaded in Pulse",))
+
+    writer = ctx._writer
+    with writer._lock:
+        frame = pickle.dumps((channel.ITEMS, 0, [1, ExitsWhenLoaded(), 3], time.monotonic_ns()))
+        writer._conn.send_bytes(frame)
+        writer.sent = 3
+    ctx.emit(4)
+
+
+def gated_reading() -> Iterator[Any]:
+    """Yield one `tests.gated_import.Reading` (a module whose import hangs in the tests' process), then 2."""
+    os.environ["PULSE_TEST_GATED_WORKER"] = "1"
+    from tests.gated_import import Reading
+
+    yield Reading(1.5)
+    yield 2

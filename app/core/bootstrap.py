@@ -85,8 +85,19 @@ def _set_title(spec: WorkerSpec) -> None:
     setproctitle.setproctitle(process_title(spec))
 
 
-def run(spec: WorkerSpec, out: Connection, control: Connection, stdout: Connection, stderr: Connection) -> None:
-    """Entry point of every worker process (the ``multiprocessing.Process`` target)."""
+def run(
+    spec: WorkerSpec,
+    out: Connection,
+    control: Connection,
+    stdout: Connection,
+    stderr: Connection,
+    objects: bool = False,
+) -> None:
+    """Entry point of every worker process (the ``multiprocessing.Process`` target).
+
+    ``objects``: items of classes Pulse's process does not load go as `item_forms.Pickled`
+    (for an app that loads them itself) instead of `item_forms.StandIn`.
+    """
     _die_with_parent()
     gc.enable()  # forked from a GUI whose consumer thread runs, collection would be off (gui_gc)
     os.setpgrp()  # its own process group, so a stop reaches the worker's children too
@@ -95,7 +106,7 @@ def run(spec: WorkerSpec, out: Connection, control: Connection, stdout: Connecti
     if spec.nice and hasattr(os, "nice"):
         os.nice(spec.nice)  # relative to Pulse's own; its children inherit it
     _set_sched_policy(spec.sched)  # before any thread starts: Linux applies both per thread
-    writer = ChannelWriter(out)
+    writer = ChannelWriter(out, objects=objects)
     ctx = WorkerContext(spec.name, writer)
     # As early as there is a flag: from here on a stop only flags, until the target is imported
     # and its kind known; the check after the import ends the worker before its producer runs.

@@ -9,6 +9,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from app.core import item_pickler
+
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
@@ -35,6 +37,8 @@ class ChannelWriter:
     waited ``max_delay``. A blocking send pushes back on a producer the GUI cannot keep up with.
 
     Called by the child bootstrap (``emit`` from the producer's thread, ``send`` from any).
+    Items are pickled by `item_pickler`: objects of classes Pulse's process must not import go
+    as stand-ins (``objects``: as `item_forms.Pickled`, for an app that loads them itself).
 
     Attributes
     ----------
@@ -48,8 +52,10 @@ class ChannelWriter:
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
         max_delay: float = DEFAULT_MAX_DELAY,
+        objects: bool = False,
     ) -> None:
         self._conn = conn
+        self._objects = objects
         self._max_batch = max_batch
         self._max_delay = max_delay
         # deque: append (producer) and popleft (flusher) are atomic, so no lock per item.
@@ -134,12 +140,12 @@ class ChannelWriter:
         popleft = buf.popleft
         items = [popleft() for _ in range(n)]
         try:
-            data = pickle.dumps((ITEMS, self.sent, items, time.monotonic_ns()), _PROTOCOL)
+            data = item_pickler.dumps((ITEMS, self.sent, items, time.monotonic_ns()), objects=self._objects)
         except Exception:
             items = self._drop_unpicklable(items)
             if not items:
                 return
-            data = pickle.dumps((ITEMS, self.sent, items, time.monotonic_ns()), _PROTOCOL)
+            data = item_pickler.dumps((ITEMS, self.sent, items, time.monotonic_ns()), objects=self._objects)
         self._conn.send_bytes(data)
         self.sent += len(items)
         self._last_send = time.monotonic()
@@ -149,7 +155,7 @@ class ChannelWriter:
         good = []
         for item in items:
             try:
-                pickle.dumps(item, _PROTOCOL)
+                item_pickler.dumps(item, objects=self._objects)
             except Exception as exc:
                 line = f"item of type {type(item).__qualname__} cannot be pickled and was dropped: {exc}"
                 msg = (LOG, "stderr", "ERROR", line, time.time(), False)
@@ -243,7 +249,10 @@ class FrameReader:
 
 
 def decode(data: bytes) -> tuple[Any, ...]:
-    """Return the wire tuple in ``data`` (raises on a torn or foreign message)."""
+    """Return the wire tuple in ``data`` (raises on a torn or foreign message); for Pulse's own messages.
+
+    A worker's messages are loaded by `tolerant_unpickle.load_message`, which imports nothing.
+    """
     msg = pickle.loads(data)
     if not isinstance(msg, tuple) or not msg:
         raise ValueError(f"not a Pulse message: {type(msg).__name__}")

@@ -18,6 +18,7 @@ class ItemBatch:
     sent_ns: int  # time.monotonic_ns() in the worker when the batch left
     received_ns: int  # time.monotonic_ns() in this process when it was decoded
     lost_before: int = 0  # sequence numbers skipped just before this batch
+    stand_ins: bool = False  # some items hold `item_forms.StandIn` or `Pickled` objects
 
     @property
     def next_seq(self) -> int:
@@ -100,7 +101,15 @@ def merge_batches(events: list[Event]) -> list[Event]:
                         items = list(head.items)
                         runs[ev.worker] = (i, items)
                     items.extend(ev.items)
-                    out[i] = ItemBatch(ev.worker, head.first_seq, items, ev.sent_ns, ev.received_ns, head.lost_before)
+                    out[i] = ItemBatch(
+                        ev.worker,
+                        head.first_seq,
+                        items,
+                        ev.sent_ns,
+                        ev.received_ns,
+                        head.lost_before,
+                        head.stand_ins or ev.stand_ins,
+                    )
                     continue
             runs[ev.worker] = (len(out), None)
         else:

@@ -15,9 +15,10 @@ if TYPE_CHECKING:
 class Launchers:
     """The supervisor's launchers: local always, Ray (and so the cluster) only once a Ray worker starts."""
 
-    def __init__(self, config: PulseConfig) -> None:
-        self.local = LocalLauncher(config.start_method)
+    def __init__(self, config: PulseConfig, *, objects: bool = False) -> None:
+        self.local = LocalLauncher(config.start_method, objects=objects)
         self._config = config
+        self._objects = objects
         self._ray: RayLauncher | None = None
 
     def configure(self, config: PulseConfig) -> None:
@@ -31,7 +32,7 @@ class Launchers:
         if self._ray is None:
             from app.core.ray_launcher import RayLauncher  # Ray is an extra: imported when first used
 
-            self._ray = RayLauncher(self._config.ray_address, self._config.start_method)
+            self._ray = RayLauncher(self._config.ray_address, self._config.start_method, objects=self._objects)
         return self._ray
 
     def close(self) -> None:

@@ -79,8 +79,9 @@ class LocalRun:
 class LocalLauncher:
     """Starts each run as a process of ``start_method``; forkserver runs come from Pulse's own server."""
 
-    def __init__(self, start_method: str) -> None:
+    def __init__(self, start_method: str, *, objects: bool = False) -> None:
         self._ctx = multiprocessing.get_context(start_method)
+        self._objects = objects  # items of other classes as `item_forms.Pickled`, not stand-ins
         self._process_class: type[BaseProcess] | None = None  # None: the context's own Process
         if start_method == "forkserver":
             pulse_forkserver.set_preload(_PRELOAD)
@@ -101,7 +102,7 @@ class LocalLauncher:
         # Not daemonic: a daemonic process may not have children of its own (no Pool in a
         # worker). Pulse's own watches end it with Pulse; `Supervisor.close` reaps it.
         process = (self._process_class or ctx.Process)(
-            target=bootstrap.run, args=(spec, *child_ends), name=f"pulse:{spec.name}", daemon=False
+            target=bootstrap.run, args=(spec, *child_ends, self._objects), name=f"pulse:{spec.name}", daemon=False
         )
         with worker_tree.launching() as live:  # a sweep must not take it for an orphan meanwhile
             try:

@@ -53,9 +53,9 @@ def _forget_rays_main() -> None:
 class Agent:
     """One worker's agent on a node, kept across its restarts (the actor class; see `ray_launcher`)."""
 
-    def __init__(self, start_method: str) -> None:
+    def __init__(self, start_method: str, objects: bool = False) -> None:
         _forget_rays_main()
-        self._launcher = LocalLauncher(start_method)
+        self._launcher = LocalLauncher(start_method, objects=objects)
         self._lock = threading.Lock()
         self._run: LocalRun | None = None
         self._run_id = 0

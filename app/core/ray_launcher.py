@@ -42,11 +42,14 @@ class RayLauncher:
         process (a test's head, an app's own ``ray.init``).
     start_method : str
         How the agent starts each run on its node (as for local runs).
+    objects : bool
+        Items of other classes come as `item_forms.Pickled`, not `StandIn` (as for local runs).
     """
 
-    def __init__(self, address: str = "auto", start_method: str = "forkserver") -> None:
+    def __init__(self, address: str = "auto", start_method: str = "forkserver", *, objects: bool = False) -> None:
         self._address = address
         self._start_method = start_method
+        self._objects = objects
         self._lock = threading.Lock()
         self._agents: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # name -> (actor, its options)
         self._closed = False
@@ -91,7 +94,7 @@ class RayLauncher:
                     resources=dict(spec.resources),
                     runtime_env=_agent_env(runtime_env),
                 )
-                agent = actor.remote(self._start_method)
+                agent = actor.remote(self._start_method, self._objects)
                 self._agents[spec.name] = (agent, options)
         asked = agent.where.remote()
         waited = 0.0

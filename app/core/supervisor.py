@@ -45,6 +45,10 @@ class Supervisor:
         Monotonic clock for the policy (tests pass a fake one).
     log_dir : path or None
         Where per-worker log files go (default `default_log_dir()`).
+    objects : bool
+        Deliver items of classes this process did not load itself as `item_forms.Pickled` (for
+        an app that imports its own modules: `QtSupervisor`) instead of `item_forms.StandIn`
+        (the window, headless). Either way this process imports no worker's module.
     """
 
     def __init__(
@@ -53,8 +57,9 @@ class Supervisor:
         *,
         clock: Callable[[], float] = time.monotonic,
         log_dir: str | os.PathLike[str] | None = None,
+        objects: bool = False,
     ) -> None:
-        self._launchers = Launchers(config)
+        self._launchers = Launchers(config, objects=objects)
         self.start_method = config.start_method
         self._clock = clock
         self._workers: dict[str, WorkerRecord] = {}

@@ -1,8 +1,15 @@
-"""Unpickling a batch in which some items do not load here: only those are lost, and named."""
+"""Loading what a worker sent, in Pulse's process: no worker module imported, and any failure contained.
+
+Only the classes `item_forms.allowed_global` names are looked up (the worker's `item_pickler`
+sends everything else as stand-ins), so loading a message never imports a worker's module and
+never runs its code. Whatever loading still raises, ``SystemExit`` included, fails one message;
+a batch some of whose items fail loses only those (the tolerant, pure-Python path).
+"""
 
 from __future__ import annotations
 
 import collections
+import importlib
 import io
 import pickle
 import time
@@ -11,6 +18,45 @@ from typing import Any, ClassVar
 
 from app.core.channel import ITEMS
 from app.core.events import LogLine
+from app.core.item_forms import Pickled, StandIn, allowed_global
+
+
+class NotAllowedHere(pickle.UnpicklingError):
+    """A message names a class that Pulse's process does not load."""
+
+
+def _find_allowed(module: str, name: str) -> Any:
+    """Return ``module.name`` if it may be loaded here (see `item_forms.allowed_global`)."""
+    if not allowed_global(module, name):
+        raise NotAllowedHere(f"{module}.{name} is not loaded in Pulse's process")
+    obj: Any = importlib.import_module(module)  # the standard library's or numpy's, never a worker's
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class _AllowedUnpickler(pickle.Unpickler):
+    """The C unpickler, looking up only the allowed classes; notes whether it made stand-ins."""
+
+    stand_ins = False
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = _find_allowed(module, name)
+        if found is StandIn or found is Pickled:
+            self.stand_ins = True
+        return found
+
+
+def load_message(data: bytes) -> tuple[Any, bool]:
+    """Return the message in ``data`` and whether it holds stand-ins (`StandIn` or `Pickled`).
+
+    Raises
+    ------
+    BaseException
+        Whatever loading raised (a torn message, a class not allowed here, a deep recursion).
+    """
+    unpickler = _AllowedUnpickler(io.BytesIO(data))
+    return unpickler.load(), unpickler.stand_ins
 
 
 class Unloadable:
@@ -44,7 +90,7 @@ def _placeholder(what: str, why: str) -> type[Unloadable]:
     return type("Unloadable", (Unloadable,), {"what": what, "why": why})
 
 
-def _failed(what: Any, exc: Exception) -> Unloadable:
+def _failed(what: Any, exc: BaseException) -> Unloadable:
     name = getattr(what, "__qualname__", None) or type(what).__qualname__
     module = getattr(what, "__module__", None)
     return _placeholder(f"{module}.{name}" if module else name, f"{type(exc).__name__}: {exc}")()
@@ -60,8 +106,8 @@ class _TolerantUnpickler(pickle._Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         try:
-            return super().find_class(module, name)
-        except Exception as exc:
+            return _find_allowed(module, name)
+        except BaseException as exc:  # noqa: B036 - SystemExit from a constructor is one item's failure
             return _placeholder(f"{module}.{name}", f"{type(exc).__name__}: {exc}")
 
     def load_reduce(self) -> None:
@@ -70,7 +116,7 @@ class _TolerantUnpickler(pickle._Unpickler):
         func = stack[-1]
         try:
             stack[-1] = func(*args)
-        except Exception as exc:
+        except BaseException as exc:  # noqa: B036
             stack[-1] = _failed(func, exc)
 
     def load_newobj(self) -> None:
@@ -78,7 +124,7 @@ class _TolerantUnpickler(pickle._Unpickler):
         cls = self.stack.pop()
         try:
             obj = cls.__new__(cls, *args)
-        except Exception as exc:
+        except BaseException as exc:  # noqa: B036
             obj = _failed(cls, exc)
         self.append(obj)
 
@@ -86,7 +132,7 @@ class _TolerantUnpickler(pickle._Unpickler):
         inst = self.stack[-2]  # under its state, which load_build pops first
         try:
             super().load_build()  # type: ignore[misc]  # pickle._Unpickler's, not in typeshed
-        except Exception as exc:
+        except BaseException as exc:  # noqa: B036
             self.stack[-1] = _failed(type(inst), exc)
 
     dispatch[pickle.REDUCE[0]] = load_reduce

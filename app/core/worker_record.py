@@ -12,7 +12,7 @@ from app.core.events import Event, ItemBatch, LogLine, StackDump
 from app.core.item_text import valid_text
 from app.core.output_pipe import OutputReader
 from app.core.policy import Runtime
-from app.core.tolerant_unpickle import loads_tolerant, salvage_batch
+from app.core.tolerant_unpickle import load_message, loads_tolerant, salvage_batch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -93,8 +93,8 @@ class WorkerRecord:
         # Consecutive item messages of one read become one ItemBatch: at 64 workers x 1 000
         # items/s (~7 messages per worker per frame) an event per message cost the consumer
         # thread ~5 us of Python each, holding the GIL the GUI thread waits for.
-        run: list[Any] | None = None  # [first_seq, items, sent_ns, lost_before] being extended
-        for msg in self._messages(frames):
+        run: list[Any] | None = None  # [first_seq, items, sent_ns, lost_before, stand_ins] being extended
+        for msg, stand_ins in self._messages(frames):
             if isinstance(msg, LogLine):  # Pulse's own note, in its place among the messages
                 self._end_run(events, run)
                 run = None
@@ -114,33 +114,42 @@ class WorkerRecord:
             if run is not None and contiguous:
                 run[1].extend(items)  # the run's list came fresh from unpickling: ours to grow
                 run[2] = sent_ns
+                run[4] = run[4] or stand_ins
             else:
                 self._end_run(events, run)
-                run = [first_seq, items, sent_ns, gap]
+                run = [first_seq, items, sent_ns, gap, stand_ins]
         self._end_run(events, run)
         if eof:  # clean EOF, or a message torn by a kill: either way this run's channel is done
             self.close_channel()
 
-    def _messages(self, frames: list[bytes]) -> Iterator[tuple[Any, ...] | LogLine]:
+    def _messages(self, frames: list[bytes]) -> Iterator[tuple[tuple[Any, ...] | LogLine, bool]]:
         """Decode each frame; an item batch some of whose items do not load here loses only those.
 
-        Yields the wire tuples, and a `LogLine` where a message could not be (wholly) decoded.
+        Yields (message, whether it holds stand-ins): the wire tuples, and a `LogLine` where a
+        message could not be (wholly) decoded. Nothing a frame holds can end this loop: any
+        `BaseException` from loading it (``SystemExit`` too) is that frame's failure.
         """
         for data in frames:
             try:
-                yield channel.decode(data)
-                continue
-            except Exception as exc:
-                error = exc
+                msg, stand_ins = load_message(data)
+                error: BaseException | None = None
+            except BaseException as exc:  # noqa: B036 - contained to this frame, whatever it is
+                msg, error = None, exc
+            if error is None:
+                if isinstance(msg, tuple) and msg:
+                    yield msg, stand_ins
+                    continue
+                error = ValueError(f"not a Pulse message: {type(msg).__name__}")
             try:
                 msg = loads_tolerant(data)
-            except Exception:
+            except BaseException:  # noqa: B036
                 msg = None
             if not (isinstance(msg, tuple) and len(msg) == 4 and msg[0] == channel.ITEMS):
                 line = f"undecodable message dropped: {type(error).__name__}: {error}"
-                yield LogLine(self.spec.name, "pulse", "ERROR", line, time.time())
+                yield LogLine(self.spec.name, "pulse", "ERROR", line, time.time()), False
                 continue
-            yield from salvage_batch(self.spec.name, msg)
+            for part in salvage_batch(self.spec.name, msg):
+                yield part, True
 
     def close_channel(self) -> None:
         """Close the reading end of this run's channel."""
@@ -150,10 +159,10 @@ class WorkerRecord:
 
     def _end_run(self, events: list[Event], run: list[Any] | None) -> None:
         if run is not None:
-            first_seq, items, sent_ns, gap = run
+            first_seq, items, sent_ns, gap, stand_ins = run
             if self.run is not None:  # a remote node's monotonic clock, on ours
                 sent_ns += self.run.mono_offset_ns
-            events.append(ItemBatch(self.spec.name, first_seq, items, sent_ns, time.monotonic_ns(), gap))
+            events.append(ItemBatch(self.spec.name, first_seq, items, sent_ns, time.monotonic_ns(), gap, stand_ins))
 
     def _dispatch(self, events: list[Event], msg: tuple[Any, ...]) -> None:
         name = self.spec.name

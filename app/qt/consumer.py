@@ -137,7 +137,7 @@ class Consumer(QThread):
         """Poll, gather, emit; until stopped (or shut down and every worker gone)."""
         try:
             self._loop()
-        except Exception as exc:  # a bug here must be shown, not kill the thread silently
+        except BaseException as exc:  # noqa: B036 - a bug here, SystemExit too, must be shown, not end the thread silently
             self.errored.emit(exc)
 
     def _loop(self) -> None:

@@ -18,6 +18,7 @@ from app.core.supervisor import Supervisor
 from app.core.worker_status import WorkerStatus, WorkerStatuses
 from app.qt.binding import is_connected
 from app.qt.consumer import Consumer, stop_and_join
+from app.qt.item_loader import ItemLoader
 
 if TYPE_CHECKING:
     from app.core.events import Event
@@ -40,6 +41,13 @@ class QtSupervisor(QObject):
     log_dir : str or PathLike, optional
         Where each worker's output is also written, a rotated file per worker (default:
         ``$PULSE_LOG_DIR``, else ``~/.local/share/pulse/logs``).
+    objects : bool
+        Deliver items of your own classes as the objects themselves (default True): they are
+        loaded in the GUI thread as they are delivered, importing their module there if your
+        app has not yet (never in the thread that serves every worker). False: as
+        `item_forms.StandIn` (class name, repr, plain data), and this process imports nothing of
+        the workers' (the window does that). An item that fails to load is dropped, counted as
+        lost, and named in its worker's log.
     parent : QObject, optional
         Usually your window.
 
@@ -87,11 +95,13 @@ class QtSupervisor(QObject):
         *,
         autostart: bool = True,
         log_dir: str | os.PathLike[str] | None = None,
+        objects: bool = True,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         config = config if config is not None else PulseConfig()
-        self.supervisor = Supervisor(config, log_dir=log_dir)
+        self._loader = ItemLoader(self._dispatch, self) if objects else None
+        self.supervisor = Supervisor(config, log_dir=log_dir, objects=objects)
         # Every worker as its events told it, in the GUI thread: the one place the GUI side reads
         # states and counts (the supervisor's records belong to the consumer thread).
         self._statuses = WorkerStatuses(config.workers)
@@ -291,6 +301,8 @@ class QtSupervisor(QObject):
         """
         self._closed = True
         graceful = stop_and_join(self.consumer, self.supervisor, timeout)
+        if self._loader is not None:
+            self._loader.flush()  # a load still importing: its worker's final events now, not never
         self._emit_finished()
         return graceful
 
@@ -301,6 +313,12 @@ class QtSupervisor(QObject):
             raise SupervisorClosedError("this QtSupervisor is closed: it takes no more commands")
 
     def _on_events(self, events: list[Event]) -> None:
+        if self._loader is not None:
+            self._loader.take(events)  # the app's own classes loaded first; it calls _dispatch
+        else:
+            self._dispatch(events)
+
+    def _dispatch(self, events: list[Event]) -> None:
         self._statuses.fold(events)  # first: every slot below reads statuses already current
         # Only the signals someone listens to are emitted: an app on `events` alone (the window)
         # pays no per-worker emissions (asked per batch: a slot connected later is served).
@@ -331,6 +349,8 @@ class QtSupervisor(QObject):
     def _on_consumer_finished(self) -> None:
         self._closed = True  # the thread ended (shut down, or an internal error): nothing runs commands now
         self.supervisor.close()  # kill what is left (after an error), reap, close the pipes
+        if self._loader is not None:
+            self._loader.flush()
         self._emit_finished()
 
     def _emit_finished(self) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from app.core import channel
 from app.core.channel import ChannelWriter
+from app.core.item_forms import StandIn
 
 
 class FakeConnection:
@@ -71,8 +72,20 @@ def test_a_burst_that_then_goes_quiet_is_flushed_by_time(conn_and_writer):
     assert conn.items() == [1, 2, 3]
 
 
-def test_unpicklable_items_are_reported_and_skipped(conn_and_writer):
+def test_an_object_that_does_not_pickle_arrives_as_its_stand_in(conn_and_writer):
     conn, writer = conn_and_writer
+    writer.emit(1)
+    writer.emit(lock := threading.Lock())
+    writer.flush()
+    one, stand_in = conn.items()
+    assert one == 1 and type(stand_in) is StandIn
+    assert (stand_in.type_name, stand_in.text, stand_in.data) == ("_thread.lock", repr(lock), None)
+    assert writer.sent == 2
+
+
+def test_unpicklable_items_are_reported_and_skipped_when_objects_are_asked_for():
+    conn = FakeConnection()
+    writer = ChannelWriter(conn, objects=True)
     writer.emit(1)
     writer.emit(lambda: None)
     writer.emit(3)

@@ -9,9 +9,11 @@ import stat
 
 import pytest
 
-from app.core.events import LogLine
+from app.core.events import ItemBatch, LogLine
+from app.core.item_forms import StandIn
 from app.core.item_text import valid_text
 from app.core.logfiles import LogFiles, file_name
+from app.core.pickled_items import load_items
 from tests.helpers import config, items_of, poll_until, spec
 
 
@@ -115,23 +117,43 @@ def test_items_from_a_thread_that_outlives_its_ctx_function_are_delivered(make_s
     assert sup.record("t").lost == 0
 
 
-def test_an_item_that_does_not_unpickle_here_loses_only_itself(make_supervisor):
+def test_an_item_that_does_not_unpickle_here_arrives_as_its_stand_in(make_supervisor):
     sup = make_supervisor(config(spec("mixed", "tests.workers:some_items_do_not_load", kwargs={"count": 1000})))
     sup.start("mixed")
     events = poll_until(sup, lambda evs: any(type(e).__name__ == "WorkerExited" for e in evs))
     got = items_of(events, "mixed")
+    assert [seq for seq, _ in got] == list(range(1000))
+    odd = {seq: item.type_name for seq, item in got if type(item) is StandIn}
+    assert odd == {
+        100: "pulse_worker_only_module.Secret",
+        500: "tests.workers.LoadsBadly",
+        999: "tests.workers.LoadsBadly",
+    }
+    assert all(seq == item for seq, item in got if seq not in odd)
+    rec = sup.record("mixed")
+    assert (rec.received, rec.lost, rec.sent) == (1000, 0, 1000)
+
+
+def test_an_item_the_app_cannot_load_loses_only_itself(make_supervisor):
+    sup = make_supervisor(
+        config(spec("mixed", "tests.workers:some_items_do_not_load", kwargs={"count": 1000})), objects=True
+    )
+    sup.start("mixed")
+    events = load_items(poll_until(sup, lambda evs: any(type(e).__name__ == "WorkerExited" for e in evs)))
+    got = items_of(events, "mixed")
     assert [seq for seq, _ in got] == [n for n in range(1000) if n not in (100, 500, 999)]
     assert all(seq == item for seq, item in got)
-    rec = sup.record("mixed")
-    assert (rec.received, rec.lost, rec.sent) == (997, 3, 1000)
+    assert sum(e.lost_before for e in events if isinstance(e, ItemBatch)) == 3
     # One note per batch that held such items: one batch on a quiet machine, up to three when the
     # worker was preempted mid-stream and its writer sent what it had (seen under load).
     lines = [e.line for e in logs_of(events, "mixed") if e.stream == "pulse"]
-    assert lines and all("could not be unpickled" in line for line in lines)
+    assert lines and all("could not be loaded in this process" in line for line in lines)
     kinds = collections.Counter()
     for line in lines:
-        kinds.update({what: int(n) for n, what in re.findall(r"(\d+) of type ([\w.]+)", line)})
-    assert kinds == {"tests.workers._fails_to_load": 2, "pulse_worker_only_module.Secret": 1}
+        n = int(re.match(r"(\d+) item", line).group(1))
+        kinds.update({re.search(r"dropped \(([^)]+)\)", line).group(1): n})
+    assert sum(kinds.values()) == 3
+    assert set(", ".join(kinds).split(", ")) == {"tests.workers.LoadsBadly", "pulse_worker_only_module.Secret"}
 
 
 def exited(evs):

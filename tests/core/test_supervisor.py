@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from app.core.events import LogLine, StackDump, StateChanged, WorkerExited
+from app.core.item_forms import StandIn
 from app.core.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec, states_of, wait_ended
 
@@ -214,8 +215,20 @@ def test_restart_is_stop_then_start(make_supervisor):
     assert exits_of(events, "clock")[0].exitcode == 0
 
 
-def test_unpicklable_item_is_reported_and_the_worker_goes_on(make_supervisor):
+def test_an_item_that_does_not_pickle_arrives_as_its_stand_in(make_supervisor):
     sup = make_supervisor(config(spec("mixed", "tests.workers:unpicklable_every", kwargs={"n": 3, "count": 9})))
+    sup.start("mixed")
+    events = poll_until(sup, lambda evs: bool(exits_of(evs, "mixed")))
+    got = [item for _, item in items_of(events, "mixed")]
+    assert [item for item in got if type(item) is int] == [0, 1, 3, 4, 6, 7]
+    stand_ins = [item for item in got if type(item) is StandIn]
+    assert len(stand_ins) == 3 and all(s.text.startswith("<function unpicklable_every.") for s in stand_ins)
+    assert (sup.record("mixed").received, sup.record("mixed").lost) == (9, 0)
+
+
+def test_an_item_that_does_not_pickle_is_reported_and_the_worker_goes_on_when_objects_are_asked_for(make_supervisor):
+    cfg = config(spec("mixed", "tests.workers:unpicklable_every", kwargs={"n": 3, "count": 9}))
+    sup = make_supervisor(cfg, objects=True)
     sup.start("mixed")
     events = poll_until(sup, lambda evs: bool(exits_of(evs, "mixed")))
     assert [item for _, item in items_of(events, "mixed")] == [0, 1, 3, 4, 6, 7]

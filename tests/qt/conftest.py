@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psutil
 import pytest
 
 
@@ -29,7 +30,9 @@ def make_window(qtbot, settings):
         assert sup.supervisor.all_stopped()
 
     def make(cfg, autostart: bool = False, config_path: str | None = None) -> MainWindow:
-        window = MainWindow(QtSupervisor(cfg, autostart=False), settings=settings, config_path=config_path)
+        window = MainWindow(
+            QtSupervisor(cfg, autostart=False, objects=False), settings=settings, config_path=config_path
+        )
         qtbot.addWidget(window, before_close_func=shut_down)
         window.show()
         if autostart:
@@ -54,3 +57,31 @@ def check_model(qtmodeltester):
         model.setParent(None)
 
     return check
+
+
+@pytest.fixture
+def make_pool(qtbot):
+    """Build QtSupervisors; at teardown close each and check that no worker process is left."""
+    from app.core.events import StateChanged
+    from app.qt.qt_supervisor import QtSupervisor
+
+    made: list[QtSupervisor] = []
+    pids: set[int] = set()
+
+    def make(*args, **kwargs) -> QtSupervisor:
+        pool = QtSupervisor(*args, **kwargs)
+        made.append(pool)
+        pool.events.connect(lambda events: pids.update(e.pid for e in events if type(e) is StateChanged and e.pid))
+        return pool
+
+    yield make
+    for pool in made:
+        pool.close(timeout=10.0)
+    assert not [pid for pid in pids if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -11,31 +11,13 @@ import pytest
 from qtpy.QtWidgets import QApplication
 
 from app.core.errors import ConfigError, SupervisorClosedError, UnknownWorkerError
-from app.core.events import ItemBatch, StateChanged
+from app.core.events import ItemBatch
 from app.core.policy import State
 from app.core.target_probe import target_of
 from app.qt.binding import is_connected
 from app.qt.qt_supervisor import QtSupervisor
 from tests import workers
 from tests.helpers import config, spec
-
-
-@pytest.fixture
-def make_pool(qtbot):
-    """Build QtSupervisors; at teardown close each and check that no worker process is left."""
-    made: list[QtSupervisor] = []
-    pids: set[int] = set()
-
-    def make(*args, **kwargs) -> QtSupervisor:
-        pool = QtSupervisor(*args, **kwargs)
-        made.append(pool)
-        pool.events.connect(lambda events: pids.update(e.pid for e in events if type(e) is StateChanged and e.pid))
-        return pool
-
-    yield make
-    for pool in made:
-        pool.close(timeout=10.0)
-    assert not [pid for pid in pids if _alive(pid)]
 
 
 def _alive(pid: int) -> bool:

@@ -22,7 +22,7 @@ def run_window(config: PulseConfig) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Pulse")
     app.setOrganizationName("Pulse")
-    supervisor = QtSupervisor(config, autostart=False)
+    supervisor = QtSupervisor(config, autostart=False, objects=False)  # the window imports no worker's module
     window = MainWindow(supervisor, config_path=config.source)
     window.show()
     wakeup = _SignalWakeup(window)  # before any worker starts: a signal then is handled as well

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from app.core.events import Event, ItemBatch, StateChanged, WorkersChanged
+from app.core.item_forms import StandIn, plain
 from app.core.policy import State
 from app.qt.window.series import numeric_columns
 from app.qt.window.series_history import SeriesHistory
@@ -96,7 +97,7 @@ class PlotSeries:
             if type(ev) is ItemBatch:
                 if ev.items:
                     items, _ = grouped.get(ev.worker, ([], 0))
-                    items.extend(ev.items)
+                    items.extend(map(_plottable, ev.items) if ev.stand_ins else ev.items)
                     grouped[ev.worker] = (items, ev.received_ns)
             elif type(ev) is StateChanged:
                 if ev.state is State.STARTING:
@@ -113,7 +114,8 @@ class PlotSeries:
         notes.items += len(items)
         columns = numeric_columns(items, lambda key: key in notes.keys or len(notes.keys) < MAX_KEYS_PER_WORKER)
         if not columns:
-            notes.other_kind = type(items[-1]).__name__
+            last = items[-1]
+            notes.other_kind = last.type_name if type(last) is StandIn else type(last).__name__
             return False
         n = len(items)
         t = received_ns * 1e-9
@@ -200,6 +202,13 @@ class PlotSeries:
             else:
                 lines.append(f"No numeric items from {worker}: its items are {notes.other_kind}.")
         return "\n".join(lines) + "\nThe plot shows items that are numbers, or dicts of numbers."
+
+
+def _plottable(item: object) -> object:
+    """An object of a worker's class plots by its plain data (a dataclass's fields), if it has any."""
+    if type(item) is StandIn and item.data is None:
+        return item  # nothing to plot; kept, so the empty plot can name its class
+    return plain(item)
 
 
 def _during(window_s: float | None) -> str:
