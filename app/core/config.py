@@ -237,9 +237,10 @@ def load_config(path: str | os.PathLike[str], *, check_targets: bool = True) -> 
     """
     name = os.fspath(path)
     try:  # utf-8-sig: tolerate the BOM some Windows editors write
-        with open(name, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # /dev/zero, a FIFO: would read for ever
-                raise _NotAConfig(f"{name} is not a regular file")
+        _refuse_special(name, os.stat(name).st_mode)  # before open(): opening a FIFO waits for a writer
+        # O_NONBLOCK: a file made a FIFO since the stat() still opens at once (and is refused).
+        with os.fdopen(os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)), "rb") as fh:
+            _refuse_special(name, os.fstat(fh.fileno()).st_mode)
             data = fh.read(MAX_CONFIG_BYTES + 1)
         if len(data) > MAX_CONFIG_BYTES:
             raise _NotAConfig(f"{name} is larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB: not a Pulse config")
@@ -257,6 +258,22 @@ MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 class _NotAConfig(Exception):
     pass
+
+
+_SPECIAL_FILES = [
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+]
+
+
+def _refuse_special(name: str, mode: int) -> None:
+    """Raise `_NotAConfig` unless ``mode`` is a regular file's: a FIFO or /dev/zero would be read for ever."""
+    if not stat.S_ISREG(mode):
+        what = next((f"{kind}, " for test, kind in _SPECIAL_FILES if test(mode)), "")
+        raise _NotAConfig(f"{name} is {what}not a regular file")
 
 
 def _toml_str(s: str) -> str:

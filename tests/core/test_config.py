@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
 import textwrap
 
 import pytest
@@ -564,3 +565,21 @@ def test_a_huge_config_file_is_refused(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert "larger than 4 MiB" in str(info.value)
+
+
+@pytest.mark.timeout(20)  # opening a FIFO for reading waits for a writer: a hang here is the bug
+def test_a_fifo_as_config_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pulse.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError) as info:
+        load_config(fifo)
+    (problem,) = info.value.problems
+    assert (problem.path, problem.line, problem.field) == (str(fifo), None, "file")
+    assert problem.reason == f"{fifo} is a FIFO, not a regular file"
+
+
+@pytest.mark.parametrize(("path", "kind"), [("/dev/null", "a character device"), (".", "a directory")])
+def test_devices_and_directories_are_refused_by_kind(path, kind):
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.problems[0].reason == f"{path} is {kind}, not a regular file"
