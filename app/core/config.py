@@ -26,7 +26,7 @@ from app.core.spec import (
     PulseConfig,
     WorkerSpec,
 )
-from app.core.spec_checks import SPEC_FIELDS, describe_value, spec_from_fields, unknown_key
+from app.core.spec_checks import SPEC_FIELDS, describe_value, field_problem, spec_from_fields, unknown_key
 from app.core.target_probe import probe_targets
 
 _DEFAULT = WorkerSpec(name="", target="")
@@ -187,7 +187,8 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
     labels: dict[int, str] = {}  # how messages name each [[worker]] table
     for n, table in enumerate(tables, start=1):
         raw_name = table.get("name") if isinstance(table, dict) else None
-        name = raw_name if isinstance(raw_name, str) and raw_name.strip() else None  # None: no usable name
+        usable = isinstance(raw_name, str) and field_problem("name", raw_name) is None  # not empty, no control
+        name = raw_name if usable else None  # None: messages name the table by its number
         labels[n] = base = worker_label(n, name if name not in first_seen else None)
         spec = check.worker(n, table, base)
         env = check.runtime_env(n, table, base)

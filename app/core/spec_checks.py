@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import math
 import os
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -31,6 +32,9 @@ _NUMBERS: dict[str, tuple[type, int, bool]] = {
 # (they would end supervision with an OverflowError the first time they are armed).
 MAX_SECONDS = 2_147_483
 _DURATIONS = {"start_secs", "stop_timeout", "backoff_initial", "backoff_max", "stable_secs", "flap_window"}
+# A name is a process title (setproctitle refuses NUL and lone surrogates: every start would
+# crash), a log line and a table cell: control characters have no place in it.
+_NOT_IN_NAMES = {"Cc": "a control character", "Cs": "a lone surrogate"}
 SPEC_FIELDS = [f.name for f in dataclasses.fields(WorkerSpec)]
 _TYPE_NAMES = {bool: "boolean", int: "integer", str: "string", list: "array", dict: "table"}
 
@@ -122,6 +126,8 @@ def field_problem(key: str, value: Any) -> str | None:
         return f"expected a string, got {describe_value(value)}"
     if key == "name" and not value.strip():
         return "worker name must not be empty"
+    if key == "name":
+        return _name_problem(value)
     if key == "target":
         try:
             split_target(value)  # its import is checked apart, in a subprocess: see target_probe
@@ -171,4 +177,12 @@ def _resources_problem(value: Any) -> str | None:
             return f"resource {name!r}: expected a number, got {describe_value(amount)}"
         if amount < 0:
             return f"resource {name!r}: must be >= 0, got {amount}"
+    return None
+
+
+def _name_problem(name: str) -> str | None:
+    for i, char in enumerate(name):
+        what = _NOT_IN_NAMES.get(unicodedata.category(char))
+        if what is not None:
+            return f"worker name must not contain {what}: character {i + 1} is {ascii(char)}"
     return None

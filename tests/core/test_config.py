@@ -14,6 +14,7 @@ from app.core.config import describe_worker, dump_config, load_config, parse_con
 from app.core.config_locator import TomlLocator
 from app.core.errors import ConfigError, ConfigProblem
 from app.core.spec import DEFAULT_START_METHOD, PulseConfig, RestartPolicy, WorkerSpec
+from app.core.spec_checks import spec_from_call
 
 FULL = """\
 # A full config.
@@ -583,3 +584,25 @@ def test_devices_and_directories_are_refused_by_kind(path, kind):
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.problems[0].reason == f"{path} is {kind}, not a regular file"
+
+
+@pytest.mark.parametrize(
+    ("toml_name", "position", "char"),
+    [(r"a\u0000b", 2, r"'\x00'"), (r"feed\n2", 5, r"'\n'"), (r"x\u007f", 2, r"'\x7f'")],
+)
+def test_a_name_with_a_control_character_is_refused_at_its_line(toml_name, position, char):
+    text = f'[[worker]]\nname = "{toml_name}"\ntarget = "tests.workers:accepts_anything"\n'
+    assert one_problem(text) == (  # like an empty name, it does not name the table in messages
+        2,
+        "worker[1].name",
+        f"worker name must not contain a control character: character {position} is {char}",
+    )
+
+
+@pytest.mark.parametrize(("name", "what"), [("a\x00b", "a control character"), ("a\udcffb", "a lone surrogate")])
+def test_a_name_setproctitle_would_refuse_is_refused_in_code_too(name, what):
+    with pytest.raises(ConfigError) as info:
+        spec_from_call(f"QtSupervisor.add({name!r})", name, "app.producers:counter", None, {})
+    (problem,) = info.value.problems
+    assert problem.field == "name" and problem.reason.startswith(f"worker name must not contain {what}: character 2")
+    assert str(problem).startswith(f"QtSupervisor.add({name!r}): name: ")
