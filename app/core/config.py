@@ -20,18 +20,19 @@ from app.core.config_locator import BARE_KEY, TomlLocator
 from app.core.errors import ConfigError, ConfigProblem
 from app.core.spec import (
     BACKENDS,
+    DEFAULT_CHECK_TIMEOUT,
     DEFAULT_RAY_ADDRESS,
     DEFAULT_START_METHOD,
     START_METHODS,
     PulseConfig,
     WorkerSpec,
 )
-from app.core.spec_checks import SPEC_FIELDS, describe_value, field_problem, spec_from_fields, unknown_key
+from app.core.spec_checks import SPEC_FIELDS, check_limit, describe_value, field_problem, spec_from_fields, unknown_key
 from app.core.target_probe import probe_targets
 
 _DEFAULT = WorkerSpec(name="", target="")
 _TOP_KEYS = ("pulse", "worker")
-_PULSE_KEYS = ("start_method", "backend", "ray_address")
+_PULSE_KEYS = ("start_method", "backend", "ray_address", "check_timeout")
 _RAY_ONLY = ("num_cpus", "resources", "runtime_env")  # worker keys that mean nothing to a local run
 _RAY_ADDRESS = re.compile(r"(?:auto|local|(?:ray://)?[\w.-]+:\d{1,5})")
 # TOML basic strings forbid raw control characters, so every one is escaped, not just \n.
@@ -57,9 +58,9 @@ class _Checker:
         """Return whether the field ``fld`` has a problem already."""
         return fld in self._failed
 
-    def pulse(self, table: Any) -> tuple[str, str, str]:
-        """Return the [pulse] table's (start_method, backend, ray_address)."""
-        defaults = (DEFAULT_START_METHOD, "local", DEFAULT_RAY_ADDRESS)
+    def pulse(self, table: Any) -> tuple[str, str, str, float]:
+        """Return the [pulse] table's (start_method, backend, ray_address, check_timeout)."""
+        defaults = (DEFAULT_START_METHOD, "local", DEFAULT_RAY_ADDRESS, DEFAULT_CHECK_TIMEOUT)
         if not isinstance(table, dict):
             self.fail(("pulse",), "pulse", f"expected a table, got {describe_value(table)}")
             return defaults
@@ -81,7 +82,12 @@ class _Checker:
         if not isinstance(address, str) or not _RAY_ADDRESS.fullmatch(address):
             self.fail(("pulse", "ray_address"), "pulse.ray_address", 'expected "local", "auto", "host:port" or '
                       f'"ray://host:port", got {describe_value(address)}')  # fmt: skip
-        return str(method), str(backend), str(address)
+        limit = table.get("check_timeout", DEFAULT_CHECK_TIMEOUT)
+        reason = field_problem("check_timeout", limit)  # the rule of the worker key of that name
+        if reason is not None:
+            self.fail(("pulse", "check_timeout"), "pulse.check_timeout", reason)
+            limit = DEFAULT_CHECK_TIMEOUT
+        return str(method), str(backend), str(address), float(limit)
 
     def backends(self, tables: list[Any], default: str, labels: dict[int, str], address: str | None) -> None:
         """Check what each worker's backend asks: Ray installed for Ray workers, Ray keys only on them,
@@ -174,15 +180,18 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
     for key in doc:
         if key not in _TOP_KEYS:
             check.fail((key,), key, unknown_key(key, _TOP_KEYS) + " at top level")
-    start_method, backend, ray_address = (
-        check.pulse(doc["pulse"]) if "pulse" in doc else (DEFAULT_START_METHOD, "local", DEFAULT_RAY_ADDRESS)
+    start_method, backend, ray_address, check_timeout = (
+        check.pulse(doc["pulse"])
+        if "pulse" in doc
+        else (DEFAULT_START_METHOD, "local", DEFAULT_RAY_ADDRESS, DEFAULT_CHECK_TIMEOUT)
     )
     tables = doc.get("worker", [])
     if not isinstance(tables, list):
         check.fail(("worker",), "worker", f"expected [[worker]] tables, got {describe_value(tables)}")
         tables = []
     workers: list[WorkerSpec] = []
-    to_probe: list[tuple[int, str, dict[str, Any], list[str]]] = []  # (table number, target, kwargs, its paths)
+    # (table number, target, kwargs, its paths, its time limit)
+    to_probe: list[tuple[int, str, dict[str, Any], list[str], float]] = []
     first_seen: dict[str, int] = {}
     labels: dict[int, str] = {}  # how messages name each [[worker]] table
     for n, table in enumerate(tables, start=1):
@@ -210,11 +219,14 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
             kwargs = table.get("kwargs", {})
             if isinstance(table.get("target"), str):  # every table's, even where other fields are bad
                 paths = ray_upload.probe_paths(env or {})  # a Ray worker's target may live only there
-                to_probe.append((n, table["target"], kwargs if isinstance(kwargs, dict) else {}, paths))
+                limit = check_limit(table, check_timeout)
+                to_probe.append((n, table["target"], kwargs if isinstance(kwargs, dict) else {}, paths, limit))
     check.backends(tables, backend, labels, ray_address if check_targets else None)
     if to_probe:  # imported in a subprocess: user code never runs in Pulse's own process
         problems = probe_targets(
-            [(target, kwargs) for _, target, kwargs, _ in to_probe], paths=[p for *_, p in to_probe]
+            [(target, kwargs) for _, target, kwargs, *_ in to_probe],
+            [limit for *_, limit in to_probe],
+            paths=[paths for *_, paths, _ in to_probe],
         )
         for (n, *_), problem in zip(to_probe, problems, strict=True):
             if problem is not None:
@@ -225,7 +237,7 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
         check.problems.sort(key=lambda p: (p.line is None, p.line or 0))
         raise ConfigError(check.problems)
     source = None if path == "<input>" else path
-    return PulseConfig(tuple(workers), start_method, backend, ray_address, source=source)
+    return PulseConfig(tuple(workers), start_method, backend, ray_address, source=source, check_timeout=check_timeout)
 
 
 def load_config(path: str | os.PathLike[str], *, check_targets: bool = True) -> PulseConfig:
@@ -330,6 +342,8 @@ def dump_config(config: PulseConfig) -> str:
         ]
         if value != default
     ]
+    if config.check_timeout != DEFAULT_CHECK_TIMEOUT:
+        pulse.append(f"check_timeout = {_toml_value(config.check_timeout)}")
     if pulse:
         blocks.append("\n".join(["[pulse]", *pulse]) + "\n")
     for spec in config.workers:

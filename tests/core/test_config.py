@@ -606,3 +606,29 @@ def test_a_name_setproctitle_would_refuse_is_refused_in_code_too(name, what):
     (problem,) = info.value.problems
     assert problem.field == "name" and problem.reason.startswith(f"worker name must not contain {what}: character 2")
     assert str(problem).startswith(f"QtSupervisor.add({name!r}): name: ")
+
+
+@pytest.mark.parametrize(
+    ("assignment", "reason"),
+    [
+        ("check_timeout = 0", "must be > 0, got 0"),
+        ("check_timeout = 'long'", "expected a number, got string 'long'"),
+        ("check_timeout = 1e9", "must be at most 2147483 seconds (24.8 days), got 1000000000.0"),
+    ],
+)
+def test_check_timeout_is_checked_in_pulse_and_in_a_worker(assignment, reason):
+    worker = '[[worker]]\nname = "w"\ntarget = "tests.workers:accepts_anything"\n'
+    assert one_problem(f"[pulse]\n{assignment}\n") == (2, "pulse.check_timeout", reason)
+    assert one_problem(f"{worker}{assignment}\n") == (4, 'worker "w".check_timeout', reason)
+
+
+def test_check_timeouts_round_trip() -> None:
+    text = (
+        '[pulse]\ncheck_timeout = 30\n\n[[worker]]\nname = "w"\ntarget = "app.producers:counter"\ncheck_timeout = 2.5\n'
+    )
+    config = parse_config(text)
+    assert config.check_timeout == 30.0 and config.workers[0].check_timeout == 2.5
+    assert "check_timeout = 30.0" in dump_config(config) and parse_config(dump_config(config)) == config
+    assert "check_timeout" not in dump_config(
+        parse_config('[[worker]]\nname = "w"\ntarget = "app.producers:counter"\n')
+    )

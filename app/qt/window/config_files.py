@@ -155,7 +155,7 @@ class ConfigFiles(QObject):
 
         sup = self._window.supervisor
         modules = {sup.spec(n).target.partition(":")[0] for n in sup.names()}
-        spec = AddWorkerDialog.ask(self._window, sup.names(), modules)
+        spec = AddWorkerDialog.ask(self._window, sup.names(), modules, sup.config().check_timeout)
         if spec is None:
             return False
         self._window.supervisor.add_spec(spec)
