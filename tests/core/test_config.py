@@ -10,7 +10,8 @@ import textwrap
 import pytest
 
 from app.core import config as config_mod
-from app.core.config import describe_worker, dump_config, load_config, parse_config
+from app.core.config import describe_worker, load_config, parse_config
+from app.core.config_dump import dump_config
 from app.core.config_locator import TomlLocator
 from app.core.errors import ConfigError, ConfigProblem
 from app.core.spec import DEFAULT_START_METHOD, PulseConfig, RestartPolicy, WorkerSpec

@@ -23,7 +23,8 @@ from qtpy.QtWidgets import (
 )
 
 from app import producers
-from app.core.config import dump_config, parse_config
+from app.core.config import parse_config
+from app.core.config_dump import dump_config
 from app.core.errors import ConfigError
 from app.core.spec import DEFAULT_CHECK_TIMEOUT, DEFAULT_STOP_TIMEOUT, PulseConfig, RestartPolicy, WorkerSpec
 from app.core.target_probe import TargetProblem, list_producers, probe_targets
