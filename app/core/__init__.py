@@ -6,7 +6,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from app.core.config import describe_worker, dump_config, load_config, parse_config
+    from app.core.config import describe_worker, load_config, parse_config
+    from app.core.config_dump import dump_config
     from app.core.errors import (
         ConfigError,
         ConfigProblem,
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 # Lazy: every worker process imports app.core.bootstrap, and with it this package; importing
 # the supervisor, config and psutil there too would cost a spawned worker ~150 ms for nothing.
 _HOME = {
-    **dict.fromkeys(("describe_worker", "dump_config", "load_config", "parse_config"), "config"),
+    **dict.fromkeys(("describe_worker", "load_config", "parse_config"), "config"),
+    "dump_config": "config_dump",
     **dict.fromkeys(
         (
             "ConfigError",

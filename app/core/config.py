@@ -1,12 +1,10 @@
-"""Read, validate and write Pulse's TOML config, reporting every problem with its line."""
+"""Read and validate Pulse's TOML config, reporting every problem with its line (`config_dump` writes it)."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import importlib.util
 import json
-import math
 import multiprocessing
 import os
 import re
@@ -16,27 +14,24 @@ from typing import Any
 
 from app.core import ray_address as ray_address_check
 from app.core import ray_upload
-from app.core.config_locator import BARE_KEY, TomlLocator
+from app.core.config_locator import TomlLocator
 from app.core.errors import ConfigError, ConfigProblem
 from app.core.spec import (
     BACKENDS,
+    DEFAULT_CHECK_TIMEOUT,
     DEFAULT_RAY_ADDRESS,
     DEFAULT_START_METHOD,
     START_METHODS,
     PulseConfig,
     WorkerSpec,
 )
-from app.core.spec_checks import SPEC_FIELDS, describe_value, spec_from_fields, unknown_key
+from app.core.spec_checks import check_limit, describe_value, field_problem, spec_from_fields, unknown_key
 from app.core.target_probe import probe_targets
 
-_DEFAULT = WorkerSpec(name="", target="")
 _TOP_KEYS = ("pulse", "worker")
-_PULSE_KEYS = ("start_method", "backend", "ray_address")
+_PULSE_KEYS = ("start_method", "backend", "ray_address", "check_timeout")
 _RAY_ONLY = ("num_cpus", "resources", "runtime_env")  # worker keys that mean nothing to a local run
 _RAY_ADDRESS = re.compile(r"(?:auto|local|(?:ray://)?[\w.-]+:\d{1,5})")
-# TOML basic strings forbid raw control characters, so every one is escaped, not just \n.
-_ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F]}
-_ESCAPES.update({ord(c): "\\" + e for c, e in zip('"\\\b\t\n\f\r', '"\\btnfr', strict=True)})
 _DECODE_POS = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
 
 
@@ -57,9 +52,9 @@ class _Checker:
         """Return whether the field ``fld`` has a problem already."""
         return fld in self._failed
 
-    def pulse(self, table: Any) -> tuple[str, str, str]:
-        """Return the [pulse] table's (start_method, backend, ray_address)."""
-        defaults = (DEFAULT_START_METHOD, "local", DEFAULT_RAY_ADDRESS)
+    def pulse(self, table: Any) -> tuple[str, str, str, float]:
+        """Return the [pulse] table's (start_method, backend, ray_address, check_timeout)."""
+        defaults = (DEFAULT_START_METHOD, "local", DEFAULT_RAY_ADDRESS, DEFAULT_CHECK_TIMEOUT)
         if not isinstance(table, dict):
             self.fail(("pulse",), "pulse", f"expected a table, got {describe_value(table)}")
             return defaults
@@ -81,7 +76,12 @@ class _Checker:
         if not isinstance(address, str) or not _RAY_ADDRESS.fullmatch(address):
             self.fail(("pulse", "ray_address"), "pulse.ray_address", 'expected "local", "auto", "host:port" or '
                       f'"ray://host:port", got {describe_value(address)}')  # fmt: skip
-        return str(method), str(backend), str(address)
+        limit = table.get("check_timeout", DEFAULT_CHECK_TIMEOUT)
+        reason = field_problem("check_timeout", limit)  # the rule of the worker key of that name
+        if reason is not None:
+            self.fail(("pulse", "check_timeout"), "pulse.check_timeout", reason)
+            limit = DEFAULT_CHECK_TIMEOUT
+        return str(method), str(backend), str(address), float(limit)
 
     def backends(self, tables: list[Any], default: str, labels: dict[int, str], address: str | None) -> None:
         """Check what each worker's backend asks: Ray installed for Ray workers, Ray keys only on them,
@@ -174,20 +174,24 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
     for key in doc:
         if key not in _TOP_KEYS:
             check.fail((key,), key, unknown_key(key, _TOP_KEYS) + " at top level")
-    start_method, backend, ray_address = (
-        check.pulse(doc["pulse"]) if "pulse" in doc else (DEFAULT_START_METHOD, "local", DEFAULT_RAY_ADDRESS)
+    start_method, backend, ray_address, check_timeout = (
+        check.pulse(doc["pulse"])
+        if "pulse" in doc
+        else (DEFAULT_START_METHOD, "local", DEFAULT_RAY_ADDRESS, DEFAULT_CHECK_TIMEOUT)
     )
     tables = doc.get("worker", [])
     if not isinstance(tables, list):
         check.fail(("worker",), "worker", f"expected [[worker]] tables, got {describe_value(tables)}")
         tables = []
     workers: list[WorkerSpec] = []
-    to_probe: list[tuple[int, str, dict[str, Any], list[str]]] = []  # (table number, target, kwargs, its paths)
+    # (table number, target, kwargs, its paths, its time limit)
+    to_probe: list[tuple[int, str, dict[str, Any], list[str], float]] = []
     first_seen: dict[str, int] = {}
     labels: dict[int, str] = {}  # how messages name each [[worker]] table
     for n, table in enumerate(tables, start=1):
         raw_name = table.get("name") if isinstance(table, dict) else None
-        name = raw_name if isinstance(raw_name, str) and raw_name.strip() else None  # None: no usable name
+        usable = isinstance(raw_name, str) and field_problem("name", raw_name) is None  # not empty, no control
+        name = raw_name if usable else None  # None: messages name the table by its number
         labels[n] = base = worker_label(n, name if name not in first_seen else None)
         spec = check.worker(n, table, base)
         env = check.runtime_env(n, table, base)
@@ -209,11 +213,14 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
             kwargs = table.get("kwargs", {})
             if isinstance(table.get("target"), str):  # every table's, even where other fields are bad
                 paths = ray_upload.probe_paths(env or {})  # a Ray worker's target may live only there
-                to_probe.append((n, table["target"], kwargs if isinstance(kwargs, dict) else {}, paths))
+                limit = check_limit(table, check_timeout)
+                to_probe.append((n, table["target"], kwargs if isinstance(kwargs, dict) else {}, paths, limit))
     check.backends(tables, backend, labels, ray_address if check_targets else None)
     if to_probe:  # imported in a subprocess: user code never runs in Pulse's own process
         problems = probe_targets(
-            [(target, kwargs) for _, target, kwargs, _ in to_probe], paths=[p for *_, p in to_probe]
+            [(target, kwargs) for _, target, kwargs, *_ in to_probe],
+            [limit for *_, limit in to_probe],
+            paths=[paths for *_, paths, _ in to_probe],
         )
         for (n, *_), problem in zip(to_probe, problems, strict=True):
             if problem is not None:
@@ -224,7 +231,7 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
         check.problems.sort(key=lambda p: (p.line is None, p.line or 0))
         raise ConfigError(check.problems)
     source = None if path == "<input>" else path
-    return PulseConfig(tuple(workers), start_method, backend, ray_address, source=source)
+    return PulseConfig(tuple(workers), start_method, backend, ray_address, source=source, check_timeout=check_timeout)
 
 
 def load_config(path: str | os.PathLike[str], *, check_targets: bool = True) -> PulseConfig:
@@ -237,9 +244,10 @@ def load_config(path: str | os.PathLike[str], *, check_targets: bool = True) -> 
     """
     name = os.fspath(path)
     try:  # utf-8-sig: tolerate the BOM some Windows editors write
-        with open(name, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # /dev/zero, a FIFO: would read for ever
-                raise _NotAConfig(f"{name} is not a regular file")
+        _refuse_special(name, os.stat(name).st_mode)  # before open(): opening a FIFO waits for a writer
+        # O_NONBLOCK: a file made a FIFO since the stat() still opens at once (and is refused).
+        with os.fdopen(os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)), "rb") as fh:
+            _refuse_special(name, os.fstat(fh.fileno()).st_mode)
             data = fh.read(MAX_CONFIG_BYTES + 1)
         if len(data) > MAX_CONFIG_BYTES:
             raise _NotAConfig(f"{name} is larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB: not a Pulse config")
@@ -259,69 +267,20 @@ class _NotAConfig(Exception):
     pass
 
 
-def _toml_str(s: str) -> str:
-    return '"' + s.translate(_ESCAPES) + '"'
+_SPECIAL_FILES = [
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+]
 
 
-def _toml_key(key: Any) -> str:
-    if not isinstance(key, str):
-        raise TypeError(f"TOML keys must be strings, got {key!r}")
-    return key if BARE_KEY.fullmatch(key) else _toml_str(key)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):  # before int: bool is an int subclass
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return ("inf" if value > 0 else "-inf") if math.isinf(value) else repr(value)
-    if isinstance(value, str):
-        return _toml_str(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        items = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
-        return "{ " + items + " }" if items else "{}"
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    raise TypeError(f"cannot write {type(value).__name__} value {value!r} as TOML")
-
-
-def dump_config(config: PulseConfig) -> str:
-    """Write ``config`` as TOML that `parse_config` reads back to an equal config.
-
-    Only ``name``, ``target`` and fields that differ from the defaults are written, so the
-    output stays as short as a hand-written file. ``source`` is not written, and tuples in
-    kwargs come back as lists.
-
-    Raises
-    ------
-    TypeError
-        A kwargs value has no TOML form (e.g. ``None`` or an object).
-    """
-    blocks: list[str] = []
-    pulse = [
-        f"{key} = {_toml_str(value)}"
-        for key, value, default in [
-            ("start_method", config.start_method, DEFAULT_START_METHOD),
-            ("backend", config.backend, "local"),
-            ("ray_address", config.ray_address, DEFAULT_RAY_ADDRESS),
-        ]
-        if value != default
-    ]
-    if pulse:
-        blocks.append("\n".join(["[pulse]", *pulse]) + "\n")
-    for spec in config.workers:
-        lines = ["[[worker]]", f"name = {_toml_str(spec.name)}", f"target = {_toml_str(spec.target)}"]
-        for name in SPEC_FIELDS:
-            value = getattr(spec, name)
-            if name not in ("name", "target") and value != getattr(_DEFAULT, name):
-                lines.append(f"{name} = {_toml_value(value.value if name == 'restart' else value)}")
-        blocks.append("\n".join(lines) + "\n")
-    return "\n".join(blocks)
+def _refuse_special(name: str, mode: int) -> None:
+    """Raise `_NotAConfig` unless ``mode`` is a regular file's: a FIFO or /dev/zero would be read for ever."""
+    if not stat.S_ISREG(mode):
+        what = next((f"{kind}, " for test, kind in _SPECIAL_FILES if test(mode)), "")
+        raise _NotAConfig(f"{name} is {what}not a regular file")
 
 
 def describe_worker(spec: WorkerSpec) -> str:

@@ -20,6 +20,8 @@ DEFAULT_BACKOFF_MAX = 15.0
 DEFAULT_STABLE_SECS = 10.0
 DEFAULT_FLAP_LIMIT = 5
 DEFAULT_FLAP_WINDOW = 60.0
+# Seconds a config check (and Add worker) gives each target's import, in a process of its own.
+DEFAULT_CHECK_TIMEOUT = 10.0
 DEFAULT_NICE = 0  # a worker runs at Pulse's own CPU priority unless its spec says nicer
 # Linux scheduling policies a worker may ask for (chrt(1)): "normal" is the OS default; "batch"
 # never preempts a running task when it wakes; "idle" runs only on CPU nobody else wants.
@@ -91,6 +93,9 @@ class WorkerSpec:
         feeds. The window's share against all the workers is the group's (PULSE_WORKERS_NICE).
     backend : str
         One of `BACKENDS`, or "" for the config's ``backend`` (itself "local" by default).
+    check_timeout : float or None
+        Seconds the check of this worker's target (its import, in a subprocess, when a config is
+        loaded or the worker added) may take; None for the config's ``check_timeout``.
     num_cpus, resources, runtime_env : float, dict, dict
         Ray workers only: what the worker's agent asks of the cluster (Ray's actor options of
         those names; 0 CPUs by default, as a local worker reserves none), and the environment
@@ -114,6 +119,7 @@ class WorkerSpec:
     nice: int = DEFAULT_NICE
     sched: str = "normal"
     backend: str = ""
+    check_timeout: float | None = None
     num_cpus: float = 0.0
     resources: dict[str, float] = field(default_factory=dict)
     runtime_env: dict[str, Any] = field(default_factory=dict)
@@ -124,13 +130,14 @@ class WorkerSpec:
 
 @dataclass(frozen=True, slots=True)
 class PulseConfig:
-    """A whole config: the start method, where workers run by default, and the workers, in file order."""
+    """A whole config: the workers in file order, the start method, their default backend and check limit."""
 
     workers: tuple[WorkerSpec, ...] = ()
     start_method: str = DEFAULT_START_METHOD
     backend: str = "local"  # for workers whose spec says ""
     ray_address: str = DEFAULT_RAY_ADDRESS
     source: str | None = None  # the file it came from, if any
+    check_timeout: float = DEFAULT_CHECK_TIMEOUT  # for workers whose spec says None
 
     def names(self) -> list[str]:
         """Return the worker names in order."""

@@ -6,11 +6,20 @@ import dataclasses
 import difflib
 import math
 import os
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.core.errors import ConfigError, ConfigProblem, TargetError
-from app.core.spec import BACKENDS, MAX_NICE, SCHED_POLICIES, RestartPolicy, WorkerSpec, split_target
+from app.core.spec import (
+    BACKENDS,
+    DEFAULT_CHECK_TIMEOUT,
+    MAX_NICE,
+    SCHED_POLICIES,
+    RestartPolicy,
+    WorkerSpec,
+    split_target,
+)
 from app.core.target_probe import probe_targets, target_of
 
 # Numeric worker keys: (kind, lower bound, bound inclusive).
@@ -26,11 +35,23 @@ _NUMBERS: dict[str, tuple[type, int, bool]] = {
     "flap_window": (float, 0, False),
     "nice": (int, 0, True),
     "num_cpus": (float, 0, True),
+    "check_timeout": (float, 0, False),
 }
 # The longest wait the OS timers under poll() take is 2**31 - 1 ms: longer durations are refused
 # (they would end supervision with an OverflowError the first time they are armed).
 MAX_SECONDS = 2_147_483
-_DURATIONS = {"start_secs", "stop_timeout", "backoff_initial", "backoff_max", "stable_secs", "flap_window"}
+_DURATIONS = {
+    "start_secs",
+    "stop_timeout",
+    "backoff_initial",
+    "backoff_max",
+    "stable_secs",
+    "flap_window",
+    "check_timeout",
+}
+# A name is a process title (setproctitle refuses NUL and lone surrogates: every start would
+# crash), a log line and a table cell: control characters have no place in it.
+_NOT_IN_NAMES = {"Cc": "a control character", "Cs": "a lone surrogate"}
 SPEC_FIELDS = [f.name for f in dataclasses.fields(WorkerSpec)]
 _TYPE_NAMES = {bool: "boolean", int: "integer", str: "string", list: "array", dict: "table"}
 
@@ -75,11 +96,21 @@ def spec_from_fields(fields: Mapping[str, Any], fail: Callable[[str, str], None]
     return WorkerSpec(**values) if good and "name" in values and "target" in values else None
 
 
-def check_spec_fields(where: str, fields: Mapping[str, Any]) -> WorkerSpec:
+def check_limit(fields: Mapping[str, Any], default: float) -> float:
+    """Return the seconds the target check of the worker ``fields`` describe may take: its own
+    ``check_timeout`` if good, else ``default`` (a bad one is reported as a field problem)."""
+    limit = fields.get("check_timeout")
+    return default if limit is None or field_problem("check_timeout", limit) else float(limit)
+
+
+def check_spec_fields(
+    where: str, fields: Mapping[str, Any], check_timeout: float = DEFAULT_CHECK_TIMEOUT
+) -> WorkerSpec:
     """Return the spec ``fields`` describe, or raise `ConfigError` naming every bad field.
 
     For specs built in code (no file, no line): ``where`` names the call in each message.
     A Ray worker's local ``working_dir`` and ``py_modules`` are taken from the current directory.
+    The target's check may take the spec's ``check_timeout`` seconds, else ``check_timeout``.
     """
     from app.core import ray_upload  # it builds on this module's rules
 
@@ -93,7 +124,8 @@ def check_spec_fields(where: str, fields: Mapping[str, Any]) -> WorkerSpec:
     target, kwargs = fields.get("target"), fields.get("kwargs", {})
     if isinstance(target, str) and not any(p.field == "target" for p in problems):
         paths = [ray_upload.probe_paths(env if isinstance(env, dict) else {})]
-        (problem,) = probe_targets([(target, kwargs if isinstance(kwargs, dict) else {})], paths=paths)
+        limit = check_limit(fields, check_timeout)
+        (problem,) = probe_targets([(target, kwargs if isinstance(kwargs, dict) else {})], limit, paths=paths)
         if problem is not None:
             problems.append(ConfigProblem(where, None, problem.field, problem.reason))
     if problems or spec is None:
@@ -102,10 +134,16 @@ def check_spec_fields(where: str, fields: Mapping[str, Any]) -> WorkerSpec:
 
 
 def spec_from_call(
-    where: str, name: str, target: str | Callable[..., Any], kwargs: dict[str, Any] | None, options: Mapping[str, Any]
+    where: str,
+    name: str,
+    target: str | Callable[..., Any],
+    kwargs: dict[str, Any] | None,
+    options: Mapping[str, Any],
+    check_timeout: float = DEFAULT_CHECK_TIMEOUT,
 ) -> WorkerSpec:
     """Return the spec of a worker added in code (``QtSupervisor.add``), or raise `ConfigError` naming every
-    bad field; ``target`` may be a module-level function, turned into its ``"module:name"``."""
+    bad field; ``target`` may be a module-level function, turned into its ``"module:name"``. Its check
+    may take ``check_timeout`` seconds unless ``options`` give the worker's own."""
     if not isinstance(target, str):
         target, reason = target_of(target)
         if reason:
@@ -113,7 +151,7 @@ def spec_from_call(
     fields: dict[str, Any] = {"name": name, "target": target, **options}
     if kwargs is not None:
         fields["kwargs"] = kwargs
-    return check_spec_fields(where, fields)
+    return check_spec_fields(where, fields, check_timeout)
 
 
 def field_problem(key: str, value: Any) -> str | None:
@@ -122,6 +160,8 @@ def field_problem(key: str, value: Any) -> str | None:
         return f"expected a string, got {describe_value(value)}"
     if key == "name" and not value.strip():
         return "worker name must not be empty"
+    if key == "name":
+        return _name_problem(value)
     if key == "target":
         try:
             split_target(value)  # its import is checked apart, in a subprocess: see target_probe
@@ -171,4 +211,12 @@ def _resources_problem(value: Any) -> str | None:
             return f"resource {name!r}: expected a number, got {describe_value(amount)}"
         if amount < 0:
             return f"resource {name!r}: must be >= 0, got {amount}"
+    return None
+
+
+def _name_problem(name: str) -> str | None:
+    for i, char in enumerate(name):
+        what = _NOT_IN_NAMES.get(unicodedata.category(char))
+        if what is not None:
+            return f"worker name must not contain {what}: character {i + 1} is {ascii(char)}"
     return None

@@ -1,25 +1,25 @@
-"""Checking worker targets in a short-lived subprocess: user code never runs in Pulse's own process.
+"""Checking worker targets in short-lived subprocesses: user code never runs in Pulse's own process.
 
 Importing a target runs its module: an import-time ``print`` would corrupt the headless JSON
 stream, an ``argparse`` or ``sys.exit`` at import would end ``--check`` or the window, a slow
 import would freeze the window, and a module changed on disk would stay stale in Pulse (a Reload
 that rejects a function just added). So targets are imported, and their shape and keyword
-arguments checked, in a fresh interpreter with the same ``sys.path``, bounded by a timeout.
+arguments checked, in a fresh interpreter with the same ``sys.path`` (`probe_process`), each
+import under a time limit of its own: the worker's ``check_timeout``.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
-import json
 import os
-import pickle
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
-DEFAULT_TIMEOUT = 10.0
+from app.core.probe_process import Unanswered, run_steps, serve
+from app.core.spec import DEFAULT_CHECK_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,75 +35,71 @@ class TargetProblem:
 
 def probe_targets(
     targets: Sequence[tuple[str, dict[str, Any]]],
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | Sequence[float] = DEFAULT_CHECK_TIMEOUT,
     paths: Sequence[Sequence[str]] = (),
 ) -> list[TargetProblem | None]:
     """Return, for each ``(target, kwargs)``, why a worker could not run it, or None if it can.
 
-    One subprocess checks them all, in order; a target whose import does not finish within
-    ``timeout`` seconds is reported as such, and those after it as not checked. ``paths``, one
-    list per target, go first on ``sys.path`` for it alone (a Ray worker's ``working_dir``).
+    Parameters
+    ----------
+    targets : sequence of (str, dict)
+        Checked in order, in a subprocess.
+    timeout : float or sequence of float
+        Seconds each target's check may take (one for all, or one per target). A target that
+        overruns it is reported as such, and the targets after it are checked in a fresh process.
+    paths : sequence of sequence of str
+        One list per target, first on ``sys.path`` for it alone (a Ray worker's ``working_dir``).
     """
     if not targets:
         return []
+    limits = [float(timeout)] * len(targets) if isinstance(timeout, (int, float)) else [float(t) for t in timeout]
     extra = [list(p) for p in paths] or [[]] * len(targets)
-    try:
-        proc = _run_probe("main", [(t, dict(k), p) for (t, k), p in zip(targets, extra, strict=True)], timeout)
-        lines = proc.stdout.decode("utf-8", "replace").splitlines()
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout or b""
-        lines = out.decode("utf-8", "replace").splitlines()
-    except OSError as exc:
-        return [TargetProblem("target", f"cannot check targets: {exc}")] * len(targets)
-    results: list[TargetProblem | None] = []
-    for line in lines:
-        try:
-            answer = json.loads(line)
-        except ValueError:
-            break
-        results.append(None if answer is None else TargetProblem(str(answer[0]), str(answer[1])))
-    if len(results) < len(targets):
-        missing = len(targets) - len(results)
-        results.append(
-            TargetProblem("target", f"checking it did not finish within {timeout:g} s (a slow or hanging import?)")
+    steps = [(t, dict(k), p) for (t, k), p in zip(targets, extra, strict=True)]
+    answers = run_steps("app.core.target_probe:main", steps, limits)
+    return [_problem(answer, limit) for answer, limit in zip(answers, limits, strict=True)]
+
+
+def _problem(answer: Any, limit: float) -> TargetProblem | None:
+    if not isinstance(answer, Unanswered):
+        return None if answer is None else TargetProblem(str(answer[0]), str(answer[1]))
+    if answer.kind == "overran":
+        reason = (
+            f"importing it did not finish within {limit:g} s, its check_timeout (a slow or hanging import? "
+            "a larger check_timeout, for this worker or in [pulse], allows more)"
         )
-        results.extend([TargetProblem("target", "not checked: a target before it did not finish")] * (missing - 1))
-    return results[: len(targets)]
+    elif answer.kind == "ended":
+        reason = f"the check process {answer.detail} while importing it (an os._exit or a crash at import?)"
+    else:
+        reason = f"not checked: the check process {answer.detail}"
+    return TargetProblem("target", reason)
 
 
-def list_producers(modules: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+def list_producers(modules: Sequence[str], timeout: float = DEFAULT_CHECK_TIMEOUT) -> list[str]:
     """Return the ``module:callable`` producers the ``modules`` define (generators, async, ``ctx`` functions).
 
-    Imported in a subprocess like the checks; a module that fails to import or hangs past
-    ``timeout`` seconds simply offers nothing.
+    Imported in a subprocess like the checks, each under ``timeout`` seconds; a module that fails
+    to import or overruns simply offers nothing.
     """
     if not modules:
         return []
-    try:
-        proc = _run_probe("list_main", list(modules), timeout)
-        found = json.loads(proc.stdout.decode("utf-8", "replace") or "[]")
-    except (subprocess.TimeoutExpired, OSError, ValueError):
-        return []
-    return [name for name in found if isinstance(name, str)]
+    answers = run_steps("app.core.target_probe:list_main", list(modules), [timeout] * len(modules))
+    return [name for found in answers if isinstance(found, list) for name in found if isinstance(name, str)]
 
 
 def list_main() -> None:
-    """The lister process: read the modules on stdin, answer one JSON list of ``module:callable``."""
-    answer, modules = _probe_request()
-    found: list[str] = []
-    for module_name in modules:
-        try:
-            found += producers_in(module_name)
-        except BaseException:  # noqa: S112 - a module that cannot import offers no names
-            continue
-    answer.write(json.dumps(found))
-    answer.flush()
+    """The lister process: answer, for each module of the request, its list of ``module:callable``."""
+    serve(_producers_or_none)
+
+
+def _producers_or_none(module_name: str) -> list[str]:
+    try:
+        return producers_in(module_name)
+    except BaseException:  # a module that cannot import offers no names
+        return []
 
 
 def producers_in(module_name: str) -> list[str]:
     """Return ``module:name`` for the public functions ``module_name`` defines that look like producers."""
-    import importlib
-
     from app.core.producer_shapes import shape_of, takes_ctx
 
     module = importlib.import_module(module_name)
@@ -121,53 +117,23 @@ def producers_in(module_name: str) -> list[str]:
     return names
 
 
-def _run_probe(entry: str, request: Any, timeout: float) -> subprocess.CompletedProcess[bytes]:
-    """Run this module's ``entry()`` in a fresh interpreter with our ``sys.path`` and ``request`` on stdin."""
-    return subprocess.run(
-        [sys.executable, "-c", f"from app.core.target_probe import {entry}; {entry}()"],
-        input=pickle.dumps((list(sys.path), request)),
-        capture_output=True,
-        timeout=timeout,
-        env=_probe_env(),
-    )
-
-
-def _probe_request() -> tuple[TextIO, Any]:
-    """In a probe process: return the answer stream (stdout as it was) and the request; adopt the caller's path.
-
-    Descriptors 1 and 2 then go to /dev/null: what user modules print is theirs, not our answer.
-    """
-    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    path, request = pickle.loads(sys.stdin.buffer.read())
-    sys.path[:] = path
-    return answer, request
-
-
-def _probe_env() -> dict[str, str]:
-    # Pulse's own package must import in the probe however Pulse was started (e.g. from its checkout).
-    env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return env
-
-
 def main() -> None:
-    """The probe process: read the request on stdin, answer one JSON line per target."""
-    answer, targets = _probe_request()
-    for target, kwargs, paths in targets:
-        sys.path[:0] = paths
-        try:
-            problem = problem_of(target, kwargs)
-        except BaseException as exc:  # SystemExit, KeyboardInterrupt from an import: a reason too
-            problem = ("target", f"checking it raised {type(exc).__name__}: {exc}")
-        finally:
-            del sys.path[: len(paths)]
-            _forget_modules_in(paths)
-        answer.write(json.dumps(problem) + "\n")
-        answer.flush()
+    """The probe process: answer, for each ``(target, kwargs, paths)`` of the request, its problem or None."""
+    for module in ("app.core.errors", "app.core.producer_shapes", "app.core.spec"):
+        importlib.import_module(module)  # Pulse's own imports before the first target's time starts
+    serve(_check)
+
+
+def _check(step: tuple[str, dict[str, Any], list[str]]) -> tuple[str, str] | None:
+    target, kwargs, paths = step
+    sys.path[:0] = paths
+    try:
+        return problem_of(target, kwargs)
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt from an import: a reason too
+        return "target", f"checking it raised {type(exc).__name__}: {exc}"
+    finally:
+        del sys.path[: len(paths)]
+        _forget_modules_in(paths)
 
 
 def _forget_modules_in(paths: list[str]) -> None:

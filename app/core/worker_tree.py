@@ -110,6 +110,32 @@ def kill_all(procs: list[psutil.Process]) -> None:
             p.kill()
 
 
+def kill_tree(root: int) -> None:
+    """SIGKILL every descendant of ``root``, then ``root`` itself unless it is this process.
+
+    Each process found is stopped (SIGSTOP) before the next look, so none forks one more child
+    meanwhile; the tree is killed once a look finds nothing new. ``root`` is stopped first and
+    killed last: while it lives, a subreaper root holds every orphan of its tree (``setsid`` or
+    not), and a stopped one lets none escape.
+    """
+    own = root == os.getpid()
+    if not own:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(root, signal.SIGSTOP)
+    found: dict[int, psutil.Process] = {}
+    with contextlib.suppress(psutil.Error):
+        top = psutil.Process(root)
+        while new := [p for p in top.children(recursive=True) if p.pid not in found]:
+            for p in new:
+                with contextlib.suppress(psutil.Error):
+                    p.suspend()
+                found[p.pid] = p
+    kill_all(list(found.values()))
+    if not own:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(root, signal.SIGKILL)
+
+
 def end_descendants(grace: float = 1.0) -> None:
     """End this worker's whole tree: SIGTERM, up to ``grace`` seconds, then SIGKILL; reap our children.
 

@@ -105,6 +105,7 @@ class QtSupervisor(QObject):
         # Every worker as its events told it, in the GUI thread: the one place the GUI side reads
         # states and counts (the supervisor's records belong to the consumer thread).
         self._statuses = WorkerStatuses(config.workers)
+        self._check_timeout = config.check_timeout  # for `add`, unless the worker has its own
         self._closed = False
         self._finished = False
         self._inspector = Inspector()
@@ -131,7 +132,8 @@ class QtSupervisor(QObject):
         ``target`` is ``"module:callable"`` or a module-level function (a generator, or a
         function taking ``ctx``; see the producer contract). ``options`` are `WorkerSpec` fields,
         as in a config file: ``autostart`` (default True: it starts now), ``restart``,
-        ``stop_timeout``, ``nice``, ``sched``, ... The target is imported here to check it.
+        ``stop_timeout``, ``nice``, ``sched``, ... The target is imported in a subprocess to
+        check it, for up to ``check_timeout`` seconds (the config's by default).
 
         Raises
         ------
@@ -142,7 +144,7 @@ class QtSupervisor(QObject):
         if name in self._statuses:  # before importing the target to check it, which takes a while
             raise ConfigError([ConfigProblem(where, None, "name", f"a worker named {name!r} already exists")])
         self._check_open()
-        spec = spec_from_call(where, name, target, kwargs, options)
+        spec = spec_from_call(where, name, target, kwargs, options, self._check_timeout)
         self.add_spec(spec)
         return spec
 
@@ -182,6 +184,7 @@ class QtSupervisor(QObject):
         self._check_open()
         self.supervisor.apply_config(config)
         self._statuses.replace_specs(config.workers)
+        self._check_timeout = config.check_timeout
 
     def start_autostart(self) -> None:
         """Start every worker whose spec says ``autostart`` (the constructor does, unless told not to)."""
@@ -267,7 +270,11 @@ class QtSupervisor(QObject):
 
     def config(self) -> PulseConfig:
         """Return the workers as they stand now, in order, as a config (e.g. to save with `dump_config`)."""
-        return PulseConfig(workers=tuple(s.spec for s in self._statuses), start_method=self.supervisor.start_method)
+        return PulseConfig(
+            workers=tuple(s.spec for s in self._statuses),
+            start_method=self.supervisor.start_method,
+            check_timeout=self._check_timeout,
+        )
 
     def log_path(self, name: str) -> str:
         """Return the file ``name``'s output is written to."""

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
 import textwrap
 
 import pytest
 
 from app.core import config as config_mod
-from app.core.config import describe_worker, dump_config, load_config, parse_config
+from app.core.config import describe_worker, load_config, parse_config
+from app.core.config_dump import dump_config
 from app.core.config_locator import TomlLocator
 from app.core.errors import ConfigError, ConfigProblem
 from app.core.spec import DEFAULT_START_METHOD, PulseConfig, RestartPolicy, WorkerSpec
+from app.core.spec_checks import spec_from_call
 
 FULL = """\
 # A full config.
@@ -564,3 +567,69 @@ def test_a_huge_config_file_is_refused(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert "larger than 4 MiB" in str(info.value)
+
+
+@pytest.mark.timeout(20)  # opening a FIFO for reading waits for a writer: a hang here is the bug
+def test_a_fifo_as_config_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pulse.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError) as info:
+        load_config(fifo)
+    (problem,) = info.value.problems
+    assert (problem.path, problem.line, problem.field) == (str(fifo), None, "file")
+    assert problem.reason == f"{fifo} is a FIFO, not a regular file"
+
+
+@pytest.mark.parametrize(("path", "kind"), [("/dev/null", "a character device"), (".", "a directory")])
+def test_devices_and_directories_are_refused_by_kind(path, kind):
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.problems[0].reason == f"{path} is {kind}, not a regular file"
+
+
+@pytest.mark.parametrize(
+    ("toml_name", "position", "char"),
+    [(r"a\u0000b", 2, r"'\x00'"), (r"feed\n2", 5, r"'\n'"), (r"x\u007f", 2, r"'\x7f'")],
+)
+def test_a_name_with_a_control_character_is_refused_at_its_line(toml_name, position, char):
+    text = f'[[worker]]\nname = "{toml_name}"\ntarget = "tests.workers:accepts_anything"\n'
+    assert one_problem(text) == (  # like an empty name, it does not name the table in messages
+        2,
+        "worker[1].name",
+        f"worker name must not contain a control character: character {position} is {char}",
+    )
+
+
+@pytest.mark.parametrize(("name", "what"), [("a\x00b", "a control character"), ("a\udcffb", "a lone surrogate")])
+def test_a_name_setproctitle_would_refuse_is_refused_in_code_too(name, what):
+    with pytest.raises(ConfigError) as info:
+        spec_from_call(f"QtSupervisor.add({name!r})", name, "app.producers:counter", None, {})
+    (problem,) = info.value.problems
+    assert problem.field == "name" and problem.reason.startswith(f"worker name must not contain {what}: character 2")
+    assert str(problem).startswith(f"QtSupervisor.add({name!r}): name: ")
+
+
+@pytest.mark.parametrize(
+    ("assignment", "reason"),
+    [
+        ("check_timeout = 0", "must be > 0, got 0"),
+        ("check_timeout = 'long'", "expected a number, got string 'long'"),
+        ("check_timeout = 1e9", "must be at most 2147483 seconds (24.8 days), got 1000000000.0"),
+    ],
+)
+def test_check_timeout_is_checked_in_pulse_and_in_a_worker(assignment, reason):
+    worker = '[[worker]]\nname = "w"\ntarget = "tests.workers:accepts_anything"\n'
+    assert one_problem(f"[pulse]\n{assignment}\n") == (2, "pulse.check_timeout", reason)
+    assert one_problem(f"{worker}{assignment}\n") == (4, 'worker "w".check_timeout', reason)
+
+
+def test_check_timeouts_round_trip() -> None:
+    text = (
+        '[pulse]\ncheck_timeout = 30\n\n[[worker]]\nname = "w"\ntarget = "app.producers:counter"\ncheck_timeout = 2.5\n'
+    )
+    config = parse_config(text)
+    assert config.check_timeout == 30.0 and config.workers[0].check_timeout == 2.5
+    assert "check_timeout = 30.0" in dump_config(config) and parse_config(dump_config(config)) == config
+    assert "check_timeout" not in dump_config(
+        parse_config('[[worker]]\nname = "w"\ntarget = "app.producers:counter"\n')
+    )

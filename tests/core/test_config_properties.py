@@ -7,7 +7,8 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core.config import dump_config, parse_config
+from app.core.config import parse_config
+from app.core.config_dump import dump_config
 from app.core.errors import ConfigError
 from app.core.spec import PulseConfig
 from app.core.spec_checks import SPEC_FIELDS

@@ -105,6 +105,21 @@ def test_bad_add_names_every_problem_and_adds_nothing(make_pool):
         pool.start("b")
 
 
+def test_add_checks_the_target_within_the_config_s_limit_and_refuses_control_characters(
+    make_pool, tmp_path, monkeypatch
+):
+    (tmp_path / "hangs_on_add.py").write_text("import threading\nthreading.Event().wait()\ndef feed():\n    yield 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # the check's process gets our sys.path
+    pool = make_pool(dataclasses.replace(config(), check_timeout=0.5), autostart=False)
+    with pytest.raises(ConfigError, match=r"add\('h'\): target: importing it did not finish within 0.5 s"):
+        pool.add("h", "hangs_on_add:feed")
+    with pytest.raises(ConfigError, match="within 1.5 s"):  # the worker's own limit first
+        pool.add("h", "hangs_on_add:feed", check_timeout=1.5)
+    with pytest.raises(ConfigError, match=r"name: worker name must not contain a control character: character 2"):
+        pool.add("a\nb", "app.producers:counter")
+    assert pool.names() == [] and pool.config().check_timeout == 0.5
+
+
 def test_target_of_names_module_level_functions_only():
     assert target_of(workers.exit_with) == ("tests.workers:exit_with", None)
 

@@ -65,7 +65,7 @@ def test_add_worker_action_uses_the_dialog_and_adds_a_row(qtbot, make_window, mo
     new = spec("extra", "app.producers:clock", kwargs={"interval": 0.1})
     seen = {}
 
-    def fake_ask(cls, parent, names, modules=()):
+    def fake_ask(cls, parent, names, modules=(), check_timeout=10.0):
         seen["names"], seen["modules"] = list(names), set(modules)
         return new
 
@@ -89,7 +89,9 @@ def test_cancelled_add_adds_nothing(qtbot, make_window, monkeypatch):
     from app.qt.window.add_worker_dialog import AddWorkerDialog
 
     w = make_window(three())
-    monkeypatch.setattr(AddWorkerDialog, "ask", classmethod(lambda cls, parent, names, modules=(): None))
+    monkeypatch.setattr(
+        AddWorkerDialog, "ask", classmethod(lambda cls, parent, names, modules=(), check_timeout=10.0: None)
+    )
     w.worker_actions.add.trigger()
     qtbot.assertNotEmitted(w.supervisor.consumer.events_received, wait=100)
     assert w.model.names() == ["a", "b", "clock"]

@@ -23,9 +23,10 @@ from qtpy.QtWidgets import (
 )
 
 from app import producers
-from app.core.config import dump_config, parse_config
+from app.core.config import parse_config
+from app.core.config_dump import dump_config
 from app.core.errors import ConfigError
-from app.core.spec import DEFAULT_STOP_TIMEOUT, PulseConfig, RestartPolicy, WorkerSpec
+from app.core.spec import DEFAULT_CHECK_TIMEOUT, DEFAULT_STOP_TIMEOUT, PulseConfig, RestartPolicy, WorkerSpec
 from app.core.target_probe import TargetProblem, list_producers, probe_targets
 from app.qt.background import BackgroundCall
 from app.qt.window.kwargs_text import null_path, parse_kwargs
@@ -57,11 +58,16 @@ class AddWorkerDialog(QDialog):
     """
 
     def __init__(
-        self, existing_names: Iterable[str], parent: QWidget | None = None, modules: Iterable[str] = ()
+        self,
+        existing_names: Iterable[str],
+        parent: QWidget | None = None,
+        modules: Iterable[str] = (),
+        check_timeout: float = DEFAULT_CHECK_TIMEOUT,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add worker")
         self._existing = frozenset(existing_names)
+        self._check_timeout = check_timeout  # the seconds a target's import may take: the config's
         self._spec: WorkerSpec | None = None
         # The last (target, kwargs text) checked, and the target's error; the check (an import in
         # a subprocess, which may take seconds) runs off the GUI thread once typing pauses.
@@ -84,7 +90,9 @@ class AddWorkerDialog(QDialog):
         user_modules = sorted(set(modules) - {"app.producers"})
         if user_modules:
             self.listing = BackgroundCall(
-                lambda: list_producers(user_modules), lambda found, _error: self._offer_targets(found or []), self
+                lambda: list_producers(user_modules, check_timeout),
+                lambda found, _error: self._offer_targets(found or []),
+                self,
             )
         self.kwargs_edit = QPlainTextEdit()
         self.kwargs_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -144,13 +152,18 @@ class AddWorkerDialog(QDialog):
 
     @classmethod
     def ask(
-        cls, parent: QWidget | None, existing_names: Iterable[str], modules: Iterable[str] = ()
+        cls,
+        parent: QWidget | None,
+        existing_names: Iterable[str],
+        modules: Iterable[str] = (),
+        check_timeout: float = DEFAULT_CHECK_TIMEOUT,
     ) -> WorkerSpec | None:
         """Run the dialog modally and return the new worker's spec, or None if cancelled.
 
         ``modules`` are those the workers' targets come from: their producers are offered too.
+        ``check_timeout`` is the config's: how long the target's import may take.
         """
-        dialog = cls(existing_names, parent, modules)
+        dialog = cls(existing_names, parent, modules, check_timeout)
         try:
             return dialog.spec() if dialog.exec() == QDialog.DialogCode.Accepted else None
         finally:
@@ -205,7 +218,7 @@ class AddWorkerDialog(QDialog):
             return
         self._checking = key
         BackgroundCall(
-            lambda: probe_targets([(key[0], kwargs)])[0],
+            lambda: probe_targets([(key[0], kwargs)], self._check_timeout)[0],
             lambda result, error: self._on_probed(key, result, error),
             self,
         )
@@ -263,11 +276,11 @@ class AddWorkerDialog(QDialog):
             stop_timeout=self.stop_timeout_spin.value(),
         )
         try:
-            text = dump_config(PulseConfig(workers=(draft,)))
+            text = dump_config(PulseConfig(workers=(draft,), check_timeout=self._check_timeout))
         except TypeError as exc:  # only kwargs can hold a value TOML has no form for
             null = null_path(kwargs, "kwargs")
             errors["kwargs"] = f"{null} is null, which TOML cannot represent" if null else str(exc)
-            text = dump_config(PulseConfig(workers=(WorkerSpec(name=name, target=target),)))
+            text = dump_config(PulseConfig((WorkerSpec(name=name, target=target),), check_timeout=self._check_timeout))
         spec: WorkerSpec | None = None
         try:
             spec = parse_config(text, check_targets=import_target).workers[0]

@@ -14,7 +14,8 @@ from qtpy.QtGui import QKeySequence
 from qtpy.QtWidgets import QFileDialog, QMenu, QMessageBox, QStyle
 
 from app import __version__
-from app.core.config import dump_config, load_config
+from app.core.config import load_config
+from app.core.config_dump import dump_config
 from app.core.errors import ConfigError
 from app.core.policy import State
 from app.core.spec import PulseConfig
@@ -155,7 +156,7 @@ class ConfigFiles(QObject):
 
         sup = self._window.supervisor
         modules = {sup.spec(n).target.partition(":")[0] for n in sup.names()}
-        spec = AddWorkerDialog.ask(self._window, sup.names(), modules)
+        spec = AddWorkerDialog.ask(self._window, sup.names(), modules, sup.config().check_timeout)
         if spec is None:
             return False
         self._window.supervisor.add_spec(spec)
