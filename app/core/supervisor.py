@@ -230,6 +230,7 @@ class Supervisor:
                 rec.run.join(timeout=5.0)
                 rec.release()
         self._launchers.close()
+        self._watch.close()
         with self._wake_lock:
             self._closed = True
             self._wake_w.close()

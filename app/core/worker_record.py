@@ -15,7 +15,7 @@ from app.core.policy import Runtime
 from app.core.tolerant_unpickle import load_message, loads_tolerant, salvage_batch
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from multiprocessing.connection import Connection
 
     from app.core.run import Launcher, Run
@@ -65,6 +65,8 @@ class WorkerRecord:
     # From the HELLO, for the sweep of what the run leaves behind (worker_tree.sweep_orphans).
     run_mark: str | None = None
     forkserver_pid: int | None = None
+    # Told each descriptor the watch waits on before it is closed (see fd_watch.FdWatch.forget).
+    unwatch: Callable[[int], None] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -151,9 +153,14 @@ class WorkerRecord:
             for part in salvage_batch(self.spec.name, msg):
                 yield part, True
 
+    def _forget(self, waitable: Any) -> None:
+        if self.unwatch is not None:
+            self.unwatch(waitable if isinstance(waitable, int) else waitable.fileno())
+
     def close_channel(self) -> None:
         """Close the reading end of this run's channel."""
         if self.reader is not None:
+            self._forget(self.reader)
             self.reader.close()
         self.reader = self.frames = None
 
@@ -266,6 +273,7 @@ class WorkerRecord:
             text = "\n".join(line for line in self.crash_reports.pop(stream) if line)
             events.append(LogLine(name, stream, "ERROR", valid_text(text), now, True))
         if eof:
+            self._forget(output.conn)
             output.close()
             del self.outputs[stream]
 
@@ -273,8 +281,10 @@ class WorkerRecord:
         """Close the pipes of the run that ended, and its handle; end what it left behind."""
         self.close_channel()
         for output in self.outputs.values():
+            self._forget(output.conn)
             output.close()
         self.outputs = {}
         if self.run is not None:
+            self._forget(self.run.sentinel)
             self.run.release((self.run_mark, self.forkserver_pid))
         self.run = None

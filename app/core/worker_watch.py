@@ -30,6 +30,16 @@ class WorkerWatch:
         self._by: dict[Any, WorkerRecord] = {}  # watch token -> its worker
         self._dirty = True
 
+    def forget(self, fd: int) -> None:
+        """Stop watching ``fd``, which is about to be closed (see `FdWatch.forget`)."""
+        self._all.forget(fd)
+        self._control.forget(fd)
+
+    def close(self) -> None:
+        """Release the watches' own descriptors."""
+        self._all.close()
+        self._control.close()
+
     def changed(self) -> None:
         """Note that a reader or process came or went: rebuild the watched set before waiting."""
         self._dirty = True
@@ -93,6 +103,7 @@ class WorkerWatch:
         by: dict[Any, WorkerRecord] = {}
         readers: dict[Any, Any] = {}
         for rec in workers:
+            rec.unwatch = self.forget
             if rec.reader is not None:
                 readers[rec.reader] = rec.reader
                 by[rec.reader] = rec
