@@ -360,3 +360,28 @@ def long_line(megabytes: int = 20) -> Iterator[int]:
     sys.stdout.write("\nafter the long line\n")
     sys.stdout.flush()
     yield 1
+
+
+def escapee(lifetime: float = 60.0) -> Iterator[int]:
+    """Leave a descendant Pulse's sweep cannot tell from a stranger's, yield its pid, then sleep.
+
+    The child calls ``setsid``, clears its environment and forks again: the grandchild is in no
+    process group or session of the worker's, is no session leader and carries no mark. Killed
+    abruptly, the worker leaves it under the forkserver, holding every descriptor the worker
+    had. It ends by itself after ``lifetime`` seconds, should a test fail to end it.
+    """
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.setsid()
+        os.environ.clear()
+        if os.fork() == 0:
+            os.write(w, f"{os.getpid()}\n".encode())
+            time.sleep(lifetime)
+        os._exit(0)
+    os.close(w)
+    os.waitpid(child, 0)
+    with os.fdopen(r, "rb") as reader:
+        yield int(reader.readline())
+    while True:
+        time.sleep(1)

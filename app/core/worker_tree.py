@@ -13,8 +13,10 @@ Three places take part (Linux; elsewhere the worker's process group is all there
   ``PULSE_RUN`` mark. Other children of the forkserver (an app's own pool) are left alone.
 
 What can still escape: a descendant that leaves both the worker's process group and its
-environment mark and double-forks while the worker dies abruptly; every descendant when the
-start method is ``spawn`` or ``fork`` and the worker dies abruptly (only its group is ended).
+environment mark and double-forks while the worker dies abruptly lives on until Pulse exits
+(the forkserver ends it then: the worker closed its copy of the alive pipe, `inherited_fds`);
+every descendant when the start method is ``spawn`` or ``fork`` and the worker dies abruptly
+(only its group is ended).
 """
 
 from __future__ import annotations
