@@ -1,9 +1,11 @@
-"""A worker's escaped descendant keeps none of Pulse's helpers alive: a pipeline ends with Pulse."""
+"""A worker's escaped descendant holds nothing of Pulse's helpers, nor its stdout: a pipeline ends with Pulse."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,12 +33,14 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 class Run:
     """``main.py --headless`` on the escaper, its stdout read here as ``| cat`` would."""
 
-    def __init__(self, tmp_path: Path, start_method: str) -> None:
+    def __init__(self, tmp_path: Path, start_method: str, stderr: int | None = None) -> None:
         cfg = tmp_path / "pulse.toml"
         cfg.write_text(CONFIG)
         args = [sys.executable, "main.py", "--headless", "--config", str(cfg), "--start-method", start_method]
         with open(tmp_path / "stderr.txt", "wb") as err:
-            self.pulse = subprocess.Popen([*args, "--duration", "60"], cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
+            self.pulse = subprocess.Popen(
+                [*args, "--duration", "60"], cwd=ROOT, stdout=subprocess.PIPE, stderr=err if stderr is None else stderr
+            )
         assert self.pulse.stdout is not None
         self.reader = LineReader(self.pulse.stdout)
         self.others: list[psutil.Process] = []
@@ -68,6 +72,42 @@ class Run:
             with contextlib.suppress(psutil.Error):
                 p.kill()
         wait_ended(self.others, timeout=10.0)
+
+
+def _pipes(pid: int) -> set[str]:
+    """Return what each descriptor of ``pid`` points at (``pipe:[123]``, paths)."""
+    found = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            found.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    return found
+
+
+def _pipe_of(fd: int) -> str:
+    return f"pipe:[{os.fstat(fd).st_ino}]"
+
+
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+def test_no_helper_or_escapee_holds_pulses_stdout_or_the_alive_pipe(tmp_path, start_method):
+    run = Run(tmp_path, start_method, stderr=subprocess.PIPE)
+    try:
+        worker, escapee, helpers = run.wait_for_the_escapee()
+        assert run.pulse.stderr is not None
+        pulses = {_pipe_of(run.pulse.stdout.fileno()), _pipe_of(run.pulse.stderr.fileno())}
+        for p in [*helpers, worker, escapee]:
+            assert not pulses & _pipes(p.pid), p.cmdline()
+        servers = [p for p in helpers if "forkserver" in " ".join(p.cmdline())]
+        assert len(servers) == (start_method == "forkserver")
+        for server in servers:  # started as `main(listener_fd, alive_r, ...)`
+            alive_r = int(re.search(r"main\((\d+), (\d+)", " ".join(server.cmdline()))[2])
+            alive = os.readlink(f"/proc/{server.pid}/fd/{alive_r}")
+            assert alive not in _pipes(worker.pid) | _pipes(escapee.pid)
+        run.pulse.send_signal(signal.SIGTERM)
+        assert run.pulse.wait(timeout=30) == 0
+        run.reader.rest(time.monotonic() + 10.0)  # EOF
+        assert wait_ended([escapee, *helpers], timeout=10.0) == []
+    finally:
+        run.close()
 
 
 def test_a_headless_pipeline_ends_with_pulse_though_an_escapee_lives(tmp_path):

@@ -8,7 +8,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from app.core import bootstrap, pulse_forkserver, worker_tree
+from app.core import bootstrap, helper_stdio, pulse_forkserver, worker_tree
 from app.core.run import LOCAL_NODE
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ class LocalLauncher:
 
     def __init__(self, start_method: str) -> None:
         self._ctx = multiprocessing.get_context(start_method)
+        self._tracked = start_method != "fork"  # spawn and forkserver children share our resource tracker
         self._process_class: type[BaseProcess] | None = None  # None: the context's own Process
         if start_method == "forkserver":
             pulse_forkserver.set_preload(_PRELOAD)
@@ -105,6 +106,8 @@ class LocalLauncher:
         )
         with worker_tree.launching() as live:  # a sweep must not take it for an orphan meanwhile
             try:
+                if self._tracked:
+                    helper_stdio.start_resource_tracker()  # before multiprocessing starts it holding our stdout
                 process.start()
             except Exception:
                 for conn in (reader, control_w, out_r, err_r, *child_ends):
