@@ -13,9 +13,17 @@ from typing import Any
 
 # The tracker must not die of a Ctrl-C meant for Pulse before it ignores the signal itself.
 _TRACKER_BLOCKS = {signal.SIGINT, signal.SIGTERM}
-# The trackers this module started: kept, so that no `subprocess` clean-up reaps one behind
-# multiprocessing's back (it waits for the pid itself when asked to stop the tracker).
-_started: list[subprocess.Popen[bytes]] = []
+
+
+class _Unwaited(subprocess.Popen[bytes]):
+    """A process that outlives its Popen by design: no "still running" warning, no reaping.
+
+    multiprocessing waits for its tracker itself, if ever (when asked to stop it); a reaping
+    behind its back would leave it waiting for a pid that is gone.
+    """
+
+    def __del__(self) -> None:
+        pass
 
 
 def stderr_is_awaited(fd: int = 2) -> bool:
@@ -67,7 +75,7 @@ def start_resource_tracker() -> None:
             stderr = subprocess.DEVNULL if stderr_is_awaited() else None
             blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _TRACKER_BLOCKS)
             try:
-                process = subprocess.Popen(
+                process = _Unwaited(
                     args, pass_fds=[r], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
                 )
             finally:
@@ -77,5 +85,4 @@ def start_resource_tracker() -> None:
             raise
         finally:
             os.close(r)
-        _started.append(process)
         tracker._fd, tracker._pid = w, process.pid
