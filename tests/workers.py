@@ -385,3 +385,19 @@ def escapee(lifetime: float = 60.0) -> Iterator[int]:
         yield int(reader.readline())
     while True:
         time.sleep(1)
+
+
+def file_limit(path: str | None = None) -> Iterator[list[int]]:
+    """Yield this worker's soft and hard limits on open files, then sleep until stopped.
+
+    With ``path`` (a FIFO), the worker's pid and both limits go there first, one a line.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if path is not None:
+        with open(path, "w") as fifo:
+            fifo.write(f"{os.getpid()}\n{soft}\n{hard}\n")
+    yield [soft, hard]
+    while True:
+        time.sleep(1)

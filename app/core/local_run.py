@@ -8,7 +8,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from app.core import bootstrap, helper_stdio, pulse_forkserver, worker_tree
+from app.core import bootstrap, fd_limit, helper_stdio, pulse_forkserver, worker_tree
 from app.core.run import LOCAL_NODE
 
 if TYPE_CHECKING:
@@ -102,7 +102,10 @@ class LocalLauncher:
         # Not daemonic: a daemonic process may not have children of its own (no Pool in a
         # worker). Pulse's own watches end it with Pulse; `Supervisor.close` reaps it.
         process = (self._process_class or ctx.Process)(
-            target=bootstrap.run, args=(spec, *child_ends), name=f"pulse:{spec.name}", daemon=False
+            target=bootstrap.run,
+            args=(spec, *child_ends, fd_limit.found_soft_limit()),  # the worker gets back the limit we raised
+            name=f"pulse:{spec.name}",
+            daemon=False,
         )
         with worker_tree.launching() as live:  # a sweep must not take it for an orphan meanwhile
             try:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.core import policy
+from app.core import fd_limit, policy
 from app.core.errors import ConfigError, ConfigProblem, UnknownWorkerError
 from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.inspection import ProcessInfo
@@ -45,6 +45,12 @@ class Supervisor:
         Monotonic clock for the policy (tests pass a fake one).
     log_dir : path or None
         Where per-worker log files go (default `default_log_dir()`).
+
+    Notes
+    -----
+    The first supervisor of a process raises the process's soft limit on open files to the hard
+    limit (`fd_limit.raise_file_limit`; every worker costs this process several descriptors) and
+    logs the figures on the ``pulse`` logger. Its workers start with the limit the process had.
     """
 
     def __init__(
@@ -54,6 +60,7 @@ class Supervisor:
         clock: Callable[[], float] = time.monotonic,
         log_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        fd_limit.raise_file_limit()  # before any helper or worker starts: the helpers inherit it
         self._launchers = Launchers(config)
         self.start_method = config.start_method
         self._clock = clock

@@ -150,12 +150,16 @@ def wait_ended(procs: Iterable[int | psutil.Process], timeout: float) -> list[in
     try:
         deadline = time.monotonic() + timeout
         waiting = set(fds)
+        poller = select.poll()  # not select(): a raised file limit (fd_limit) gives descriptors above 1023
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
         while waiting:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            ready, _, _ = select.select(list(waiting), [], [], left)
-            waiting.difference_update(ready)
+            for fd, _ in poller.poll(left * 1000):
+                poller.unregister(fd)
+                waiting.discard(fd)
         return sorted(fds[fd] for fd in waiting)
     finally:
         for fd in fds:
