@@ -1,9 +1,10 @@
-"""A worker's escaped descendant holds nothing of Pulse's helpers, nor its stdout: a pipeline ends with Pulse."""
+"""A worker lets go of what it inherited from Pulse's helpers and keeps what it was given; pipelines end with Pulse."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import re
 import signal
@@ -16,7 +17,7 @@ import psutil
 import pytest
 
 from tests.core.test_headless import LineReader
-from tests.helpers import wait_ended
+from tests.helpers import config, items_of, poll_until, spec, wait_ended
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """\
@@ -128,3 +129,14 @@ def test_a_headless_pipeline_ends_with_pulse_though_an_escapee_lives(tmp_path):
         assert wait_ended([escapee, *helpers], timeout=10.0) == []
     finally:
         run.close()
+
+
+def test_a_descriptor_the_kwargs_carry_is_the_workers_own(make_supervisor):
+    """multiprocessing passes it as it passes the worker's pipes: the clean-up keeps it."""
+    r, w = multiprocessing.Pipe(duplex=False)
+    with r, w:
+        sup = make_supervisor(config(spec("sender", "tests.workers:send_on", kwargs={"conn": w})))
+        sup.start("sender")
+        poll_until(sup, lambda evs: bool(items_of(evs, "sender")), timeout=30.0)
+        assert r.poll(10.0)
+        assert r.recv_bytes() == b"through a pipe in the kwargs"

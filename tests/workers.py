@@ -401,3 +401,9 @@ def file_limit(path: str | None = None) -> Iterator[list[int]]:
     yield [soft, hard]
     while True:
         time.sleep(1)
+
+
+def send_on(conn: Any, data: bytes = b"through a pipe in the kwargs") -> Iterator[int]:
+    """Send ``data`` on ``conn`` (a multiprocessing Connection from the kwargs), then yield 1."""
+    conn.send_bytes(data)
+    yield 1
