@@ -122,7 +122,9 @@ def _write_all(fd: int, data: bytes) -> None:
         try:
             n = os.write(fd, view)
         except BlockingIOError:
-            select.select([], [fd], [])
+            poller = select.poll()  # not select(): a raised file limit (fd_limit) allows any descriptor
+            poller.register(fd, select.POLLOUT)
+            poller.poll()
             continue
         view = view[n:]
 

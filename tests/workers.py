@@ -403,3 +403,50 @@ def gated_reading() -> Iterator[Any]:
 
     yield Reading(1.5)
     yield 2
+
+
+def escapee(lifetime: float = 60.0) -> Iterator[int]:
+    """Leave a descendant Pulse's sweep cannot tell from a stranger's, yield its pid, then sleep.
+
+    The child calls ``setsid``, clears its environment and forks again: the grandchild is in no
+    process group or session of the worker's, is no session leader and carries no mark. Killed
+    abruptly, the worker leaves it under the forkserver, holding every descriptor the worker
+    had. It ends by itself after ``lifetime`` seconds, should a test fail to end it.
+    """
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.setsid()
+        os.environ.clear()
+        if os.fork() == 0:
+            os.write(w, f"{os.getpid()}\n".encode())
+            time.sleep(lifetime)
+        os._exit(0)
+    os.close(w)
+    os.waitpid(child, 0)
+    with os.fdopen(r, "rb") as reader:
+        yield int(reader.readline())
+    while True:
+        time.sleep(1)
+
+
+def file_limit(path: str | None = None) -> Iterator[list[int]]:
+    """Yield this worker's soft and hard limits on open files, then sleep until stopped.
+
+    With ``path`` (a FIFO), the worker's pid and both limits go there first, one a line.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if path is not None:
+        with open(path, "w") as fifo:
+            fifo.write(f"{os.getpid()}\n{soft}\n{hard}\n")
+    yield [soft, hard]
+    while True:
+        time.sleep(1)
+
+
+def send_on(conn: Any, data: bytes = b"through a pipe in the kwargs") -> Iterator[int]:
+    """Send ``data`` on ``conn`` (a multiprocessing Connection from the kwargs), then yield 1."""
+    conn.send_bytes(data)
+    yield 1

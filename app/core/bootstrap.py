@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import psutil
 
-from app.core import channel, child_output, producer_shapes, stopping, worker_tree
+from app.core import channel, child_output, fd_limit, inherited_fds, producer_shapes, stopping, worker_tree
 from app.core.channel import HELLO, LOG, STACK, ChannelWriter
 from app.core.spec import resolve_target
 from app.core.stopping import StopFlag, StopRequested
@@ -91,13 +91,17 @@ def run(
     control: Connection,
     stdout: Connection,
     stderr: Connection,
+    file_limit: int | None = None,
     objects: bool = False,
 ) -> None:
     """Entry point of every worker process (the ``multiprocessing.Process`` target).
 
+    ``file_limit`` is the soft limit on open files Pulse started with, before it raised its own.
     ``objects``: items of classes Pulse's process does not load go as `item_forms.Pickled`
     (for an app that loads them itself) instead of `item_forms.StandIn`.
     """
+    inherited_fds.release()  # before anything of ours opens one, and long before the target forks
+    fd_limit.restore_soft_limit(file_limit)
     _die_with_parent()
     gc.enable()  # forked from a GUI whose consumer thread runs, collection would be off (gui_gc)
     os.setpgrp()  # its own process group, so a stop reaches the worker's children too

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from app.core import worker_tree
+from app.core import helper_stdio, worker_tree
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -30,3 +30,4 @@ def _in_forkserver() -> bool:
 if _in_forkserver():
     worker_tree.guard_forkserver()
     worker_tree.own_session()
+    helper_stdio.detach_from_pulse()  # last: own_session may still have a word for Pulse's stderr

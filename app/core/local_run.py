@@ -8,7 +8,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from app.core import bootstrap, pulse_forkserver, worker_tree
+from app.core import bootstrap, fd_limit, helper_stdio, pulse_forkserver, worker_tree
 from app.core.run import LOCAL_NODE
 
 if TYPE_CHECKING:
@@ -82,6 +82,7 @@ class LocalLauncher:
     def __init__(self, start_method: str, *, objects: bool = False) -> None:
         self._ctx = multiprocessing.get_context(start_method)
         self._objects = objects  # items of other classes as `item_forms.Pickled`, not stand-ins
+        self._tracked = start_method != "fork"  # spawn and forkserver children share our resource tracker
         self._process_class: type[BaseProcess] | None = None  # None: the context's own Process
         if start_method == "forkserver":
             pulse_forkserver.set_preload(_PRELOAD)
@@ -102,10 +103,16 @@ class LocalLauncher:
         # Not daemonic: a daemonic process may not have children of its own (no Pool in a
         # worker). Pulse's own watches end it with Pulse; `Supervisor.close` reaps it.
         process = (self._process_class or ctx.Process)(
-            target=bootstrap.run, args=(spec, *child_ends, self._objects), name=f"pulse:{spec.name}", daemon=False
+            target=bootstrap.run,
+            # The worker gets back the file limit we raised.
+            args=(spec, *child_ends, fd_limit.found_soft_limit(), self._objects),
+            name=f"pulse:{spec.name}",
+            daemon=False,
         )
         with worker_tree.launching() as live:  # a sweep must not take it for an orphan meanwhile
             try:
+                if self._tracked:
+                    helper_stdio.start_resource_tracker()  # before multiprocessing starts it holding our stdout
                 process.start()
             except Exception:
                 for conn in (reader, control_w, out_r, err_r, *child_ends):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.core import policy
+from app.core import fd_limit, policy
 from app.core.errors import ConfigError, ConfigProblem, UnknownWorkerError
 from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.inspection import ProcessInfo
@@ -49,6 +49,12 @@ class Supervisor:
         Deliver items of classes this process did not load itself as `item_forms.Pickled` (for
         an app that imports its own modules: `QtSupervisor`) instead of `item_forms.StandIn`
         (the window, headless). Either way this process imports no worker's module.
+
+    Notes
+    -----
+    The first supervisor of a process raises the process's soft limit on open files to the hard
+    limit (`fd_limit.raise_file_limit`; every worker costs this process several descriptors) and
+    logs the figures on the ``pulse`` logger. Its workers start with the limit the process had.
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class Supervisor:
         log_dir: str | os.PathLike[str] | None = None,
         objects: bool = False,
     ) -> None:
+        fd_limit.raise_file_limit()  # before any helper or worker starts: the helpers inherit it
         self._launchers = Launchers(config, objects=objects)
         self.start_method = config.start_method
         self._clock = clock

@@ -13,8 +13,10 @@ Three places take part (Linux; elsewhere the worker's process group is all there
   ``PULSE_RUN`` mark. Other children of the forkserver (an app's own pool) are left alone.
 
 What can still escape: a descendant that leaves both the worker's process group and its
-environment mark and double-forks while the worker dies abruptly; every descendant when the
-start method is ``spawn`` or ``fork`` and the worker dies abruptly (only its group is ended).
+environment mark and double-forks while the worker dies abruptly lives on until Pulse exits
+(the forkserver ends it then: the worker closed its copy of the alive pipe, `inherited_fds`);
+every descendant when the start method is ``spawn`` or ``fork`` and the worker dies abruptly
+(only its group is ended).
 """
 
 from __future__ import annotations
@@ -174,12 +176,16 @@ def wait_ended(procs: Iterable[int | psutil.Process], timeout: float) -> list[in
     try:
         deadline = time.monotonic() + timeout
         waiting = set(fds)
+        poller = select.poll()  # not select(): a raised file limit (fd_limit) gives descriptors above 1023
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
         while waiting:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            ready, _, _ = select.select(list(waiting), [], [], left)
-            waiting.difference_update(ready)
+            for fd, _ in poller.poll(left * 1000):
+                poller.unregister(fd)
+                waiting.discard(fd)
         return sorted(fds[fd] for fd in waiting)
     finally:
         for fd in fds:

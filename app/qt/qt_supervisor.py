@@ -30,7 +30,9 @@ class QtSupervisor(QObject):
 
     The library face of Pulse for your own window: the `Supervisor` (processes, channels,
     restart policy) plus the `Consumer` QThread that blocks on every channel and delivers
-    coalesced batches to the GUI thread. Every signal is emitted in the GUI thread.
+    coalesced batches to the GUI thread. Every signal is emitted in the GUI thread. Like the
+    `Supervisor`, the first one raises your process's soft limit on open files to the hard
+    limit (each worker costs several descriptors); the workers start with the limit you had.
 
     Parameters
     ----------

@@ -1,0 +1,91 @@
+"""A worker closes the descriptors it inherited and does not own, so nothing it leaves behind holds them."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import sys
+from multiprocessing import forkserver, resource_tracker
+from typing import Any
+
+_FD_DIRS = ("/proc/self/fd", "/dev/fd")  # Linux, then macOS and the BSDs
+_FALLBACK_MAX_FD = 65536
+
+
+def release() -> None:
+    """Close the inherited descriptors this worker does not own; call it first thing in the worker.
+
+    A forkserver child starts with the forkserver's descriptors besides its own: the write end
+    of the "Pulse is alive" pipe, which the forkserver reads to learn that Pulse exited, and
+    whatever the server itself held. A descendant that escapes every sweep (``setsid``, a
+    cleared environment, a double fork, then its worker killed) inherited them all: it kept the
+    forkserver waiting for an EOF that never came, and the forkserver held Pulse's stdout.
+
+    Kept: 0, 1 and 2 (pointed at the worker's pipes next), what ``sys.stdin`` reads, the pipes
+    the supervisor passed (with any descriptor the target's kwargs carry: multiprocessing passes
+    those the same way), the pipe that tells the worker its parent died, and the resource
+    tracker's pipe. That tracker is Pulse's, and the worker's too: a ``Pool`` or
+    ``shared_memory`` in the worker registers with it, so that what a killed worker leaks is
+    still cleaned up when Pulse ends. An escapee holding it keeps the tracker up, which holds
+    nothing of Pulse's (`helper_stdio`), until the forkserver, seeing Pulse's end, ends the
+    escapee (`worker_tree.guard_forkserver`).
+
+    Under ``spawn`` a child inherits only what was passed: nothing to close. Under ``fork`` it
+    inherits all of Pulse's descriptors, among them the pipe whose end tells Pulse of the
+    worker's death, which nothing names: there only the forkservers' alive pipes are closed.
+    """
+    _forget_forkservers()
+    inherited = forkserver._forkserver.get_inherited_fds()
+    if inherited is None:  # not a forkserver child: spawn passed only ours; fork, see above
+        return
+    keep = {0, 1, 2, *inherited, *_std_fds()}
+    tracker: Any = resource_tracker._resource_tracker  # typeshed declares none of its state
+    tracker_fd = tracker._fd
+    if tracker_fd is not None:
+        keep.add(tracker_fd)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        keep.add(parent.sentinel)
+    for fd in _open_fds():
+        if fd not in keep:
+            with contextlib.suppress(OSError):  # the listing's own descriptor, closed already
+                os.close(fd)
+
+
+def _forget_forkservers() -> None:
+    """Close the alive pipes of the forkservers this process knows of, and forget those servers.
+
+    Forgotten, a server is started afresh if the worker asks for one (its own forkserver pool),
+    as multiprocessing does in any forkserver child anyway.
+    """
+    servers: list[Any] = [forkserver._forkserver]  # their state is private: typeshed has none of it
+    ours = sys.modules.get("app.core.pulse_forkserver")  # imported in Pulse: a fork child has it
+    if ours is not None:
+        servers.append(ours._server)
+    for server in servers:
+        fd = server._forkserver_alive_fd
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        server._forkserver_alive_fd = None
+        server._forkserver_pid = None
+        server._forkserver_address = None
+
+
+def _std_fds() -> set[int]:
+    """Return the descriptors of the standard streams (multiprocessing reopened stdin on /dev/null, above 2)."""
+    fds = set()
+    for stream in (sys.stdin, sys.__stdin__, sys.stdout, sys.__stdout__, sys.stderr, sys.__stderr__):
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            fds.add(stream.fileno())  # type: ignore[union-attr]
+    return fds
+
+
+def _open_fds() -> list[int]:
+    """Return this process's open descriptors (every possible one where the OS cannot list them)."""
+    for path in _FD_DIRS:
+        with contextlib.suppress(OSError):
+            return [int(name) for name in os.listdir(path)]
+    limit = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else _FALLBACK_MAX_FD
+    return list(range(3, min(limit, _FALLBACK_MAX_FD)))
