@@ -51,10 +51,21 @@ def _forget_rays_main() -> None:
 
 
 class Agent:
-    """One worker's agent on a node, kept across its restarts (the actor class; see `ray_launcher`)."""
+    """One worker's agent on a node, kept across its restarts (the actor class; see `ray_launcher`).
 
-    def __init__(self, start_method: str) -> None:
+    Parameters
+    ----------
+    start_method : str
+        How it starts each run (as for local runs).
+    private_env : tuple of str
+        Variables of the agent's environment its runs must not inherit (the head's token: the
+        runs are no Ray processes, and Ray here read it as the agent started).
+    """
+
+    def __init__(self, start_method: str, private_env: tuple[str, ...] = ()) -> None:
         _forget_rays_main()
+        for name in private_env:  # before any run: the forkserver copies the environment as it starts
+            os.environ.pop(name, None)
         self._launcher = LocalLauncher(start_method)
         self._lock = threading.Lock()
         self._run: LocalRun | None = None
