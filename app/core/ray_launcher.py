@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import psutil
+
 from app.core import local_run, ray_address, ray_agent, ray_head, ray_upload
 from app.core.ray_run import ClusterUnreachable, RayRun, ray_module
 
@@ -49,6 +51,8 @@ class RayLauncher:
         self._closed = False
         self._own_head = False  # this launcher started the head (ray_address = "local")
         self._token: str | None = None  # that head's token, when Pulse made it
+        # Its agents end their runs the moment this process dies, when they run under it (`driver_watch`).
+        self._driver = (os.getpid(), psutil.Process().create_time())
         self._ended = threading.Event()  # set by close: the thread that connected may end
         self.client = False  # connected through Ray Client (set on connecting): runs are polled
 
@@ -90,7 +94,7 @@ class RayLauncher:
                     runtime_env=_agent_env(runtime_env),
                 )
                 private = ray_head.TOKEN_VARIABLES if self._token else ()  # the runs are no Ray processes
-                agent = actor.remote(self._start_method, private)
+                agent = actor.remote(self._start_method, self._driver, private)
                 self._agents[spec.name] = (agent, options)
         asked = agent.where.remote()
         waited = 0.0

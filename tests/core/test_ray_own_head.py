@@ -1,4 +1,5 @@
-"""A Ray head of Pulse's own (ray_address = "local"): loopback only, its token kept from Pulse's workers.
+"""A Ray head of Pulse's own (ray_address = "local"): loopback only, its token kept from Pulse's workers, its
+workers ending with Pulse.
 
 Each Pulse here is a subprocess with a head of its own, as a user's would be: no RAY_ variable
 of the suite's (whose head is the test process's), and Ray's files in a directory of the test's.
@@ -11,6 +12,7 @@ import ipaddress
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +27,7 @@ from tests.core.test_headless import LineReader
 from tests.helpers import wait_ended
 
 ROOT = Path(__file__).resolve().parents[2]
+RAY_WORKERS = ("r1", "r2")
 
 PULSE_SCRIPT = """
 import json, os, select, sys
@@ -73,6 +76,10 @@ class OwnHeadPulse:
         procs = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
         self._seen += procs
         return procs
+
+    def sigkill(self) -> None:
+        self.tree()  # what its death leaves to init is still ended afterwards
+        self.process.send_signal(signal.SIGKILL)
 
     def end(self) -> None:
         """Close Pulse (it ends its head) unless it was killed, then end whatever of it is left."""
@@ -142,3 +149,17 @@ def test_its_head_listens_on_loopback_alone_and_its_token_stays_with_ray(own_hea
     assert [w.cmdline()[0] for w in workers if b"RAY_AUTH_TOKEN=" in _environment(w)] == []
     gcs = [p for p in tree if p.name() == "gcs_server"]
     assert gcs and b"RAY_AUTH_TOKEN=" in _environment(gcs[0])  # where Ray needs it, it is
+
+
+@pytest.mark.timeout(180)
+def test_its_ray_workers_end_within_two_seconds_of_a_sigkilled_pulse(own_head_pulse):
+    """As local workers do (test_orphans): the agents watch Pulse, rather than wait for Ray to notice its
+    head is gone (seen: ~2 s, and a minute)."""
+    workers = _runs(own_head_pulse.process, RAY_WORKERS)
+    assert len(workers) == len(RAY_WORKERS), workers
+    own_head_pulse.sigkill()
+    killed = time.monotonic()
+    left = wait_ended(workers, timeout=10.0)
+    took = time.monotonic() - killed
+    assert left == [], f"Ray workers alive 10 s after Pulse was SIGKILLed: {left}"
+    assert took < 2.0, f"the Ray workers took {took:.1f} s to end"
