@@ -146,10 +146,11 @@ class RayLauncher:
             own = self._address == "local" and not ("ray" in sys.modules and ray_module().is_initialized())
             if own:
                 # A token only the head's processes know, instead of Ray 2.60's default for a new
-                # head (a token file written to ~/.ray, and a warning); and our forkserver started
-                # before it is in the environment, so that no local worker inherits it.
-                self._token = ray_head.new_token()
-                if self._start_method == "forkserver":
+                # head (a token file written to ~/.ray, and a warning), kept for another try if
+                # this one fails (Ray, imported now, read it); and our forkserver started before it
+                # is in the environment, so that no local worker inherits it.
+                self._token = self._token or ray_head.new_token()
+                if self._token and self._start_method == "forkserver":
                     local_run.start_forkserver()
             with ray_head.starting(self._token) if own else contextlib.nullcontext():
                 ray = self._connected_ray(note)
