@@ -44,6 +44,7 @@ def end_with(driver: tuple[int, float], orphaned: Callable[[], None]) -> bool:
         ended.register(fd, select.POLLIN)
         with contextlib.suppress(OSError):
             ended.poll()
+        os.close(fd)
         orphaned()
 
     threading.Thread(target=watch, name="pulse-driver-watch", daemon=True).start()
