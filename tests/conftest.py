@@ -162,7 +162,7 @@ def ray_head():
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
-        from app.core.ray_launcher import shutdown_own_head
+        from app.core.ray_head import shutdown_own_head
 
         shutdown_own_head()  # its dashboard and runtime-env agents would outlive the suite by a minute
         for sig, handler in handlers.items():  # ray.init's SIGTERM handler exits the process

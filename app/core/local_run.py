@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 _PRELOAD = ["app.core.forkserver_guard", "app.core.bootstrap", "app.core.producers"]
 
 
+def start_forkserver() -> None:
+    """Start Pulse's forkserver now, guarded, unless it runs: its workers get the environment it has now."""
+    pulse_forkserver.set_preload(_PRELOAD)
+    pulse_forkserver.ensure_running()
+
+
 class LocalRun:
     """A worker process on this machine, in a process group of its own (see `run.Run`)."""
 

@@ -27,6 +27,11 @@ def set_preload(modules: list[str]) -> None:
         _server.set_forkserver_preload(modules)
 
 
+def ensure_running() -> None:
+    """Start the server now, unless it runs (a launch starts it otherwise, at the first worker)."""
+    _server.ensure_running()
+
+
 def server_pid() -> int | None:
     """Return the pid of Pulse's forkserver, if it runs."""
     return getattr(_server, "_forkserver_pid", None)

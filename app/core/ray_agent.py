@@ -18,11 +18,11 @@ import threading
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import psutil
 
-from app.core import channel, pulse_forkserver
+from app.core import channel, driver_watch, pulse_forkserver
 from app.core.inspection import Inspector
 from app.core.local_run import LocalLauncher, LocalRun
 from app.core.ray_polling import PolledRun
@@ -51,10 +51,32 @@ def _forget_rays_main() -> None:
 
 
 class Agent:
-    """One worker's agent on a node, kept across its restarts (the actor class; see `ray_launcher`)."""
+    """One worker's agent on a node, kept across its restarts (the actor class; see `ray_launcher`).
 
-    def __init__(self, start_method: str, objects: bool = False) -> None:
+    Parameters
+    ----------
+    start_method : str
+        How it starts each run (as for local runs).
+    driver : tuple of (int, float), optional
+        Pulse's process, (pid, start time): when the agent runs under it (a head of Pulse's
+        own), a run ends the moment Pulse dies (`driver_watch`).
+    private_env : tuple of str
+        Variables of the agent's environment its runs must not inherit (the head's token: the
+        runs are no Ray processes, and Ray here read it as the agent started).
+    objects : bool
+        Items of other classes as `item_forms.Pickled`, not `StandIn` (as for local runs).
+    """
+
+    def __init__(
+        self,
+        start_method: str,
+        driver: tuple[int, float] | None = None,
+        private_env: tuple[str, ...] = (),
+        objects: bool = False,
+    ) -> None:
         _forget_rays_main()
+        for name in private_env:  # before any run: the forkserver copies the environment as it starts
+            os.environ.pop(name, None)
         self._launcher = LocalLauncher(start_method, objects=objects)
         self._lock = threading.Lock()
         self._run: LocalRun | None = None
@@ -66,6 +88,8 @@ class Agent:
         # its driver, Pulse SIGKILLed) with a normal exit, whose multiprocessing hook joins the run:
         # it would wait on the run for ever, and the agent with it. Ended first, it cannot.
         atexit.register(self._end_run)
+        if driver is not None:
+            driver_watch.end_with(driver, self._orphaned)
 
     def where(self) -> dict[str, Any]:
         """Return this node's name, the agent's pid, and its clocks (for the driver's offset)."""
@@ -166,6 +190,11 @@ class Agent:
         with self._lock:
             if self._run is not None:
                 self._run.signal(signal.SIGKILL)
+
+    def _orphaned(self) -> NoReturn:
+        """Pulse died: end the run and this agent, whose forkserver then ends what ran under it."""
+        self._end_run()
+        os._exit(70)  # as an orphaned local worker does (bootstrap)
 
     def want_details(self) -> None:
         """Send the run's full inspection (files, connections, command line...) with its facts for 5 s."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
 import sys
 import threading
 import time
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from app.core import ray_address, ray_agent, ray_upload, worker_tree
+from app.core import local_run, ray_address, ray_agent, ray_head, ray_upload
 from app.core.ray_run import ClusterUnreachable, RayRun, ray_module
 
 if TYPE_CHECKING:
@@ -38,8 +37,8 @@ class RayLauncher:
     address : str
         ``ray.init``'s address: "auto" (the cluster `ray start` made here), "host:port",
         "ray://host:port" (Ray Client: runs are polled, not streamed), or "local" (a head of
-        Pulse's own, ended with the process). Ignored when Ray is already initialised in this
-        process (a test's head, an app's own ``ray.init``).
+        Pulse's own, on 127.0.0.1 only, ended with the process: `ray_head`). Ignored when Ray is
+        already initialised in this process (a test's head, an app's own ``ray.init``).
     start_method : str
         How the agent starts each run on its node (as for local runs).
     objects : bool
@@ -54,6 +53,9 @@ class RayLauncher:
         self._agents: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # name -> (actor, its options)
         self._closed = False
         self._own_head = False  # this launcher started the head (ray_address = "local")
+        self._token: str | None = None  # that head's token, when Pulse made it
+        # Its agents end their runs the moment this process dies, when they run under it (`driver_watch`).
+        self._driver = (os.getpid(), psutil.Process().create_time())
         self._ended = threading.Event()  # set by close: the thread that connected may end
         self.client = False  # connected through Ray Client (set on connecting): runs are polled
 
@@ -94,7 +96,8 @@ class RayLauncher:
                     resources=dict(spec.resources),
                     runtime_env=_agent_env(runtime_env),
                 )
-                agent = actor.remote(self._start_method, self._objects)
+                private = ray_head.TOKEN_VARIABLES if self._token else ()  # the runs are no Ray processes
+                agent = actor.remote(self._start_method, self._driver, private, self._objects)
                 self._agents[spec.name] = (agent, options)
         asked = agent.where.remote()
         waited = 0.0
@@ -137,64 +140,43 @@ class RayLauncher:
                 with contextlib.suppress(Exception):
                     ray.kill(agent)
         if self._own_head:
-            self._end_own_head()
+            ray_head.shutdown_own_head(self._token)
+            self._own_head = False
         self._ended.set()
-
-    def _end_own_head(self) -> None:
-        shutdown_own_head()
-        self._own_head = False
 
     def _connect(self, note: Callable[[str], None]) -> Any:
         with self._lock:
-            if self._address == "local" and "ray" not in sys.modules and "RAY_AUTH_MODE" not in os.environ:
-                # A head of our own: a token only this process and its workers know, instead of
-                # Ray 2.60's default for a new head (a token file written to ~/.ray, and a warning).
-                os.environ["RAY_AUTH_MODE"] = "token"
-                os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
-            ray = ray_module()
-            if not ray.is_initialized():
-                reason = ray_address.unreachable(self._address)
-                if reason:
-                    raise ClusterUnreachable(f"{reason} (ray_address = {self._address!r})")
-                # Quiet: Ray's notes (the head started, no SIGTERM handler off the main thread)
-                # are not the user's business; its errors still show, and failures reach the log.
-                quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
-                if self._address.startswith("ray://"):
-                    _client_settings()
-                else:  # a client's server has its own dashboard setting, and refuses this one
-                    quiet["include_dashboard"] = False
-                _on_lasting_thread(lambda: _init(ray, self._address, quiet, note), self._ended)
-                self._own_head = self._address == "local"
+            own = self._address == "local" and not ("ray" in sys.modules and ray_module().is_initialized())
+            if own:
+                # A token only the head's processes know, instead of Ray 2.60's default for a new
+                # head (a token file written to ~/.ray, and a warning), kept for another try if
+                # this one fails (Ray, imported now, read it); and our forkserver started before it
+                # is in the environment, so that no local worker inherits it.
+                self._token = self._token or ray_head.new_token()
+                if self._token and self._start_method == "forkserver":
+                    local_run.start_forkserver()
+            with ray_head.starting(self._token) if own else contextlib.nullcontext():
+                ray = self._connected_ray(note)
             self.client = bool(ray.util.client.ray.is_connected())
         return ray
 
-
-def shutdown_own_head() -> None:
-    """Shut down the Ray head this process started, and end the Ray processes that outlive it.
-
-    ``ray.shutdown`` ends the head's core processes, but its dashboard and runtime-env agents
-    linger a minute after their raylet is gone (seen with Ray 2.60): Pulse leaves nothing.
-    """
-    ours = [p for p in psutil.Process().children(recursive=True) if _is_rays(p)]
-    ray_module().shutdown()
-    left = set(worker_tree.wait_ended(ours, timeout=2.0))
-    # The raylet restarts an agent that dies: it goes first, then what it started.
-    core = [p for p in ours if p.pid in left and _name(p) in ("raylet", "gcs_server")]
-    worker_tree.kill_all(core)
-    worker_tree.wait_ended(core, timeout=2.0)
-    worker_tree.kill_all([p for p in ours if p.pid in left])
-    # The raylet may start those agents after the listing above (late on a loaded machine): they
-    # carry the head's token. Looked for until three looks 0.3 s apart find none (5 s at most).
-    token = os.environ.get("RAY_AUTH_TOKEN")
-    deadline, clear = time.monotonic() + 5.0, 0
-    while token and clear < 3 and time.monotonic() < deadline:
-        late = [p for p in psutil.process_iter() if p.pid != os.getpid() and _carries(p, token)]
-        clear = 0 if late else clear + 1
-        if late:
-            worker_tree.kill_all(late)
-            worker_tree.wait_ended(late, timeout=0.3)
-        else:
-            time.sleep(0.3)
+    def _connected_ray(self, note: Callable[[str], None]) -> Any:
+        """Return Ray, imported and connected here unless it was already (blocks)."""
+        ray = ray_module()
+        if not ray.is_initialized():
+            reason = ray_address.unreachable(self._address)
+            if reason:
+                raise ClusterUnreachable(f"{reason} (ray_address = {self._address!r})")
+            # Quiet: Ray's notes (the head started, no SIGTERM handler off the main thread)
+            # are not the user's business; its errors still show, and failures reach the log.
+            quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
+            if self._address.startswith("ray://"):
+                _client_settings()
+            else:  # a client's server has its own dashboard setting, and refuses this one
+                quiet["include_dashboard"] = False
+            _on_lasting_thread(lambda: _init(ray, self._address, quiet, note), self._ended)
+            self._own_head = self._address == "local"
+        return ray
 
 
 def _on_lasting_thread(fn: Callable[[], None], until: threading.Event) -> None:
@@ -274,27 +256,3 @@ def _agent_env(runtime_env: dict[str, Any]) -> dict[str, Any]:
     env = dict(runtime_env)
     env["env_vars"] = {**env.get("env_vars", {}), "RAY_kill_child_processes_on_worker_exit": "0"}
     return env
-
-
-def _is_rays(proc: psutil.Process) -> bool:
-    """Return whether ``proc`` is one of Ray's own processes (its head's, its workers')."""
-    try:
-        cmdline = " ".join(proc.cmdline())
-    except psutil.Error:
-        return False
-    return "ray::" in cmdline or f"{os.sep}ray{os.sep}" in cmdline
-
-
-def _carries(proc: psutil.Process, token: str) -> bool:
-    """Return whether ``proc`` is a Ray process of the head whose token is ``token``."""
-    try:
-        return _is_rays(proc) and proc.environ().get("RAY_AUTH_TOKEN") == token
-    except psutil.Error:
-        return False
-
-
-def _name(proc: psutil.Process) -> str:
-    try:
-        return proc.name()
-    except psutil.Error:
-        return ""
