@@ -124,7 +124,9 @@ class _StopRequest:
 
 
 def _idle(supervisor: Supervisor) -> bool:
-    """Return whether nothing runs and nothing ever will (no process, no restart pending)."""
+    """Return whether nothing runs and nothing ever will (no process, no restart or start pending)."""
+    if supervisor.commands_pending():
+        return False
     for name in supervisor.names():
         rec = supervisor.record(name)
         if rec.run is not None or rec.runtime.deadline is not None or rec.runtime.state.is_alive:

@@ -28,6 +28,7 @@ from app.core.worker_record import WorkerRecord
 from app.core.worker_watch import WorkerWatch
 
 _REMOTE_START_CHECK = 0.05  # how often a remote run still being started is looked at
+COMMANDS_PER_POLL = 16  # commands carried out per poll, the rest at the next (see _drain_inbox)
 
 
 class Supervisor:
@@ -185,6 +186,10 @@ class Supervisor:
         run = rec.run if rec is not None else None
         return run.inspect() if run is not None else None  # a local run's is None: inspected by pid
 
+    def commands_pending(self) -> bool:
+        """Return whether commands wait to be carried out by a coming `poll` (see `COMMANDS_PER_POLL`)."""
+        return bool(self._inbox)
+
     def all_stopped(self) -> bool:
         """Return whether no worker has a live process."""
         return all(rec.run is None for rec in self._workers.values())
@@ -204,6 +209,8 @@ class Supervisor:
         """
         self._drain_inbox()
         self._fire_timers()
+        if self._inbox:  # commands left for the next poll: do not wait for anything first
+            timeout = 0.0
         if not self._events:
             due = self._next_deadline()
             if due is not None:
@@ -257,8 +264,13 @@ class Supervisor:
         self.wake()
 
     def _drain_inbox(self) -> None:
-        while self._inbox:
+        # At most a few commands that start or signal a process per poll: Start all on a fleet
+        # (1 000 workers) is spread over polls, with the channels read and the states reported
+        # between them, instead of one poll of 1 000 spawns that showed nothing for seconds.
+        commands = 0
+        while self._inbox and commands < COMMANDS_PER_POLL:
             kind, payload = self._inbox.popleft()
+            commands += kind in ("event", "add", "remove")
             if kind == "event":
                 name, event = payload
                 if name in self._workers:

@@ -27,6 +27,11 @@ GATHER_MAX_BYTES = 16 * 1024
 # a few frames of a flood, and so does the memory it takes (the soak's GUI RSS growth
 # 3.6-15 % -> 1.1-1.2 %, at 1.0-1.3 M items/s instead of 0.94).
 MAX_HELD_ITEMS = 50_000
+# Events per emission, at most: the GUI thread handles one emission in one go, and a fleet's
+# start storm (1 000 workers: a state change and a first item each, merged while the GUI thread
+# was busy) made one emission of thousands of events, a 300-700 ms stall. The rest go out in the
+# next emissions, in order, each after the GUI thread took the one before.
+MAX_EVENTS_PER_EMIT = 128
 # Time for the thread to finish once every worker is gone, on top of the longest stop_timeout.
 _CLOSE_MARGIN_S = 2.0
 
@@ -177,14 +182,15 @@ class Consumer(QThread):
             urgent = urgent or any(type(ev) in _URGENT for ev in new)
             if pending and not self._unacked and (urgent or (now - last_emit >= self.min_gap and now >= hold_until)):
                 self._unacked = True
-                self._batch.emit(merge_batches(pending))
+                merged = merge_batches(pending)
+                self._batch.emit(merged[:MAX_EVENTS_PER_EMIT])
                 self.emissions += 1
-                pending = []
-                held = 0
+                pending = merged[MAX_EVENTS_PER_EMIT:]
+                held = sum(len(ev.items) for ev in pending if type(ev) is ItemBatch)
                 hold_until = 0.0
                 if not urgent:  # a rare state change going out early must not push the items' frames back
                     last_emit = time.monotonic()
-                urgent = False
+                urgent = any(type(ev) in _URGENT for ev in pending)
                 gather = sup.busiest_bytes() < GATHER_MAX_BYTES
         if pending:
             self._batch.emit(merge_batches(pending))

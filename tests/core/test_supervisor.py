@@ -442,3 +442,18 @@ def test_workers_run_under_their_spec_sched_policy(make_supervisor):
     assert os.sched_getscheduler(sup.record("idle").pid) == os.SCHED_IDLE
     assert os.sched_getscheduler(sup.record("batch").pid) == os.SCHED_BATCH
     assert os.sched_getscheduler(sup.record("normal").pid) == os.SCHED_OTHER
+
+
+def test_start_all_on_a_fleet_is_spread_over_polls_and_reports_as_it_goes(make_supervisor, monkeypatch):
+    import app.core.supervisor as supervisor
+
+    monkeypatch.setattr(supervisor, "COMMANDS_PER_POLL", 4)
+    names = [f"w{i}" for i in range(20)]
+    sup = make_supervisor(config(*[spec(n, "app.producers:counter", kwargs={"rate": 10}) for n in names]))
+    sup.start_autostart()
+    first = sup.poll(0.0)
+    assert len([e for e in first if isinstance(e, StateChanged) and e.state is State.STARTING]) == 4
+    assert sup.commands_pending()
+    events = poll_until(sup, lambda evs: all(reached(n, State.RUNNING)(evs) for n in names), timeout=30.0)
+    assert not sup.commands_pending()
+    assert all(states_of(first + events, n)[:2] == [State.STARTING, State.RUNNING] for n in names)

@@ -294,3 +294,18 @@ def test_a_gui_thread_far_behind_leaves_the_channels_unread_so_the_writers_wait(
     # Reading on while under the bound (a flood is never left to fill its pipe), not past it.
     assert gathers[:4] == [False, False, False, False] and all(gathers[4:]), gathers
     assert sum(len(e.items) for batch in emitted for e in batch) == 8 * size  # nothing lost
+
+
+def test_a_start_storm_reaches_the_gui_thread_in_emissions_of_bounded_size(qtbot, make_pool, monkeypatch):
+    import app.qt.consumer as consumer
+
+    monkeypatch.setattr(consumer, "MAX_EVENTS_PER_EMIT", 5)
+    names = [f"w{i}" for i in range(30)]
+    pool = make_pool(config(*[spec(n, "app.producers:counter", kwargs={"rate": 50}) for n in names]))
+    sizes: list[int] = []
+    seen: dict[str, list[object]] = {n: [] for n in names}
+    pool.events.connect(lambda events: sizes.append(len(events)))
+    pool.state_changed.connect(lambda name, state: seen[name].append(state.value))
+    qtbot.waitUntil(lambda: all(s[-1:] == ["RUNNING"] for s in seen.values()), timeout=30_000)
+    assert sizes and max(sizes) <= 5
+    assert all(s == ["STARTING", "RUNNING"] for s in seen.values())  # every state, in order

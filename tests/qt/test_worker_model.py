@@ -116,3 +116,17 @@ def test_the_table_delegate_styles_each_cell_as_the_stock_one_does_from_the_mode
             assert bool(mine.features & has_display) == bool(theirs.features & has_display) or not mine.text
             assert mine.index == index
     assert model.text_at(1, LAST) == "1.5"
+
+
+def test_a_tick_re_texts_only_the_rows_in_view_and_the_others_when_read(qapp):
+    names = [f"w{i}" for i in range(50)]
+    model = model_on(*names)
+    model.visible_rows = lambda: range(0, 5)  # a view showing five rows
+    model.refresh_clock({})
+    changes = record_changes(model)
+    feed(model, [ItemBatch(name, 0, ["x"], 0, 0) for name in names])
+    model.refresh_clock({})
+    assert {tl[0] for tl, _ in changes} == set(range(5))  # only the rows in view were re-texted
+    assert model._stale == set(range(5, 50))
+    assert text(model, 40, ITEMS) == "1" and model.text_at(41, LAST) == "x"  # read: fresh
+    assert 40 not in model._stale and 41 not in model._stale

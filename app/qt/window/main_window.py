@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
 
     def _build_table(self) -> QTableView:
         table = make_worker_table(self.model)
+        self.model.visible_rows = lambda: _visible_rows(table)
         table.doubleClicked.connect(lambda _index: self.inspect_selected())
         table.customContextMenuRequested.connect(self._on_context_menu_requested)
         # Connected before the selection slot, which reads the names again. Rows also move under a
@@ -299,3 +300,13 @@ class MainWindow(QMainWindow):
             for action in self.worker_actions.actions.values():
                 action.setEnabled(False)
             self.supervisor.shutdown()
+
+
+def _visible_rows(table: QTableView) -> range:
+    """Return the rows ``table`` shows now (all of them while it has no size yet)."""
+    count = table.model().rowCount()
+    first = table.rowAt(0)
+    if first < 0 or not table.isVisible():
+        return range(count)
+    last = table.rowAt(table.viewport().height() - 1)
+    return range(first, (last if last >= 0 else count - 1) + 1)

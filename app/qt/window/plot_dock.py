@@ -14,7 +14,7 @@ from qtpy.QtWidgets import QDockWidget, QWidget
 from app.core.events import Event
 from app.qt.window.plot_controls import PlotControls
 from app.qt.window.plot_legend import PlotLegend
-from app.qt.window.plot_series import PlotSeries, Series
+from app.qt.window.plot_series import MAX_AUTO_SERIES, PlotSeries, Series
 from app.qt.window.plot_widget import make_plot_widget
 from app.qt.window.series import fit_y_range
 from app.qt.window.series_history import WINDOWS
@@ -62,6 +62,7 @@ class PlotDock(QDockWidget):
         self._window_s: float | None = WINDOWS[0][1]
         self._y_range: tuple[float, float] | None = None
         self._shown: list[str] = []
+        self._shown_workers: set[str] = set()
         self._stale = False  # data came while the plot could not be seen
 
         self.plot_widget = make_plot_widget()
@@ -109,7 +110,11 @@ class PlotDock(QDockWidget):
     def _touches_view(self, workers: set[str]) -> bool:
         if self._selected:
             return not workers.isdisjoint(self._selected)
-        return True  # a new live series may take a free place
+        # With nothing selected, new points of a worker whose line is not shown change nothing
+        # on screen unless a place is free: 200 workers at 1 item/s would redraw the 8 lines
+        # at the redraw pace for points nobody sees. A shown line that goes quiet makes room
+        # at the next slide, which redraws and chooses again.
+        return len(self._shown) < MAX_AUTO_SERIES or not workers.isdisjoint(self._shown_workers)
 
     def clear(self) -> None:
         """Drop every point and empty the lines, paused or not (the user asked)."""
@@ -192,6 +197,7 @@ class PlotDock(QDockWidget):
             elif series.curve is not None and series.curve.isVisible():
                 series.curve.setVisible(False)
         self._shown = shown
+        self._shown_workers = {self.data.series[name].worker for name in shown}
         self.legend.set_entries([(name, self.data.series[name].colour) for name in shown])
         self._y_range = fit_y_range(bounds, self._y_range)
         self._lines.setPos(self._origin_s - now, 0.0)  # x on screen = seconds before now

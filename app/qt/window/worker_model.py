@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
@@ -67,6 +67,11 @@ class WorkerTableModel(QAbstractTableModel):
         self._config_order = {r.name: i for i, r in enumerate(self._rows)}
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self.any_remote = False  # a worker has run on another node (a Ray worker)
+        # The rows a view shows now (set by the window): the clock re-texts only those; the rest
+        # are marked stale and re-texted when first read (scrolled into view). 1 000 workers: a
+        # tick re-texting every row stalled the GUI thread ~100 ms a second.
+        self.visible_rows: Callable[[], range] | None = None
+        self._stale: set[int] = set()
 
     # --- Qt model API ---------------------------------------------------------------------
 
@@ -91,6 +96,8 @@ class WorkerTableModel(QAbstractTableModel):
             return None
         col = index.column()
         if role == _DISPLAY:
+            if r in self._stale:
+                self._freshen(r)
             return self._texts[r][col]
         if role == _ALIGNMENT:
             return _RIGHT if col in self.NUMERIC else None
@@ -118,6 +125,8 @@ class WorkerTableModel(QAbstractTableModel):
 
     def text_at(self, row: int, column: int) -> str:
         """Return the text shown at ``row``, ``column`` (as data() gives for DisplayRole)."""
+        if row in self._stale:
+            self._freshen(row)
         return self._texts[row][column]
 
     def name_at(self, row: int) -> str:
@@ -185,9 +194,20 @@ class WorkerTableModel(QAbstractTableModel):
             row.update_rate(now)
             if stats is not None:
                 row.cpu, row.rss = stats.get(row.name, (None, None))
-        self._retext(range(len(self._rows)), whole_rows=False)
+        every = range(len(self._rows))
+        shown = self.visible_rows() if self.visible_rows is not None else every
+        if len(shown) < len(every):
+            self._stale = set(every).difference(shown)
+        self._retext(shown, whole_rows=False)
         if self._sort[0] >= 2:  # sorted by a live column: keep the order true, once a second
             self._resort()
+
+    def _freshen(self, r: int) -> None:
+        """Re-text a stale row's live columns as it is read (no signal: the reader gets the new text)."""
+        self._stale.discard(r)
+        row, texts = self._rows[r], self._texts[r]
+        for c in self.LIVE:
+            texts[c] = self._display(row, c)
 
     def _retext(self, rows: Iterable[int], *, whole_rows: bool) -> None:
         """Refresh the cached texts of ``rows``; repaint only the cells whose text changed.
@@ -200,7 +220,9 @@ class WorkerTableModel(QAbstractTableModel):
         # createIndex, not index: the rows are known valid, and index() asks Python's rowCount
         # and columnCount each time (24 cells a tick: ~150 -> ~35 us, hot).
         last = len(self.COLUMNS) - 1
+        stale = self._stale
         for r in rows:
+            stale.discard(r)
             if whole_rows:  # colour and tooltip changed too: the whole row, in one signal
                 self._texts[r] = self._row_texts(self._rows[r])
                 self.dataChanged.emit(self.createIndex(r, 0), self.createIndex(r, last))
@@ -258,6 +280,7 @@ class WorkerTableModel(QAbstractTableModel):
         """Rebuild what follows the order of ``_rows``: the name -> row lookup and the texts."""
         self._index = {r.name: i for i, r in enumerate(self._rows)}
         self._texts = [self._row_texts(r) for r in self._rows]
+        self._stale = set()
 
     def _row_texts(self, row: WorkerRow) -> list[str]:
         return [self._display(row, col) for col in range(len(self.COLUMNS))]
