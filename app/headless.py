@@ -11,42 +11,21 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
-from app.core.item_forms import StandIn, plain
-from app.core.item_text import item_text
+from app.core.item_forms import StandIn
 from app.core.spec import PulseConfig
 from app.core.supervisor import Supervisor
+from app.headless_json import encode_data
 from app.headless_output import HeadlessOutput
 
 STOP_GRACE = 5.0  # seconds allowed on top of the longest stop_timeout before close() kills
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# Strict JSON (no NaN/Infinity) and ASCII only, so any text file and any JSON reader copes.
-_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
-
-
-def encode_data(item: Any) -> str:
-    """Return ``item`` as JSON text, or its ``repr`` as a JSON string when it has no JSON form.
-
-    Parameters
-    ----------
-    item : object
-        Anything a worker yielded. Tuples become arrays; NaN, infinities, sets, objects,
-        non-string dict keys and circular structures fall back to the repr.
-
-    Returns
-    -------
-    str
-        One JSON value, on one line.
-    """
-    try:
-        return _encode(item)
-    except (TypeError, ValueError, RecursionError):
-        return _encode(item_text(item, 10_000))  # bounded, and a broken __repr__ must not end the run
+_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode  # Pulse's own records
 
 
 def _stand_in_fields(item: Any) -> str:
     """Return the ``"class"`` (for an object of a worker's class) and ``"data"`` fields of an item."""
     fields = '"class":' + _encode(item.type_name) + "," if type(item) is StandIn else ""
-    return f'{fields}"data":{encode_data(plain(item))}'
+    return f'{fields}"data":{encode_data(item)}'
 
 
 def event_lines(event: Event) -> list[str]:
