@@ -17,6 +17,7 @@ import termios
 import textwrap
 import threading
 import time
+import types
 from pathlib import Path
 
 import psutil
@@ -25,7 +26,7 @@ import pytest
 from app.core.events import ItemBatch, LogLine, StateChanged, WorkerExited
 from app.core.policy import State
 from app.core.spec import PulseConfig, RestartPolicy, WorkerSpec
-from app.headless import event_lines, lines_of, run_headless
+from app.headless import _StopRequest, event_lines, lines_of, run_headless
 from app.headless_json import encode_data
 from app.headless_output import HeadlessOutput
 from tests.helpers import wait_ended
@@ -172,7 +173,8 @@ def test_duration_stops_what_still_runs_gracefully(tmp_path: Path) -> None:
     assert all(r["pid"] is None for r in records if r["type"] == "state" and r["state"] == "STOPPED")
 
 
-def test_sigterm_stops_every_worker_gracefully(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_stop_every_worker_gracefully(tmp_path: Path, sig: int) -> None:
     cfg = write_config(tmp_path, COUNT_AND_CLOCK)
     proc, err = start_main(tmp_path, "--headless", "--config", str(cfg))
     try:
@@ -183,7 +185,7 @@ def test_sigterm_stops_every_worker_gracefully(tmp_path: Path) -> None:
             while not any(r["type"] == "item" and r["worker"] == "clock" for r in seen):
                 seen += parse([reader.next_line(deadline) or ""])
             helpers = psutil.Process(proc.pid).children(recursive=True)  # forkserver and workers
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(sig)
             records = seen + finish(proc, reader)
         assert not wait_ended(helpers, timeout=10.0)
     finally:
@@ -193,6 +195,53 @@ def test_sigterm_stops_every_worker_gracefully(tmp_path: Path) -> None:
     assert states(records, "clock")[-2:] == ["STOPPING", "STOPPED"]
     assert of(records, "exit", "clock")[-1]["exitcode"] == 0
     assert "Traceback" not in err.read_text()
+
+
+def test_a_terminal_that_hangs_up_stops_every_worker_gracefully(tmp_path: Path) -> None:
+    # As a terminal window or an SSH session that closes: Pulse leads a session whose controlling
+    # terminal is a pty, writes there, and the pty's other end closes. SIGHUP, then EIO on writes.
+    cfg = write_config(tmp_path, CLOCK_ONLY)
+    logs = tmp_path / "logs"
+    launcher = (
+        "import fcntl, os, sys, termios; fcntl.ioctl(1, termios.TIOCSCTTY, 0); "
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+    )
+    master, slave = os.openpty()
+    with open(tmp_path / "err.txt", "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", launcher, "main.py", "--headless", "--config", str(cfg)], cwd=ROOT,
+            env=dict(os.environ, PULSE_LOG_DIR=str(logs)), stdin=slave, stdout=slave, stderr=err,
+            start_new_session=True,
+        )  # fmt: skip
+    os.close(slave)
+    try:
+        seen, deadline = b"", time.monotonic() + 20.0
+        while b'"type":"item","worker":"clock"' not in seen:  # the clock runs and its items arrive
+            assert select.select([master], [], [], max(0.0, deadline - time.monotonic()))[0], seen
+            seen += os.read(master, 65536)
+        os.close(master)  # the terminal goes away
+        master = -1
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if master >= 0:
+            os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert (tmp_path / "err.txt").read_text() == ""
+    log = (logs / "clock.log").read_text()
+    assert "state STOPPED" in log and "ended: exit 0" in log  # a graceful stop, not a kill
+
+
+def test_a_repeated_hang_up_asks_for_one_graceful_stop() -> None:
+    # A hang-up comes twice (the kernel's to the terminal's session, the shell's to its jobs):
+    # one graceful stop all the same, where a second SIGINT or SIGTERM kills the workers.
+    stop = _StopRequest(types.SimpleNamespace(wake=lambda: None))  # no poll waits: wake is never called
+    stop._handle(signal.SIGHUP, None)
+    stop._handle(signal.SIGHUP, None)
+    assert stop.count == 1
+    stop._handle(signal.SIGTERM, None)
+    assert stop.count == 2
 
 
 def test_stdout_and_logging_lines(tmp_path: Path) -> None:
