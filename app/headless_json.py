@@ -56,7 +56,7 @@ _c_encoder = _json.make_encoder(None, _refuse, _ascii, None, ":", ",", False, Fa
 
 
 def _flat_json(obj: Any) -> str:
-    """Return the JSON of a value whose every part is an atom, list, tuple or dict (ValueError: NaN, a huge int)."""
+    """Return the JSON of a value made of atoms, lists, tuples and dicts (ValueError: NaN, a huge int)."""
     return "".join(_c_encoder(obj, 0))
 
 
@@ -78,9 +78,15 @@ def encode_data(item: Any) -> str:
         return _ascii(item)
     try:
         # A float subclass (numpy's float64) is its value to the C encoder too.
-        if kind in _ATOMS or isinstance(item, float) or _plain(item, 3):
+        if kind in _ATOMS or isinstance(item, float):
             return _flat_json(item)
-    except ValueError:  # NaN, an infinity, an int beyond the int-to-text limit: the walk writes them
+        if kind is list or kind is tuple or (kind is dict and _names_only(item)):
+            # Encoded first, checked after: a list of numbers costs no scan. The item's own bracket
+            # or brace alone: nothing inside is a container (a namedtuple, a dict), each atom as written.
+            text = _flat_json(item)
+            if text.count("[") + text.count("{") == 1 or _plain(item, 3):
+                return text
+    except (ValueError, TypeError, RecursionError):  # NaN, a huge int, a type of no JSON literal, a cycle
         pass
     try:
         return _Walk().text(item, 0)
@@ -93,7 +99,7 @@ def _plain(obj: Any, levels: int) -> bool:
     atoms, at most ``levels`` deep: what the C encoder writes as the README says."""
     kind = type(obj)
     if kind is dict:
-        if not set(map(type, obj)) <= _STR or (len(obj) == 1 and next(iter(obj)).startswith("$")):
+        if not _names_only(obj):
             return False
         values: Any = obj.values()
     elif kind is list or kind is tuple:
@@ -109,6 +115,11 @@ def _plain(obj: Any, levels: int) -> bool:
         if type(value) not in _ATOMS and not _plain(value, levels - 1):
             return False
     return True
+
+
+def _names_only(d: dict[Any, Any]) -> bool:
+    """Return whether the keys of ``d`` are strings, and ``d`` is not shaped like a tag."""
+    return set(map(type, d)) <= _STR and (len(d) != 1 or not next(iter(d)).startswith("$"))
 
 
 def _tag(tag: str, value_json: str) -> str:
