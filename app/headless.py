@@ -11,42 +11,22 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
-from app.core.item_forms import StandIn, plain
-from app.core.item_text import item_text
+from app.core.item_forms import StandIn
 from app.core.spec import PulseConfig
 from app.core.supervisor import Supervisor
+from app.headless_json import encode_data
 from app.headless_output import HeadlessOutput
 
 STOP_GRACE = 5.0  # seconds allowed on top of the longest stop_timeout before close() kills
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# Strict JSON (no NaN/Infinity) and ASCII only, so any text file and any JSON reader copes.
-_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
-
-
-def encode_data(item: Any) -> str:
-    """Return ``item`` as JSON text, or its ``repr`` as a JSON string when it has no JSON form.
-
-    Parameters
-    ----------
-    item : object
-        Anything a worker yielded. Tuples become arrays; NaN, infinities, sets, objects,
-        non-string dict keys and circular structures fall back to the repr.
-
-    Returns
-    -------
-    str
-        One JSON value, on one line.
-    """
-    try:
-        return _encode(item)
-    except (TypeError, ValueError, RecursionError):
-        return _encode(item_text(item, 10_000))  # bounded, and a broken __repr__ must not end the run
+# SIGHUP: the terminal or SSH session went away, which asks for the same graceful end.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode  # Pulse's own records
 
 
 def _stand_in_fields(item: Any) -> str:
     """Return the ``"class"`` (for an object of a worker's class) and ``"data"`` fields of an item."""
     fields = '"class":' + _encode(item.type_name) + "," if type(item) is StandIn else ""
-    return f'{fields}"data":{encode_data(plain(item))}'
+    return f'{fields}"data":{encode_data(item)}'
 
 
 def event_lines(event: Event) -> list[str]:
@@ -92,10 +72,11 @@ def event_lines(event: Event) -> list[str]:
 
 
 class _StopRequest:
-    """SIGINT/SIGTERM handlers that set a flag and wake the polling loop.
+    """SIGINT, SIGTERM and SIGHUP handlers that set a flag and wake the polling loop.
 
     `Supervisor.wake` takes a non-reentrant lock, so the handler calls it only while the main
     thread waits inside `Supervisor.poll` (``polling``), never while it might hold that lock.
+    A second SIGINT or SIGTERM kills the workers; a SIGHUP only ever asks for the graceful stop.
     """
 
     def __init__(self, supervisor: Supervisor) -> None:
@@ -118,6 +99,8 @@ class _StopRequest:
         self._old.clear()
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if signum == signal.SIGHUP and self.count:
+            return  # a hang-up comes twice (the kernel's, then the shell's to its jobs): it never insists
         self.count += 1
         if self.polling:
             self._supervisor.wake()
@@ -138,10 +121,11 @@ def run_headless(config: PulseConfig, duration: float | None = None, out: TextIO
     """Supervise ``config``'s autostart workers with no window, writing JSON lines to ``out``.
 
     One object per line, flushed after each poll: ``item`` (one per item, with ``seq`` and
-    ``data``), ``state``, ``log``, ``exit`` and ``stack``. The run ends on SIGINT or SIGTERM,
-    after ``duration`` seconds, when the reader of ``out`` goes away (broken pipe), or when no
-    worker runs any more nor will restart. Every worker is then stopped gracefully and its
-    final events are written; a second signal during that stop kills the workers at once.
+    ``data``), ``state``, ``log``, ``exit`` and ``stack``. The run ends on SIGINT, SIGTERM or
+    SIGHUP, after ``duration`` seconds, when the reader of ``out`` goes away (a broken pipe, a
+    terminal that hung up), or when no worker runs any more nor will restart. Every worker is then
+    stopped gracefully and its final events are written; a second SIGINT or SIGTERM during that
+    stop kills the workers at once.
 
     Parameters
     ----------

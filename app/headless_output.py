@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import contextlib
+import errno
 import os
 import select
 import sys
@@ -42,6 +44,7 @@ class HeadlessOutput:
             self._fd: int | None = out.fileno()
         except (AttributeError, OSError, ValueError):
             self._fd = None
+        self._tty = self._fd is not None and os.isatty(self._fd)
         self._queue: collections.deque[bytes] = collections.deque()
         self._queued = 0
         self._cond = threading.Condition()
@@ -93,11 +96,14 @@ class HeadlessOutput:
                 data = self._queue[0]
             try:
                 _write_all(self._fd, data)
-            except ConnectionError:  # BrokenPipeError: e.g. piped to `head`, which has quit
-                self.broken = True
-                _silence(self._fd)
-            except OSError as exc:  # e.g. a full disk: say so once, stop the workers gracefully
-                self._fail(f"pulse: output cannot be written ({exc}); stopping every worker")
+            except OSError as exc:
+                # BrokenPipeError: e.g. piped to `head`, which has quit; EIO on a terminal: it hung up
+                # (its window or SSH session closed). Either way the reader is gone, nothing failed.
+                if isinstance(exc, ConnectionError) or (self._tty and exc.errno == errno.EIO):
+                    self.broken = True
+                    _silence(self._fd)
+                else:  # e.g. a full disk: say so once, stop the workers gracefully
+                    self._fail(f"pulse: output cannot be written ({exc}); stopping every worker")
             with self._cond:
                 self._queue.popleft()
                 self._queued -= len(data)
@@ -111,7 +117,8 @@ class HeadlessOutput:
     def _fail(self, message: str) -> None:
         if self.failure is None:
             self.failure = message
-            print(message, file=sys.stderr, flush=True)
+            with contextlib.suppress(OSError, ValueError):  # stderr may be gone too: the exit code says it
+                print(message, file=sys.stderr, flush=True)
         self.broken = True
 
 

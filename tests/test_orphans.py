@@ -93,8 +93,8 @@ def test_the_workers_children_die_with_the_sigkilled_gui(tmp_path, mode):
     run_and_sigkill(tmp_path, mode, families=True, within=5.0)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_sigint_and_sigterm_close_the_window_gracefully(tmp_path, sig):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_sigint_sigterm_and_sighup_close_the_window_gracefully(tmp_path, sig):
     fifo = tmp_path / "pids.fifo"
     os.mkfifo(fifo)
     cfg = tmp_path / "pulse.toml"

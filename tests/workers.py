@@ -450,3 +450,39 @@ def send_on(conn: Any, data: bytes = b"through a pipe in the kwargs") -> Iterato
     """Send ``data`` on ``conn`` (a multiprocessing Connection from the kwargs), then yield 1."""
     conn.send_bytes(data)
     yield 1
+
+
+def json_forms() -> Iterator[Any]:
+    """Yield one value of each kind headless JSON writes in a form of its own (tests/core/test_headless_json.py)."""
+    import collections
+    import dataclasses
+    import datetime
+    import decimal
+    import math
+    import urllib.parse
+
+    import numpy as np
+
+    @dataclasses.dataclass
+    class Quote:  # local: a class Pulse's process cannot load, so a stand-in carries its fields
+        bid: float
+        ask: float
+
+    Pair = collections.namedtuple("Pair", "a b")
+    yield from [
+        np.int64(7),
+        np.float32(0.5),
+        np.array([[1.0, math.nan], [math.inf, 2.0]]),
+        {"a": math.nan, "b": 1},
+        "nan",
+        -(10**5000),
+        Pair(1, math.inf),
+        Quote(1.5, math.nan),
+        urllib.parse.urlsplit("http://host/path"),
+        {3, 1, 2},
+        b"\x00\xff",
+        datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+        decimal.Decimal("1.10"),
+        {"$float": "nan"},
+        {(1, 2): "pair"},
+    ]

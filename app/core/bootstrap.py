@@ -101,6 +101,9 @@ def run(
     (for an app that loads them itself) instead of `item_forms.StandIn`.
     """
     inherited_fds.release()  # before anything of ours opens one, and long before the target forks
+    # The worker's own command line, not Pulse's (multiprocessing hands every child its parent's
+    # sys.argv): a module that parses sys.argv at import must not meet `--headless --config ...`.
+    sys.argv = [spec.target, *spec.argv]
     fd_limit.restore_soft_limit(file_limit)
     _die_with_parent()
     gc.enable()  # forked from a GUI whose consumer thread runs, collection would be off (gui_gc)

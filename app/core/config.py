@@ -25,7 +25,7 @@ from app.core.spec import (
     PulseConfig,
     WorkerSpec,
 )
-from app.core.spec_checks import check_limit, describe_value, field_problem, spec_from_fields, unknown_key
+from app.core.spec_checks import check_limit, describe_value, field_problem, probe_argv, spec_from_fields, unknown_key
 from app.core.target_probe import probe_targets
 
 _TOP_KEYS = ("pulse", "worker")
@@ -184,8 +184,8 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
         check.fail(("worker",), "worker", f"expected [[worker]] tables, got {describe_value(tables)}")
         tables = []
     workers: list[WorkerSpec] = []
-    # (table number, target, kwargs, its paths, its time limit)
-    to_probe: list[tuple[int, str, dict[str, Any], list[str], float]] = []
+    # (table number, target, kwargs, its paths, its argv, its time limit)
+    to_probe: list[tuple[int, str, dict[str, Any], list[str], list[str], float]] = []
     first_seen: dict[str, int] = {}
     labels: dict[int, str] = {}  # how messages name each [[worker]] table
     for n, table in enumerate(tables, start=1):
@@ -214,13 +214,15 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
             if isinstance(table.get("target"), str):  # every table's, even where other fields are bad
                 paths = ray_upload.probe_paths(env or {})  # a Ray worker's target may live only there
                 limit = check_limit(table, check_timeout)
-                to_probe.append((n, table["target"], kwargs if isinstance(kwargs, dict) else {}, paths, limit))
+                kwargs = kwargs if isinstance(kwargs, dict) else {}
+                to_probe.append((n, table["target"], kwargs, paths, probe_argv(table), limit))
     check.backends(tables, backend, labels, ray_address if check_targets else None)
     if to_probe:  # imported in a subprocess: user code never runs in Pulse's own process
         problems = probe_targets(
             [(target, kwargs) for _, target, kwargs, *_ in to_probe],
             [limit for *_, limit in to_probe],
-            paths=[paths for *_, paths, _ in to_probe],
+            paths=[paths for *_, paths, _, _ in to_probe],
+            argv=[argv for *_, argv, _ in to_probe],
         )
         for (n, *_), problem in zip(to_probe, problems, strict=True):
             if problem is not None:
@@ -286,5 +288,6 @@ def _refuse_special(name: str, mode: int) -> None:
 def describe_worker(spec: WorkerSpec) -> str:
     """Return a one-line summary of ``spec``, as printed by ``main.py --check``."""
     kwargs = f"  kwargs={spec.kwargs!r}" if spec.kwargs else ""
+    argv = f"  argv={list(spec.argv)!r}" if spec.argv else ""
     autostart = "yes" if spec.autostart else "no"
-    return f"{spec.name}  {spec.target}{kwargs}  restart={spec.restart.value} autostart={autostart}"
+    return f"{spec.name}  {spec.target}{kwargs}{argv}  restart={spec.restart.value} autostart={autostart}"

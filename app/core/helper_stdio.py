@@ -11,8 +11,10 @@ import sys
 from multiprocessing import resource_tracker, spawn, util
 from typing import Any
 
-# The tracker must not die of a Ctrl-C meant for Pulse before it ignores the signal itself.
-_TRACKER_BLOCKS = {signal.SIGINT, signal.SIGTERM}
+# The tracker must not die of a Ctrl-C meant for Pulse before it ignores the signal itself, nor of
+# the SIGHUP of a closed terminal at all (it never unblocks that one): the workers still use it
+# while Pulse stops them.
+_TRACKER_BLOCKS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 class _Unwaited(subprocess.Popen[bytes]):

@@ -66,6 +66,10 @@ class WorkerSpec:
         ``"package.module:callable"``; a generator function or a function taking ``ctx``.
     kwargs : dict
         Keyword arguments for the target (must be picklable).
+    argv : tuple of str
+        The worker's command-line arguments: its ``sys.argv`` is ``[target, *argv]``, set before
+        the target's module is imported (a script grown into a module may parse it at import),
+        never Pulse's own. The target check imports the module with the same ``sys.argv``.
     autostart : bool
         Start when the config is loaded.
     restart : RestartPolicy
@@ -105,6 +109,7 @@ class WorkerSpec:
     name: str
     target: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    argv: tuple[str, ...] = ()
     autostart: bool = True
     restart: RestartPolicy = RestartPolicy.ON_FAILURE
     start_secs: float = DEFAULT_START_SECS

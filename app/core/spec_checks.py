@@ -91,6 +91,8 @@ def spec_from_fields(fields: Mapping[str, Any], fail: Callable[[str, str], None]
             values[key] = RestartPolicy(value)
         elif key == "resources":
             values[key] = {name: float(amount) for name, amount in value.items()}
+        elif key == "argv":
+            values[key] = tuple(value)  # a file gives a list; the spec is immutable
         else:  # float() so that an int in a float field reads back as what it means
             values[key] = float(value) if _NUMBERS.get(key, (None,))[0] is float else value
     return WorkerSpec(**values) if good and "name" in values and "target" in values else None
@@ -101,6 +103,12 @@ def check_limit(fields: Mapping[str, Any], default: float) -> float:
     ``check_timeout`` if good, else ``default`` (a bad one is reported as a field problem)."""
     limit = fields.get("check_timeout")
     return default if limit is None or field_problem("check_timeout", limit) else float(limit)
+
+
+def probe_argv(fields: Mapping[str, Any]) -> list[str]:
+    """Return the argv the target check of the worker ``fields`` describe imports with: none if it is bad."""
+    argv = fields.get("argv", ())
+    return [] if argv_problem(argv) else list(argv)
 
 
 def check_spec_fields(
@@ -125,7 +133,8 @@ def check_spec_fields(
     if isinstance(target, str) and not any(p.field == "target" for p in problems):
         paths = [ray_upload.probe_paths(env if isinstance(env, dict) else {})]
         limit = check_limit(fields, check_timeout)
-        (problem,) = probe_targets([(target, kwargs if isinstance(kwargs, dict) else {})], limit, paths=paths)
+        kwargs = kwargs if isinstance(kwargs, dict) else {}
+        (problem,) = probe_targets([(target, kwargs)], limit, paths=paths, argv=[probe_argv(fields)])
         if problem is not None:
             problems.append(ConfigProblem(where, None, problem.field, problem.reason))
     if problems or spec is None:
@@ -169,6 +178,8 @@ def field_problem(key: str, value: Any) -> str | None:
             return str(exc)
     if key == "kwargs" and not isinstance(value, dict):
         return f"expected a table of keyword arguments, got {describe_value(value)}"
+    if key == "argv":
+        return argv_problem(value)
     if key == "autostart" and not isinstance(value, bool):
         return f"expected true or false, got {describe_value(value)}"
     if key == "backend" and value not in BACKENDS:
@@ -200,6 +211,20 @@ def field_problem(key: str, value: Any) -> str | None:
             return f"must be <= {MAX_NICE}, got {value}"
         if key in _DURATIONS and value > MAX_SECONDS:
             return f"must be at most {MAX_SECONDS} seconds (24.8 days), got {value}"
+    return None
+
+
+def argv_problem(value: Any) -> str | None:
+    """Return what is wrong with ``value`` as a worker's ``argv`` (a list of strings), or None."""
+    if not isinstance(value, (list, tuple)):
+        return f"expected an array of strings (the worker's sys.argv[1:]), got {describe_value(value)}"
+    for i, arg in enumerate(value):
+        if not isinstance(arg, str):
+            return f"argv[{i}]: expected a string, got {describe_value(arg)}"
+        if "\0" in arg:
+            return f"argv[{i}]: a command-line argument cannot contain NUL"
+        if any(unicodedata.category(char) == "Cs" for char in arg):  # no TOML (nor UTF-8) form: never saved
+            return f"argv[{i}]: must not contain a lone surrogate"
     return None
 
 

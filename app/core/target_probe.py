@@ -10,8 +10,10 @@ import under a time limit of its own: the worker's ``check_timeout``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
+import io
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -37,6 +39,7 @@ def probe_targets(
     targets: Sequence[tuple[str, dict[str, Any]]],
     timeout: float | Sequence[float] = DEFAULT_CHECK_TIMEOUT,
     paths: Sequence[Sequence[str]] = (),
+    argv: Sequence[Sequence[str]] = (),
 ) -> list[TargetProblem | None]:
     """Return, for each ``(target, kwargs)``, why a worker could not run it, or None if it can.
 
@@ -49,13 +52,24 @@ def probe_targets(
         overruns it is reported as such, and the targets after it are checked in a fresh process.
     paths : sequence of sequence of str
         One list per target, first on ``sys.path`` for it alone (a Ray worker's ``working_dir``).
+    argv : sequence of sequence of str
+        One list per target: its worker's ``argv``. Each target is imported with ``sys.argv``
+        set to ``[target, *argv]``, as its worker will be; targets whose argv differ are checked
+        in processes of their own, since a module is imported once per process.
     """
     if not targets:
         return []
     limits = [float(timeout)] * len(targets) if isinstance(timeout, (int, float)) else [float(t) for t in timeout]
     extra = [list(p) for p in paths] or [[]] * len(targets)
-    steps = [(t, dict(k), p) for (t, k), p in zip(targets, extra, strict=True)]
-    answers = run_steps("app.core.target_probe:main", steps, limits)
+    groups: dict[tuple[str, ...], list[int]] = {}  # argv -> the targets checked with it
+    for i, args in enumerate([tuple(a) for a in argv] or [()] * len(targets)):
+        groups.setdefault(args, []).append(i)
+    answers: list[Any] = [None] * len(targets)
+    for args, indices in groups.items():
+        steps = [(targets[i][0], dict(targets[i][1]), extra[i], list(args)) for i in indices]
+        got = run_steps("app.core.target_probe:main", steps, [limits[i] for i in indices])
+        for i, answer in zip(indices, got, strict=True):
+            answers[i] = answer
     return [_problem(answer, limit) for answer, limit in zip(answers, limits, strict=True)]
 
 
@@ -118,22 +132,41 @@ def producers_in(module_name: str) -> list[str]:
 
 
 def main() -> None:
-    """The probe process: answer, for each ``(target, kwargs, paths)`` of the request, its problem or None."""
+    """The probe process: answer, for each ``(target, kwargs, paths, argv)`` of the request, its problem or None."""
     for module in ("app.core.errors", "app.core.producer_shapes", "app.core.spec"):
         importlib.import_module(module)  # Pulse's own imports before the first target's time starts
     serve(_check)
 
 
-def _check(step: tuple[str, dict[str, Any], list[str]]) -> tuple[str, str] | None:
-    target, kwargs, paths = step
+def _check(step: tuple[str, dict[str, Any], list[str], list[str]]) -> tuple[str, str] | None:
+    target, kwargs, paths, argv = step
     sys.path[:0] = paths
+    sys.argv = [target, *argv]  # what its worker's sys.argv will be (bootstrap.run)
+    said = _Tail()
     try:
-        return problem_of(target, kwargs)
+        with contextlib.redirect_stderr(said):  # an argparse error at import says why there
+            return problem_of(target, kwargs, said.last_line)
     except BaseException as exc:  # SystemExit, KeyboardInterrupt from an import: a reason too
         return "target", f"checking it raised {type(exc).__name__}: {exc}"
     finally:
         del sys.path[: len(paths)]
         _forget_modules_in(paths)
+
+
+class _Tail(io.TextIOBase):
+    """A text stream that keeps only the last few hundred characters written to it."""
+
+    def __init__(self) -> None:
+        self._text = ""
+
+    def write(self, s: str) -> int:  # noqa: D102 - io.TextIOBase's
+        self._text = (self._text + s)[-400:]
+        return len(s)
+
+    def last_line(self) -> str:
+        """Return the last line written that is not blank, without its end."""
+        lines = [line for line in self._text.splitlines() if line.strip()]
+        return lines[-1].strip() if lines else ""
 
 
 def _forget_modules_in(paths: list[str]) -> None:
@@ -145,8 +178,12 @@ def _forget_modules_in(paths: list[str]) -> None:
             del sys.modules[name]
 
 
-def problem_of(target: str, kwargs: dict[str, Any]) -> tuple[str, str] | None:
-    """Return ``(field, reason)`` if a worker could not run ``target`` with ``kwargs``, else None."""
+def problem_of(target: str, kwargs: dict[str, Any], printed: Callable[[], str] = lambda: "") -> tuple[str, str] | None:
+    """Return ``(field, reason)`` if a worker could not run ``target`` with ``kwargs``, else None.
+
+    ``printed`` returns the last line the import wrote to stderr: a ``sys.exit`` at import
+    (an argparse error) is told with it.
+    """
     from app.core.errors import TargetError
     from app.core.producer_shapes import NotAProducer, shape_of, takes_ctx
     from app.core.spec import resolve_target
@@ -157,7 +194,8 @@ def problem_of(target: str, kwargs: dict[str, Any]) -> tuple[str, str] | None:
     except (TargetError, NotAProducer) as exc:
         return "target", str(exc)
     except BaseException as exc:
-        return "target", f"importing it raised {type(exc).__name__}: {exc}"
+        said = printed() if isinstance(exc, SystemExit) else ""
+        return "target", f"importing it raised {type(exc).__name__}: {exc}" + (f" ({said})" if said else "")
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):

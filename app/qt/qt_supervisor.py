@@ -134,8 +134,9 @@ class QtSupervisor(QObject):
         ``target`` is ``"module:callable"`` or a module-level function (a generator, or a
         function taking ``ctx``; see the producer contract). ``options`` are `WorkerSpec` fields,
         as in a config file: ``autostart`` (default True: it starts now), ``restart``,
-        ``stop_timeout``, ``nice``, ``sched``, ... The target is imported in a subprocess to
-        check it, for up to ``check_timeout`` seconds (the config's by default).
+        ``stop_timeout``, ``nice``, ``sched``, ``argv`` (the worker's ``sys.argv[1:]``), ...
+        The target is imported in a subprocess, with the worker's ``sys.argv``, to check it,
+        for up to ``check_timeout`` seconds (the config's by default).
 
         Raises
         ------

@@ -202,7 +202,7 @@ def test_headless_writes_a_workers_own_objects_as_their_class_and_data(tmp_path)
         "class": "tests.item_classes.Point",
         "data": {"x": 1.5, "y": 2},
     }
-    assert items[3]["data"] == {"point": {"x": 5, "y": 6}, "node": "<Node>"}
+    assert items[3]["data"] == {"point": {"x": 5, "y": 6}, "node": {"$repr": "<Node>"}}  # no data: its repr, tagged
     assert items[4] == {"type": "item", "worker": "own", "seq": 4, "data": [{"x": 7, "y": 8}, 9]}
     assert items[6] == {"type": "item", "worker": "own", "seq": 6, "data": 10}
     logs = [r["line"] for r in records if r["type"] == "log"]

@@ -492,6 +492,29 @@ def test_sched_defaults_to_normal_and_round_trips() -> None:
     assert plain.workers[0].sched == "normal" and "sched" not in dump_config(plain)
 
 
+def test_argv_is_a_list_of_strings_and_round_trips() -> None:
+    cfg = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\nargv = ["--symbol", "EUR USD", ""]\n')
+    assert cfg.workers[0].argv == ("--symbol", "EUR USD", "")  # a tuple: the spec is immutable
+    text = dump_config(cfg)
+    assert 'argv = ["--symbol", "EUR USD", ""]' in text and parse_config(text) == cfg
+    plain = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\n')
+    assert plain.workers[0].argv == () and "argv" not in dump_config(plain)
+    assert "argv=['--symbol', 'EUR USD', '']" in describe_worker(cfg.workers[0])  # what --check prints
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ('"--symbol EURUSD"', "expected an array of strings (the worker's sys.argv[1:]), got string '--symbol EURUSD'"),
+        ('["--count", 3]', "argv[1]: expected a string, got integer 3"),
+        ('["a\\u0000b"]', "argv[0]: a command-line argument cannot contain NUL"),
+    ],
+)
+def test_a_bad_argv_is_named_with_its_line(value: str, reason: str) -> None:
+    text = f'[[worker]]\nname = "a"\ntarget = "app.producers:clock"\nargv = {value}\n'
+    assert one_problem(text) == (4, 'worker "a".argv', reason)
+
+
 TRICKY = [
     'quote " and backslash \\ and \\n literal',
     "tab\tnewline\nreturn\rbell\x07del\x7f",

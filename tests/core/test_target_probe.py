@@ -228,3 +228,16 @@ def test_the_config_sets_each_workers_limit_and_names_the_one_that_overran(user_
     fixed = text.replace('target = "hangs_in_config:feed"', 'target = "takes_a_second:feed"\ncheck_timeout = 20')
     config = parse_config(fixed, "pulse.toml")
     assert config.check_timeout == 0.5 and [w.check_timeout for w in config.workers] == [20.0, 20.0, None]
+
+
+def test_a_target_is_imported_with_its_workers_argv():
+    # tests/argv_script.py parses sys.argv as it is imported: --symbol is required, --count an int.
+    good, bad = ["--symbol", "EURUSD"], ["--symbol", "EURUSD", "--count", "x"]
+    problems = probe_targets([("tests.argv_script:quotes", {})] * 4, argv=[good, [], bad, good])
+    assert problems[0] is None and problems[3] is None
+    assert problems[1].reason == (
+        "importing it raised SystemExit: 2 "
+        "(tests.argv_script:quotes: error: the following arguments are required: --symbol)"
+    )
+    # The module is imported anew for each argv: the good import before it does not hide it.
+    assert problems[2].reason.endswith("(tests.argv_script:quotes: error: argument --count: invalid int value: 'x')")

@@ -105,6 +105,16 @@ def test_bad_add_names_every_problem_and_adds_nothing(make_pool):
         pool.start("b")
 
 
+def test_add_takes_argv_and_checks_the_target_with_it(make_pool):
+    pool = make_pool(config(), autostart=False)
+    with pytest.raises(ConfigError, match=r"add\('q'\): target: importing it raised SystemExit: 2 \(.*--symbol\)"):
+        pool.add("q", "tests.argv_script:quotes")  # parses sys.argv at import: --symbol is required
+    with pytest.raises(ConfigError, match=r"add\('q'\): argv: argv\[0\]: expected a string, got integer 1"):
+        pool.add("q", "tests.argv_script:quotes", argv=[1])
+    spec_ = pool.add("q", "tests.argv_script:quotes", argv=["--symbol", "X"], autostart=False)
+    assert spec_.argv == ("--symbol", "X") and pool.names() == ["q"]
+
+
 def test_add_checks_the_target_within_the_config_s_limit_and_refuses_control_characters(
     make_pool, tmp_path, monkeypatch
 ):

@@ -36,7 +36,7 @@ def run_window(config: PulseConfig) -> int:
 
 
 class _SignalWakeup:
-    """SIGINT and SIGTERM close the window as its close button does, with no timer polling.
+    """SIGINT, SIGTERM and SIGHUP (its terminal gone) close the window as its close button does, with no polling.
 
     Python runs signal handlers only when it gets control, and Qt's loop runs in C: the usual
     fix is a QTimer every 250 ms, four wake-ups a second for nothing. Here the C-level handler
@@ -49,7 +49,7 @@ class _SignalWakeup:
         for sock in (self._read, self._write):
             sock.setblocking(False)
         self._previous_fd = signal.set_wakeup_fd(self._write.fileno())
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, lambda *_: window.close())
         # PyQt5 takes the fd as a qintptr (an int); PyQt5-stubs type it sip.voidptr.
         self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)  # type: ignore[arg-type]
