@@ -5,6 +5,8 @@ from __future__ import annotations
 import atexit
 import collections
 import dataclasses
+import heapq
+import itertools
 import multiprocessing
 import os
 import signal
@@ -76,6 +78,9 @@ class Supervisor:
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._wake_lock = threading.Lock()
         self._events: list[Event] = []
+        # (deadline, order, record) for every deadline the policy set; stale ones dropped lazily.
+        self._deadlines: list[tuple[float, int, WorkerRecord]] = []
+        self._deadline_order = itertools.count()
         self._closed = False
         self._watch = WorkerWatch(self._wake_r)
         self.log_files = LogFiles(Path(log_dir) if log_dir is not None else default_log_dir())
@@ -302,9 +307,29 @@ class Supervisor:
                         del self._workers[payload]
                         self._events.append(WorkersChanged(tuple(self._workers)))
 
+    def _set_runtime(self, rec: WorkerRecord, runtime: policy.Runtime) -> None:
+        """Take the policy's new runtime for ``rec``, noting its deadline in the heap of deadlines."""
+        rec.runtime = runtime
+        if runtime.deadline is not None:
+            heapq.heappush(self._deadlines, (runtime.deadline, next(self._deadline_order), rec))
+
+    def _due_records(self, now: float) -> list[WorkerRecord]:
+        """Pop the records whose deadline has come; entries no longer current are dropped on the way.
+
+        A heap, not a look at every worker: a poll a millisecond with 1 000 workers looked at
+        a million deadlines a second.
+        """
+        due = []
+        heap = self._deadlines
+        while heap and heap[0][0] <= now:
+            deadline, _, rec = heapq.heappop(heap)
+            if rec.runtime.deadline == deadline and self._workers.get(rec.spec.name) is rec and rec not in due:
+                due.append(rec)
+        return due
+
     def _fire_timers(self) -> None:
         now = self._clock()
-        for rec in list(self._workers.values()):
+        for rec in self._due_records(now):
             if rec.runtime.deadline is not None and now >= rec.runtime.deadline and not self._start_pending(rec, now):
                 self._feed(rec, policy.TimerFired())
 
@@ -318,23 +343,28 @@ class Supervisor:
         if rec.runtime.state is not State.STARTING or run is None or run.node == LOCAL_NODE:
             return False
         if run.started is None:
-            rec.runtime = dataclasses.replace(rec.runtime, deadline=now + _REMOTE_START_CHECK)
+            self._set_runtime(rec, dataclasses.replace(rec.runtime, deadline=now + _REMOTE_START_CHECK))
             return True
         real_deadline = run.started + rec.spec.start_secs
         if now >= real_deadline:
             return False
-        rec.runtime = dataclasses.replace(rec.runtime, deadline=real_deadline, started_at=run.started)
+        self._set_runtime(rec, dataclasses.replace(rec.runtime, deadline=real_deadline, started_at=run.started))
         return True
 
     def _next_deadline(self) -> float | None:
-        deadlines = [r.runtime.deadline for r in self._workers.values() if r.runtime.deadline is not None]
-        return min(deadlines) if deadlines else None
+        heap = self._deadlines
+        while heap:
+            deadline, _, rec = heap[0]
+            if rec.runtime.deadline == deadline and self._workers.get(rec.spec.name) is rec:
+                return deadline
+            heapq.heappop(heap)  # a deadline since moved or cleared, or a worker since removed
+        return None
 
     def _feed(self, rec: WorkerRecord, event: policy.Event) -> None:
         """Run one policy transition and carry out its commands."""
         was_backoff = rec.runtime.state is State.BACKOFF
         step = policy.transition(rec.runtime, rec.spec, event, self._clock())
-        rec.runtime = step.runtime
+        self._set_runtime(rec, step.runtime)
         for state in step.states:
             if state is State.STARTING and was_backoff and isinstance(event, policy.TimerFired):
                 rec.restarts += 1
