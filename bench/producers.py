@@ -81,3 +81,32 @@ def long_line(megabytes: float = 1.0) -> Iterator[str]:
     for i in itertools.count():
         yield f"after the line {i}"
         time.sleep(1.0)
+
+
+def print_and_yield(prints: bool = True, items: bool = True, logging_too: bool = False) -> Iterator[int]:
+    """Flat out: print a line and/or yield an item per step (issue 29's flood), for ever."""
+    import logging
+
+    log = logging.getLogger("flood")
+    for i in itertools.count():
+        if prints:
+            print(f"line {i}", flush=True)
+        if logging_too:
+            log.warning("logged %d", i)
+        if items:
+            yield i
+        elif i % 1000 == 0:
+            yield i  # a generator must yield: one item in a thousand steps
+
+
+def big_bytes(megabytes: int = 50, every: float = 2.0) -> Iterator[bytes]:
+    """One item of ``megabytes`` MB every ``every`` seconds."""
+    while True:
+        yield bytes(megabytes * 1024 * 1024)
+        time.sleep(every)
+
+
+def quiet() -> Iterator[int]:
+    """Yield nothing for a long time: a worker that is there and does nothing (a floor's worker)."""
+    time.sleep(10**6)
+    yield 0
