@@ -450,3 +450,21 @@ def send_on(conn: Any, data: bytes = b"through a pipe in the kwargs") -> Iterato
     """Send ``data`` on ``conn`` (a multiprocessing Connection from the kwargs), then yield 1."""
     conn.send_bytes(data)
     yield 1
+
+
+def deep_recursion(depth: int = 200_000) -> Iterator[int]:
+    """Yield, then recurse until a RecursionError at about ``depth`` frames (the limit raised to allow it).
+
+    Says when the error reached this frame, so a test can time what the worker does after it.
+    """
+    yield depth
+    sys.setrecursionlimit(depth)
+    try:
+        _recurse(0)
+    except RecursionError:
+        print("the recursion ended", flush=True)
+        raise
+
+
+def _recurse(n: int) -> int:
+    return _recurse(n + 1) + 1

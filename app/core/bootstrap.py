@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import psutil
 
-from app.core import channel, child_output, fd_limit, inherited_fds, producer_shapes, stopping, worker_tree
+from app.core import (
+    channel,
+    child_output,
+    fd_limit,
+    inherited_fds,
+    producer_shapes,
+    stopping,
+    traceback_text,
+    worker_tree,
+)
 from app.core.channel import HELLO, LOG, STACK, ChannelWriter
 from app.core.spec import resolve_target
 from app.core.stopping import StopFlag, StopRequested
@@ -31,6 +40,7 @@ __all__ = ["StopFlag", "StopRequested", "WorkerContext", "format_stacks", "run"]
 _PR_SET_PDEATHSIG = 1
 _OWN_FILES = {__file__, channel.__file__, child_output.__file__}
 _OWN_FILES |= {stopping.__file__, producer_shapes.__file__, worker_tree.__file__}
+_OWN_FILES |= {traceback_text.__file__}
 stopping.own_files |= _OWN_FILES
 stopping.drivers |= {__file__, producer_shapes.__file__}  # they call the producer
 
@@ -137,9 +147,10 @@ def run(
         pass
     except SystemExit as exc:
         exitcode = _exit_code(exc, writer)
-    except BaseException:
+    except BaseException as exc:
+        handler.producer_done()  # a stop from here on only flags: the traceback goes out whole
         exitcode = 1
-        writer.send((LOG, "stderr", "ERROR", _user_traceback(), time.time(), True))
+        writer.send((LOG, "stderr", "ERROR", _user_traceback(exc), time.time(), True))
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the rest is flushing; let it finish
         handler.producer_done()
@@ -168,13 +179,9 @@ def _exit_code(exc: SystemExit, writer: ChannelWriter) -> int:
     return 1
 
 
-def _user_traceback() -> str:
-    """Return the current exception's traceback without Pulse's own frames above the producer."""
-    exc = sys.exc_info()[1]
-    assert exc is not None
-    te = traceback.TracebackException.from_exception(exc)
-    te.stack = traceback.StackSummary.from_list([f for f in te.stack if f.filename not in _OWN_FILES])
-    return "".join(te.format()).rstrip("\n")
+def _user_traceback(exc: BaseException) -> str:
+    """Return ``exc``'s traceback without Pulse's own frames above the producer, at a bounded cost."""
+    return traceback_text.format_exception(exc, hide=_OWN_FILES.__contains__).rstrip("\n")
 
 
 def _die_with_parent() -> None:
