@@ -22,6 +22,7 @@ from app.core import (
     fd_limit,
     inherited_fds,
     producer_shapes,
+    stop_points,
     stopping,
     traceback_text,
     worker_tree,
@@ -39,10 +40,10 @@ __all__ = ["StopFlag", "StopRequested", "WorkerContext", "format_stacks", "run"]
 
 _PR_SET_PDEATHSIG = 1
 _OWN_FILES = {__file__, channel.__file__, child_output.__file__}
-_OWN_FILES |= {stopping.__file__, producer_shapes.__file__, worker_tree.__file__}
+_OWN_FILES |= {stopping.__file__, stop_points.__file__, producer_shapes.__file__, worker_tree.__file__}
 _OWN_FILES |= {traceback_text.__file__}
-stopping.own_files |= _OWN_FILES
-stopping.drivers |= {__file__, producer_shapes.__file__}  # they call the producer
+stop_points.own_files |= _OWN_FILES
+stop_points.drivers |= {__file__, producer_shapes.__file__}  # they call the producer
 
 
 class WorkerContext:
@@ -67,7 +68,8 @@ class WorkerContext:
 
     def sleep(self, seconds: float) -> bool:
         """Sleep, waking early on a stop; return True if the full time passed."""
-        return not self.stopping.wait(seconds)
+        stopped = self.stopping.wait(seconds) and self.stopping.is_set()  # is_set: it has seen the stop
+        return not stopped
 
 
 def _set_sched_policy(name: str) -> None:
@@ -126,7 +128,10 @@ def run(
     # and its kind known; the check after the import ends the worker before its producer runs.
     mode = stopping.NEVER
     busy = writer.busy
-    handler = stopping.install_stop_handler(ctx.stopping, lambda: stopping.NEVER if busy() else mode)
+    # A ctx function busy in its own code has half its stop_timeout to see ctx.stopping and
+    # return; then the stop is raised in its code, so its `finally` runs before the SIGKILL.
+    grace = spec.stop_timeout / 2
+    handler = stopping.install_stop_handler(ctx.stopping, lambda: stopping.NEVER if busy() else mode, grace)
     os.register_at_fork(after_in_child=lambda: _forked_from_worker(writer))
     # The supervisor holds back a SIGTERM until it reads this; the rest lets it sweep our orphans.
     writer.send((HELLO, mark, os.getppid() if worker_tree.forkserver_guarded else None))
