@@ -19,7 +19,7 @@ from typing import Any
 WAITS = (
     "time.sleep", "select.select", "selectors", "Lock.acquire", "RLock.acquire", "Semaphore.acquire",
     "Condition.wait", "queue.get", "Event.wait", "socket.accept", "socket.recv", "subprocess.run",
-    "Popen.wait",
+    "Popen.wait", "Manager.Queue.get",
 )  # fmt: skip
 ASYNC_WAITS = ("asyncio.sleep", "awaited future", "gathered task blocks")  # async shapes only
 LONG = 600.0  # longer than any test: only a stop ends these waits
@@ -68,6 +68,11 @@ def wait_in(wait: str) -> None:
         subprocess.run(["sleep", str(LONG)], check=False)
     elif wait == "Popen.wait":
         subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({LONG})"]).wait()
+    elif wait == "Manager.Queue.get":
+        import multiprocessing
+
+        with multiprocessing.Manager() as manager:
+            manager.Queue().get()
     else:
         raise ValueError(wait)
 
@@ -173,3 +178,31 @@ def long_c_call() -> Iterator[int]:
         sum(range(10**13))
     finally:
         print("cleanup done", flush=True)
+
+
+def talks_to_its_child_when_stopped() -> Iterator[int]:
+    """Start a child that echoes a line; block; when stopped, talk to the child in ``finally``."""
+    echo = "import sys; sys.stdout.write(sys.stdin.readline()); sys.stdout.flush()"
+    child = subprocess.Popen([sys.executable, "-c", echo], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        yield child.pid
+        time.sleep(LONG)
+    finally:
+        child.stdin.write(b"goodbye\n")
+        child.stdin.flush()
+        print(f"the child said {child.stdout.readline().decode().strip()}", flush=True)
+        child.wait()
+
+
+def uses_a_manager_between_rounds(ctx: Any) -> None:
+    """A ctx function that computes, then records each round in a ``multiprocessing.Manager()`` dict."""
+    import multiprocessing
+
+    with multiprocessing.Manager() as manager:
+        shared = manager.dict(rounds=0)
+        ctx.emit(os.getpid())
+        while not ctx.stopping:
+            _compute(0.05)
+            shared["rounds"] += 1
+        print(f"the manager counted {shared['rounds']} rounds", flush=True)

@@ -25,7 +25,7 @@ _LOOP_CALLBACKS = os.path.join(_STDLIB_DIR, "asyncio", "events.py")
 # function has set once it is inside its `try`). queue.get, Event.wait, Future.result and
 # Semaphore.acquire wait in Condition.wait; Thread.join in _wait_for_tstate_lock; socket reads,
 # asyncio and multiprocessing's connection.wait in a selector; Popen.wait in waitpid;
-# multiprocessing's queues in a connection's read.
+# multiprocessing's queues and a Manager's proxies in a connection's read.
 _WAITS: dict[tuple[str, str], str | None] = {
     ("wait", "waiter.acquire()"): "gotit",
     ("wait", "gotit = waiter.acquire(True, timeout)"): "gotit",
@@ -54,13 +54,13 @@ def interruptible(files: list[str], *, waiting: bool = False) -> bool:
     including the first of Pulse's own. Yes in the producer's code (a generator in
     ``time.sleep``, a C extension, a socket's ``recv``...) called straight from a driver, and,
     when ``waiting`` (the innermost frame is a standard library wait at its blocking call), in the
-    standard library calls on the way to that wait. Never in frozen import code, never in the
-    channel writer, never elsewhere in the standard library.
+    standard library calls on the way to that wait. Never in frozen code (the import system),
+    never in the channel writer, never elsewhere in the standard library.
     """
     if len(files) < 2 or files[-1] not in drivers:
         return False
     inner = files[:-1]
-    if any(f.startswith("<") for f in inner):
+    if any(f.startswith("<frozen") for f in inner):
         return False
     in_stdlib = [_is_stdlib(f) for f in inner]
     return not any(in_stdlib) or (waiting and in_stdlib[0])
@@ -76,7 +76,7 @@ def task_at(frame: FrameType, *, waiting: bool = False) -> object:
     """
     frames = _frames_until_own(frame)
     files = [f.f_code.co_filename for f in frames]
-    if any(f.startswith("<") for f in files):
+    if any(f.startswith("<frozen") for f in files):
         return None
     i = 0
     while waiting and i < len(files) and _is_stdlib(files[i]):

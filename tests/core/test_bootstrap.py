@@ -87,6 +87,17 @@ def test_a_stack_taken_while_an_item_is_sent_shows_where_the_producer_paused(mon
     assert "paused at its yield" not in bootstrap.format_stacks()  # a finished producer: nothing to show
 
 
+def test_code_made_from_a_string_is_the_producers_but_frozen_code_never():
+    import multiprocessing.connection
+    import multiprocessing.managers
+
+    # A Manager proxy's methods are exec'd from a string: its queue's get waits in a connection read.
+    to_a_wait = [multiprocessing.connection.__file__] * 3 + [multiprocessing.managers.__file__, "<string>", USER, OWN]
+    assert interruptible(to_a_wait, waiting=True)
+    assert not interruptible(["<frozen importlib._bootstrap>", USER, OWN], waiting=True)
+    assert interruptible(["<string>", USER, OWN])  # e.g. a dataclass's generated __init__
+
+
 def test_reading_the_flag_true_means_the_producer_has_seen_the_stop():
     flag = stopping.StopFlag()
     assert not flag and not flag.delivered  # read before a stop: nothing seen

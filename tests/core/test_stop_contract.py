@@ -1,4 +1,4 @@
-"""What a Stop does beyond waits: a ctx function's own code, and what cannot be interrupted."""
+"""What a Stop does beyond waits: a ctx function's own code, what cannot be interrupted, the worker's children."""
 
 from __future__ import annotations
 
@@ -69,3 +69,21 @@ def test_a_long_c_call_cannot_be_interrupted_and_is_killed_after_the_stop_timeou
     assert exits_of(events) == [(None, 9)]
     assert "cleanup done" not in lines_of(events)
     assert took >= 1.0
+
+
+def test_the_workers_children_outlive_the_producers_cleanup(make_supervisor):
+    # A stop signals the worker alone; its children get theirs once the producer has ended, so a
+    # producer's finally can still use them (a Manager's server, a Pool, a child it talks to).
+    events, _ = stopped(make_supervisor, "tests.stop_waits:talks_to_its_child_when_stopped", stop_timeout=10.0)
+    assert exits_of(events) == [(0, None)]
+    assert "the child said goodbye" in lines_of(events)
+    assert not errors_of(events)
+
+
+def test_a_ctx_function_using_a_manager_ends_its_round_with_the_manager_still_there(make_supervisor):
+    # Its Manager's server is a child: SIGTERMed with the worker, it died under the producer,
+    # whose next call raised EOFError or BrokenPipeError (an ERROR, exit 1) instead of a clean stop.
+    events, _ = stopped(make_supervisor, "tests.stop_waits:uses_a_manager_between_rounds", 10.0, computes=0.1)
+    assert exits_of(events) == [(0, None)]
+    assert [line for line in lines_of(events) if line.startswith("the manager counted")]
+    assert not errors_of(events)
