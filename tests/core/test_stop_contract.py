@@ -80,10 +80,10 @@ def test_the_workers_children_outlive_the_producers_cleanup(make_supervisor):
     assert not errors_of(events)
 
 
-def test_a_ctx_function_using_a_manager_ends_its_round_with_the_manager_still_there(make_supervisor):
+def test_a_ctx_function_using_a_manager_between_rounds_stops_cleanly(make_supervisor):
     # Its Manager's server is a child: SIGTERMed with the worker, it died under the producer,
     # whose next call raised EOFError or BrokenPipeError (an ERROR, exit 1) instead of a clean stop.
+    # (Found waiting for the manager's answer, it gets StopRequested there, also a clean stop.)
     events, _ = stopped(make_supervisor, "tests.stop_waits:uses_a_manager_between_rounds", 10.0, computes=0.1)
     assert exits_of(events) == [(0, None)]
-    assert [line for line in lines_of(events) if line.startswith("the manager counted")]
     assert not errors_of(events)
