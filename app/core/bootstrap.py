@@ -116,7 +116,7 @@ def run(
     fd_limit.restore_soft_limit(file_limit)
     _die_with_parent()
     gc.enable()  # forked from a GUI whose consumer thread runs, collection would be off (gui_gc)
-    os.setpgrp()  # its own process group, so a stop reaches the worker's children too
+    os.setpgrp()  # its own process group, so a Kill reaches the worker's children too
     worker_tree.become_subreaper()  # orphans of its descendants stay under it, to be ended with it
     mark = os.environ[worker_tree.RUN_MARK] = worker_tree.new_mark()
     if spec.nice and hasattr(os, "nice"):
