@@ -58,3 +58,10 @@ async def ticks(n: int) -> AsyncIterator[int]:
 @process_job
 def square_job(x: int) -> int:
     return x * x
+
+
+def c_loop(started_path: str) -> int:
+    """Say our pid, then run one C call that checks no signal: a cancel cannot interrupt it."""
+    with open(started_path, "w") as f:
+        f.write(str(os.getpid()))
+    return sum(range(10**13))

@@ -486,3 +486,21 @@ def json_forms() -> Iterator[Any]:
         {"$float": "nan"},
         {(1, 2): "pair"},
     ]
+
+
+def deep_recursion(depth: int = 200_000) -> Iterator[int]:
+    """Yield, then recurse until a RecursionError at about ``depth`` frames (the limit raised to allow it).
+
+    Says when the error reached this frame, so a test can time what the worker does after it.
+    """
+    yield depth
+    sys.setrecursionlimit(depth)
+    try:
+        _recurse(0)
+    except RecursionError:
+        print("the recursion ended", flush=True)
+        raise
+
+
+def _recurse(n: int) -> int:
+    return _recurse(n + 1) + 1

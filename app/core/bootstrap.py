@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import psutil
 
-from app.core import channel, child_output, fd_limit, inherited_fds, producer_shapes, stopping, worker_tree
+from app.core import (
+    channel,
+    child_output,
+    fd_limit,
+    inherited_fds,
+    producer_shapes,
+    stop_points,
+    stopping,
+    traceback_text,
+    worker_tree,
+)
 from app.core.channel import HELLO, LOG, STACK, ChannelWriter
 from app.core.spec import resolve_target
 from app.core.stopping import StopFlag, StopRequested
@@ -30,9 +40,10 @@ __all__ = ["StopFlag", "StopRequested", "WorkerContext", "format_stacks", "run"]
 
 _PR_SET_PDEATHSIG = 1
 _OWN_FILES = {__file__, channel.__file__, child_output.__file__}
-_OWN_FILES |= {stopping.__file__, producer_shapes.__file__, worker_tree.__file__}
-stopping.own_files |= _OWN_FILES
-stopping.drivers |= {__file__, producer_shapes.__file__}  # they call the producer
+_OWN_FILES |= {stopping.__file__, stop_points.__file__, producer_shapes.__file__, worker_tree.__file__}
+_OWN_FILES |= {traceback_text.__file__}
+stop_points.own_files |= _OWN_FILES
+stop_points.drivers |= {__file__, producer_shapes.__file__}  # they call the producer
 
 
 class WorkerContext:
@@ -57,7 +68,8 @@ class WorkerContext:
 
     def sleep(self, seconds: float) -> bool:
         """Sleep, waking early on a stop; return True if the full time passed."""
-        return not self.stopping.wait(seconds)
+        stopped = self.stopping.wait(seconds) and self.stopping.is_set()  # is_set: it has seen the stop
+        return not stopped
 
 
 def _set_sched_policy(name: str) -> None:
@@ -107,7 +119,7 @@ def run(
     fd_limit.restore_soft_limit(file_limit)
     _die_with_parent()
     gc.enable()  # forked from a GUI whose consumer thread runs, collection would be off (gui_gc)
-    os.setpgrp()  # its own process group, so a stop reaches the worker's children too
+    os.setpgrp()  # its own process group, so a Kill reaches the worker's children too
     worker_tree.become_subreaper()  # orphans of its descendants stay under it, to be ended with it
     mark = os.environ[worker_tree.RUN_MARK] = worker_tree.new_mark()
     if spec.nice and hasattr(os, "nice"):
@@ -119,7 +131,10 @@ def run(
     # and its kind known; the check after the import ends the worker before its producer runs.
     mode = stopping.NEVER
     busy = writer.busy
-    handler = stopping.install_stop_handler(ctx.stopping, lambda: stopping.NEVER if busy() else mode)
+    # A ctx function busy in its own code has half its stop_timeout to see ctx.stopping and
+    # return; then the stop is raised in its code, so its `finally` runs before the SIGKILL.
+    grace = spec.stop_timeout / 2
+    handler = stopping.install_stop_handler(ctx.stopping, lambda: stopping.NEVER if busy() else mode, grace)
     os.register_at_fork(after_in_child=lambda: _forked_from_worker(writer))
     # The supervisor holds back a SIGTERM until it reads this; the rest lets it sweep our orphans.
     writer.send((HELLO, mark, os.getppid() if worker_tree.forkserver_guarded else None))
@@ -140,9 +155,10 @@ def run(
         pass
     except SystemExit as exc:
         exitcode = _exit_code(exc, writer)
-    except BaseException:
+    except BaseException as exc:
+        handler.producer_done()  # a stop from here on only flags: the traceback goes out whole
         exitcode = 1
-        writer.send((LOG, "stderr", "ERROR", _user_traceback(), time.time(), True))
+        writer.send((LOG, "stderr", "ERROR", _user_traceback(exc), time.time(), True))
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the rest is flushing; let it finish
         handler.producer_done()
@@ -171,13 +187,9 @@ def _exit_code(exc: SystemExit, writer: ChannelWriter) -> int:
     return 1
 
 
-def _user_traceback() -> str:
-    """Return the current exception's traceback without Pulse's own frames above the producer."""
-    exc = sys.exc_info()[1]
-    assert exc is not None
-    te = traceback.TracebackException.from_exception(exc)
-    te.stack = traceback.StackSummary.from_list([f for f in te.stack if f.filename not in _OWN_FILES])
-    return "".join(te.format()).rstrip("\n")
+def _user_traceback(exc: BaseException) -> str:
+    """Return ``exc``'s traceback without Pulse's own frames above the producer, at a bounded cost."""
+    return traceback_text.format_exception(exc, hide=_OWN_FILES.__contains__).rstrip("\n")
 
 
 def _die_with_parent() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import pickle
-import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from app.core.spec import resolve_target
+from app.core.traceback_text import format_exception
 
 # Each item a job's worker sends is (kind, value): the function's own items are wrapped, so any
 # value it yields, a tuple like these included, reaches the caller as it was.
@@ -75,7 +75,7 @@ def describe_exception(exc: BaseException) -> tuple[str, str, str, BaseException
         message = str(exc)
     except Exception:  # a __str__ that raises still leaves the type and the traceback
         message = "<the exception's message could not be read>"
-    text = "".join(traceback.format_exception(exc))
+    text = format_exception(exc)  # bounded: a deep recursion's would take seconds whole
     try:
         pickle.loads(pickle.dumps(exc))
         original: BaseException | None = exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -49,9 +50,15 @@ class LocalRun:
         self._control: Connection | None = control
 
     def signal(self, sig: int) -> None:
-        """Signal the worker's process group, or just the worker if it has no group of its own yet."""
+        """Signal the worker: SIGTERM the worker alone, any other signal its process group too.
+
+        The worker's children get their SIGTERM from the worker once its producer has ended
+        (`worker_tree.end_descendants`), not with it: a producer's ``finally`` may still need
+        them (a ``multiprocessing.Manager``'s server, a Pool), and one that died first would turn
+        the stop into the producer's error (an EOFError from a Manager's queue).
+        """
         with contextlib.suppress(ProcessLookupError):
-            if os.getpgid(self.pid) == self.pid:
+            if sig != signal.SIGTERM and os.getpgid(self.pid) == self.pid:
                 os.killpg(self.pid, sig)
                 return
             os.kill(self.pid, sig)

@@ -70,7 +70,7 @@ class Command(enum.Enum):
     """Side effects the supervisor performs on the real process."""
 
     SPAWN = "spawn"
-    TERMINATE = "terminate"  # SIGTERM to the process group
+    TERMINATE = "terminate"  # SIGTERM to the worker (it ends its children once its producer has)
     KILL = "kill"  # SIGKILL to the process group
 
 

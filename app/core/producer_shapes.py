@@ -4,9 +4,11 @@
   own code, ``time.sleep``, ``queue.get``, a socket...), or lands after the current item;
 - a function returning an iterable: the same;
 - ``def f(ctx)`` calling ``ctx.emit``: called once; a stop sets ``ctx.stopping``, and is raised
-  where it blocks in a standard library wait (``queue.get``, ``Event.wait``, a socket...);
+  where it blocks (``time.sleep``, a lock, ``select``, ``queue.get``, a socket...), or, once half
+  its ``stop_timeout`` has passed, anywhere in its code;
 - an ``async def`` generator, or ``async def f(ctx)``: run in an event loop of its own; a stop
-  cancels its task, so its ``finally`` blocks run and what it sent so far is delivered.
+  cancels its task, or is raised as CancelledError where one of its coroutines blocks the loop,
+  so its ``finally`` blocks run and what it sent so far is delivered.
 
 Anything else (a plain function that returns None, or a value that is not iterable) would
 exit 0 having done nothing: it is an error that says what the target is and what it returned.
@@ -56,7 +58,7 @@ def stop_mode(target: Callable[..., Any]) -> str:
     """Return where a stop may be raised in ``target`` (see `stopping.install_stop_handler`)."""
     shape = shape_of(target)
     if shape in ("async generator", "async"):
-        return stopping.NEVER  # the event loop's own code is everywhere: cancel the task instead
+        return stopping.IN_TASKS  # its task is cancelled; raised only where a coroutine blocks the loop
     return stopping.AT_WAITS if takes_ctx(target) and shape == "function" else stopping.ANYWHERE
 
 
@@ -118,6 +120,7 @@ def drain(gen: Any, ctx: WorkerContext) -> None:
         for item in gen:
             emit(item)
             if stop._set:
+                stop.delivered = True  # by the close below: a raise must not cut its finally short
                 break
     finally:
         close = getattr(gen, "close", None)
@@ -132,7 +135,15 @@ def _run_async(make: Callable[[], Any], shape: str, ctx: WorkerContext) -> None:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
-        ctx.stopping.call_on_set(lambda: loop.call_soon_threadsafe(task.cancel))
+        stop = ctx.stopping
+
+        def cancel() -> None:
+            if not stop.delivered:  # else raised in its own code already: a cancel would cut its cleanup
+                stop.delivered = True
+                task.cancel()
+
+        # From the signal handler, which may come after asyncio.run closed the loop.
+        stop.call_on_set(lambda: loop.is_closed() or loop.call_soon_threadsafe(cancel))
         try:
             if shape == "async generator":
                 await _drain_async(make(), ctx)
@@ -152,6 +163,7 @@ async def _drain_async(agen: Any, ctx: WorkerContext) -> None:
         async for item in agen:
             emit(item)
             if stop._set:
+                stop.delivered = True  # by the aclose below, not also by a cancel
                 break
     finally:
         await agen.aclose()

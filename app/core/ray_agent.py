@@ -179,7 +179,7 @@ class Agent:
         return taken
 
     def signal(self, run_id: int, sig: int) -> None:
-        """Signal run ``run_id``'s process group (a SIGKILL before it started: as it starts)."""
+        """Signal run ``run_id`` as `LocalRun.signal` does (a SIGKILL before it started: as it starts)."""
         with self._lock:
             if self._run is not None and self._run_id == run_id:
                 self._run.signal(sig)

@@ -70,7 +70,7 @@ class RayRun:
         self._pump.start()
 
     def signal(self, sig: int) -> None:
-        """Send ``sig`` to the run's process group on its node (a SIGKILL before it started: none starts)."""
+        """Send ``sig`` to the run as `LocalRun.signal` does on its node (a SIGKILL before it started: none starts)."""
         if sig == signals.SIGKILL:
             self._killed = True
         agent = self._agent

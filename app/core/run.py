@@ -54,7 +54,10 @@ class Run(Protocol):
     sentinel: Any
 
     def signal(self, sig: int) -> None:
-        """Send ``sig`` to the worker and the processes it started (gone already: nothing)."""
+        """Send ``sig`` to the worker, and unless it is SIGTERM to the processes it started (gone already: nothing).
+
+        A worker ends its children itself once its producer has ended its stop.
+        """
 
     def inspect(self) -> ProcessInfo | None:
         """Return a remote run's process as last read on its node (never blocks); None for a local one."""

@@ -202,7 +202,7 @@ class WorkerRecord:
         self.sent = -self.next_seq if self.run is not None else 0  # `sent` gains the run's total at its end
 
     def signal(self, sig: int) -> None:
-        """Signal the worker and the processes it started (see `Run.signal`).
+        """Signal the worker, and with any signal but SIGTERM the processes it started (see `Run.signal`).
 
         A SIGTERM before the run said HELLO is held back until it does (the policy's stop
         timeout still ends a run that never does).

@@ -14,7 +14,7 @@ from app.core.errors import JobError
 from app.core.job_runner import JOB_FUNCTION_ATTR, RAISED, RETURNED, YIELDED
 from app.core.policy import State
 from app.core.producer_shapes import shape_of
-from app.core.spec import RestartPolicy, WorkerSpec
+from app.core.spec import DEFAULT_STOP_TIMEOUT, RestartPolicy, WorkerSpec
 from app.core.target_probe import target_of
 from app.qt.qt_supervisor import QtSupervisor
 
@@ -118,7 +118,9 @@ class _Jobs(QObject):
         self.workers.log_line.connect(lambda name, _level, text: self._route(name, ProcessJob._on_output, text))
         self.workers.exited.connect(self._on_exited)
 
-    def start(self, target: str, runner: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> ProcessJob:
+    def start(
+        self, target: str, runner: str, args: tuple[Any, ...], kwargs: dict[str, Any], stop_timeout: float
+    ) -> ProcessJob:
         name = f"job-{next(_job_numbers)}: {target}"  # unique for the session, in logs too
         spec = WorkerSpec(
             name=name,
@@ -126,6 +128,7 @@ class _Jobs(QObject):
             kwargs={"target": target, "args": args, "kwargs": kwargs},
             restart=RestartPolicy.NEVER,
             start_secs=0.0,  # a job counts as started at once: a quick one is not a failed start
+            stop_timeout=stop_timeout,
         )
         job = ProcessJob(name, self.workers)
         self.jobs[name] = job
@@ -162,6 +165,7 @@ def run_in_process(
     fn: Callable[..., Any] | str,
     *args: Any,
     _connect: dict[str, Callable[..., Any]] | None = None,
+    _stop_timeout: float = DEFAULT_STOP_TIMEOUT,
     **kwargs: Any,
 ) -> ProcessJob:
     """Run ``fn(*args, **kwargs)`` in a supervised process of its own; return its `ProcessJob`.
@@ -171,14 +175,18 @@ def run_in_process(
     returns), or an ``async def`` function or async generator. Arguments and results cross the
     process boundary pickled. ``_connect`` maps signal names to slots, connected before the job
     starts: ``run_in_process(count, 10**7, _connect={"returned": show})``. The job is a worker
-    like any other: it dies with the app, leaves no process behind, and `cancel` stops it.
+    like any other: it dies with the app, leaves no process behind, and `cancel` stops it: at
+    once wherever it waits or runs Python code; one inside a long C call (``sum(range(10**12))``)
+    is killed ``_stop_timeout`` seconds after the cancel (default 5).
 
     Raises
     ------
     JobError
         ``fn`` cannot run in another process (a lambda, a nested function, an interactive
-        definition), or there is no QApplication.
+        definition), ``_stop_timeout`` is not a positive number, or there is no QApplication.
     """
+    if not (isinstance(_stop_timeout, (int, float)) and _stop_timeout > 0):
+        raise JobError(f"_stop_timeout must be a number of seconds above 0, not {_stop_timeout!r}")
     if isinstance(fn, str):
         target, runner = fn, "app.core.job_runner:run_job"
     else:
@@ -188,7 +196,7 @@ def run_in_process(
         is_async = shape_of(fn) in ("async", "async generator")
         runner = "app.core.job_runner:run_async_job" if is_async else "app.core.job_runner:run_job"
     jobs = _jobs()
-    job = jobs.start(target, runner, args, kwargs)
+    job = jobs.start(target, runner, args, kwargs, _stop_timeout)
     for signal_name, slot in (_connect or {}).items():
         getattr(job, signal_name).connect(slot)
     return job

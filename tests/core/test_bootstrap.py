@@ -8,9 +8,9 @@ import sys
 import threading
 from multiprocessing import Pipe
 
-from app.core import bootstrap, channel, producer_shapes, stopping
+from app.core import bootstrap, channel, producer_shapes, stop_points, stopping
 from app.core.bootstrap import WorkerContext
-from app.core.stopping import interruptible
+from app.core.stop_points import interruptible
 
 OWN = bootstrap.__file__
 DRIVER = producer_shapes.__file__  # what calls a generator producer
@@ -43,11 +43,11 @@ def test_frames_are_read_up_to_the_first_of_pulses_own():
 
     @contextlib.contextmanager
     def in_stdlib():  # contextlib (standard library) calls this generator's body
-        seen.append(stopping.files_until_own(sys._getframe()))
+        seen.append(stop_points.files_until_own(sys._getframe()))
         yield
 
     def producer():
-        seen.append(stopping.files_until_own(sys._getframe()))
+        seen.append(stop_points.files_until_own(sys._getframe()))
         with in_stdlib():
             pass
         yield 1
@@ -85,3 +85,51 @@ def test_a_stack_taken_while_an_item_is_sent_shows_where_the_producer_paused(mon
     assert "(paused at its yield while Pulse sends the item)" in main
     gen.close()
     assert "paused at its yield" not in bootstrap.format_stacks()  # a finished producer: nothing to show
+
+
+def test_code_made_from_a_string_is_the_producers_but_frozen_code_never():
+    import multiprocessing.connection
+    import multiprocessing.managers
+
+    # A Manager proxy's methods are exec'd from a string: its queue's get waits in a connection read.
+    to_a_wait = [multiprocessing.connection.__file__] * 3 + [multiprocessing.managers.__file__, "<string>", USER, OWN]
+    assert interruptible(to_a_wait, waiting=True)
+    assert not interruptible(["<frozen importlib._bootstrap>", USER, OWN], waiting=True)
+    assert interruptible(["<string>", USER, OWN])  # e.g. a dataclass's generated __init__
+
+
+def test_reading_the_flag_true_means_the_producer_has_seen_the_stop():
+    flag = stopping.StopFlag()
+    assert not flag and not flag.delivered  # read before a stop: nothing seen
+    flag.set()
+    assert not flag.delivered
+    assert flag and flag.delivered  # from here on a stop is not raised in its own way out
+
+
+def test_in_an_async_producer_a_stop_lands_in_its_coroutines_never_in_the_loop_or_a_callback():
+    import asyncio
+
+    found: dict[str, object] = {}
+
+    def look(name):
+        found[name] = stop_points.task_at(sys._getframe(1))
+
+    async def child():
+        look("gathered task")
+
+    async def producer(ctx):
+        look("own task")
+        asyncio.get_running_loop().call_soon(look, "plain callback")
+        await asyncio.gather(child(), asyncio.sleep(0))
+
+    reader, writer_end = Pipe(duplex=False)
+    writer = channel.ChannelWriter(writer_end)
+    try:
+        producer_shapes._run_async(lambda: producer(WorkerContext("w", writer)), "async", WorkerContext("w", writer))
+    finally:
+        writer.close()
+        writer_end.close()
+        reader.close()
+    assert found["own task"] is stop_points.OWN_TASK
+    assert isinstance(found["gathered task"], asyncio.Task)
+    assert found["plain callback"] is None  # a CancelledError there would be logged by asyncio as an error

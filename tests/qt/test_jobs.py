@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import psutil
 import pytest
 
@@ -130,3 +132,24 @@ def test_a_name_target_runs_like_the_function(qtbot):
 def test_what_cannot_run_in_another_process_is_refused_at_once():
     with pytest.raises(JobError, match="not a module-level function"):
         run_in_process(lambda: 1)
+
+
+def test_a_job_sets_its_stop_timeout_and_one_in_a_long_c_call_is_killed_after_it(qtbot, tmp_path):
+    started = tmp_path / "started"
+    job = run_in_process(jobs.c_loop, str(started), _stop_timeout=0.5)
+    seen = record(job)
+    qtbot.waitUntil(lambda: started.exists() and started.read_text() != "", timeout=30_000)
+    proc = psutil.Process(int(started.read_text()))
+    before = sum(proc.cpu_times()[:2])
+    qtbot.waitUntil(lambda: sum(proc.cpu_times()[:2]) - before > 0.2, timeout=30_000)  # inside sum() by now
+    cancelled = time.monotonic()
+    job.cancel()
+    finish(qtbot, job)
+    assert seen["aborted"] == [None] and seen["errored"] == []
+    assert 0.5 <= time.monotonic() - cancelled < 4.0  # SIGKILL after 0.5 s, not the default 5 s
+
+
+def test_a_stop_timeout_that_is_no_positive_number_is_refused():
+    for bad in (0, -1.0, "5"):
+        with pytest.raises(JobError, match="_stop_timeout must be a number of seconds above 0"):
+            run_in_process(jobs.add, 1, _stop_timeout=bad)
