@@ -189,3 +189,14 @@ def test_a_20_mb_line_is_cut_with_a_note_and_the_next_line_is_whole(make_supervi
     events = poll_until(sup, exited, timeout=30.0)
     lines = [e.line for e in logs_of(events, "long", "stdout")]
     assert lines == ["x" * MAX_LINE_BYTES + CUT_NOTE, "after the long line"]
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray])
+def test_the_text_of_a_huge_bytes_item_is_made_from_its_head_only(kind):
+    from app.core.item_text import item_text
+
+    huge = kind(50 * 1024 * 1024)
+    text = item_text(huge)
+    assert len(text) <= 200 and text.endswith("… (52,428,800 bytes)" + (")" if kind is bytearray else ""))
+    assert item_text(kind(b"abc")) == repr(kind(b"abc"))
+    assert item_text([kind(b"ab"), 1]) == repr([kind(b"ab"), 1])
