@@ -34,6 +34,15 @@ from bench.fleet import SETTLE_S, _config
 MODULE = "bench.fleet_window"
 
 
+def _steady(waiter: Any, probe: Any, seconds: float) -> tuple[float, dict[str, float]]:
+    """After `SETTLE_S`, this process's CPU % and the GUI thread's lateness over ``seconds``."""
+    waiter.sleep(SETTLE_S)
+    probe.start()
+    c0, t0 = C.cpu_seconds(), time.monotonic()
+    waiter.sleep(seconds)
+    return 100.0 * (C.cpu_seconds() - c0) / (time.monotonic() - t0), probe.stop()
+
+
 def trial_pulse(workers: int, seconds: float) -> dict[str, Any]:
     """Pulse's window on ``workers`` counters: the start storm, then CPU and stalls."""
     from bench import _qt
@@ -56,12 +65,7 @@ def trial_pulse(workers: int, seconds: float) -> dict[str, Any]:
     storm = probe.stop()
     if not all_up:
         return {"error": "not every worker became RUNNING", "graceful": _qt.close_pulse_window(window, waiter, 60)}
-    waiter.sleep(SETTLE_S)
-    probe.start()
-    c0, t1 = C.cpu_seconds(), time.monotonic()
-    waiter.sleep(seconds)
-    cpu = 100.0 * (C.cpu_seconds() - c0) / (time.monotonic() - t1)
-    steady = probe.stop()
+    cpu, steady = _steady(waiter, probe, seconds)
     lost = sum(s.lost for s in sup.statuses)
     return {
         "cpu_pct": cpu,
@@ -84,13 +88,7 @@ def trial_floor(workers: int, seconds: float) -> dict[str, Any]:
     window.show()
     feeds = [(n, 1.0, (0.05 + 0.137 * i) % 1.0, lambda k, n=n: ({n: float(k)}, str(k))) for i, n in enumerate(names)]
     timers = _floor.start_feeds(window, feeds)
-    waiter, probe = _qt.Waiter(), _qt.LatenessProbe()
-    waiter.sleep(SETTLE_S)
-    probe.start()
-    c0, t0 = C.cpu_seconds(), time.monotonic()
-    waiter.sleep(seconds)
-    cpu = 100.0 * (C.cpu_seconds() - c0) / (time.monotonic() - t0)
-    late = probe.stop()
+    cpu, late = _steady(_qt.Waiter(), _qt.LatenessProbe(), seconds)
     for timer in timers:
         timer.stop()
     window.close()

@@ -60,19 +60,24 @@ def test_the_library_survives_a_class_whose_module_exits_at_import(qtbot, make_p
     assert pool.close(timeout=10)
 
 
-def test_the_consumer_thread_dying_is_said_and_closing_still_works(qtbot, make_pool):
-    pool = make_pool(config(spec("count", "app.producers:counter", kwargs={"rate": 100})))
-    with qtbot.waitSignal(pool.items, timeout=15_000):
-        pass
+def _end_the_consumer_loop(pool) -> None:
+    """Make the consumer thread's next poll raise SystemExit, as a bug in the loop would."""
     poll = pool.supervisor.poll
 
     def dies(*args, **kwargs):
         poll(*args, **kwargs)
         raise SystemExit("a bug ended the loop")
 
+    pool.supervisor.poll = dies
+
+
+def test_the_consumer_thread_dying_is_said_and_closing_still_works(qtbot, make_pool):
+    pool = make_pool(config(spec("count", "app.producers:counter", kwargs={"rate": 100})))
+    with qtbot.waitSignal(pool.items, timeout=15_000):
+        pass
     errors: list[BaseException] = []
     pool.errored.connect(errors.append)
-    pool.supervisor.poll = dies  # type: ignore[method-assign]
+    _end_the_consumer_loop(pool)
     with qtbot.waitSignal(pool.finished, timeout=15_000):
         pass
     assert len(errors) == 1 and isinstance(errors[0], SystemExit)
@@ -97,13 +102,7 @@ def test_the_window_says_when_its_consumer_thread_died(qtbot, make_window):
     sup = window.supervisor
     with qtbot.waitSignal(sup.items, timeout=15_000):
         pass
-    poll = sup.supervisor.poll
-
-    def dies(*args, **kwargs):
-        poll(*args, **kwargs)
-        raise SystemExit("a bug ended the loop")
-
-    sup.supervisor.poll = dies  # type: ignore[method-assign]
+    _end_the_consumer_loop(sup)
     with qtbot.waitSignal(sup.finished, timeout=15_000):
         pass
     assert "Internal error in the consumer thread: SystemExit" in window.statusBar().currentMessage()
