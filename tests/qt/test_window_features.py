@@ -154,8 +154,9 @@ def test_cpu_and_rss_columns_fill_in(qtbot, make_window):
 def test_clear_log_action_asks_first(qtbot, make_window):
     w = make_window(three())
     w.log_dock.append_line("pulse", "INFO", "hello")
+    w.log_dock.append_line("pulse", "INFO", "world")
     lines = w.log_dock.total_count()
-    assert lines >= 1
+    assert lines >= 2
     asked = []
     w.confirm = lambda title, text: asked.append(text) or False
     w.worker_actions.clear_log.trigger()
@@ -165,6 +166,24 @@ def test_clear_log_action_asks_first(qtbot, make_window):
     assert w.log_dock.total_count() == 0
     w.confirm = lambda title, text: pytest.fail("an empty log asks nothing")
     w.worker_actions.clear_log.trigger()
+
+
+def test_clear_log_with_a_search_active_counts_every_line_it_clears(qtbot, make_window):
+    w = make_window(three())
+    for n in range(8):
+        w.log_dock.append_line("pulse", "INFO", f"{'match' if n % 2 else 'other'} {n}")
+    w.log_dock.search_edit.setText("match")
+    assert (w.log_dock.visible_count(), w.log_dock.total_count()) == (4, 8)
+    asked = []
+    w.confirm = lambda title, text: asked.append(text) or True
+    w.worker_actions.clear_log.trigger()
+    assert asked[0].startswith("Clear all 8 lines of the log?\nThe filters show 4; the other 4 go too.")
+    assert w.log_dock.total_count() == 0
+    w.log_dock.append_line("pulse", "INFO", "other line")  # hidden by the search: the log is not empty
+    w.confirm = lambda title, text: asked.append(text) or False
+    w.worker_actions.clear_log.trigger()
+    assert asked[1].startswith("Clear all 1 line of the log?\nThe filters show 0; the other 1 go too.")
+    assert w.log_dock.total_count() == 1
 
 
 def test_settings_round_trip(qtbot, make_window, settings, tmp_path):
