@@ -23,7 +23,7 @@ from app.core.launchers import Launchers
 from app.core.logfiles import LogFiles, default_log_dir
 from app.core.policy import Command, State
 from app.core.run import LOCAL_NODE
-from app.core.spec import PulseConfig, WorkerSpec
+from app.core.spec import PulseConfig, WorkerSpec, runs_the_same
 from app.core.worker_record import WorkerRecord
 from app.core.worker_watch import WorkerWatch
 
@@ -138,7 +138,8 @@ class Supervisor:
         self._post("remove", self._check(name))
 
     def apply_config(self, config: PulseConfig) -> None:
-        """Reload: unchanged workers keep running, changed ones restart, removed ones stop."""
+        """Reload: unchanged workers keep running (so do those changed only in `SUPERVISION_FIELDS`),
+        changed ones restart, removed ones stop."""
         self._post("config", config)
 
     def wake(self) -> None:
@@ -384,14 +385,16 @@ class Supervisor:
                 self._feed(rec, policy.StopAsked())
                 if not rec.runtime.state.is_alive:
                     self._workers.pop(name, None)
-            elif new[name] != rec.spec:
-                if rec.runtime.state.is_alive:
-                    rec.pending_spec = new[name]
-                    self._feed(rec, policy.RestartAsked())
-                else:
+            elif new[name] != (rec.pending_spec or rec.spec):
+                if not rec.runtime.state.is_alive:
                     rec.spec = new[name]
                     if rec.spec.autostart:  # as if newly added: supervisord's update does the same
                         self._feed(rec, policy.StartAsked())
+                elif runs_the_same(rec.spec, new[name]):  # e.g. autostart, as Save writes it: no restart
+                    rec.spec, rec.pending_spec = new[name], None
+                else:
+                    rec.pending_spec = new[name]
+                    self._feed(rec, policy.RestartAsked())
         added = [name for name in new if name not in self._workers]
         for name in added:
             self._workers[name] = self._new_record(new[name])

@@ -107,6 +107,40 @@ def test_save_as_writes_which_workers_run(qtbot, make_window, tmp_path):
     assert saved == {"kept": True, "stopped": False, "started": True}
 
 
+def test_reloading_the_file_just_saved_restarts_nothing(qtbot, make_window, tmp_path):
+    w = make_window(
+        config(
+            spec("kept", "app.producers:counter", kwargs={"rate": 10.0}, autostart=True),
+            spec("started", "app.producers:counter", kwargs={"rate": 10.0}, autostart=False),
+        ),
+        autostart=True,
+    )
+    w.select("started")
+    w.worker_actions.start.trigger()
+    qtbot.waitUntil(lambda: all(w.model.row(n).state is State.RUNNING for n in ("kept", "started")), timeout=10_000)
+    target = tmp_path / "saved.toml"
+    w.config_files.ask_save_path = lambda: str(target)
+    assert w.config_files.save_as()
+    assert load_config(target).workers[1].autostart  # saved as it runs now
+    pids = {n: w.model.row(n).pid for n in ("kept", "started")}
+    states = []
+    w.supervisor.state_changed.connect(lambda name, state: states.append((name, state)))
+    core = w.supervisor.supervisor
+    assert w.config_files.reload()
+    qtbot.waitUntil(lambda: core.spec("started").autostart, timeout=30_000)  # the reload was taken in
+    assert {n: w.model.row(n).pid for n in pids} == pids and not states
+
+
+def test_saving_keeps_the_configs_backend(make_pool):
+    from dataclasses import replace
+
+    pool = make_pool(
+        replace(config(spec("w", "app.producers:counter")), backend="ray", ray_address="auto"), autostart=False
+    )
+    saved = pool.config()
+    assert (saved.backend, saved.ray_address) == ("ray", "auto")
+
+
 def test_reset_layout_brings_squashed_and_hidden_docks_back(qtbot, make_window):
     from app.qt.window.docks import MIN_DOCK_HEIGHT
 
