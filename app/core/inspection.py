@@ -124,6 +124,11 @@ def format_count(n: float) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def format_plural(n: int, noun: str) -> str:
+    """Return ``"1 problem"``, ``"3 problems"``, ``"1,200 workers"`` (nouns that take an s)."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def format_duration(seconds: float | None) -> str:
     """Return ``"1h 02m 03s"``-style uptime."""
     if seconds is None:

@@ -17,6 +17,7 @@ from app import __version__
 from app.core.config import load_config
 from app.core.config_dump import dump_config
 from app.core.errors import ConfigError
+from app.core.inspection import format_plural
 from app.core.policy import State
 from app.core.spec import PulseConfig
 from app.qt.background import BackgroundCall
@@ -116,13 +117,14 @@ class ConfigFiles(QObject):
         if error is not None or config is None:
             problems = error.problems if isinstance(error, ConfigError) else []
             listed = "\n".join(f"• {p}" for p in problems) or f"• {error}"
-            self.show_error("Invalid config", f"{len(problems) or 1} problem(s); nothing was changed:\n\n{listed}")
+            found = format_plural(len(problems) or 1, "problem")
+            self.show_error("Invalid config", f"{found}; nothing was changed:\n\n{listed}")
             return
         self._window.supervisor.apply_config(config)
         self.path = str(path)
         self.recent.add(self.path)
         self._update()
-        self._window.show_notice(f"Applied {path}: {len(config.workers)} worker(s)")
+        self._window.show_notice(f"Applied {path}: {format_plural(len(config.workers), 'worker')}")
 
     def save(self) -> bool:
         """Write the current workers to the config file (asking where if there is none)."""
