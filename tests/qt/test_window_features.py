@@ -229,10 +229,16 @@ def test_invalid_config_changes_nothing_and_says_why(qtbot, make_window, tmp_pat
     bad.write_text('[[worker]]\nname = "x"\ntarget = "no_such_module_q:f"\nstop_timout = 1\n')
     errors = []
     monkeypatch.setattr(w.config_files, "ask_open_path", lambda: str(bad))
-    monkeypatch.setattr(w.config_files, "show_error", lambda title, text: errors.append(text))
+    status = []
+    monkeypatch.setattr(
+        w.config_files,
+        "show_error",
+        lambda title, text: errors.append(text) or status.append(w.statusBar().currentMessage()),
+    )
     w.config_files.open_action.trigger()  # checked off the GUI thread: the error comes when it is done
     qtbot.waitUntil(lambda: bool(errors), timeout=20_000)
-    assert len(errors) == 1 and "nothing was changed" in errors[0]
+    assert len(errors) == 1 and errors[0].startswith("2 problems; nothing was changed")
+    assert status == [f"Not applied: 2 problems in {bad}"]  # no longer "Checking …" behind the dialog
     assert f"{bad}:3" in errors[0] and f"{bad}:4" in errors[0] and "stop_timeout" in errors[0]
     qtbot.assertNotEmitted(w.supervisor.consumer.events_received, wait=200)
     assert w.supervisor.names() == ["a", "b", "clock"]

@@ -118,6 +118,7 @@ class ConfigFiles(QObject):
             problems = error.problems if isinstance(error, ConfigError) else []
             listed = "\n".join(f"• {p}" for p in problems) or f"• {error}"
             found = format_plural(len(problems) or 1, "problem")
+            self._window.show_notice(f"Not applied: {found} in {path}")  # no longer "Checking…"
             self.show_error("Invalid config", f"{found}; nothing was changed:\n\n{listed}")
             return
         self._window.supervisor.apply_config(config)
