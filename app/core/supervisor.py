@@ -17,7 +17,7 @@ from typing import Any
 
 from app.core import fd_limit, policy
 from app.core.errors import ConfigError, ConfigProblem, UnknownWorkerError
-from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
+from app.core.events import CountersReset, Event, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.inspection import ProcessInfo
 from app.core.launchers import Launchers
 from app.core.logfiles import LogFiles, default_log_dir
@@ -272,7 +272,7 @@ class Supervisor:
                 rec = self._workers.get(payload)
                 if rec is not None:
                     rec.reset_counters()
-                    self._announce(rec, rec.runtime.state)  # carries restarts = 0 to the window
+                    self._events.append(CountersReset(payload, time.time()))  # in order with its items
             elif kind == "config":
                 self._apply(payload)
             elif kind == "add":
@@ -321,9 +321,13 @@ class Supervisor:
 
     def _feed(self, rec: WorkerRecord, event: policy.Event) -> None:
         """Run one policy transition and carry out its commands."""
-        was_backoff = rec.runtime.state is State.BACKOFF
+        was = rec.runtime.state
         step = policy.transition(rec.runtime, rec.spec, event, self._clock())
         rec.runtime = step.runtime
+        if was is State.STOPPING and Command.KILL in step.commands and isinstance(event, policy.TimerFired):
+            # Its exit reads "SIGKILL (9)", as an outside kill's would: say whose kill it is.
+            self._log(rec, f"did not stop within stop_timeout ({rec.spec.stop_timeout:g} s): killed", "WARNING")
+        was_backoff = was is State.BACKOFF
         for state in step.states:
             if state is State.STARTING and was_backoff and isinstance(event, policy.TimerFired):
                 rec.restarts += 1
@@ -373,8 +377,8 @@ class Supervisor:
     def _new_record(self, spec: WorkerSpec) -> WorkerRecord:
         return WorkerRecord(spec, log_path=str(self.log_files.path(spec.name)))
 
-    def _log(self, rec: WorkerRecord, line: str, *, traceback: bool = False) -> None:
-        self._events.append(LogLine(rec.spec.name, "pulse", "ERROR", line, time.time(), traceback))
+    def _log(self, rec: WorkerRecord, line: str, level: str = "ERROR", *, traceback: bool = False) -> None:
+        self._events.append(LogLine(rec.spec.name, "pulse", level, line, time.time(), traceback))
 
     def _apply(self, config: PulseConfig) -> None:
         self._launchers.configure(config)

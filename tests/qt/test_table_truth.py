@@ -90,6 +90,9 @@ def test_reset_counters_counts_from_zero_in_the_table_and_the_supervisor(qtbot, 
     assert w.supervisor.status("a").sent == 0 and w.supervisor.status("a").restarts == 0
     qtbot.waitUntil(lambda: core.record("a").received == 0, timeout=10_000)
     assert core.record("a").sent == 0 and core.record("a").lost == 0
+    qtbot.waitUntil(lambda: w.log_dock.model.entries()[-1].message == "counters reset", timeout=10_000)
+    states = [e.message for e in w.log_dock.model.entries() if e.message.startswith("→")]
+    assert states[-1] == "→ STOPPED"  # no state line for a state it did not enter again
 
 
 def test_the_status_bar_numbers_items_as_the_table_counts_and_keeps_to_the_selection(qtbot, make_window):

@@ -9,7 +9,7 @@ from typing import Any
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from qtpy.QtGui import QBrush, QColor
 
-from app.core.events import Event, ItemBatch, StateChanged, WorkersChanged
+from app.core.events import CountersReset, Event, ItemBatch, StateChanged, WorkersChanged
 from app.core.inspection import format_bytes, format_count, format_duration
 from app.core.item_text import item_text
 from app.core.policy import State
@@ -158,6 +158,8 @@ class WorkerTableModel(QAbstractTableModel):
                     # No process: no uptime, CPU or RSS, and no rate (even with the refresh paused).
                     row.started = row.cpu = row.rss = None
                     row.rate = 0.0
+            elif isinstance(ev, CountersReset):
+                row.reset_counters(time.monotonic())
             elif not changes_status(ev):
                 continue
             touched.add(row.name)
