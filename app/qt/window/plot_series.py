@@ -27,17 +27,24 @@ MAX_SELECTED_SERIES = 24
 MAX_KEYS_PER_WORKER = 16
 _REFUSED_KEYS_KEPT = 10_000  # distinct refused keys remembered per worker, for the note's count
 
-# Colours by a hash of the series' name (tab10, then six more that stand apart on white), so a
-# worker has the same colour in every run and launch; a colour another series already has is
-# skipped (the next free one is taken), so up to 16 series never share one.
+# Colours by a hash of the series' name, so a series has the same colour in every run and launch,
+# whatever came first. tab10, then ten more picked one by one as far (CIELAB) from all before as
+# a line on white allows (lightness 30-68, chroma 35-75): no two closer than tab10's own closest
+# pair (purple and pink, 27.7). More than MAX_KEYS_PER_WORKER + 1, so a worker's own lines, which
+# skip each other's colours (see `colour_of`), never share one.
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf", "#000000", "#a6761d", "#e7298a", "#66a61e", "#1b9e77", "#7570b3",
+    "#bcbd22", "#17becf", "#4b5a0f", "#a5004b", "#d2964b", "#5aa578", "#1e87ff", "#ff7887",
+    "#960087", "#2d3cb4", "#872d00", "#783c69",
 )  # fmt: skip
 
 
 def colour_of(name: str, taken: Iterable[str] = ()) -> str:
-    """Return the stable ``#rrggbb`` colour of series ``name``, avoiding ``taken`` while any is free."""
+    """Return the stable ``#rrggbb`` colour of series ``name``, avoiding ``taken`` while any is free.
+
+    Only a series' siblings (its worker's other lines, in the order its dict keys came) are passed
+    as ``taken``: other workers' series never move a colour, so it follows the name.
+    """
     taken = set(taken)
     first = zlib.crc32(name.encode("utf-8", "replace")) % len(PALETTE)
     for step in range(len(PALETTE)):
@@ -78,9 +85,11 @@ class PlotSeries:
         self.workers: frozenset[str] | None = None  # configured workers; None until told
         self._notes: dict[str, _WorkerNotes] = {}
         self._removed: list[Series] = []
+        self._live: set[str] = set()  # workers with a process: first for the few places unselected
 
     def apply_events(self, events: Iterable[Event]) -> set[str]:
-        """Take one emit's events in order; return the workers whose series got points."""
+        """Take one emit's events in order; return the workers whose series got points, or whose
+        empty plot says something else now (their first items, or items of another kind)."""
         # One conversion per worker per run of batches, not per batch: many workers send many
         # small batches. A new run or a worker set change flushes what is pending first.
         grouped: dict[str, tuple[list[object], int]] = {}
@@ -100,6 +109,10 @@ class PlotSeries:
                     items.extend(map(_plottable, ev.items) if ev.stand_ins else ev.items)
                     grouped[ev.worker] = (items, ev.received_ns)
             elif type(ev) is StateChanged:
+                if ev.state.is_alive:
+                    self._live.add(ev.worker)
+                else:
+                    self._live.discard(ev.worker)
                 if ev.state is State.STARTING:
                     flush(ev.worker)
                     self._break_lines(ev.worker)
@@ -111,12 +124,13 @@ class PlotSeries:
 
     def _append_batch(self, worker: str, items: list[object], received_ns: int) -> bool:
         notes = self._notes.setdefault(worker, _WorkerNotes())
+        first = not notes.items
         notes.items += len(items)
         columns = numeric_columns(items, lambda key: key in notes.keys or len(notes.keys) < MAX_KEYS_PER_WORKER)
         if not columns:
             last = items[-1]
-            notes.other_kind = last.type_name if type(last) is StandIn else type(last).__name__
-            return False
+            kind, notes.other_kind = notes.other_kind, last.type_name if type(last) is StandIn else type(last).__name__
+            return first or kind != notes.other_kind  # the empty plot's message changed: it must show
         n = len(items)
         t = received_ns * 1e-9
         appended = False
@@ -140,7 +154,7 @@ class PlotSeries:
         return appended
 
     def _add(self, name: str, worker: str) -> Series:
-        taken = [s.colour for s in self.series.values()]
+        taken = [s.colour for s in self.series.values() if s.worker == worker]
         series = self.series[name] = Series(worker, SeriesHistory(), colour_of(name, taken))
         return series
 
@@ -155,6 +169,7 @@ class PlotSeries:
             self._removed.append(self.series.pop(name))
         for worker in [w for w in self._notes if w not in self.workers]:
             del self._notes[worker]
+        self._live &= self.workers
 
     def take_removed(self) -> list[Series]:
         """Return the series dropped with their workers since the last call (their lines must go)."""
@@ -166,13 +181,14 @@ class PlotSeries:
 
         With ``selected`` workers: their series, up to MAX_SELECTED_SERIES. With none: the series
         of configured workers that have points after ``window_start`` (None: any), up to
-        MAX_AUTO_SERIES, in order of first appearance.
+        MAX_AUTO_SERIES, those of workers with a process first, each in order of first appearance.
         """
         if selected:
             candidates = [n for n, s in self.series.items() if s.worker in selected]
             limit = MAX_SELECTED_SERIES
         else:
             candidates = [n for n, s in self.series.items() if _has_points_after(s, window_start)]
+            candidates.sort(key=lambda n: self.series[n].worker not in self._live)  # stable: order kept
             limit = MAX_AUTO_SERIES
         return candidates[:limit], max(0, len(candidates) - limit)
 
