@@ -107,7 +107,7 @@ class InspectDialog(QDialog):
             "Items sent": f"{status.sent:,}",
             "Items received": f"{status.received:,}",
             "Items lost": f"{status.lost:,}",
-            "Rate": f"{row.rate:,.1f}/s" if row else "-",
+            "Rate": f"{row.rate:,.1f}/s" if row and row.pid is not None else "-",
             "Lag": f"{row.lag_ms:.1f} ms" if row and row.lag_ms is not None else "-",
             "Last item": elide(row.last_item, 200) if row and row.has_item else "-",
             "Log file": self._supervisor.log_path(self.name),

@@ -275,8 +275,8 @@ class WorkerTableModel(QAbstractTableModel):
             return "" if row.started is None else format_duration(time.monotonic() - row.started)
         if col == 4:
             return format_count(row.received)
-        if col == 5:
-            return format_count(row.rate) if row.rate >= 10 else f"{row.rate:.1f}"
+        if col == 5:  # no process, no rate: empty, as uptime, CPU and RSS are
+            return "" if row.pid is None else format_count(row.rate) if row.rate >= 10 else f"{row.rate:.1f}"
         if col == 6:
             return format_count(row.status.lost)
         if col == 7:
