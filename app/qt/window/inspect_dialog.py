@@ -23,6 +23,13 @@ FIELDS = (
 )  # fmt: skip
 
 
+def describe_child(pid: int, name: str, cmdline: str) -> str:
+    """Return ``"4242 sleep: sleep 600"``: a child's pid, name and command line (bounded)."""
+    if not name:
+        return f"{pid} (ended, or not readable)"
+    return f"{pid} {name}: {elide(cmdline, 120)}" if cmdline else f"{pid} {name}"
+
+
 class InspectDialog(QDialog):
     """Everything known about one worker; open it with `show_for` (one dialog per worker)."""
 
@@ -100,7 +107,7 @@ class InspectDialog(QDialog):
             "CPU %": "-" if info.cpu_percent is None else f"{info.cpu_percent:.1f}",
             "RSS": format_bytes(info.rss),
             "Threads": str(info.num_threads or "-"),
-            "Children": ", ".join(map(str, info.children)) or "none",
+            "Children": "\n".join(describe_child(*c) for c in info.children) or "none",
             "Open files": "\n".join(info.open_files) or "none",
             "Connections": "\n".join(info.connections) or "none",
             "Command line": elide(info.cmdline, 160) if info.cmdline else "-",
