@@ -125,6 +125,49 @@ def test_open_recent_lists_and_opens_the_files_used(qtbot, make_window, tmp_path
     qtbot.waitUntil(lambda: w.config_files.recent.paths()[0] == other, timeout=30_000)
 
 
+def test_open_asks_before_it_stops_running_workers_and_can_be_told_not_to(qtbot, make_window, settings, tmp_path):
+    w = make_window(
+        config(
+            spec("w", "app.producers:counter", kwargs={"rate": 10.0}),
+            spec("idle", "app.producers:counter", kwargs={"rate": 10.0}),
+        )
+    )
+    w.select("w")
+    w.worker_actions.start.trigger()
+    qtbot.waitUntil(lambda: w.model.row("w").state is State.RUNNING, timeout=10_000)
+    other = write(tmp_path, name="other", filename="other.toml")
+    asked = []
+    w.config_files.ask_open_path = lambda: other
+    w.config_files.ask_stop_workers = lambda text: asked.append(text) or (False, True)  # Cancel
+    w.config_files.open_action.trigger()
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage() == f"Not opened: {other}", timeout=30_000)
+    assert asked == ["Open other.toml?\n\nStops w: other.toml does not have it."]  # idle is not running
+    assert w.supervisor.names() == ["w", "idle"] and w.model.row("w").state is State.RUNNING
+    assert settings.value("ask_before_open_stops_workers", True, type=bool)  # a Cancel is not remembered
+    w.config_files.ask_stop_workers = lambda text: asked.append(text) or (True, True)  # Yes, don't ask again
+    w.config_files.open_action.trigger()
+    qtbot.waitUntil(lambda: w.supervisor.names() == ["other"], timeout=30_000)
+    assert len(asked) == 2 and not settings.value("ask_before_open_stops_workers", True, type=bool)
+    qtbot.waitUntil(lambda: w.model.row("other").state is State.RUNNING, timeout=10_000)
+    w.config_files.open_path(write(tmp_path, name="third", filename="third.toml"))
+    qtbot.waitUntil(lambda: w.supervisor.names() == ["third"], timeout=30_000)
+    assert len(asked) == 2  # told not to ask again
+
+
+def test_open_asks_nothing_when_nothing_runs_or_what_runs_stays(qtbot, make_window, tmp_path):
+    w = make_window(config(spec("w", "app.producers:counter", kwargs={"rate": 10.0}, autostart=False)))
+    asked, applied = [], []
+    w.config_files.ask_stop_workers = lambda text: asked.append(text) or (False, False)
+    apply_config = w.supervisor.apply_config
+    w.supervisor.apply_config = lambda cfg: applied.append(cfg) or apply_config(cfg)
+    same = write(tmp_path, name="w", filename="same.toml")
+    w.config_files.open_path(same)  # nothing runs
+    qtbot.waitUntil(lambda: w.model.row("w").state is State.RUNNING, timeout=30_000)  # same.toml starts it
+    w.config_files.open_path(same)  # w runs, and same.toml keeps it as it is
+    qtbot.waitUntil(lambda: len(applied) == 2, timeout=30_000)
+    assert asked == []
+
+
 def test_save_as_writes_which_workers_run(qtbot, make_window, tmp_path):
     w = make_window(
         config(
