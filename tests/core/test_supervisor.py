@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -15,6 +17,8 @@ from app.core.events import CountersReset, LogLine, StackDump, StateChanged, Wor
 from app.core.item_forms import StandIn
 from app.core.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec, states_of, wait_ended
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def exits_of(events, name):
@@ -41,6 +45,30 @@ def test_a_worker_shows_in_ps_by_its_name_and_target(make_supervisor):
     assert " ".join(proc.cmdline()).strip() == "pulse: feed (app.producers:counter)"
     sup.stop("feed")
     poll_until(sup, reached("feed", State.STOPPED))
+
+
+HELPER_TITLES = """
+import multiprocessing.resource_tracker, psutil
+from app.core.pulse_forkserver import server_pid
+from app.core.supervisor import Supervisor
+from tests.helpers import config, poll_until, reached, spec
+sup = Supervisor(config(spec("w", "app.producers:clock")))
+sup.start("w")
+poll_until(sup, reached("w", State.RUNNING))
+tracker = multiprocessing.resource_tracker._resource_tracker._pid
+for pid in (server_pid(), tracker):
+    print(" ".join(psutil.Process(pid).cmdline()).strip())
+sup.stop("w")
+poll_until(sup, reached("w", State.STOPPED))
+sup.close()
+"""
+
+
+def test_pulses_own_helpers_show_in_ps_by_their_titles():
+    code = "from app.core.policy import State\n" + HELPER_TITLES
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["pulse: forkserver", "pulse: resource tracker"]
 
 
 def test_reset_counters_counts_from_zero(make_supervisor):
