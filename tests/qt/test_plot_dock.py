@@ -314,18 +314,44 @@ def test_the_16_lines_of_one_worker_never_share_a_colour(dock):
     assert len({dock.colour(f"sensors.{k}") for k in sensors[0]}) == 3
 
 
-def test_the_palette_is_distinct_on_white():
-    def lab(colour: str) -> np.ndarray:
-        rgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
-        linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-        xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
-        f = np.cbrt(np.maximum(xyz / [0.95047, 1.0, 1.08883], 0.008856))
-        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+def _lab(colour: str) -> tuple[float, float, float]:
+    rgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    f = np.cbrt(np.maximum(xyz / [0.95047, 1.0, 1.08883], 0.008856))
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
 
-    points = [lab(c) for c in PALETTE]
-    closest = min(np.linalg.norm(a - b) for i, a in enumerate(points) for b in points[i + 1 :])
-    assert len(PALETTE) > MAX_KEYS_PER_WORKER and closest > 27  # tab10's own closest pair: 27.7
-    assert all(30 <= p[0] <= 75 for p in points)  # none too light to see on white, none black
+
+def _ciede2000(lab1: tuple[float, float, float], lab2: tuple[float, float, float]) -> float:
+    """The CIEDE2000 colour difference (Sharma, Wu and Dalal's formulation)."""
+    (l1, a1, b1), (l2, a2, b2) = lab1, lab2
+    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_mean**7 / (c_mean**7 + 25**7)))
+    c1, c2 = np.hypot(a1 * (1 + g), b1), np.hypot(a2 * (1 + g), b2)
+    h1, h2 = (np.degrees(np.arctan2(b, a * (1 + g))) % 360 for a, b in ((a1, b1), (a2, b2)))
+    dh = 0.0 if c1 * c2 == 0 else (h2 - h1 + 180) % 360 - 180
+    dl, dc, dhh = l2 - l1, c2 - c1, 2 * np.sqrt(c1 * c2) * np.sin(np.radians(dh / 2))
+    l_mean, c_mean2 = (l1 + l2) / 2, (c1 + c2) / 2
+    h_mean = h1 + h2 if c1 * c2 == 0 else (h1 + h2) / 2 + (180 if abs(h1 - h2) > 180 else 0)
+    t = (1 - 0.17 * np.cos(np.radians(h_mean - 30)) + 0.24 * np.cos(np.radians(2 * h_mean))
+         + 0.32 * np.cos(np.radians(3 * h_mean + 6)) - 0.20 * np.cos(np.radians(4 * h_mean - 63)))  # fmt: skip
+    sl = 1 + 0.015 * (l_mean - 50) ** 2 / np.sqrt(20 + (l_mean - 50) ** 2)
+    sc, sh = 1 + 0.045 * c_mean2, 1 + 0.015 * c_mean2 * t
+    rt = (
+        -np.sin(np.radians(60 * np.exp(-((((h_mean % 360) - 275) / 25) ** 2))))
+        * 2
+        * np.sqrt(c_mean2**7 / (c_mean2**7 + 25**7))
+    )
+    return float(np.sqrt((dl / sl) ** 2 + (dc / sc) ** 2 + (dhh / sh) ** 2 + rt * (dc / sc) * (dhh / sh)))
+
+
+def test_the_palette_is_distinct_on_white():
+    assert _ciede2000(_lab("#d62728"), _lab("#8c564b")) == pytest.approx(16.2, abs=0.05)  # tab10's closest
+    labs = [_lab(c) for c in PALETTE]
+    closest = min(_ciede2000(a, b) for i, a in enumerate(labs) for b in labs[i + 1 :])
+    assert len(PALETTE) > MAX_KEYS_PER_WORKER and closest >= 16.2
+    assert all(30 <= lab[0] <= 75 for lab in labs)  # none too light to see on white, none black
+    assert [colour_of(n) for n in ("sine", "sensors.temp", "sensors.humidity")] == [PALETTE[0], PALETTE[1], PALETTE[3]]
 
 
 def test_clear_empties_every_line(dock):

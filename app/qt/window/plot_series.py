@@ -28,15 +28,18 @@ MAX_KEYS_PER_WORKER = 16
 _REFUSED_KEYS_KEPT = 10_000  # distinct refused keys remembered per worker, for the note's count
 
 # Colours by a hash of the series' name, so a series has the same colour in every run and launch,
-# whatever came first. tab10, then ten more picked one by one as far (CIELAB) from all before as
-# a line on white allows (lightness 30-68, chroma 35-75): no two closer than tab10's own closest
-# pair (purple and pink, 27.7). More than MAX_KEYS_PER_WORKER + 1, so a worker's own lines, which
-# skip each other's colours (see `colour_of`), never share one.
+# whatever came first. tab10, then ten more picked one by one as far (CIEDE2000) from all before
+# as a line on white allows (lightness 30-68, chroma 30-80): no two closer than tab10's own
+# closest pair (red and brown, 16.2). More than MAX_KEYS_PER_WORKER + 1, so a worker's own lines,
+# which skip each other's colours (see `colour_of`), never share one.
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf", "#4b5a0f", "#a5004b", "#d2964b", "#5aa578", "#1e87ff", "#ff7887",
-    "#960087", "#2d3cb4", "#872d00", "#783c69",
+    "#bcbd22", "#17becf", "#4b4b00", "#007869", "#960069", "#2d3ca5", "#a57800", "#f08787",
+    "#87a5e1", "#00690f", "#69b496", "#e10f69",
 )  # fmt: skip
+# The hash's start value: any gives stable colours; this one gives the built-in demo's first
+# five lines tab10's blue, orange, green, red and pink, and its other workers' lines colours of their own.
+_HASH_START = 5346
 
 
 def colour_of(name: str, taken: Iterable[str] = ()) -> str:
@@ -46,7 +49,7 @@ def colour_of(name: str, taken: Iterable[str] = ()) -> str:
     as ``taken``: other workers' series never move a colour, so it follows the name.
     """
     taken = set(taken)
-    first = zlib.crc32(name.encode("utf-8", "replace")) % len(PALETTE)
+    first = zlib.crc32(name.encode("utf-8", "replace"), _HASH_START) % len(PALETTE)
     for step in range(len(PALETTE)):
         colour = PALETTE[(first + step) % len(PALETTE)]
         if colour not in taken:
