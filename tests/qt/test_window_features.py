@@ -355,3 +355,15 @@ def test_late_ticks_while_workers_take_the_cpu_bring_advice_once(qtbot, make_win
     assert w.statusBar().currentMessage() == advices[0]
     logged = [e for e in w.log_dock.model._all if e.message == advices[0]]
     assert [(e.worker, e.level) for e in logged] == [("pulse", "WARNING")]
+
+
+def test_a_small_window_keeps_the_search_field_and_the_plot_usable(qtbot, make_window):
+    from app.qt.window.log_bar import SEARCH_MIN_CHARS
+
+    w = make_window(three())
+    w.resize(800, 600)
+    qtbot.waitUntil(lambda: w.width() <= max(800, w.minimumSizeHint().width()), timeout=5000)
+    search, plot, legend = w.log_dock.search_edit, w.plot_dock.plot_widget, w.plot_dock.legend
+    qtbot.waitUntil(lambda: search.width() >= SEARCH_MIN_CHARS * search.fontMetrics().averageCharWidth(), timeout=5000)
+    assert plot.width() > legend.width()  # was narrower than its legend
+    assert w.log_dock.geometry().right() < w.plot_dock.geometry().left()  # side by side, neither under the other
