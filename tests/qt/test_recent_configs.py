@@ -136,12 +136,19 @@ def test_open_asks_before_it_stops_running_workers_and_can_be_told_not_to(qtbot,
     w.worker_actions.start.trigger()
     qtbot.waitUntil(lambda: w.model.row("w").state is State.RUNNING, timeout=10_000)
     other = write(tmp_path, name="other", filename="other.toml")
-    asked = []
+    asked, status = [], []
+
+    def cancel(text):
+        asked.append(text)
+        status.append(w.statusBar().currentMessage())
+        return False, True  # Cancel, with "Don't ask again" checked
+
     w.config_files.ask_open_path = lambda: other
-    w.config_files.ask_stop_workers = lambda text: asked.append(text) or (False, True)  # Cancel
+    w.config_files.ask_stop_workers = cancel
     w.config_files.open_action.trigger()
     qtbot.waitUntil(lambda: w.statusBar().currentMessage() == f"Not opened: {other}", timeout=30_000)
     assert asked == ["Open other.toml?\n\nStops w: other.toml does not have it."]  # idle is not running
+    assert status == [f"Checked {other}: opening it asks first"]
     assert w.supervisor.names() == ["w", "idle"] and w.model.row("w").state is State.RUNNING
     assert settings.value("ask_before_open_stops_workers", True, type=bool)  # a Cancel is not remembered
     w.config_files.ask_stop_workers = lambda text: asked.append(text) or (True, True)  # Yes, don't ask again

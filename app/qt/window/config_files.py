@@ -170,6 +170,7 @@ class ConfigFiles(QObject):
         kept = [n for n in alive if n not in stopped and n not in restarted]
         if kept:
             lines.append(f"Keeps {', '.join(kept)} running.")
+        self._window.show_notice(f"Checked {path}: opening it asks first")  # no longer "Checking…"
         yes, never_again = self.ask_stop_workers("\n".join(lines))
         if yes and never_again:
             settings.setValue(ASK_KEY, False)
