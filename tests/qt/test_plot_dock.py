@@ -302,6 +302,12 @@ def test_colours_follow_the_name_whatever_arrives_first(qtbot):
     assert colours[0] == colours[1] == {"sine": colour_of("sine"), first: colour_of(first)}
 
 
+def test_numbered_workers_take_consecutive_colours():
+    colours = [colour_of(f"c{i}") for i in range(1, len(PALETTE) + 1)]
+    assert len(set(colours)) == len(PALETTE)  # c1 to c20: every colour once, whatever else runs
+    assert PALETTE.index(colours[1]) == (PALETTE.index(colours[0]) + 1) % len(PALETTE)
+
+
 def test_the_16_lines_of_one_worker_never_share_a_colour(dock):
     others = [f"w{i}" for i in range(12)]
     dock.append_events([batch(n, [1.0], at_s=1.0) for n in others])  # colours taken by other workers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,16 +41,21 @@ PALETTE = (
 # The hash's start value: any gives stable colours; this one gives the built-in demo's first
 # five lines tab10's blue, orange, green, red and pink, and its other workers' lines colours of their own.
 _HASH_START = 5346
+_TRAILING_NUMBER = re.compile(r"(.*?)(\d{1,9})")
 
 
 def colour_of(name: str, taken: Iterable[str] = ()) -> str:
     """Return the stable ``#rrggbb`` colour of series ``name``, avoiding ``taken`` while any is free.
 
     Only a series' siblings (its worker's other lines, in the order its dict keys came) are passed
-    as ``taken``: other workers' series never move a colour, so it follows the name.
+    as ``taken``: other workers' series never move a colour, so it follows the name. Names that
+    end in a number take consecutive colours (``c1``, ``c2``, ... or ``ch0`` to ``ch15``), so up to
+    20 numbered workers never share one either.
     """
     taken = set(taken)
-    first = zlib.crc32(name.encode("utf-8", "replace"), _HASH_START) % len(PALETTE)
+    numbered = _TRAILING_NUMBER.fullmatch(name)
+    stem, number = (numbered[1], int(numbered[2])) if numbered else (name, 0)
+    first = (zlib.crc32(stem.encode("utf-8", "replace"), _HASH_START) + number) % len(PALETTE)
     for step in range(len(PALETTE)):
         colour = PALETTE[(first + step) % len(PALETTE)]
         if colour not in taken:
