@@ -155,7 +155,8 @@ def test_open_asks_before_it_stops_running_workers_and_can_be_told_not_to(qtbot,
     w.config_files.open_action.trigger()
     qtbot.waitUntil(lambda: w.supervisor.names() == ["other"], timeout=30_000)
     assert len(asked) == 2 and not settings.value("ask_before_open_stops_workers", True, type=bool)
-    qtbot.waitUntil(lambda: w.model.row("other").state is State.RUNNING, timeout=10_000)
+    # The table has its row once the supervisor's WorkersChanged arrives, a poll after names() changed.
+    qtbot.waitUntil(lambda: (row := w.model.get("other")) is not None and row.state is State.RUNNING, timeout=10_000)
     w.config_files.open_path(write(tmp_path, name="third", filename="third.toml"))
     qtbot.waitUntil(lambda: w.supervisor.names() == ["third"], timeout=30_000)
     assert len(asked) == 2  # told not to ask again

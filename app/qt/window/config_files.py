@@ -104,7 +104,8 @@ class ConfigFiles(QObject):
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         again = QCheckBox("Don't ask again")
         box.setCheckBox(again)
-        return box.exec() == QMessageBox.StandardButton.Yes, again.isChecked()
+        box.exec()  # its int result compares unequal to the enum on some bindings: ask the box
+        return box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes, again.isChecked()
 
     # --- commands -------------------------------------------------------------------------
 
