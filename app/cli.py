@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from app.core.config import describe_worker, load_config, parse_config
 from app.core.errors import ConfigError
+from app.core.inspection import format_plural
 from app.core.spec_checks import MAX_SECONDS
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ def demo_config() -> PulseConfig:
 
 
 def last_window_config() -> str | None:
-    """Return the config file the window had when it last closed, if it still exists (QSettings)."""
+    """Return the config file the window had when it last closed, if any, even if gone since (QSettings)."""
     try:
         from app.qt.window.recent_configs import RecentConfigs, settings_for_app
     except ImportError:  # Qt missing: the window will say so
@@ -36,10 +37,18 @@ def last_window_config() -> str | None:
 
 
 def _config_failed(exc: ConfigError) -> int:
-    print(f"{len(exc.problems)} problem(s) in the config; nothing was started:", file=sys.stderr)
+    print(f"{format_plural(len(exc.problems), 'problem')} in the config; nothing was started:", file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem}", file=sys.stderr)
     return EXIT_CONFIG_ERROR
+
+
+def fallback_notice(path: str, exc: ConfigError) -> str:
+    """Return why the window opens the demo instead of the last config: a line, then every problem."""
+    problems = [str(p) for p in exc.problems] or [path]
+    more = f" (and {format_plural(len(problems) - 1, 'more problem')}: see the log)" if len(problems) > 1 else ""
+    first = f"The last config could not be reopened, so the built-in demo is open: {problems[0]}{more}"
+    return "\n".join([first, *(f"  {problem}" for problem in problems)]) if more else first
 
 
 def _duration(text: str) -> float:
@@ -57,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``main.py``."""
     p = argparse.ArgumentParser(prog="pulse", description="Supervise Python worker processes and watch their data.")
     p.add_argument(
-        "--config", metavar="FILE", help="TOML config file (default: the window reopens the last one, else the demo)"
+        "--config",
+        metavar="FILE",
+        help="TOML config file (default: the one the window had last, else the built-in demo; --headless: the demo)",
     )
     p.add_argument("--demo", action="store_true", help="the built-in demo, even if the window had a config last time")
     p.add_argument("--check", action="store_true", help="validate the config and exit (0 valid, 2 invalid)")
@@ -74,21 +85,24 @@ def main(argv: list[str] | None = None) -> int:
         print("--config and --demo exclude each other", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     window = not (args.check or args.headless)
-    path = args.config or (None if args.demo or not window else last_window_config())
+    path = args.config or (None if args.demo or args.headless else last_window_config())
+    notice = None
     try:
         config = load_config(path) if path else demo_config()
     except ConfigError as exc:
-        if not args.config:  # the config reopened from last time: say why, and open the demo instead
-            print(f"{path} (the last config) could not be reopened; opening the demo:", file=sys.stderr)
-            for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
-            config = demo_config()
-        else:
+        if args.config or not window:
             return _config_failed(exc)
+        # The config reopened from last time: open the demo instead, and say why, in the window too
+        # (started from a launcher, nobody reads stderr).
+        assert path is not None
+        notice = fallback_notice(path, exc)
+        print(notice, file=sys.stderr)
+        config = demo_config()
     if args.start_method:
         config = replace(config, start_method=args.start_method)
     if args.check:
-        print(f"{config.source or 'built-in demo'}: OK, {len(config.workers)} worker(s), {config.start_method}")
+        workers = format_plural(len(config.workers), "worker")
+        print(f"{config.source or 'built-in demo'}: OK, {workers}, {config.start_method}")
         for spec in config.workers:
             print(f"  {describe_worker(spec)}")
         return 0
@@ -104,4 +118,4 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NO_DISPLAY
     from app.qt.window.application import run_window
 
-    return run_window(config)
+    return run_window(config, notice)

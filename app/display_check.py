@@ -13,7 +13,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-# soname -> (Debian/Ubuntu package, Fedora package)
+from app.core import install_hint
+
+# soname -> (Debian/Ubuntu package, Fedora package); commands name packages in this order.
 PACKAGES = {
     "libxcb-icccm.so.4": ("libxcb-icccm4", "xcb-util-wm"),
     "libxcb-image.so.0": ("libxcb-image0", "xcb-util-image"),
@@ -36,6 +38,20 @@ PACKAGES = {
     "libGL.so.1": ("libgl1", "mesa-libGL"),
     "libEGL.so.1": ("libegl1", "mesa-libEGL"),
 }
+# What a minimal system most often lacks: the README's install lines are `install_commands` of these.
+COMMONLY_MISSING = ("libxcb-icccm.so.4", "libxcb-keysyms.so.1", "libxcb-xinerama.so.0", "libxkbcommon-x11.so.0")
+
+
+def install_commands(libraries: list[str] | tuple[str, ...]) -> tuple[str, str] | None:
+    """Return the (Debian/Ubuntu, Fedora) commands that install ``libraries``; None if none is known.
+
+    One source for the first-run message and the README, so the two cannot drift apart.
+    """
+    known = [lib for lib in PACKAGES if lib in libraries]  # PACKAGES order, whatever order they came in
+    if not known:
+        return None
+    debian, fedora = (list(dict.fromkeys(PACKAGES[lib][i] for lib in known)) for i in (0, 1))
+    return f"sudo apt-get install -y {' '.join(debian)}", f"sudo dnf install -y {' '.join(fedora)}"
 
 
 def display_problem(env: dict[str, str] | None = None) -> str | None:
@@ -47,25 +63,30 @@ def display_problem(env: dict[str, str] | None = None) -> str | None:
     if not env.get("DISPLAY") and not platform:
         if env.get("WAYLAND_DISPLAY"):
             return None
-        return "Pulse cannot open its window: there is no display (DISPLAY is not set).\n" + _HEADLESS
+        return "Pulse cannot open its window: there is no display (DISPLAY is not set).\n" + headless_hint()
     missing = missing_xcb_libraries()
     if not missing:
         return None
-    debian = sorted({PACKAGES[lib][0] for lib in missing if lib in PACKAGES})
-    fedora = sorted({PACKAGES[lib][1] for lib in missing if lib in PACKAGES})
     lines = [
         "Pulse cannot open its window: Qt's X11 (xcb) plugin needs libraries this system lacks:",
         f"  {', '.join(missing)}",
     ]
-    if debian:
-        lines += [
-            "Install them (Debian/Ubuntu):", f"  sudo apt-get install -y {' '.join(debian)}",
-            "or (Fedora):", f"  sudo dnf install -y {' '.join(fedora)}",
-        ]  # fmt: skip
-    return "\n".join(lines) + "\n" + _HEADLESS
+    commands = install_commands(missing)
+    if commands is not None:
+        debian, fedora = commands
+        lines += ["Install them (Debian/Ubuntu):", f"  {debian}", "or (Fedora):", f"  {fedora}"]
+    return "\n".join(lines) + "\n" + headless_hint()
 
 
-_HEADLESS = "Pulse also runs without a display: python main.py --headless --config your.toml"
+def headless_hint() -> str:
+    """Return how to run Pulse without a display, with the interpreter running it now.
+
+    A bare ``python`` may be one without Pulse's dependencies (outside its venv: a psutil
+    ImportError); the one that got this far has them.
+    """
+    script = install_hint.CHECKOUT / "main.py"
+    command = f"{install_hint.python()} {install_hint.shown_path(str(script))}" if script.is_file() else "pulse"
+    return f"Pulse also runs without a display: {command} --headless --config your.toml"
 
 
 def missing_xcb_libraries() -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -77,6 +78,11 @@ class _StopRequest:
     `Supervisor.wake` takes a non-reentrant lock, so the handler calls it only while the main
     thread waits inside `Supervisor.poll` (``polling``), never while it might hold that lock.
     A second SIGINT or SIGTERM kills the workers; a SIGHUP only ever asks for the graceful stop.
+
+    Python runs the handler only once the main thread is back in Python code: a signal that
+    lands just as it enters the poll's wait left it asleep until the poll's timeout. So the
+    signal also writes to a wake-up fd (`signal.set_wakeup_fd`) that a thread of ours waits on
+    and turns into `Supervisor.wake`.
     """
 
     def __init__(self, supervisor: Supervisor) -> None:
@@ -84,6 +90,8 @@ class _StopRequest:
         self.count = 0
         self.polling = False
         self._old: dict[int, Any] = {}
+        self._wakeup: tuple[int, int, int] | None = None  # read end, write end, the previous wake-up fd
+        self._relay: threading.Thread | None = None
 
     def install(self) -> None:
         """Install the handlers (only possible from the main thread; elsewhere a no-op)."""
@@ -91,12 +99,29 @@ class _StopRequest:
             return
         for sig in _STOP_SIGNALS:
             self._old[sig] = signal.signal(sig, self._handle)
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        self._wakeup = (r, w, signal.set_wakeup_fd(w, warn_on_full_buffer=False))
+        self._relay = threading.Thread(target=self._relay_signals, args=(r,), name="pulse-signals", daemon=True)
+        self._relay.start()
 
     def restore(self) -> None:
         """Put back the handlers that were there before `install`."""
         for sig, old in self._old.items():
             signal.signal(sig, old if old is not None else signal.SIG_DFL)
         self._old.clear()
+        if self._wakeup is not None:
+            r, w, previous = self._wakeup
+            signal.set_wakeup_fd(previous)
+            os.close(w)  # the relay reads end of file, and ends
+            if self._relay is not None:
+                self._relay.join(timeout=5.0)
+            os.close(r)
+            self._wakeup = self._relay = None
+
+    def _relay_signals(self, r: int) -> None:
+        while os.read(r, 64):  # a signal came, whichever thread took it: wake the poll
+            self._supervisor.wake()
 
     def _handle(self, signum: int, frame: Any) -> None:
         if signum == signal.SIGHUP and self.count:

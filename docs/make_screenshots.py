@@ -16,21 +16,23 @@ def main() -> int:
     from PyQt5.QtWidgets import QApplication, QMenu, QToolTip
 
     from app.cli import demo_config
-    from app.core.supervisor import Supervisor
+    from app.qt.qt_supervisor import QtSupervisor
     from app.qt.window.main_window import MainWindow
 
     app = QApplication(sys.argv[:1])
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(Supervisor(demo_config()), settings=settings)
+    supervisor = QtSupervisor(demo_config(), autostart=False, objects=False)  # as application.run_window
+    window = MainWindow(supervisor, settings=settings)
     window.show()
-    window.supervisor.start_autostart()
+    supervisor.start_autostart()
+    actions = window.worker_actions
 
     def step1() -> None:
         window.select("chatty", "crashy")
-        window.actions.start.trigger()
+        actions.start.trigger()
         window.select("sine")
-        window.actions.stop.trigger()  # started again 2 s later: the plot breaks its line there
-        QTimer.singleShot(2000, window.actions.start.trigger)
+        actions.stop.trigger()  # started again 2 s later: the plot breaks its line there
+        QTimer.singleShot(2000, actions.start.trigger)
 
     def step2() -> None:
         window.select("sine", "sensors")
@@ -88,9 +90,35 @@ def main() -> int:
     QTimer.singleShot(9000, step3)
     QTimer.singleShot(12000, step4)
     app.exec()
-    window.consumer.wait()
+    supervisor.close()  # the window shut it down as it closed; this joins its thread
+    shoot_first_run()
     shoot_examples(app)
     return 0
+
+
+def shoot_first_run() -> None:
+    """Save what the README's first command prints on a Debian lacking libxcb-icccm4, as a terminal shows it."""
+    from PyQt5.QtGui import QFontDatabase
+    from PyQt5.QtWidgets import QPlainTextEdit
+
+    from app import display_check
+    from app.cli import EXIT_NO_DISPLAY
+
+    display_check.missing_xcb_libraries = lambda: ["libxcb-icccm.so.4"]  # what that system lacks
+    text = display_check.display_problem({"DISPLAY": ":0"})
+    terminal = QPlainTextEdit(f"$ .venv/bin/python main.py\n{text}\n(exit status {EXIT_NO_DISPLAY})\n")
+    terminal.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    terminal.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    terminal.setStyleSheet("QPlainTextEdit { background: white; color: black; border: 1px solid #888; }")
+    metrics = terminal.fontMetrics()
+    lines = terminal.toPlainText().splitlines()
+    terminal.resize(
+        max(map(metrics.horizontalAdvance, lines)) + 4 * metrics.averageCharWidth(),
+        (len(lines) + 2) * metrics.lineSpacing(),
+    )
+    terminal.show()
+    terminal.grab().save(str(OUT / "first-run-no-xcb.png"))
+    terminal.close()
 
 
 def shoot_examples(app: object) -> None:

@@ -23,7 +23,7 @@ def test_missing_xcb_libraries_are_named_with_the_packages_to_install(monkeypatc
     text = display_problem({"DISPLAY": ":0"})
     assert "libxcb-icccm.so.4, libxcb-keysyms.so.1" in text
     assert "sudo apt-get install -y libxcb-icccm4 libxcb-keysyms1" in text
-    assert "sudo dnf install -y xcb-util-keysyms xcb-util-wm" in text
+    assert "sudo dnf install -y xcb-util-wm xcb-util-keysyms" in text  # the README's order
     assert "--headless" in text
     monkeypatch.setattr(display_check, "missing_xcb_libraries", lambda: [])
     assert display_problem({"DISPLAY": ":0"}) is None
@@ -34,4 +34,8 @@ def test_no_display_at_all_exits_3_saying_so_before_qt_starts():
     proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 3
     assert "there is no display" in proc.stderr and "--headless" in proc.stderr
+    # The interpreter that ran it (a bare `python` may lack Pulse's dependencies), as typed from here.
+    inside = os.path.abspath(sys.executable).startswith(str(ROOT) + os.sep)
+    python = os.path.relpath(sys.executable, ROOT) if inside else os.path.abspath(sys.executable)
+    assert f"without a display: {python} main.py --headless --config your.toml" in proc.stderr
     assert "Reinstalling the application" not in proc.stderr  # Qt's own abort never came

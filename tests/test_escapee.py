@@ -6,7 +6,6 @@ import contextlib
 import json
 import multiprocessing
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -75,6 +74,18 @@ class Run:
         wait_ended(self.others, timeout=10.0)
 
 
+def _read_ends(pid: int) -> set[str]:
+    """Return the pipes ``pid`` holds open for reading, past its stdin, stdout and stderr."""
+    found = set()
+    for fd in [fd for fd in os.listdir(f"/proc/{pid}/fd") if int(fd) > 2]:
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            flags = Path(f"/proc/{pid}/fdinfo/{fd}").read_text().split("flags:")[1].split()[0]
+            if target.startswith("pipe:") and int(flags, 8) & os.O_ACCMODE == os.O_RDONLY:
+                found.add(target)
+    return found
+
+
 def _pipes(pid: int) -> set[str]:
     """Return what each descriptor of ``pid`` points at (``pipe:[123]``, paths)."""
     found = set()
@@ -97,11 +108,10 @@ def test_no_helper_or_escapee_holds_pulses_stdout_or_the_alive_pipe(tmp_path, st
         pulses = {_pipe_of(run.pulse.stdout.fileno()), _pipe_of(run.pulse.stderr.fileno())}
         for p in [*helpers, worker, escapee]:
             assert not pulses & _pipes(p.pid), p.cmdline()
-        servers = [p for p in helpers if "forkserver" in " ".join(p.cmdline())]
+        servers = [p for p in helpers if " ".join(p.cmdline()).strip() == "pulse: forkserver"]  # its title
         assert len(servers) == (start_method == "forkserver")
-        for server in servers:  # started as `main(listener_fd, alive_r, ...)`
-            alive_r = int(re.search(r"main\((\d+), (\d+)", " ".join(server.cmdline()))[2])
-            alive = os.readlink(f"/proc/{server.pid}/fd/{alive_r}")
+        for server in servers:  # its "Pulse is alive" pipe: the one it reads of those Pulse holds (the write end)
+            (alive,) = _read_ends(server.pid) & _pipes(run.pulse.pid)
             assert alive not in _pipes(worker.pid) | _pipes(escapee.pid)
         run.pulse.send_signal(signal.SIGTERM)
         assert run.pulse.wait(timeout=30) == 0

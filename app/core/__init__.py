@@ -17,7 +17,16 @@ if TYPE_CHECKING:
         TargetError,
         UnknownWorkerError,
     )
-    from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
+    from app.core.events import (
+        CountersReset,
+        Event,
+        ItemBatch,
+        LogLine,
+        StackDump,
+        StateChanged,
+        WorkerExited,
+        WorkersChanged,
+    )
     from app.core.inspection import Inspector, ProcessInfo
     from app.core.policy import State
     from app.core.spec import PulseConfig, RestartPolicy, WorkerSpec
@@ -43,7 +52,17 @@ _HOME = {
         "errors",
     ),
     **dict.fromkeys(
-        ("Event", "ItemBatch", "LogLine", "StackDump", "StateChanged", "WorkerExited", "WorkersChanged"), "events"
+        (
+            "CountersReset",
+            "Event",
+            "ItemBatch",
+            "LogLine",
+            "StackDump",
+            "StateChanged",
+            "WorkerExited",
+            "WorkersChanged",
+        ),
+        "events",
     ),
     **dict.fromkeys(("Inspector", "ProcessInfo"), "inspection"),
     "State": "policy",
@@ -56,6 +75,7 @@ _HOME = {
 __all__ = [
     "ConfigError",
     "ConfigProblem",
+    "CountersReset",
     "Event",
     "Inspector",
     "ItemBatch",

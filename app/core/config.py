@@ -16,6 +16,7 @@ from app.core import ray_address as ray_address_check
 from app.core import ray_upload
 from app.core.config_locator import TomlLocator
 from app.core.errors import ConfigError, ConfigProblem
+from app.core.install_hint import pip_install
 from app.core.spec import (
     BACKENDS,
     DEFAULT_CHECK_TIMEOUT,
@@ -86,18 +87,23 @@ class _Checker:
     def backends(self, tables: list[Any], default: str, labels: dict[int, str], address: str | None) -> None:
         """Check what each worker's backend asks: Ray installed for Ray workers, Ray keys only on them,
         and (given an ``address``) a cluster there."""
-        rays = 0
+        rays = inherited = 0
+        no_ray = f"Ray workers need Ray, which is not installed: {pip_install('ray')}"
         for n, table in enumerate(tables, start=1):
             if not isinstance(table, dict) or self.failed(f"{labels[n]}.backend"):
                 continue
             backend = table.get("backend") or default
             rays += backend == "ray"
             if backend == "ray" and importlib.util.find_spec("ray") is None:
-                loc = ("worker", n, "backend") if "backend" in table else ("pulse", "backend")
-                self.fail(loc, f"{labels[n]}.backend", "Ray workers need Ray: pip install 'pulse-supervisor[ray]'")
+                if table.get("backend"):  # the worker's own key says so
+                    self.fail(("worker", n, "backend"), f"{labels[n]}.backend", no_ray)
+                else:
+                    inherited += 1  # [pulse] says so: one problem there, not one per worker
             for key in _RAY_ONLY:
                 if backend == "local" and key in table and not self.failed(f"{labels[n]}.{key}"):
                     self.fail(("worker", n, key), f"{labels[n]}.{key}", 'applies to Ray workers only (backend = "ray")')
+        if inherited:
+            self.fail(("pulse", "backend"), "pulse.backend", no_ray)
         reason = (
             ray_address_check.unreachable(address)
             if rays and address and not self.failed("pulse.ray_address")

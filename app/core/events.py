@@ -63,6 +63,17 @@ class WorkerExited:
 
 
 @dataclass(frozen=True, slots=True)
+class CountersReset:
+    """The worker's items, lost items and restarts count from zero from here on (the user asked)."""
+
+    worker: str
+    time: float  # time.time() here
+
+
+COUNTERS_RESET = "counters reset"  # what logs say for a `CountersReset`
+
+
+@dataclass(frozen=True, slots=True)
 class StackDump:
     """The worker's current Python stack, all threads, as text."""
 
@@ -77,7 +88,7 @@ class WorkersChanged:
     names: tuple[str, ...]
 
 
-Event = ItemBatch | LogLine | StateChanged | WorkerExited | StackDump | WorkersChanged
+Event = ItemBatch | LogLine | StateChanged | WorkerExited | StackDump | WorkersChanged | CountersReset
 
 
 def merge_batches(events: list[Event]) -> list[Event]:

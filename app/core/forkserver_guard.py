@@ -1,4 +1,4 @@
-"""Imported by the forkserver's preload: makes the forkserver a guarded subreaper (see worker_tree)."""
+"""Imported by the forkserver's preload: makes the forkserver a guarded subreaper (see worker_tree), titled."""
 
 from __future__ import annotations
 
@@ -26,8 +26,21 @@ def _in_forkserver() -> bool:
     return False
 
 
+TITLE = "pulse: forkserver"
+
+
+def _set_title() -> None:
+    # Otherwise ps and htop show "python -B -c from multiprocessing.forkserver import main; ...".
+    try:
+        import setproctitle
+    except ImportError:  # pragma: no cover - a dependency; without it the title stays Python's
+        return
+    setproctitle.setproctitle(TITLE)
+
+
 # Only there: imported anywhere else (a test, a tool listing modules) this does nothing.
 if _in_forkserver():
+    _set_title()
     worker_tree.guard_forkserver()
     worker_tree.own_session()
     helper_stdio.detach_from_pulse()  # last: own_session may still have a word for Pulse's stderr

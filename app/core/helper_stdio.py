@@ -15,6 +15,14 @@ from typing import Any
 # the SIGHUP of a closed terminal at all (it never unblocks that one): the workers still use it
 # while Pulse stops them.
 _TRACKER_BLOCKS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+TRACKER_TITLE = "pulse: resource tracker"
+# What the tracker runs: multiprocessing's own line, after a title for ps and htop (Pulse's own
+# tracker only; one the app started itself keeps Python's command line).
+_TRACKER_CODE = (
+    "try:\n import setproctitle\nexcept ImportError:\n pass\n"
+    f"else:\n setproctitle.setproctitle({TRACKER_TITLE!r})\n"
+    "from multiprocessing.resource_tracker import main;main({fd})"
+)
 
 
 class _Unwaited(subprocess.Popen[bytes]):
@@ -73,7 +81,7 @@ def start_resource_tracker() -> None:
         try:
             exe = spawn.get_executable()
             args = [exe, *util._args_from_interpreter_flags()]  # type: ignore[attr-defined]
-            args += ["-c", f"from multiprocessing.resource_tracker import main;main({r})"]
+            args += ["-c", _TRACKER_CODE.format(fd=r)]
             stderr = subprocess.DEVNULL if stderr_is_awaited() else None
             blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _TRACKER_BLOCKS)
             try:

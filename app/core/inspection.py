@@ -6,7 +6,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import psutil
 
@@ -14,6 +14,14 @@ if TYPE_CHECKING:
     from psutil._ntuples import pconn
 
 _T = TypeVar("_T")
+
+
+class ChildProcess(NamedTuple):
+    """A process a worker started (or one of theirs): what a person needs to tell which it is."""
+
+    pid: int
+    name: str  # "" when it could not be read (gone meanwhile, or not ours)
+    cmdline: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +36,7 @@ class ProcessInfo:
     cpu_percent: float | None = None
     rss: int | None = None
     num_threads: int | None = None
-    children: tuple[int, ...] = ()
+    children: tuple[ChildProcess, ...] = ()
     open_files: tuple[str, ...] = ()
     connections: tuple[str, ...] = ()
     cmdline: str = ""
@@ -62,7 +70,7 @@ class Inspector:
                     cpu_percent=proc.cpu_percent(None),
                     rss=proc.memory_info().rss,
                     num_threads=proc.num_threads(),
-                    children=tuple(c.pid for c in proc.children(recursive=True)),
+                    children=tuple(_child(c) for c in proc.children(recursive=True)),
                     open_files=tuple(f.path for f in _safe(proc.open_files)),
                     connections=tuple(_describe_conn(c) for c in _safe(proc.net_connections)),
                     cmdline=" ".join(_safe(proc.cmdline)).strip(),  # a set process title is padded
@@ -73,6 +81,14 @@ class Inspector:
             return ProcessInfo(pid=pid, alive=False, error="process has exited")
         except psutil.AccessDenied as exc:
             return ProcessInfo(pid=pid, alive=True, error=f"access denied: {exc}")
+
+
+def _child(proc: psutil.Process) -> ChildProcess:
+    try:
+        with proc.oneshot():
+            return ChildProcess(proc.pid, proc.name(), " ".join(proc.cmdline()).strip())
+    except psutil.Error:  # ended since it was listed, or not ours to read
+        return ChildProcess(proc.pid, "", "")
 
 
 def _safe(fn: Callable[[], list[_T]]) -> list[_T]:
@@ -122,6 +138,11 @@ def format_count(n: float) -> str:
             digits = 0 if value >= 99.95 else 1 if value >= 9.995 else 2  # three significant digits
             return f"{value:,.{digits}f} {unit}"
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def format_plural(n: int, noun: str) -> str:
+    """Return ``"1 problem"``, ``"3 problems"``, ``"1,200 workers"`` (nouns that take an s)."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def format_duration(seconds: float | None) -> str:

@@ -10,7 +10,15 @@ import time
 from pathlib import Path
 from typing import IO
 
-from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
+from app.core.events import (
+    COUNTERS_RESET,
+    CountersReset,
+    Event,
+    LogLine,
+    StateChanged,
+    WorkerExited,
+    WorkersChanged,
+)
 from app.core.inspection import describe_exit
 
 DEFAULT_MAX_BYTES = 1_000_000
@@ -91,6 +99,8 @@ class LogFiles:
             elif isinstance(ev, WorkerExited):
                 ended = f"process {ev.pid} ended: {describe_exit(ev.exitcode, ev.signal)}"
                 self.write(ev.worker, ev.time, "pulse", "INFO", ended)
+            elif isinstance(ev, CountersReset):
+                self.write(ev.worker, ev.time, "pulse", "INFO", COUNTERS_RESET)
             elif isinstance(ev, WorkersChanged):
                 # A removed worker's file is done with (its last lines came before this): close it,
                 # or a long session holds one descriptor per worker ever removed.

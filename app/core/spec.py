@@ -6,7 +6,7 @@ import enum
 import importlib
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.core.errors import TargetError
@@ -131,6 +131,21 @@ class WorkerSpec:
 
     def __hash__(self) -> int:  # kwargs is a dict; identity by name is enough for sets
         return hash(self.name)
+
+
+# Fields no worker process reads: when it starts (autostart), how its target is checked
+# (check_timeout), and how it is supervised (the restart policy and its timings, which the policy
+# reads afresh at each event). A reload that changes only these gives a running worker its new
+# spec in place instead of restarting it.
+SUPERVISION_FIELDS = (
+    "autostart", "check_timeout", "restart", "start_secs", "start_retries", "stop_timeout",
+    "backoff_initial", "backoff_factor", "backoff_max", "stable_secs", "flap_limit", "flap_window",
+)  # fmt: skip
+
+
+def runs_the_same(a: WorkerSpec, b: WorkerSpec) -> bool:
+    """Return whether a process started from ``a`` runs as one from ``b`` would (`SUPERVISION_FIELDS` aside)."""
+    return replace(a, **{f: getattr(b, f) for f in SUPERVISION_FIELDS}) == b
 
 
 @dataclass(frozen=True, slots=True)

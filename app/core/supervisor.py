@@ -19,13 +19,13 @@ from typing import Any
 
 from app.core import fd_limit, policy
 from app.core.errors import ConfigError, ConfigProblem, UnknownWorkerError
-from app.core.events import Event, LogLine, StateChanged, WorkerExited, WorkersChanged
+from app.core.events import CountersReset, Event, LogLine, StateChanged, WorkerExited, WorkersChanged
 from app.core.inspection import ProcessInfo
 from app.core.launchers import Launchers
 from app.core.logfiles import LogFiles, default_log_dir
 from app.core.policy import Command, State
 from app.core.run import LOCAL_NODE
-from app.core.spec import PulseConfig, WorkerSpec
+from app.core.spec import PulseConfig, WorkerSpec, runs_the_same
 from app.core.worker_record import WorkerRecord
 from app.core.worker_watch import WorkerWatch
 
@@ -144,7 +144,8 @@ class Supervisor:
         self._post("remove", self._check(name))
 
     def apply_config(self, config: PulseConfig) -> None:
-        """Reload: unchanged workers keep running, changed ones restart, removed ones stop."""
+        """Reload: unchanged workers keep running (so do those changed only in `SUPERVISION_FIELDS`),
+        changed ones restart, removed ones stop."""
         self._post("config", config)
 
     def wake(self) -> None:
@@ -288,7 +289,7 @@ class Supervisor:
                 rec = self._workers.get(payload)
                 if rec is not None:
                     rec.reset_counters()
-                    self._announce(rec, rec.runtime.state)  # carries restarts = 0 to the window
+                    self._events.append(CountersReset(payload, time.time()))  # in order with its items
             elif kind == "config":
                 self._apply(payload)
             elif kind == "add":
@@ -362,9 +363,13 @@ class Supervisor:
 
     def _feed(self, rec: WorkerRecord, event: policy.Event) -> None:
         """Run one policy transition and carry out its commands."""
-        was_backoff = rec.runtime.state is State.BACKOFF
+        was = rec.runtime.state
         step = policy.transition(rec.runtime, rec.spec, event, self._clock())
         self._set_runtime(rec, step.runtime)
+        if was is State.STOPPING and Command.KILL in step.commands and isinstance(event, policy.TimerFired):
+            # Its exit reads "SIGKILL (9)", as an outside kill's would: say whose kill it is.
+            self._log(rec, f"did not stop within stop_timeout ({rec.spec.stop_timeout:g} s): killed", "WARNING")
+        was_backoff = was is State.BACKOFF
         for state in step.states:
             if state is State.STARTING and was_backoff and isinstance(event, policy.TimerFired):
                 rec.restarts += 1
@@ -414,8 +419,8 @@ class Supervisor:
     def _new_record(self, spec: WorkerSpec) -> WorkerRecord:
         return WorkerRecord(spec, log_path=str(self.log_files.path(spec.name)))
 
-    def _log(self, rec: WorkerRecord, line: str, *, traceback: bool = False) -> None:
-        self._events.append(LogLine(rec.spec.name, "pulse", "ERROR", line, time.time(), traceback))
+    def _log(self, rec: WorkerRecord, line: str, level: str = "ERROR", *, traceback: bool = False) -> None:
+        self._events.append(LogLine(rec.spec.name, "pulse", level, line, time.time(), traceback))
 
     def _apply(self, config: PulseConfig) -> None:
         self._launchers.configure(config)
@@ -426,14 +431,16 @@ class Supervisor:
                 self._feed(rec, policy.StopAsked())
                 if not rec.runtime.state.is_alive:
                     self._workers.pop(name, None)
-            elif new[name] != rec.spec:
-                if rec.runtime.state.is_alive:
-                    rec.pending_spec = new[name]
-                    self._feed(rec, policy.RestartAsked())
-                else:
+            elif new[name] != (rec.pending_spec or rec.spec):
+                if not rec.runtime.state.is_alive:
                     rec.spec = new[name]
                     if rec.spec.autostart:  # as if newly added: supervisord's update does the same
                         self._feed(rec, policy.StartAsked())
+                elif runs_the_same(rec.spec, new[name]):  # e.g. autostart, as Save writes it: no restart
+                    rec.spec, rec.pending_spec = new[name], None
+                else:
+                    rec.pending_spec = new[name]
+                    self._feed(rec, policy.RestartAsked())
         added = [name for name in new if name not in self._workers]
         for name in added:
             self._workers[name] = self._new_record(new[name])

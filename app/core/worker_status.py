@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from app.core.events import Event, ItemBatch, LogLine, StateChanged, WorkerExited
+from app.core.events import CountersReset, Event, ItemBatch, LogLine, StateChanged, WorkerExited
 from app.core.policy import State
 from app.core.spec import WorkerSpec
 
@@ -60,6 +60,8 @@ class WorkerStatus:
             self.last_exit = (event.exitcode, event.signal)
         elif isinstance(event, LogLine) and event.traceback:
             self.last_traceback = event.line
+        elif isinstance(event, CountersReset):  # the items before it came before the reset
+            self.reset_counters()
 
     def reset_counters(self) -> None:
         """Count items, lost items and restarts from zero."""
@@ -69,7 +71,9 @@ class WorkerStatus:
 def changes_status(event: Event) -> bool:
     """Whether `WorkerStatus.apply` changes the state, pid, restarts, exit or traceback for ``event``
     (an `ItemBatch` changes only the counts)."""
-    return isinstance(event, StateChanged | WorkerExited) or (isinstance(event, LogLine) and event.traceback)
+    return isinstance(event, StateChanged | WorkerExited | CountersReset) or (
+        isinstance(event, LogLine) and event.traceback
+    )
 
 
 class WorkerStatuses:

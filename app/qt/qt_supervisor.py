@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QCoreApplication, QObject, Signal
@@ -107,7 +108,8 @@ class QtSupervisor(QObject):
         # Every worker as its events told it, in the GUI thread: the one place the GUI side reads
         # states and counts (the supervisor's records belong to the consumer thread).
         self._statuses = WorkerStatuses(config.workers)
-        self._check_timeout = config.check_timeout  # for `add`, unless the worker has its own
+        # The [pulse] table as loaded (check_timeout for `add`; backend and ray_address for `config`).
+        self._pulse = replace(config, workers=(), source=None)
         self._closed = False
         self._finished = False
         self._inspector = Inspector()
@@ -147,7 +149,7 @@ class QtSupervisor(QObject):
         if name in self._statuses:  # before importing the target to check it, which takes a while
             raise ConfigError([ConfigProblem(where, None, "name", f"a worker named {name!r} already exists")])
         self._check_open()
-        spec = spec_from_call(where, name, target, kwargs, options, self._check_timeout)
+        spec = spec_from_call(where, name, target, kwargs, options, self._pulse.check_timeout)
         self.add_spec(spec)
         return spec
 
@@ -181,13 +183,16 @@ class QtSupervisor(QObject):
     def apply_config(self, config: PulseConfig) -> None:
         """Reload: unchanged workers keep running, changed ones restart, removed ones stop, new ones start.
 
+        A worker whose spec changed only in `spec.SUPERVISION_FIELDS` (``autostart``, its policy) keeps
+        running with the new spec.
+
         ``config`` is already valid (`load_config` raises `ConfigError` for a bad file, and then
         nothing changes); its start method is ignored (the supervisor keeps its own).
         """
         self._check_open()
         self.supervisor.apply_config(config)
         self._statuses.replace_specs(config.workers)
-        self._check_timeout = config.check_timeout
+        self._pulse = replace(config, workers=(), source=None)
 
     def start_autostart(self) -> None:
         """Start every worker whose spec says ``autostart`` (the constructor does, unless told not to)."""
@@ -273,11 +278,9 @@ class QtSupervisor(QObject):
 
     def config(self) -> PulseConfig:
         """Return the workers as they stand now, in order, as a config (e.g. to save with `dump_config`)."""
-        return PulseConfig(
-            workers=tuple(s.spec for s in self._statuses),
-            start_method=self.supervisor.start_method,
-            check_timeout=self._check_timeout,
-        )
+        # With the [pulse] table it was given (its backend too: saved, then reloaded, nothing moves).
+        workers = tuple(s.spec for s in self._statuses)
+        return replace(self._pulse, workers=workers, start_method=self.supervisor.start_method)
 
     def log_path(self, name: str) -> str:
         """Return the file ``name``'s output is written to."""

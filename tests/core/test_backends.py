@@ -275,7 +275,7 @@ def test_a_remote_run_is_inspected_on_its_node(make_supervisor, ray_head):
     assert first.node == socket.gethostname() and first.pid == sup.record("c").pid
     poll_until(sup, lambda _: "with_child" in sup.inspect_remote("c").cmdline, timeout=30.0)
     info = sup.inspect_remote("c")
-    assert info.alive and info.agent and info.rss > 0 and child in info.children
+    assert info.alive and info.agent and info.rss > 0 and child in [c.pid for c in info.children]
     assert "tests.workers:with_child" in info.cmdline  # its process title, read on its node
 
 

@@ -391,7 +391,7 @@ def test_check_good_config(tmp_path: Path) -> None:
     code, out, err, cfg = run_check(tmp_path, COUNT_AND_CLOCK)
     assert code == 0 and err == ""
     head, *workers = out.splitlines()
-    assert head.startswith(f"{cfg}: OK, 2 worker(s)")
+    assert head.startswith(f"{cfg}: OK, 2 workers")
     assert [w.split()[:2] for w in workers] == [["count", "app.producers:counter"], ["clock", "app.producers:clock"]]
 
 
@@ -410,6 +410,7 @@ def test_check_bad_config_lists_every_problem_with_its_line(tmp_path: Path) -> N
         """,
     )
     assert code == 2 and out == ""
+    assert err.startswith("2 problems in the config; nothing was started:")
     problems = [line.strip() for line in err.splitlines() if line.startswith("  ")]
     assert len(problems) == 2
     pattern = re.compile(rf'{re.escape(str(cfg))}:(\d+): (worker "\w+"\.\w+): (.+)')

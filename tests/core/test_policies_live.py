@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from app.core.errors import ConfigError, UnknownWorkerError
 from app.core.events import StateChanged, WorkerExited, WorkersChanged
 from app.core.policy import State
+from app.core.spec import RestartPolicy
 from tests.helpers import config, items_of, poll_until, reached, spec, states_of
 
 
@@ -104,6 +107,27 @@ def test_reload_keeps_unchanged_restarts_changed_stops_removed_starts_added(make
     announced = next(i for i, e in enumerate(events) if isinstance(e, WorkersChanged) and "added" in e.names)
     first_state = next(i for i, e in enumerate(events) if isinstance(e, StateChanged) and e.worker == "added")
     assert announced < first_state  # a window has the new worker's row before its STARTING comes
+
+
+def test_reload_gives_a_running_worker_a_spec_changed_only_in_how_it_is_supervised_without_a_restart(make_supervisor):
+    running = spec("w", "app.producers:clock", kwargs={"interval": 0.05}, autostart=False)
+    sup = make_supervisor(config(running))
+    sup.start("w")
+    poll_until(sup, lambda evs: reached("w", State.RUNNING)(evs) and bool(items_of(evs, "w")))
+    pid = sup.record("w").pid
+    # As Save writes a worker the user started (autostart = true), with its check and policy retuned.
+    saved = dataclasses.replace(
+        running, autostart=True, check_timeout=30.0, stop_timeout=7.0, restart=RestartPolicy.ALWAYS
+    )
+    sup.apply_config(config(saved))
+    events = poll_until(sup, lambda evs: any(isinstance(e, WorkersChanged) for e in evs))
+    events += sup.poll(0)
+    assert not [e for e in events if isinstance(e, StateChanged | WorkerExited)]
+    assert sup.record("w").pid == pid and sup.record("w").runtime.state is State.RUNNING
+    assert sup.spec("w") == saved and sup.record("w").pending_spec is None
+    sup.apply_config(config(dataclasses.replace(saved, nice=3)))  # what the process runs with: a restart
+    poll_until(sup, lambda evs: bool(exits(evs, "w")) and reached("w", State.RUNNING)(evs))
+    assert sup.record("w").pid != pid and sup.spec("w").nice == 3
 
 
 def test_add_and_remove_worker(make_supervisor):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -11,10 +13,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from app.core.events import LogLine, StackDump, StateChanged, WorkerExited
+from app.core.events import CountersReset, LogLine, StackDump, StateChanged, WorkerExited
 from app.core.item_forms import StandIn
 from app.core.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec, states_of, wait_ended
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def exits_of(events, name):
@@ -43,12 +47,37 @@ def test_a_worker_shows_in_ps_by_its_name_and_target(make_supervisor):
     poll_until(sup, reached("feed", State.STOPPED))
 
 
+HELPER_TITLES = """
+import multiprocessing.resource_tracker, psutil
+from app.core.pulse_forkserver import server_pid
+from app.core.supervisor import Supervisor
+from tests.helpers import config, poll_until, reached, spec
+sup = Supervisor(config(spec("w", "app.producers:clock")))
+sup.start("w")
+poll_until(sup, reached("w", State.RUNNING))
+tracker = multiprocessing.resource_tracker._resource_tracker._pid
+for pid in (server_pid(), tracker):
+    print(" ".join(psutil.Process(pid).cmdline()).strip())
+sup.stop("w")
+poll_until(sup, reached("w", State.STOPPED))
+sup.close()
+"""
+
+
+def test_pulses_own_helpers_show_in_ps_by_their_titles():
+    code = "from app.core.policy import State\n" + HELPER_TITLES
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["pulse: forkserver", "pulse: resource tracker"]
+
+
 def test_reset_counters_counts_from_zero(make_supervisor):
     sup = make_supervisor(config(spec("c", "app.producers:counter", kwargs={"rate": 500.0})))
     sup.start("c")
     before = len(items_of(poll_until(sup, lambda evs: len(items_of(evs, "c")) >= 20), "c"))
     sup.reset_counters("c")
-    events = poll_until(sup, lambda evs: any(isinstance(e, StateChanged) and e.restarts == 0 for e in evs))
+    events = poll_until(sup, lambda evs: any(isinstance(e, CountersReset) for e in evs))
+    assert not [e for e in events if isinstance(e, StateChanged)]  # no state line that did not happen
     events += poll_until(sup, lambda evs: len(items_of(evs, "c")) >= 10)
     sup.stop("c")
     events += poll_until(sup, reached("c", State.STOPPED))
@@ -143,6 +172,10 @@ def test_stubborn_worker_is_killed_after_stop_timeout(make_supervisor):
     sup.stop("stubborn")
     events = poll_until(sup, reached("stubborn", State.STOPPED), timeout=5.0)
     assert exits_of(events, "stubborn")[0].signal == signal.SIGKILL
+    # Not an outside kill: the log says whose it is, before the exit.
+    (said,) = [e for e in events if isinstance(e, LogLine) and e.stream == "pulse" and "stop_timeout" in e.line]
+    assert (said.line, said.level) == ("did not stop within stop_timeout (0.3 s): killed", "WARNING")
+    assert events.index(said) < events.index(exits_of(events, "stubborn")[0])
 
 
 def test_kill_works_while_stopping(make_supervisor):
@@ -154,6 +187,7 @@ def test_kill_works_while_stopping(make_supervisor):
     sup.kill("stubborn")
     events = poll_until(sup, reached("stubborn", State.STOPPED), timeout=5.0)
     assert exits_of(events, "stubborn")[0].signal == signal.SIGKILL
+    assert not [e for e in events if isinstance(e, LogLine) and "stop_timeout" in e.line]  # the user's kill
 
 
 def test_crash_sends_traceback_and_restarts_on_failure(make_supervisor):

@@ -7,7 +7,7 @@ import pickle
 
 from app.core import channel
 from app.core.channel import FrameReader
-from app.core.events import ItemBatch, LogLine, StateChanged, WorkerExited
+from app.core.events import CountersReset, ItemBatch, LogLine, StateChanged, WorkerExited
 from app.core.policy import State
 from app.core.worker_record import WorkerRecord
 from app.core.worker_status import WorkerStatuses
@@ -69,3 +69,11 @@ def test_the_counts_folded_from_a_records_events_match_the_record_even_for_a_los
     statuses.fold(events)
     status = statuses["w"]
     assert (status.received, status.lost, status.sent) == (rec.received, rec.lost, rec.sent) == (3, 5, 8)
+
+
+def test_a_counters_reset_counts_only_what_comes_after_it():
+    statuses = WorkerStatuses([spec("a", "app.producers:clock")])
+    statuses.fold([StateChanged("a", State.RUNNING, 42, 0.0, restarts=2), ItemBatch("a", 0, [1, 2, 3], 0, 0)])
+    statuses.fold([ItemBatch("a", 4, [5], 0, 0, lost_before=1), CountersReset("a", 0.0), ItemBatch("a", 5, [6], 0, 0)])
+    a = statuses["a"]
+    assert (a.received, a.lost, a.restarts, a.state) == (1, 0, 0, State.RUNNING)

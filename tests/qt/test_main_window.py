@@ -96,6 +96,20 @@ def test_inspect_dialog_shows_psutil_facts_and_stack(qtbot, make_window):
     dialog.close()
 
 
+def test_the_inspector_names_each_child_with_its_command_line(qtbot, make_window):
+    window = make_window(config(spec("parent", "tests.workers:with_child")), autostart=True)
+    qtbot.waitUntil(lambda: window.model.row("parent").has_item, timeout=10_000)  # its child has started
+    window.select("parent")
+    window.inspect_button.click()
+    dialog = InspectDialog._open["parent"]
+    qtbot.waitUntil(lambda: "sleep(600)" in dialog.labels["Children"].text(), timeout=5000)
+    (line,) = dialog.labels["Children"].text().splitlines()
+    pid, name, rest = line.split(" ", 2)
+    assert name.startswith("python") and name.endswith(":") and rest.endswith("-c import time; time.sleep(600)")
+    assert int(pid) in [c.pid for c in psutil.Process(window.model.row("parent").pid).children()]
+    dialog.close()
+
+
 def test_closing_the_window_stops_every_worker_and_joins_the_thread(qtbot, make_window):
     window = make_window(demo_like(), autostart=True)
     qtbot.waitUntil(lambda: state_of(window, "clock") is State.RUNNING, timeout=10_000)

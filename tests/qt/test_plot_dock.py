@@ -183,6 +183,32 @@ def test_series_with_nothing_in_the_window_give_way_to_live_ones(dock):
     assert dock.shown_names() == ["late"]  # the first eight stopped 30 s ago; the 10 s window is late's
 
 
+def test_with_nothing_selected_live_workers_take_the_places_first(dock):
+    names = [f"w{i:02}" for i in range(MAX_AUTO_SERIES + 1)]
+    dock.append_events([WorkersChanged(tuple(names))] + [batch(n, [1.0], at_s=1.0) for n in names])
+    dock.append_events([StateChanged(n, State.RUNNING, 100 + i, 0.0) for i, n in enumerate(names[1:])])
+    dock.append_events([StateChanged(names[0], State.FATAL, None, 0.0)])  # crashed after its items
+    dock.redraw()
+    assert dock.shown_names() == names[1:]  # every RUNNING one, in order; the FATAL one left out
+    assert f"{MAX_AUTO_SERIES} of {len(names)} series shown" in dock.note_label.text()
+
+
+def test_the_empty_message_follows_the_items_as_they_arrive(dock, qtbot):
+    dock.show()
+    qtbot.waitExposed(dock)
+    dock.set_selected(["flood"])
+    assert dock.empty_label.text().startswith("No items from flood yet.")
+    dock.append_events([starting("flood"), batch("flood", [(0, 1.0)] * 1000, at_s=1.0)])  # Start pressed
+    qtbot.waitUntil(
+        lambda: "No numeric items from flood: its items are tuple." in dock.empty_label.text(), timeout=5000
+    )
+    count = dock.redraw_count
+    dock.append_events([batch("flood", [(0, 1.0)] * 1000, at_s=1.1)])  # the same message: no redraw for it
+    assert not dock.redraw_timer.isActive() and dock.redraw_count == count
+    dock.append_events([batch("flood", ["text"], at_s=1.2)])
+    qtbot.waitUntil(lambda: "its items are str." in dock.empty_label.text(), timeout=5000)
+
+
 def test_a_dict_with_many_keys_makes_a_bounded_number_of_series_and_says_so(dock):
     wide = [{f"k{i}": float(i) for i in range(1000)} for _ in range(5)]
     dock.append_events([batch("wide", wide, at_s=1.0)])
@@ -262,6 +288,76 @@ def test_colours_are_stable_per_name_and_distinct(dock, qtbot):
     dock.append_events([starting("b"), batch("b", [2.0], at_s=5.0)])
     assert dock.colour("b") == colours["b"]  # and across runs
     assert dock.curve("a.y").opts["pen"].color().name() == colours["a.y"]
+
+
+def test_colours_follow_the_name_whatever_arrives_first(qtbot):
+    # Two workers whose names hash to one colour: each keeps its own, in either order of arrival.
+    first = next(n for n in (f"x{i}" for i in range(100)) if colour_of(n) == colour_of("sine"))
+    colours = []
+    for order in (["sine", first], [first, "sine"]):
+        dock = PlotDock()
+        qtbot.addWidget(dock)
+        dock.append_events([batch(n, [1.0], at_s=1.0) for n in order])
+        colours.append({n: dock.colour(n) for n in order})
+    assert colours[0] == colours[1] == {"sine": colour_of("sine"), first: colour_of(first)}
+
+
+def test_numbered_workers_take_consecutive_colours():
+    colours = [colour_of(f"c{i}") for i in range(1, len(PALETTE) + 1)]
+    assert len(set(colours)) == len(PALETTE)  # c1 to c20: every colour once, whatever else runs
+    assert PALETTE.index(colours[1]) == (PALETTE.index(colours[0]) + 1) % len(PALETTE)
+
+
+def test_the_16_lines_of_one_worker_never_share_a_colour(dock):
+    others = [f"w{i}" for i in range(12)]
+    dock.append_events([batch(n, [1.0], at_s=1.0) for n in others])  # colours taken by other workers
+    keys = [f"k{i}" for i in range(MAX_KEYS_PER_WORKER)] + ["temp", "humidity", "wind"]
+    dock.append_events([batch("wide", [{k: 1.0 for k in keys}], at_s=1.0)])
+    mine = [dock.colour(n) for n in dock.series_names() if n.startswith("wide.")]
+    assert len(mine) == MAX_KEYS_PER_WORKER == len(set(mine))
+    sensors = [{"temp": 1.0, "humidity": 2.0, "wind": 3.0}]
+    dock.append_events([batch("sensors", sensors, at_s=1.0)])  # the demo's: temp and wind hash alike
+    assert len({dock.colour(f"sensors.{k}") for k in sensors[0]}) == 3
+
+
+def _lab(colour: str) -> tuple[float, float, float]:
+    rgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    f = np.cbrt(np.maximum(xyz / [0.95047, 1.0, 1.08883], 0.008856))
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def _ciede2000(lab1: tuple[float, float, float], lab2: tuple[float, float, float]) -> float:
+    """The CIEDE2000 colour difference (Sharma, Wu and Dalal's formulation)."""
+    (l1, a1, b1), (l2, a2, b2) = lab1, lab2
+    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_mean**7 / (c_mean**7 + 25**7)))
+    c1, c2 = np.hypot(a1 * (1 + g), b1), np.hypot(a2 * (1 + g), b2)
+    h1, h2 = (np.degrees(np.arctan2(b, a * (1 + g))) % 360 for a, b in ((a1, b1), (a2, b2)))
+    dh = 0.0 if c1 * c2 == 0 else (h2 - h1 + 180) % 360 - 180
+    dl, dc, dhh = l2 - l1, c2 - c1, 2 * np.sqrt(c1 * c2) * np.sin(np.radians(dh / 2))
+    l_mean, c_mean2 = (l1 + l2) / 2, (c1 + c2) / 2
+    h_mean = h1 + h2 if c1 * c2 == 0 else (h1 + h2) / 2 + (180 if abs(h1 - h2) > 180 else 0)
+    t = (1 - 0.17 * np.cos(np.radians(h_mean - 30)) + 0.24 * np.cos(np.radians(2 * h_mean))
+         + 0.32 * np.cos(np.radians(3 * h_mean + 6)) - 0.20 * np.cos(np.radians(4 * h_mean - 63)))  # fmt: skip
+    sl = 1 + 0.015 * (l_mean - 50) ** 2 / np.sqrt(20 + (l_mean - 50) ** 2)
+    sc, sh = 1 + 0.045 * c_mean2, 1 + 0.015 * c_mean2 * t
+    rt = (
+        -np.sin(np.radians(60 * np.exp(-((((h_mean % 360) - 275) / 25) ** 2))))
+        * 2
+        * np.sqrt(c_mean2**7 / (c_mean2**7 + 25**7))
+    )
+    return float(np.sqrt((dl / sl) ** 2 + (dc / sc) ** 2 + (dhh / sh) ** 2 + rt * (dc / sc) * (dhh / sh)))
+
+
+def test_the_palette_is_distinct_on_white():
+    assert _ciede2000(_lab("#d62728"), _lab("#8c564b")) == pytest.approx(16.2, abs=0.05)  # tab10's closest
+    labs = [_lab(c) for c in PALETTE]
+    closest = min(_ciede2000(a, b) for i, a in enumerate(labs) for b in labs[i + 1 :])
+    assert len(PALETTE) > MAX_KEYS_PER_WORKER and closest >= 16.2
+    assert all(30 <= lab[0] <= 75 for lab in labs)  # none too light to see on white, none black
+    assert [colour_of(n) for n in ("sine", "sensors.temp", "sensors.humidity")] == [PALETTE[0], PALETTE[1], PALETTE[3]]
 
 
 def test_clear_empties_every_line(dock):

@@ -51,8 +51,13 @@ def test_a_stopped_worker_keeps_no_rate_cpu_or_rss_even_with_the_refresh_paused(
     row = model.row("w")
     row.rate = 480.0
     feed(model, [StateChanged("w", State.STOPPED, None, 0.0)])  # no refresh_clock after it
-    assert (text(model, "w", "CPU %"), text(model, "w", "RSS"), text(model, "w", "Rate/s")) == ("", "", "0.0")
+    assert (text(model, "w", "CPU %"), text(model, "w", "RSS"), text(model, "w", "Rate/s")) == ("", "", "")
     assert text(model, "w", "Items") == "500"  # counts are history, and stay
+    feed(model, [ItemBatch("w", 500, [1] * 9, 0, 0)])  # what the stop flushed, read after it
+    row._rate_mark = (row._rate_mark[0] - 10.0, row._rate_mark[1])  # the next tick, 10 s on
+    model.refresh_clock({})
+    assert (text(model, "w", "Rate/s"), row.rate) == ("", 0.0)  # not 0.9, then 0.0
+    assert "/s)" not in text(model, "w", "Name", Qt.ItemDataRole.ToolTipRole)
 
 
 def test_fatal_says_why_in_the_tooltip(qapp):
@@ -90,6 +95,9 @@ def test_reset_counters_counts_from_zero_in_the_table_and_the_supervisor(qtbot, 
     assert w.supervisor.status("a").sent == 0 and w.supervisor.status("a").restarts == 0
     qtbot.waitUntil(lambda: core.record("a").received == 0, timeout=10_000)
     assert core.record("a").sent == 0 and core.record("a").lost == 0
+    qtbot.waitUntil(lambda: w.log_dock.model.entries()[-1].message == "counters reset", timeout=10_000)
+    states = [e.message for e in w.log_dock.model.entries() if e.message.startswith("→")]
+    assert states[-1] == "→ STOPPED"  # no state line for a state it did not enter again
 
 
 def test_the_status_bar_numbers_items_as_the_table_counts_and_keeps_to_the_selection(qtbot, make_window):

@@ -154,8 +154,9 @@ def test_cpu_and_rss_columns_fill_in(qtbot, make_window):
 def test_clear_log_action_asks_first(qtbot, make_window):
     w = make_window(three())
     w.log_dock.append_line("pulse", "INFO", "hello")
+    w.log_dock.append_line("pulse", "INFO", "world")
     lines = w.log_dock.total_count()
-    assert lines >= 1
+    assert lines >= 2
     asked = []
     w.confirm = lambda title, text: asked.append(text) or False
     w.worker_actions.clear_log.trigger()
@@ -165,6 +166,24 @@ def test_clear_log_action_asks_first(qtbot, make_window):
     assert w.log_dock.total_count() == 0
     w.confirm = lambda title, text: pytest.fail("an empty log asks nothing")
     w.worker_actions.clear_log.trigger()
+
+
+def test_clear_log_with_a_search_active_counts_every_line_it_clears(qtbot, make_window):
+    w = make_window(three())
+    for n in range(8):
+        w.log_dock.append_line("pulse", "INFO", f"{'match' if n % 2 else 'other'} {n}")
+    w.log_dock.search_edit.setText("match")
+    assert (w.log_dock.visible_count(), w.log_dock.total_count()) == (4, 8)
+    asked = []
+    w.confirm = lambda title, text: asked.append(text) or True
+    w.worker_actions.clear_log.trigger()
+    assert asked[0].startswith("Clear all 8 lines of the log?\nThe filters show 4; the other 4 go too.")
+    assert w.log_dock.total_count() == 0
+    w.log_dock.append_line("pulse", "INFO", "other line")  # hidden by the search: the log is not empty
+    w.confirm = lambda title, text: asked.append(text) or False
+    w.worker_actions.clear_log.trigger()
+    assert asked[1].startswith("Clear all 1 line of the log?\nThe filters show 0; the other 1 go too.")
+    assert w.log_dock.total_count() == 1
 
 
 def test_settings_round_trip(qtbot, make_window, settings, tmp_path):
@@ -210,10 +229,16 @@ def test_invalid_config_changes_nothing_and_says_why(qtbot, make_window, tmp_pat
     bad.write_text('[[worker]]\nname = "x"\ntarget = "no_such_module_q:f"\nstop_timout = 1\n')
     errors = []
     monkeypatch.setattr(w.config_files, "ask_open_path", lambda: str(bad))
-    monkeypatch.setattr(w.config_files, "show_error", lambda title, text: errors.append(text))
+    status = []
+    monkeypatch.setattr(
+        w.config_files,
+        "show_error",
+        lambda title, text: errors.append(text) or status.append(w.statusBar().currentMessage()),
+    )
     w.config_files.open_action.trigger()  # checked off the GUI thread: the error comes when it is done
     qtbot.waitUntil(lambda: bool(errors), timeout=20_000)
-    assert len(errors) == 1 and "nothing was changed" in errors[0]
+    assert len(errors) == 1 and errors[0].startswith("2 problems; nothing was changed")
+    assert status == [f"Not applied: 2 problems in {bad}"]  # no longer "Checking …" behind the dialog
     assert f"{bad}:3" in errors[0] and f"{bad}:4" in errors[0] and "stop_timeout" in errors[0]
     qtbot.assertNotEmitted(w.supervisor.consumer.events_received, wait=200)
     assert w.supervisor.names() == ["a", "b", "clock"]
@@ -330,3 +355,15 @@ def test_late_ticks_while_workers_take_the_cpu_bring_advice_once(qtbot, make_win
     assert w.statusBar().currentMessage() == advices[0]
     logged = [e for e in w.log_dock.model._all if e.message == advices[0]]
     assert [(e.worker, e.level) for e in logged] == [("pulse", "WARNING")]
+
+
+def test_a_small_window_keeps_the_search_field_and_the_plot_usable(qtbot, make_window):
+    from app.qt.window.log_bar import SEARCH_MIN_CHARS
+
+    w = make_window(three())
+    w.resize(800, 600)
+    qtbot.waitUntil(lambda: w.width() <= max(800, w.minimumSizeHint().width()), timeout=5000)
+    search, plot, legend = w.log_dock.search_edit, w.plot_dock.plot_widget, w.plot_dock.legend
+    qtbot.waitUntil(lambda: search.width() >= SEARCH_MIN_CHARS * search.fontMetrics().averageCharWidth(), timeout=5000)
+    assert plot.width() > legend.width()  # was narrower than its legend
+    assert w.log_dock.geometry().right() < w.plot_dock.geometry().left()  # side by side, neither under the other

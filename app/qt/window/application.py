@@ -16,15 +16,22 @@ from app.qt.window.main_window import MainWindow
 if TYPE_CHECKING:
     from app.core.spec import PulseConfig
 
+NOTICE_MS = 60_000  # a start-up notice stays long enough to be read; the log keeps it
 
-def run_window(config: PulseConfig) -> int:
-    """Open the window on ``config``, autostart its workers, and run until it closes."""
+
+def run_window(config: PulseConfig, notice: str | None = None) -> int:
+    """Open the window on ``config``, autostart its workers, and run until it closes.
+
+    A ``notice`` (why this config and not the one asked for) is shown in the status bar and the log.
+    """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Pulse")
     app.setOrganizationName("Pulse")
     supervisor = QtSupervisor(config, autostart=False, objects=False)  # the window imports no worker's module
     window = MainWindow(supervisor, config_path=config.source)
     window.show()
+    if notice:
+        show_start_notice(window, notice)
     wakeup = _SignalWakeup(window)  # before any worker starts: a signal then is handled as well
     supervisor.start_autostart()
     try:
@@ -33,6 +40,12 @@ def run_window(config: PulseConfig) -> int:
         wakeup.close()
         supervisor.close()  # the window shut it down already; this joins its thread
     return code
+
+
+def show_start_notice(window: MainWindow, notice: str) -> None:
+    """Show ``notice``'s first line in the status bar for a minute, and all of it in the log."""
+    window.show_notice(notice.split("\n", 1)[0], NOTICE_MS)
+    window.log_dock.append_line("pulse", "WARNING", notice)
 
 
 class _SignalWakeup:

@@ -5,20 +5,22 @@ from __future__ import annotations
 import os
 import platform
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qtpy import QT_VERSION
 from qtpy.QtCore import QObject
 from qtpy.QtGui import QKeySequence
-from qtpy.QtWidgets import QFileDialog, QMenu, QMessageBox, QStyle
+from qtpy.QtWidgets import QCheckBox, QFileDialog, QMenu, QMessageBox, QStyle
 
 from app import __version__
 from app.core.config import load_config
 from app.core.config_dump import dump_config
 from app.core.errors import ConfigError
+from app.core.inspection import format_plural
 from app.core.policy import State
-from app.core.spec import PulseConfig
+from app.core.spec import PulseConfig, runs_the_same
 from app.qt.background import BackgroundCall
 from app.qt.binding import binding_version
 from app.qt.window.menu_slot import menu_slot
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from app.qt.window.main_window import MainWindow
 
 CONFIG_FILTER = "Pulse config (*.toml);;All files (*)"
+ASK_KEY = "ask_before_open_stops_workers"  # QSettings: False once the user said "Don't ask again"
 
 
 class ConfigFiles(QObject):
@@ -59,8 +62,8 @@ class ConfigFiles(QObject):
         )
         self.open_action.setShortcut(QKeySequence.StandardKey.Open)
         self.recent_menu = menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(lambda: self.recent.fill_menu(self.recent_menu, self.apply_file))
-        self.recent.fill_menu(self.recent_menu, self.apply_file)
+        self.recent_menu.aboutToShow.connect(lambda: self.recent.fill_menu(self.recent_menu, self.open_path))
+        self.recent.fill_menu(self.recent_menu, self.open_path)
         self.reload_action = menu.addAction(
             style.standardIcon(sp.SP_BrowserReload), "Re&load config", menu_slot(self.reload)
         )
@@ -94,35 +97,85 @@ class ConfigFiles(QObject):
         """Show an error the user must read."""
         QMessageBox.critical(self._window, title, text)
 
+    def ask_stop_workers(self, text: str) -> tuple[bool, bool]:
+        """Ask whether to open a config that stops running workers; return (open it, don't ask again)."""
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel
+        box = QMessageBox(QMessageBox.Icon.Question, "Open config", text, buttons, self._window)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        again = QCheckBox("Don't ask again")
+        box.setCheckBox(again)
+        box.exec()  # its int result compares unequal to the enum on some bindings: ask the box
+        return box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes, again.isChecked()
+
     # --- commands -------------------------------------------------------------------------
 
     def open(self) -> bool:
         """Ask for a config file and apply it; return whether it was applied."""
         path = self.ask_open_path()
-        return self.apply_file(path) if path else False
+        return self.open_path(path) if path else False
+
+    def open_path(self, path: str) -> bool:
+        """Apply ``path`` as File > Open does: first asking, if it would stop or restart running workers."""
+        return self.apply_file(path, ask=True)
 
     def reload(self) -> bool:
         """Re-read the current config file: unchanged workers keep running."""
         return self.apply_file(self.path) if self.path else False
 
-    def apply_file(self, path: str) -> bool:
+    def apply_file(self, path: str, *, ask: bool = False) -> bool:
         """Start loading ``path`` off the GUI thread (its targets are imported to check them, which
-        may take seconds); once loaded, apply it if valid, else show every problem. Returns True."""
+        may take seconds); once loaded, apply it if valid, else show every problem. Returns True.
+
+        With ``ask``, a valid file that would stop or restart running workers is applied only if
+        the user says so (unless they said "Don't ask again").
+        """
         self._window.show_notice(f"Checking {path}…")
-        BackgroundCall(lambda: load_config(path), lambda config, error: self._on_loaded(path, config, error), self)
+        BackgroundCall(lambda: load_config(path), partial(self._on_loaded, path, ask=ask), self)
         return True
 
-    def _on_loaded(self, path: str, config: PulseConfig | None, error: BaseException | None) -> None:
+    def _on_loaded(self, path: str, config: PulseConfig | None, error: BaseException | None, *, ask: bool) -> None:
         if error is not None or config is None:
             problems = error.problems if isinstance(error, ConfigError) else []
             listed = "\n".join(f"• {p}" for p in problems) or f"• {error}"
-            self.show_error("Invalid config", f"{len(problems) or 1} problem(s); nothing was changed:\n\n{listed}")
+            found = format_plural(len(problems) or 1, "problem")
+            self._window.show_notice(f"Not applied: {found} in {path}")  # no longer "Checking…"
+            self.show_error("Invalid config", f"{found}; nothing was changed:\n\n{listed}")
+            return
+        if ask and not self._may_stop_workers(path, config):
+            self._window.show_notice(f"Not opened: {path}")
             return
         self._window.supervisor.apply_config(config)
         self.path = str(path)
         self.recent.add(self.path)
         self._update()
-        self._window.show_notice(f"Applied {path}: {len(config.workers)} worker(s)")
+        self._window.show_notice(f"Applied {path}: {format_plural(len(config.workers), 'worker')}")
+
+    def _may_stop_workers(self, path: str, config: PulseConfig) -> bool:
+        """Return whether ``config`` may be applied: it stops no running worker, or the user agrees."""
+        settings = self._window.settings
+        if not settings.value(ASK_KEY, True, type=bool):
+            return True
+        sup = self._window.supervisor
+        new = {spec.name: spec for spec in config.workers}
+        alive = [n for n in sup.names() if sup.state(n).is_alive]
+        stopped = [n for n in alive if n not in new]
+        restarted = [n for n in alive if n in new and not runs_the_same(sup.spec(n), new[n])]
+        if not stopped and not restarted:
+            return True
+        name = Path(path).name
+        lines = [f"Open {name}?", ""]
+        if stopped:
+            lines.append(f"Stops {', '.join(stopped)}: {name} does not have {'it' if len(stopped) == 1 else 'them'}.")
+        if restarted:
+            lines.append(f"Restarts {', '.join(restarted)}: {name} changes {'it' if len(restarted) == 1 else 'them'}.")
+        kept = [n for n in alive if n not in stopped and n not in restarted]
+        if kept:
+            lines.append(f"Keeps {', '.join(kept)} running.")
+        self._window.show_notice(f"Checked {path}: opening it asks first")  # no longer "Checking…"
+        yes, never_again = self.ask_stop_workers("\n".join(lines))
+        if yes and never_again:
+            settings.setValue(ASK_KEY, False)
+        return yes
 
     def save(self) -> bool:
         """Write the current workers to the config file (asking where if there is none)."""

@@ -23,6 +23,13 @@ FIELDS = (
 )  # fmt: skip
 
 
+def describe_child(pid: int, name: str, cmdline: str) -> str:
+    """Return ``"4242 sleep: sleep 600"``: a child's pid, name and command line (bounded)."""
+    if not name:
+        return f"{pid} (ended, or not readable)"
+    return f"{pid} {name}: {elide(cmdline, 120)}" if cmdline else f"{pid} {name}"
+
+
 class InspectDialog(QDialog):
     """Everything known about one worker; open it with `show_for` (one dialog per worker)."""
 
@@ -100,14 +107,14 @@ class InspectDialog(QDialog):
             "CPU %": "-" if info.cpu_percent is None else f"{info.cpu_percent:.1f}",
             "RSS": format_bytes(info.rss),
             "Threads": str(info.num_threads or "-"),
-            "Children": ", ".join(map(str, info.children)) or "none",
+            "Children": "\n".join(describe_child(*c) for c in info.children) or "none",
             "Open files": "\n".join(info.open_files) or "none",
             "Connections": "\n".join(info.connections) or "none",
             "Command line": elide(info.cmdline, 160) if info.cmdline else "-",
             "Items sent": f"{status.sent:,}",
             "Items received": f"{status.received:,}",
             "Items lost": f"{status.lost:,}",
-            "Rate": f"{row.rate:,.1f}/s" if row else "-",
+            "Rate": f"{row.rate:,.1f}/s" if row and row.pid is not None else "-",
             "Lag": f"{row.lag_ms:.1f} ms" if row and row.lag_ms is not None else "-",
             "Last item": elide(row.last_item, 200) if row and row.has_item else "-",
             "Log file": self._supervisor.log_path(self.name),

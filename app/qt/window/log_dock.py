@@ -8,14 +8,9 @@ from typing import TYPE_CHECKING
 from qtpy.QtCore import QModelIndex, QSignalBlocker, Qt, Signal
 from qtpy.QtGui import QFontDatabase
 from qtpy.QtWidgets import (
-    QComboBox,
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -23,6 +18,7 @@ from qtpy.QtWidgets import (
 )
 
 from app.core.events import ItemBatch, WorkersChanged
+from app.qt.window.log_bar import ALL_WORKERS, LogBar
 from app.qt.window.log_model import (
     DEFAULT_MAX_LINES,
     FILTER_LEVELS,
@@ -39,8 +35,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from app.core.events import Event
-
-ALL_WORKERS = "All workers"
 
 
 class LogDock(QDockWidget):
@@ -83,23 +77,9 @@ class LogDock(QDockWidget):
         self._adjusting = False  # set while we move rows or the scrollbar, not the user
         self._detail_entry: LogEntry | None = None  # what the detail pane shows
 
-        self.worker_combo = QComboBox()
-        self.worker_combo.addItem(ALL_WORKERS, None)
-        self.level_combo = QComboBox()
-        self.level_combo.addItems(FILTER_LEVELS)
-        self.search_edit = QLineEdit()
-        self.search_edit.setPlaceholderText("Search")
-        self.search_edit.setClearButtonEnabled(True)
-        self.dropped_label = QLabel()
-        self.dropped_label.setVisible(False)
-        self.save_button = QPushButton("Save…")
-        self.clear_button = QPushButton("Clear")
-        bar = QHBoxLayout()
-        for combo in (self.worker_combo, self.level_combo):
-            bar.addWidget(combo)
-        bar.addWidget(self.search_edit, 1)
-        for widget in (self.dropped_label, self.save_button, self.clear_button):
-            bar.addWidget(widget)
+        bar = LogBar()
+        self.worker_combo, self.level_combo, self.search_edit = bar.worker, bar.level, bar.search
+        self.dropped_label, self.save_button, self.clear_button = bar.dropped, bar.save, bar.clear
 
         fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.view = QTableView()
@@ -124,7 +104,7 @@ class LogDock(QDockWidget):
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
+        layout.addLayout(bar.layout)
         layout.addWidget(splitter, 1)
         self.setWidget(body)
 

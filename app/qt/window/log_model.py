@@ -10,7 +10,7 @@ from typing import Any
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
 from qtpy.QtGui import QBrush, QColor, QFont
 
-from app.core.events import Event, LogLine, StateChanged, WorkerExited
+from app.core.events import COUNTERS_RESET, CountersReset, Event, LogLine, StateChanged, WorkerExited
 from app.core.inspection import describe_exit
 from app.core.policy import State
 
@@ -22,7 +22,7 @@ LEVEL_COLOURS = {"DEBUG": "#888888", "WARNING": "#c77c02", "ERROR": "#d9534f", "
 TRACEBACK_COLOUR = "#d9534f"
 STATE_LEVELS = {State.BACKOFF: "WARNING", State.FATAL: "ERROR"}
 TOOLTIP_MAX_LINES = 40  # a longer traceback shows its tail; the detail pane has it all
-_LOGGED = (LogLine, StateChanged, WorkerExited)
+_LOGGED = (LogLine, StateChanged, WorkerExited, CountersReset)
 DISPLAY = Qt.ItemDataRole.DisplayRole
 FOREGROUND = Qt.ItemDataRole.ForegroundRole
 FONT = Qt.ItemDataRole.FontRole
@@ -87,6 +87,8 @@ def entry_from_event(ev: Event) -> LogEntry | None:
         level = "INFO" if ev.exitcode == 0 and ev.signal is None else "WARNING"
         text = f"process {ev.pid} ended: {describe_exit(ev.exitcode, ev.signal)}"
         return LogEntry(ev.time, ev.worker, level, "pulse", text)
+    if isinstance(ev, CountersReset):
+        return LogEntry(ev.time, ev.worker, "INFO", "pulse", COUNTERS_RESET)
     return None
 
 

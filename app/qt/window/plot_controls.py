@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from app.qt.window.log_bar import fitting_button
 from app.qt.window.plot_legend import PlotLegend
 from app.qt.window.series_history import WINDOWS
+
+# However narrow the window, the plot keeps room for its axis and a few seconds of line: it is
+# never squeezed below its legend (the dock's minimum width grows instead).
+PLOT_MIN_WIDTH = 200
 
 
 class PlotControls:
@@ -40,10 +45,10 @@ class PlotControls:
         self.note_label.setWordWrap(True)
         self.note_label.setStyleSheet("color: #555;")
         self.note_label.hide()
-        self.pause = QPushButton("Pause")
+        self.pause = fitting_button("Pause", "Resume")
         self.pause.setCheckable(True)
         self.pause.setToolTip("Freeze the lines (data is still kept); zooming pauses too")
-        self.clear = QPushButton("Clear")
+        self.clear = fitting_button("Clear")
         self.window = QComboBox()
         for label, seconds in WINDOWS:
             self.window.addItem(label, seconds)
@@ -53,6 +58,7 @@ class PlotControls:
         bar.addStretch(1)
         bar.addWidget(QLabel("Window"))
         bar.addWidget(self.window)
+        plot_widget.setMinimumWidth(PLOT_MIN_WIDTH)
         row = QHBoxLayout()
         row.addWidget(plot_widget, 1)
         row.addWidget(legend)

@@ -6,7 +6,8 @@ from qtpy.QtCore import QSize, Qt, Signal
 from qtpy.QtGui import QColor, QIcon, QPixmap
 from qtpy.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-LEGEND_WIDTH = 170
+LEGEND_WIDTH = 170  # as wide as it gets; a narrow window squeezes it to LEGEND_MIN_WIDTH
+LEGEND_MIN_WIDTH = 100
 
 
 class PlotLegend(QListWidget):
@@ -23,7 +24,8 @@ class PlotLegend(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("plot_legend")
-        self.setFixedWidth(LEGEND_WIDTH)
+        self.setMinimumWidth(LEGEND_MIN_WIDTH)
+        self.setMaximumWidth(LEGEND_WIDTH)
         self.setIconSize(QSize(14, 4))
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setToolTip("Series on the plot: click one to hide or show its line")

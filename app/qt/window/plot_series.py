@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,19 +28,34 @@ MAX_SELECTED_SERIES = 24
 MAX_KEYS_PER_WORKER = 16
 _REFUSED_KEYS_KEPT = 10_000  # distinct refused keys remembered per worker, for the note's count
 
-# Colours by a hash of the series' name (tab10, then six more that stand apart on white), so a
-# worker has the same colour in every run and launch; a colour another series already has is
-# skipped (the next free one is taken), so up to 16 series never share one.
+# Colours by a hash of the series' name, so a series has the same colour in every run and launch,
+# whatever came first. tab10, then ten more picked one by one as far (CIEDE2000) from all before
+# as a line on white allows (lightness 30-68, chroma 30-80): no two closer than tab10's own
+# closest pair (red and brown, 16.2). More than MAX_KEYS_PER_WORKER + 1, so a worker's own lines,
+# which skip each other's colours (see `colour_of`), never share one.
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf", "#000000", "#a6761d", "#e7298a", "#66a61e", "#1b9e77", "#7570b3",
+    "#bcbd22", "#17becf", "#4b4b00", "#007869", "#960069", "#2d3ca5", "#a57800", "#f08787",
+    "#87a5e1", "#00690f", "#69b496", "#e10f69",
 )  # fmt: skip
+# The hash's start value: any gives stable colours; this one gives the built-in demo's first
+# five lines tab10's blue, orange, green, red and pink, and its other workers' lines colours of their own.
+_HASH_START = 5346
+_TRAILING_NUMBER = re.compile(r"(.*?)(\d{1,9})")
 
 
 def colour_of(name: str, taken: Iterable[str] = ()) -> str:
-    """Return the stable ``#rrggbb`` colour of series ``name``, avoiding ``taken`` while any is free."""
+    """Return the stable ``#rrggbb`` colour of series ``name``, avoiding ``taken`` while any is free.
+
+    Only a series' siblings (its worker's other lines, in the order its dict keys came) are passed
+    as ``taken``: other workers' series never move a colour, so it follows the name. Names that
+    end in a number take consecutive colours (``c1``, ``c2``, ... or ``ch0`` to ``ch15``), so up to
+    20 numbered workers never share one either.
+    """
     taken = set(taken)
-    first = zlib.crc32(name.encode("utf-8", "replace")) % len(PALETTE)
+    numbered = _TRAILING_NUMBER.fullmatch(name)
+    stem, number = (numbered[1], int(numbered[2])) if numbered else (name, 0)
+    first = (zlib.crc32(stem.encode("utf-8", "replace"), _HASH_START) + number) % len(PALETTE)
     for step in range(len(PALETTE)):
         colour = PALETTE[(first + step) % len(PALETTE)]
         if colour not in taken:
@@ -78,9 +94,11 @@ class PlotSeries:
         self.workers: frozenset[str] | None = None  # configured workers; None until told
         self._notes: dict[str, _WorkerNotes] = {}
         self._removed: list[Series] = []
+        self._live: set[str] = set()  # workers with a process: first for the few places unselected
 
     def apply_events(self, events: Iterable[Event]) -> set[str]:
-        """Take one emit's events in order; return the workers whose series got points."""
+        """Take one emit's events in order; return the workers whose series got points, or whose
+        empty plot says something else now (their first items, or items of another kind)."""
         # One conversion per worker per run of batches, not per batch: many workers send many
         # small batches. A new run or a worker set change flushes what is pending first.
         grouped: dict[str, tuple[list[object], int]] = {}
@@ -100,6 +118,10 @@ class PlotSeries:
                     items.extend(map(_plottable, ev.items) if ev.stand_ins else ev.items)
                     grouped[ev.worker] = (items, ev.received_ns)
             elif type(ev) is StateChanged:
+                if ev.state.is_alive:
+                    self._live.add(ev.worker)
+                else:
+                    self._live.discard(ev.worker)
                 if ev.state is State.STARTING:
                     flush(ev.worker)
                     self._break_lines(ev.worker)
@@ -111,12 +133,13 @@ class PlotSeries:
 
     def _append_batch(self, worker: str, items: list[object], received_ns: int) -> bool:
         notes = self._notes.setdefault(worker, _WorkerNotes())
+        first = not notes.items
         notes.items += len(items)
         columns = numeric_columns(items, lambda key: key in notes.keys or len(notes.keys) < MAX_KEYS_PER_WORKER)
         if not columns:
             last = items[-1]
-            notes.other_kind = last.type_name if type(last) is StandIn else type(last).__name__
-            return False
+            kind, notes.other_kind = notes.other_kind, last.type_name if type(last) is StandIn else type(last).__name__
+            return first or kind != notes.other_kind  # the empty plot's message changed: it must show
         n = len(items)
         t = received_ns * 1e-9
         appended = False
@@ -140,7 +163,7 @@ class PlotSeries:
         return appended
 
     def _add(self, name: str, worker: str) -> Series:
-        taken = [s.colour for s in self.series.values()]
+        taken = [s.colour for s in self.series.values() if s.worker == worker]
         series = self.series[name] = Series(worker, SeriesHistory(), colour_of(name, taken))
         return series
 
@@ -155,6 +178,7 @@ class PlotSeries:
             self._removed.append(self.series.pop(name))
         for worker in [w for w in self._notes if w not in self.workers]:
             del self._notes[worker]
+        self._live &= self.workers
 
     def take_removed(self) -> list[Series]:
         """Return the series dropped with their workers since the last call (their lines must go)."""
@@ -166,13 +190,14 @@ class PlotSeries:
 
         With ``selected`` workers: their series, up to MAX_SELECTED_SERIES. With none: the series
         of configured workers that have points after ``window_start`` (None: any), up to
-        MAX_AUTO_SERIES, in order of first appearance.
+        MAX_AUTO_SERIES, those of workers with a process first, each in order of first appearance.
         """
         if selected:
             candidates = [n for n, s in self.series.items() if s.worker in selected]
             limit = MAX_SELECTED_SERIES
         else:
             candidates = [n for n, s in self.series.items() if _has_points_after(s, window_start)]
+            candidates.sort(key=lambda n: self.series[n].worker not in self._live)  # stable: order kept
             limit = MAX_AUTO_SERIES
         return candidates[:limit], max(0, len(candidates) - limit)
 

@@ -34,10 +34,10 @@ class RecentConfigs:
         self.settings = settings
 
     def paths(self) -> list[str]:
-        """Return the recent config files that still exist, newest first."""
+        """Return the recent config files, newest first (gone ones too: the menu marks them)."""
         value = self.settings.value(_RECENT_KEY, [])
         listed = [value] if isinstance(value, str) else list(value or [])
-        return [p for p in listed if isinstance(p, str) and os.path.isfile(p)][:MAX_RECENT]
+        return [p for p in listed if isinstance(p, str)][:MAX_RECENT]
 
     def add(self, path: str) -> None:
         """Put ``path`` first in the list; it also becomes the last config and its folder the last folder."""
@@ -51,9 +51,9 @@ class RecentConfigs:
         self.settings.remove(_RECENT_KEY)
 
     def last_config(self) -> str | None:
-        """Return the config file the window had last, if it still exists."""
+        """Return the config file the window had last, if any (it may be gone since)."""
         path = self.settings.value(_LAST_KEY)
-        return path if isinstance(path, str) and os.path.isfile(path) else None
+        return path if isinstance(path, str) and path else None
 
     def last_folder(self) -> str:
         """Return the folder a file dialog should start in: the last one used, else the current one."""
@@ -69,7 +69,8 @@ class RecentConfigs:
         menu.clear()
         paths = self.paths()
         for i, path in enumerate(paths, start=1):
-            action = menu.addAction(f"&{i}  {path}", menu_slot(open_path, path))
+            gone = "" if os.path.exists(path) else "  (not found)"  # still listed: the user knows it
+            action = menu.addAction(f"&{i}  {path}{gone}", menu_slot(open_path, path))
             action.setData(path)
         if not paths:
             menu.addAction("No recent configs").setEnabled(False)

@@ -37,9 +37,16 @@ def remove_selected(window: MainWindow) -> bool:
 
 
 def clear_log(window: MainWindow) -> bool:
-    """Empty the log dock once the user confirms (an empty log asks nothing); return whether it was cleared."""
-    lines = window.log_dock.model.rowCount()
-    if lines and not window.confirm("Clear log", f"Clear the {lines:,} lines of the log?\nLog files on disk are kept."):
+    """Empty the log dock once the user confirms (an empty log asks nothing); return whether it was cleared.
+
+    Every line goes, the ones the filters hide too: the question counts them all, and says so.
+    """
+    total, shown = window.log_dock.total_count(), window.log_dock.visible_count()
+    lines = f"{total:,} line{'' if total == 1 else 's'}"
+    question = f"Clear the {lines} of the log?"
+    if shown < total:
+        question = f"Clear all {lines} of the log?\nThe filters show {shown:,}; the other {total - shown:,} go too."
+    if total and not window.confirm("Clear log", f"{question}\nLog files on disk are kept."):
         return False
     window.log_dock.clear()
     return True

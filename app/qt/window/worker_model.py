@@ -9,7 +9,7 @@ from typing import Any
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from qtpy.QtGui import QBrush, QColor
 
-from app.core.events import Event, ItemBatch, StateChanged, WorkersChanged
+from app.core.events import CountersReset, Event, ItemBatch, StateChanged, WorkersChanged
 from app.core.inspection import format_bytes, format_count, format_duration
 from app.core.item_text import item_text
 from app.core.policy import State
@@ -167,6 +167,8 @@ class WorkerTableModel(QAbstractTableModel):
                     # No process: no uptime, CPU or RSS, and no rate (even with the refresh paused).
                     row.started = row.cpu = row.rss = None
                     row.rate = 0.0
+            elif isinstance(ev, CountersReset):
+                row.reset_counters(time.monotonic())
             elif not changes_status(ev):
                 continue
             touched.add(row.name)
@@ -296,8 +298,8 @@ class WorkerTableModel(QAbstractTableModel):
             return "" if row.started is None else format_duration(time.monotonic() - row.started)
         if col == 4:
             return format_count(row.received)
-        if col == 5:
-            return format_count(row.rate) if row.rate >= 10 else f"{row.rate:.1f}"
+        if col == 5:  # no process, no rate: empty, as uptime, CPU and RSS are
+            return "" if row.pid is None else format_count(row.rate) if row.rate >= 10 else f"{row.rate:.1f}"
         if col == 6:
             return format_count(row.status.lost)
         if col == 7:

@@ -62,8 +62,12 @@ class WorkerRow:
 
         Averaged over about RATE_SMOOTHING_S: a worker sending 1 item/s, counted on a 1 s tick
         whose phase drifts against it, would otherwise read 0, 2, 1, 0, 2 items/s; an average
-        reads a steady 1.0. A worker with no process and no new items reads 0 at once.
+        reads a steady 1.0. A worker with no process has no rate (the items its stop flushed
+        included: they read 0.9/s for a tick), and its next run starts one afresh.
         """
+        if self.pid is None:
+            self.rate, self._rate_seeded, self._rate_mark = 0.0, False, (now, self.received)
+            return
         then, count = self._rate_mark
         elapsed = now - then
         if elapsed < 0.5:
@@ -72,8 +76,6 @@ class WorkerRow:
         now_rate = new / elapsed
         if not self._rate_seeded:
             self.rate, self._rate_seeded = now_rate, True
-        elif not new and self.pid is None:
-            self.rate = 0.0
         else:
             self.rate += (1.0 - math.exp(-elapsed / RATE_SMOOTHING_S)) * (now_rate - self.rate)
         self._rate_mark = (now, self.received)
@@ -84,7 +86,8 @@ class WorkerRow:
         parts = [f"{st.name}: {st.state.value}"]
         if st.state is State.FATAL and st.fatal_reason:
             parts.append(f"gave up: {st.fatal_reason}")
-        parts.append(f"items: {st.received:,} ({self.rate:,.1f}/s), lost: {st.lost:,}, restarts: {st.restarts}")
+        rate = "" if self.pid is None else f" ({self.rate:,.1f}/s)"
+        parts.append(f"items: {st.received:,}{rate}, lost: {st.lost:,}, restarts: {st.restarts}")
         if st.last_exit is not None:
             parts.append(f"last exit: {describe_exit(*st.last_exit)}")
         if st.last_traceback:
