@@ -450,3 +450,14 @@ def send_on(conn: Any, data: bytes = b"through a pipe in the kwargs") -> Iterato
     """Send ``data`` on ``conn`` (a multiprocessing Connection from the kwargs), then yield 1."""
     conn.send_bytes(data)
     yield 1
+
+
+def parent_watch() -> Iterator[list[Any]]:
+    """Yield what ``multiprocessing.parent_process()`` says of Pulse: [its pid, is_alive()], then sleep."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    assert parent is not None
+    yield [parent.pid, parent.is_alive()]
+    while True:
+        time.sleep(1)
