@@ -17,7 +17,17 @@ if TYPE_CHECKING:
         TargetError,
         UnknownWorkerError,
     )
-    from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
+    from app.core.events import (
+        DescriptorsLow,
+        Event,
+        ItemBatch,
+        LogLine,
+        StackDump,
+        StartFailed,
+        StateChanged,
+        WorkerExited,
+        WorkersChanged,
+    )
     from app.core.inspection import Inspector, ProcessInfo
     from app.core.policy import State
     from app.core.spec import PulseConfig, RestartPolicy, WorkerSpec
@@ -43,7 +53,18 @@ _HOME = {
         "errors",
     ),
     **dict.fromkeys(
-        ("Event", "ItemBatch", "LogLine", "StackDump", "StateChanged", "WorkerExited", "WorkersChanged"), "events"
+        (
+            "DescriptorsLow",
+            "Event",
+            "ItemBatch",
+            "LogLine",
+            "StackDump",
+            "StartFailed",
+            "StateChanged",
+            "WorkerExited",
+            "WorkersChanged",
+        ),
+        "events",
     ),
     **dict.fromkeys(("Inspector", "ProcessInfo"), "inspection"),
     "State": "policy",
@@ -56,6 +77,7 @@ _HOME = {
 __all__ = [
     "ConfigError",
     "ConfigProblem",
+    "DescriptorsLow",
     "Event",
     "Inspector",
     "ItemBatch",
@@ -66,6 +88,7 @@ __all__ = [
     "PulseError",
     "RestartPolicy",
     "StackDump",
+    "StartFailed",
     "State",
     "StateChanged",
     "Supervisor",
