@@ -330,3 +330,17 @@ def test_late_ticks_while_workers_take_the_cpu_bring_advice_once(qtbot, make_win
     assert w.statusBar().currentMessage() == advices[0]
     logged = [e for e in w.log_dock.model._all if e.message == advices[0]]
     assert [(e.worker, e.level) for e in logged] == [("pulse", "WARNING")]
+
+
+def test_the_status_bar_and_log_say_when_the_fleet_nears_the_descriptor_limit(qtbot, make_window):
+    from app.core.events import DescriptorsLow
+
+    w = make_window(three())
+    low, back = DescriptorsLow(52, 240, 256, True), DescriptorsLow(20, 100, 256, False)
+    w.supervisor.events.emit([low])  # as the supervisor reports it (tests/core/test_fd_budget.py)
+    assert w.statusBar().currentMessage() == low.message
+    assert "52 workers: 240 of 256 descriptors open" in low.message and "ulimit -Hn" in low.message
+    w.supervisor.events.emit([back])
+    assert w.statusBar().currentMessage() == back.message
+    logged = [(e.worker, e.level, e.message) for e in w.log_dock.model._all if "descriptors open" in e.message]
+    assert logged == [("pulse", "WARNING", low.message), ("pulse", "INFO", back.message)]
