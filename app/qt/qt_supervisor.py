@@ -32,7 +32,8 @@ class QtSupervisor(QObject):
     restart policy) plus the `Consumer` QThread that blocks on every channel and delivers
     coalesced batches to the GUI thread. Every signal is emitted in the GUI thread. Like the
     `Supervisor`, the first one raises your process's soft limit on open files to the hard
-    limit (each worker costs several descriptors); the workers start with the limit you had.
+    limit (each worker costs 4 descriptors); the workers start with the limit you had. A start
+    that would leave too few free is refused (`start_failed`), and running workers go on.
 
     Parameters
     ----------
