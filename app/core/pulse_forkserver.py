@@ -117,9 +117,12 @@ class _Popen(popen_forkserver.Popen):
                 raise
         # util.close_fds exists at runtime (CPython 3.11-3.13) but typeshed does not declare it.
         self.finalizer = util.Finalize(self, util.close_fds, tuple(kept))  # type: ignore[attr-defined]
-        with open(w, "wb", closefd=True) as f:
-            f.write(buf.getbuffer())
-        self.pid = forkserver.read_signed(self.sentinel)
+        try:
+            with open(w, "wb", closefd=True) as f:
+                f.write(buf.getbuffer())
+            self.pid = forkserver.read_signed(self.sentinel)
+        except (BrokenPipeError, EOFError) as exc:  # it closed the request's pipes: dropped (forkserver_guard)
+            raise RuntimeError("Pulse's forkserver did not take this start whole (out of descriptors?)") from exc
 
 
 class PulseForkServerProcess(context.ForkServerProcess):
