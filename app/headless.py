@@ -11,7 +11,17 @@ import time
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from app.core.events import Event, ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
+from app.core.events import (
+    DescriptorsLow,
+    Event,
+    ItemBatch,
+    LogLine,
+    StackDump,
+    StartFailed,
+    StateChanged,
+    WorkerExited,
+    WorkersChanged,
+)
 from app.core.item_forms import StandIn
 from app.core.spec import PulseConfig
 from app.core.supervisor import Supervisor
@@ -67,6 +77,11 @@ def event_lines(event: Event) -> list[str]:
         record = {"type": "stack", "worker": event.worker, "text": event.text}
     elif isinstance(event, WorkersChanged):
         record = {"type": "workers", "names": list(event.names)}
+    elif isinstance(event, StartFailed):
+        record = {"type": "start_failed", "worker": event.worker, "reason": event.reason}
+    elif isinstance(event, DescriptorsLow):
+        record = {"type": "descriptors", "low": event.low, "workers": event.workers, "open": event.open}
+        record |= {"limit": event.limit, "message": event.message}
     else:  # pragma: no cover - Event is exhaustive above
         record = {"type": "unknown", "repr": repr(event)}
     return [_encode(record) + "\n"]

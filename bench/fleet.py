@@ -1,6 +1,6 @@
 """Figure 10: what a fleet costs to watch: headless CPU and descriptors for N workers x 1 item/s.
 
-``python bench/fleet.py [--workers 64,400,1000] [--seconds 10] [--reps 3] [--baseline DIR]``
+``python bench/fleet.py [--workers 64,400,1000] [--seconds 10] [--reps 3] [--baseline DIR] [--soft-limit N]``
 
 Pulse is ``main.py --headless`` of this checkout; the baseline is the same command in ``DIR``
 (a checkout of an earlier design, e.g. ``git worktree add /tmp/pulse-5d1d41e 5d1d41e``), run
@@ -9,6 +9,9 @@ when its turn comes, so the fleet is not aligned on a clock. CPU is main.py's ow
 its threads; not the workers'), over ``--seconds`` once every worker is RUNNING and 3 s have
 passed. The floor is the least any supervisor could pay: one process blocked in epoll on the
 same number of pipes, each written once a second by a shell loop, reading each line.
+``--soft-limit`` starts main.py with that soft limit on open files (the hard one unchanged), as
+``ulimit -Sn 1024`` would: Pulse raises it to the hard one. Lost counts the sequence numbers
+missing from each worker's items.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -49,6 +53,7 @@ class _Stream(threading.Thread):
         self._proc = proc
         self.running: set[str] = set()
         self.items = 0
+        self.seen: dict[str, list[int]] = {}  # worker -> [items, highest seq]
         self.all_running = threading.Event()
         self.workers = 0
 
@@ -58,20 +63,30 @@ class _Stream(threading.Thread):
             record = json.loads(line)
             if record["type"] == "item":
                 self.items += 1
+                seen = self.seen.setdefault(record["worker"], [0, -1])
+                seen[0] += 1
+                seen[1] = max(seen[1], record["seq"])
             elif record["type"] == "state" and record["state"] == "RUNNING":
                 self.running.add(record["worker"])
                 if len(self.running) == self.workers:
                     self.all_running.set()
 
 
-def trial_headless(checkout: Path, workers: int, seconds: float) -> dict[str, Any]:
+def trial_headless(checkout: Path, workers: int, seconds: float, soft_limit: int | None = None) -> dict[str, Any]:
     """Run main.py --headless of ``checkout`` with ``workers`` counters; its CPU % and descriptors."""
+
+    def limit() -> None:
+        if soft_limit is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft_limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
     with tempfile.TemporaryDirectory(prefix="pulse-fleet-") as tmp:
         config = Path(tmp) / "fleet.toml"
         _config(config, workers)
         env = dict(os.environ, PULSE_LOG_DIR=str(Path(tmp) / "logs"))
         argv = [sys.executable, "main.py", "--headless", "--config", str(config)]
-        proc = subprocess.Popen(argv, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(
+            argv, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, preexec_fn=limit
+        )
         stream = _Stream(proc)
         stream.workers = workers
         stream.start()
@@ -101,6 +116,7 @@ def trial_headless(checkout: Path, workers: int, seconds: float) -> dict[str, An
         "fds_per_worker": fds / workers,
         "items_per_s": (i1 - i0) / (t1 - t0),
         "start_storm_s": start_storm,
+        "lost": sum(top + 1 - count for count, top in stream.seen.values()),
     }
 
 
@@ -144,29 +160,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--baseline", type=Path, default=None, help="a checkout of the design to compare with")
+    parser.add_argument("--soft-limit", type=int, default=None, help="main.py's soft limit on open files at start")
     args = parser.parse_args(argv)
-    print("| workers | who | main.py CPU % of a core (median [min-max]) | fds/worker | items/s | start storm s |")
-    print("|---|---|---|---|---|---|")
+    head = (
+        "| workers | who | main.py CPU % of a core (median [min-max]) | fds/worker | items/s | start storm s | lost |"
+    )
+    print(head)
+    print("|---|---|---|---|---|---|---|")
     for n in [int(x) for x in args.workers.split(",")]:
         runs: dict[str, list[dict[str, Any]]] = {"Pulse": [], "baseline": [], "floor": []}
         for _ in range(args.reps):
-            runs["Pulse"].append(trial_headless(ROOT, n, args.seconds))
+            runs["Pulse"].append(trial_headless(ROOT, n, args.seconds, args.soft_limit))
             if args.baseline is not None:
-                runs["baseline"].append(trial_headless(args.baseline, n, args.seconds))
+                runs["baseline"].append(trial_headless(args.baseline, n, args.seconds, args.soft_limit))
             runs["floor"].append(trial_floor(n, args.seconds))
         for who, results in runs.items():
             good = [r for r in results if r["ok"]]
             if not results:
                 continue
             if not good:
-                print(f"| {n} | {who} | failed: {results[0].get('why')} | | | |")
+                print(f"| {n} | {who} | failed: {results[0].get('why')} | | | | |")
                 continue
             cpu = [r["cpu_pct"] for r in good]
             cell = f"{statistics.median(cpu):.2f} [{min(cpu):.2f}-{max(cpu):.2f}]"
             fds = f"{statistics.median(r['fds_per_worker'] for r in good):.2f}" if "fds_per_worker" in good[0] else ""
             rate = f"{statistics.median(r['items_per_s'] for r in good):.0f}" if "items_per_s" in good[0] else ""
             storm = f"{statistics.median(r['start_storm_s'] for r in good):.1f}" if "start_storm_s" in good[0] else ""
-            print(f"| {n} | {who} | {cell} | {fds} | {rate} | {storm} |", flush=True)
+            lost = str(max(r["lost"] for r in good)) if "lost" in good[0] else ""
+            print(f"| {n} | {who} | {cell} | {fds} | {rate} | {storm} | {lost} |", flush=True)
     return 0
 
 

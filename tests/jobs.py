@@ -44,6 +44,15 @@ def die(code: int = 3) -> None:
     os._exit(code)
 
 
+def wait_for(path: str) -> int:
+    """Hold the job's process until ``path`` exists (the test opens that gate), then return the pid."""
+    import time
+
+    while not os.path.exists(path):
+        time.sleep(0.02)
+    return os.getpid()
+
+
 async def double_later(x: int) -> int:
     await asyncio.sleep(0)
     return 2 * x

@@ -504,3 +504,14 @@ def deep_recursion(depth: int = 200_000) -> Iterator[int]:
 
 def _recurse(n: int) -> int:
     return _recurse(n + 1) + 1
+
+
+def parent_watch() -> Iterator[list[Any]]:
+    """Yield what ``multiprocessing.parent_process()`` says of Pulse: [its pid, is_alive()], then sleep."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    assert parent is not None
+    yield [parent.pid, parent.is_alive()]
+    while True:
+        time.sleep(1)

@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     )
     from app.core.events import (
         CountersReset,
+        DescriptorsLow,
         Event,
         ItemBatch,
         LogLine,
         StackDump,
+        StartFailed,
         StateChanged,
         WorkerExited,
         WorkersChanged,
@@ -54,10 +56,12 @@ _HOME = {
     **dict.fromkeys(
         (
             "CountersReset",
+            "DescriptorsLow",
             "Event",
             "ItemBatch",
             "LogLine",
             "StackDump",
+            "StartFailed",
             "StateChanged",
             "WorkerExited",
             "WorkersChanged",
@@ -76,6 +80,7 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "CountersReset",
+    "DescriptorsLow",
     "Event",
     "Inspector",
     "ItemBatch",
@@ -86,6 +91,7 @@ __all__ = [
     "PulseError",
     "RestartPolicy",
     "StackDump",
+    "StartFailed",
     "State",
     "StateChanged",
     "Supervisor",

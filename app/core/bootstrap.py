@@ -100,7 +100,6 @@ def _set_title(spec: WorkerSpec) -> None:
 def run(
     spec: WorkerSpec,
     out: Connection,
-    control: Connection,
     stdout: Connection,
     stderr: Connection,
     file_limit: int | None = None,
@@ -108,6 +107,8 @@ def run(
 ) -> None:
     """Entry point of every worker process (the ``multiprocessing.Process`` target).
 
+    ``out`` is the channel, both ways: the worker's messages go up it, Pulse's requests (a
+    stack) come down it, and its end of file says Pulse is gone.
     ``file_limit`` is the soft limit on open files Pulse started with, before it raised its own.
     ``objects``: items of classes Pulse's process does not load go as `item_forms.Pickled`
     (for an app that loads them itself) instead of `item_forms.StandIn`.
@@ -139,7 +140,9 @@ def run(
     # The supervisor holds back a SIGTERM until it reads this; the rest lets it sweep our orphans.
     writer.send((HELLO, mark, os.getppid() if worker_tree.forkserver_guarded else None))
     _set_title(spec)
-    threading.Thread(target=_watch_control, args=(control, writer), name="pulse-control", daemon=True).start()
+    finishing = threading.Event()
+    watch = threading.Thread(target=_watch_control, args=(out, writer, finishing), name="pulse-control", daemon=True)
+    watch.start()
     child_output.capture_output(stdout, stderr)
     child_output.capture_logging(writer)
     faulthandler.enable(file=sys.stderr, all_threads=True)
@@ -164,6 +167,7 @@ def run(
         handler.producer_done()
     worker_tree.end_descendants(grace=1.0)  # before the output ends: what they print is kept
     child_output.finish_output()
+    finishing.set()  # the channel closes next: its end is no news of Pulse's death
     writer.close()
     out.close()
     sys.exit(exitcode)
@@ -193,7 +197,7 @@ def _user_traceback(exc: BaseException) -> str:
 
 
 def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL us when our parent dies (the control pipe watch covers the rest)."""
+    """Ask Linux to SIGKILL us when our parent dies (the channel's watch covers the rest)."""
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -203,17 +207,25 @@ def _die_with_parent() -> None:
         pass
 
 
-def _watch_control(control: Connection, writer: ChannelWriter) -> None:
-    """Serve stack requests; exit at once when the GUI end closes (the GUI died)."""
+def _watch_control(conn: Connection, writer: ChannelWriter, finishing: threading.Event) -> None:
+    """Serve stack requests; exit at once when Pulse's end of the channel closes (Pulse died).
+
+    Once the worker is ``finishing`` it closes the channel itself: that end of file is no
+    news, and the worker's own exit code stands.
+    """
     while True:
         try:
-            request = control.recv_bytes()
+            request = conn.recv_bytes()
         except (EOFError, OSError):
+            if finishing.is_set():
+                return
             _orphaned()
         if request == b"stack":
             try:
                 writer.send((STACK, format_stacks()))
             except OSError:
+                if finishing.is_set():
+                    return
                 _orphaned()
 
 

@@ -1,4 +1,4 @@
-"""One worker's channel: a pipe the worker writes batches of items into, and its wire format."""
+"""One worker's channel: a pipe or socket the worker writes batches of items into, and its wire format."""
 
 from __future__ import annotations
 

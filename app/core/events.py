@@ -88,7 +88,47 @@ class WorkersChanged:
     names: tuple[str, ...]
 
 
-Event = ItemBatch | LogLine | StateChanged | WorkerExited | StackDump | WorkersChanged | CountersReset
+@dataclass(frozen=True, slots=True)
+class StartFailed:
+    """A start of ``worker`` failed before its process ran (its state goes on as after a failed run)."""
+
+    worker: str
+    reason: str  # e.g. "too many open files: 52 workers hold 230 of 256 descriptors (...)"
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class DescriptorsLow:
+    """Pulse's process came near its limit on open descriptors (``low``), or has room again.
+
+    Near the limit, starts may be refused (each needs some free); workers already running go on.
+    """
+
+    workers: int  # live runs
+    open: int  # descriptors open in Pulse's process
+    limit: int  # its soft limit
+    low: bool
+
+    @property
+    def message(self) -> str:
+        """Return the notice in words."""
+        held = f"{self.workers} workers: {self.open} of {self.limit} descriptors open"
+        if self.low:
+            return f"Near the limit on open files ({held}); further starts may be refused. Raise it: ulimit -Hn"
+        return f"Open files: room again ({held})"
+
+
+Event = (
+    ItemBatch
+    | LogLine
+    | StateChanged
+    | WorkerExited
+    | StackDump
+    | WorkersChanged
+    | CountersReset
+    | StartFailed
+    | DescriptorsLow
+)
 
 
 def merge_batches(events: list[Event]) -> list[Event]:

@@ -31,10 +31,11 @@ _lock = threading.Lock()
 def raise_file_limit() -> FileLimit | None:
     """Raise this process's soft ``RLIMIT_NOFILE`` to its hard limit, once; log and return the figures.
 
-    Every worker costs the supervising process several descriptors (its pipes, its log file),
-    and a soft limit of 1024, the usual default, runs out long before memory or CPU do. Servers
-    raise it at start for the same reason (supervisord's ``minfds``). The figures go to the
-    ``pulse`` logger at INFO; a limit that could not be raised, at WARNING.
+    Every worker costs the supervising process 4 descriptors (its channel, its output pipes and
+    its exit's pipe; `fd_budget`), and a soft limit of 1024, the usual default, runs out long
+    before memory or CPU do. Servers raise it at start for the same reason (supervisord's
+    ``minfds``). The figures go to the ``pulse`` logger at INFO; a limit that could not be
+    raised, at WARNING.
 
     Returns
     -------

@@ -9,6 +9,8 @@ import sys
 from multiprocessing import forkserver, resource_tracker
 from typing import Any
 
+from app.core import pulse_forkserver
+
 _FD_DIRS = ("/proc/self/fd", "/dev/fd")  # Linux, then macOS and the BSDs
 _FALLBACK_MAX_FD = 65536
 
@@ -24,8 +26,8 @@ def release() -> None:
 
     Kept: 0, 1 and 2 (pointed at the worker's pipes next), what ``sys.stdin`` reads, the pipes
     the supervisor passed (with any descriptor the target's kwargs carry: multiprocessing passes
-    those the same way), the pipe that tells the worker its parent died, and the resource
-    tracker's pipe. That tracker is Pulse's, and the worker's too: a ``Pool`` or
+    those the same way), what tells the worker its parent died (`_watch_parent`), and the
+    resource tracker's pipe. That tracker is Pulse's, and the worker's too: a ``Pool`` or
     ``shared_memory`` in the worker registers with it, so that what a killed worker leaks is
     still cleaned up when Pulse ends. An escapee holding it keeps the tracker up, which holds
     nothing of Pulse's (`helper_stdio`), until the forkserver, seeing Pulse's end, ends the
@@ -44,13 +46,35 @@ def release() -> None:
     tracker_fd = tracker._fd
     if tracker_fd is not None:
         keep.add(tracker_fd)
-    parent = multiprocessing.parent_process()
+    parent = _watch_parent()
     if parent is not None:
-        keep.add(parent.sentinel)
+        keep.add(parent)
     for fd in _open_fds():
         if fd not in keep:
             with contextlib.suppress(OSError):  # the listing's own descriptor, closed already
                 os.close(fd)
+
+
+def _watch_parent() -> int | None:
+    """Make ``multiprocessing.parent_process()`` watch Pulse with a pidfd; return its sentinel.
+
+    Its sentinel is a copy of the pipe the worker's start came down, which ends when Pulse
+    closes the other end: Pulse would keep a copy of that end per worker (`pulse_forkserver`)
+    for no use of its own. Where pidfds exist it keeps none, and ``is_alive()`` and ``join()``
+    wait on Pulse's pidfd instead, ready when Pulse ends. Pulse's pid cannot have been reused
+    meanwhile: Pulse was alive a moment ago, when it sent this worker its start.
+    """
+    parent: Any = multiprocessing.parent_process()  # typeshed declares none of its state
+    if parent is None:
+        return None
+    if pulse_forkserver.KEEP_PARENT_PIPE or parent.pid is None:
+        return int(parent.sentinel)
+    try:
+        pidfd = os.pidfd_open(parent.pid)
+    except OSError:  # Pulse has gone already: its end of the pipe has too, which reads as gone
+        return int(parent.sentinel)
+    parent._sentinel = pidfd  # the old one, a pipe at end of file, is closed with the rest
+    return pidfd
 
 
 def _forget_forkservers() -> None:

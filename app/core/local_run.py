@@ -30,24 +30,25 @@ def start_forkserver() -> None:
 
 
 class LocalRun:
-    """A worker process on this machine, in a process group of its own (see `run.Run`)."""
+    """A worker process on this machine, in a process group of its own (see `run.Run`).
+
+    Its channel is a socket pair, not a pipe: Pulse's stack requests go down the same descriptor
+    the worker's messages come up, and its end of file tells the worker that Pulse died.
+    """
 
     node = LOCAL_NODE
     clock_offset = 0.0
     mono_offset_ns = 0
     facts: dict[str, Any] | None = None  # read here, by pid
 
-    def __init__(
-        self, process: BaseProcess, channel: Connection, control: Connection, outputs: dict[str, Connection]
-    ) -> None:
+    def __init__(self, process: BaseProcess, channel: Connection, outputs: dict[str, Connection]) -> None:
         assert process.pid is not None  # started
         self.process = process
         self.pid: int = process.pid
         self.started: float | None = time.monotonic()
-        self.channel = channel
+        self.channel = channel  # closed by whoever reads it (`WorkerRecord.close_channel`, the Ray agent)
         self.outputs = outputs
         self.sentinel: Any = process.sentinel
-        self._control: Connection | None = control
 
     def signal(self, sig: int) -> None:
         """Signal the worker: SIGTERM the worker alone, any other signal its process group too.
@@ -68,10 +69,9 @@ class LocalRun:
         return None
 
     def request_stack(self) -> None:
-        """Ask through the control pipe (its reader thread in the worker dumps the stack)."""
-        if self._control is not None:
-            with contextlib.suppress(OSError):
-                self._control.send_bytes(b"stack")
+        """Ask down the channel (a thread in the worker reads it and dumps the stack)."""
+        with contextlib.suppress(OSError):  # closed already: the run is over
+            self.channel.send_bytes(b"stack")
 
     def join(self, timeout: float | None = None) -> int | None:
         """Wait up to ``timeout`` for the process; return its exit code (None: still running)."""
@@ -79,10 +79,7 @@ class LocalRun:
         return self.process.exitcode
 
     def release(self, hello: tuple[str | None, int | None]) -> None:
-        """Close the control pipe and the process handle, and sweep what the worker left behind."""
-        if self._control is not None:
-            self._control.close()
-            self._control = None
+        """Close the process handle, and sweep what the worker left behind."""
         self.process.close()
         worker_tree.forget(self.pid)
         mark, forkserver_pid = hello
@@ -108,11 +105,18 @@ class LocalLauncher:
         pipe closed again.
         """
         ctx: Any = self._ctx
-        reader, writer = ctx.Pipe(duplex=False)
-        control_r, control_w = ctx.Pipe(duplex=False)
-        out_r, out_w = ctx.Pipe(duplex=False)  # its fds 1 and 2, read here (output_pipe)
-        err_r, err_w = ctx.Pipe(duplex=False)
-        child_ends = (writer, control_r, out_w, err_w)
+        here: list[Connection] = []
+        child_ends: list[Connection] = []
+        try:
+            for duplex in (True, False, False):  # the channel; its fds 1 and 2, read here (output_pipe)
+                ours, theirs = ctx.Pipe(duplex=duplex)
+                here.append(ours)
+                child_ends.append(theirs)
+        except OSError:
+            for conn in (*here, *child_ends):
+                conn.close()
+            raise
+        channel, out_r, err_r = here
         # Not daemonic: a daemonic process may not have children of its own (no Pool in a
         # worker). Pulse's own watches end it with Pulse; `Supervisor.close` reaps it.
         process = (self._process_class or ctx.Process)(
@@ -128,7 +132,7 @@ class LocalLauncher:
                     helper_stdio.start_resource_tracker()  # before multiprocessing starts it holding our stdout
                 process.start()
             except Exception:
-                for conn in (reader, control_w, out_r, err_r, *child_ends):
+                for conn in (*here, *child_ends):
                     conn.close()
                 raise
             assert process.pid is not None  # a start() that returned set it
@@ -136,4 +140,4 @@ class LocalLauncher:
         # The child holds its own copies now; ours would keep the pipes from ever reaching EOF.
         for conn in child_ends:
             conn.close()
-        return LocalRun(process, reader, control_w, {"stdout": out_r, "stderr": err_r})
+        return LocalRun(process, channel, {"stdout": out_r, "stderr": err_r})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import errno
 import fcntl
 import hashlib
 import os
@@ -23,6 +25,12 @@ from app.core.inspection import describe_exit
 
 DEFAULT_MAX_BYTES = 1_000_000
 DEFAULT_BACKUPS = 3
+# Files kept open at once; the rest are reopened when they are next written. One open file per
+# worker would cost a fleet of 1 000 workers 1 000 descriptors, the scarcest thing Pulse has.
+DEFAULT_MAX_OPEN = 64
+# Out of descriptors (EMFILE, ENFILE) is not for good: a worker's file is tried again this often.
+RETRY_S = 1.0
+_OUT_OF_DESCRIPTORS = (errno.EMFILE, errno.ENFILE)
 
 
 def default_log_dir() -> Path:
@@ -50,22 +58,36 @@ class LogFiles:
     """Appends each worker's log lines to ``<dir>/<worker>.log``, keeping ``backups`` rotations.
 
     Only the supervisor's polling thread calls it. Writes are buffered and flushed once per
-    poll, so a chatty worker costs one write call per poll, not one per line. Nothing here may
-    end supervision: a file that cannot be opened, locked or written (a read-only home, a full
-    disk) is given up with a notice (`take_notices`), and that worker's lines stay in the window.
-    Files are user-only (0600 in a 0700 directory): program output can hold secrets. Each file
-    is locked while open, so a second Pulse on the same config writes ``<worker>.<pid>.log``
-    instead of interleaving with, and rotating, the first one's.
+    poll, so a chatty worker costs one write call per poll, not one per line. At most
+    ``max_open`` files are open at once: the least recently written one is closed to open
+    another, and opened again (appending) when next written. Nothing here may end supervision:
+    a file that cannot be opened, locked or written (a read-only home, a full disk) is given up
+    with a notice (`take_notices`), and that worker's lines stay in the window. A file that
+    could not be opened for want of descriptors is tried again (`RETRY_S`) and, once open, says
+    how many lines it missed. Files are user-only (0600 in a 0700 directory): program output
+    can hold secrets. Each file is locked while open, so a second Pulse on the same config writes
+    ``<worker>.<pid>.log`` instead of interleaving with, and rotating, the first one's.
     """
 
-    def __init__(self, directory: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, backups: int = DEFAULT_BACKUPS) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        backups: int = DEFAULT_BACKUPS,
+        max_open: int = DEFAULT_MAX_OPEN,
+    ) -> None:
         self.directory = Path(directory)
         self._max_bytes = max_bytes
         self._backups = backups
-        self._files: dict[str, IO[str]] = {}
+        self._max_open = max(1, max_open)
+        self._files: collections.OrderedDict[str, IO[str]] = collections.OrderedDict()  # least recent first
         self._paths: dict[str, Path] = {}
         self._dirty: set[str] = set()
         self._failed: set[str] = set()  # workers whose file was given up
+        # Out of descriptors: worker -> when its file is tried again, and the entries it missed.
+        self._retry_at: dict[str, float] = {}
+        self._missed: dict[str, int] = {}
         self._dir_ready = False
         self._notices: list[LogLine] = []
 
@@ -78,10 +100,8 @@ class LogFiles:
         f = self._open(worker)
         if f is None:
             return
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)) + f".{int(when % 1 * 1000):03d}"
-        body = text.replace("\n", "\n    ")
         try:
-            f.write(f"{stamp} {level:<8} {stream:<8} {body}\n")
+            f.write(_entry(when, stream, level, text))
         except (OSError, ValueError) as exc:
             self._give_up(worker, "cannot be written", exc)
             return
@@ -106,6 +126,8 @@ class LogFiles:
                 # or a long session holds one descriptor per worker ever removed.
                 for worker in [w for w in self._files if w not in ev.names]:
                     self._close(worker)
+                for worker in [w for w in self._retry_at if w not in ev.names]:
+                    del self._retry_at[worker], self._missed[worker]
                 continue
             else:
                 continue
@@ -139,18 +161,54 @@ class LogFiles:
         for worker in list(self._files):
             self._close(worker)
 
+    @property
+    def open_count(self) -> int:
+        """Return how many log files are open now (each holds a descriptor)."""
+        return len(self._files)
+
     def _open(self, worker: str) -> IO[str] | None:
         f = self._files.get(worker)
-        if f is not None or worker in self._failed:
+        if f is not None:
+            self._files.move_to_end(worker)
             return f
+        if worker in self._failed:
+            return None
+        if worker in self._retry_at and time.monotonic() < self._retry_at[worker]:
+            self._missed[worker] += 1
+            return None
+        while len(self._files) >= self._max_open:
+            self._evict()
         try:
             self._prepare_dir()
             f = self._open_locked(worker)
         except OSError as exc:
+            if exc.errno in _OUT_OF_DESCRIPTORS and self._files:
+                self._evict()  # log files are the descriptors Pulse can best spare
+                return self._open(worker)
             self._give_up(worker, "cannot be opened", exc)
             return None
         self._files[worker] = f
+        if worker in self._retry_at:
+            del self._retry_at[worker]
+            self._say_missed(worker, f, self._missed.pop(worker))
         return f
+
+    def _evict(self) -> None:
+        """Close the least recently written file (written out first: a failure there is its notice)."""
+        worker, f = next(iter(self._files.items()))
+        try:
+            f.flush()
+        except (OSError, ValueError) as exc:
+            self._give_up(worker, "cannot be written", exc)
+            return
+        self._close(worker)
+
+    def _say_missed(self, worker: str, f: IO[str], entries: int) -> None:
+        """Say in the file, and in a notice, that it missed ``entries`` while Pulse was out of descriptors."""
+        line = f"log file {self.path(worker)} is written again; {entries} entries before this one are not in it"
+        self._notices.append(LogLine(worker, "pulse", "INFO", line, time.time()))
+        gap = f"{entries} entries missing here: Pulse was out of descriptors"
+        f.write(_entry(time.time(), "pulse", "WARNING", gap))
 
     def _prepare_dir(self) -> None:
         if self._dir_ready:
@@ -161,9 +219,14 @@ class LogFiles:
         self._dir_ready = True
 
     def _open_locked(self, worker: str) -> IO[str]:
-        """Open the worker's file, or, if another process holds it, one named after our pid."""
-        for suffix in ("", f".{os.getpid()}"):
-            path = self.directory / file_name(worker, suffix)
+        """Open the worker's file, or, if another process holds it, one named after our pid.
+
+        A file closed to make room is reopened where it was, if it still can be.
+        """
+        paths = [self.directory / file_name(worker, suffix) for suffix in ("", f".{os.getpid()}")]
+        if worker in self._paths:
+            paths.insert(0, self._paths[worker])
+        for path in dict.fromkeys(paths):
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -182,6 +245,13 @@ class LogFiles:
     def _give_up(self, worker: str, what: str, exc: BaseException) -> None:
         path = self.path(worker)
         self._close(worker)
+        if isinstance(exc, OSError) and exc.errno in _OUT_OF_DESCRIPTORS:
+            if worker not in self._retry_at:
+                line = f"log file {path} {what} ({exc}); its lines stay in the window, and it is tried again"
+                self._notices.append(LogLine(worker, "pulse", "WARNING", line, time.time()))
+            self._retry_at[worker] = time.monotonic() + RETRY_S
+            self._missed[worker] = self._missed.get(worker, 0) + 1  # the entry that failed to open it
+            return
         self._failed.add(worker)
         line = f"log file {path} {what} ({exc}); this worker's lines are no longer kept on disk"
         self._notices.append(LogLine(worker, "pulse", "WARNING", line, time.time()))
@@ -206,3 +276,10 @@ class LogFiles:
                 os.replace(src, base.with_name(f"{base.name}.{i}"))
         self._close(worker)
         del self._paths[worker]
+
+
+def _entry(when: float, stream: str, level: str, text: str) -> str:
+    """Return one entry as the file holds it (multi-line text indented under its first line)."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)) + f".{int(when % 1 * 1000):03d}"
+    body = text.replace("\n", "\n    ")
+    return f"{stamp} {level:<8} {stream:<8} {body}\n"

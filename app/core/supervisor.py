@@ -19,7 +19,8 @@ from typing import Any
 
 from app.core import fd_limit, policy
 from app.core.errors import ConfigError, ConfigProblem, UnknownWorkerError
-from app.core.events import CountersReset, Event, LogLine, StateChanged, WorkerExited, WorkersChanged
+from app.core.events import CountersReset, Event, LogLine, StartFailed, StateChanged, WorkerExited, WorkersChanged
+from app.core.fd_budget import FdBudget, log_files_share
 from app.core.inspection import ProcessInfo
 from app.core.launchers import Launchers
 from app.core.logfiles import LogFiles, default_log_dir
@@ -56,8 +57,12 @@ class Supervisor:
     Notes
     -----
     The first supervisor of a process raises the process's soft limit on open files to the hard
-    limit (`fd_limit.raise_file_limit`; every worker costs this process several descriptors) and
+    limit (`fd_limit.raise_file_limit`; every worker costs this process 4 descriptors) and
     logs the figures on the ``pulse`` logger. Its workers start with the limit the process had.
+    A start that would leave too few descriptors free is refused (`fd_budget`): that worker's
+    start fails, by name and with the counts (a `StartFailed` event, then its policy as for any
+    failed start), and everything running goes on. `DescriptorsLow` says when the fleet comes
+    near the limit, and when it has room again.
     """
 
     def __init__(
@@ -69,6 +74,7 @@ class Supervisor:
         objects: bool = False,
     ) -> None:
         fd_limit.raise_file_limit()  # before any helper or worker starts: the helpers inherit it
+        self._fds = FdBudget()
         self._launchers = Launchers(config, objects=objects)
         self.start_method = config.start_method
         self._clock = clock
@@ -83,7 +89,8 @@ class Supervisor:
         self._deadline_order = itertools.count()
         self._closed = False
         self._watch = WorkerWatch(self._wake_r)
-        self.log_files = LogFiles(Path(log_dir) if log_dir is not None else default_log_dir())
+        directory = Path(log_dir) if log_dir is not None else default_log_dir()
+        self.log_files = LogFiles(directory, max_open=log_files_share(self._fds.limit))
         for spec in config.workers:
             self._workers[spec.name] = self._new_record(spec)
         _open_supervisors.add(self)
@@ -392,20 +399,39 @@ class Supervisor:
 
     def _announce(self, rec: WorkerRecord, state: State) -> None:
         reason = rec.runtime.fatal_reason if state is State.FATAL else ""
+        if reason and rec.start_failure:  # its "exits" were starts that failed before a process ran
+            reason += f"; the last start failed: {rec.start_failure}"
         node = rec.node or ""
         self._events.append(StateChanged(rec.spec.name, state, rec.pid, time.time(), rec.restarts, reason, node))
         if reason:
             self._log(rec, f"FATAL: gave up restarting: {reason}; Start tries again")
 
     def _spawn(self, rec: WorkerRecord) -> None:
-        try:
-            rec.launch(self._launchers.for_spec(rec.spec))
-        except Exception as exc:  # e.g. kwargs that do not pickle
-            self._log(rec, f"cannot start worker: {type(exc).__name__}: {exc}", traceback=True)
+        live = sum(r.run is not None for r in self._workers.values())
+        refused = self._fds.refusal(live)  # before the launch: none may run out of descriptors half-way
+        failed = None
+        if refused is None:
+            try:
+                rec.launch(self._launchers.for_spec(rec.spec))
+                self._fds.started()
+            except Exception as exc:  # e.g. kwargs that do not pickle
+                refused = self._fds.refusal(live, exc)  # out of descriptors after all: said the same way
+                failed = None if refused else f"{type(exc).__name__}: {exc}"
+        reason = rec.start_failure = refused or failed
+        self._note_fds(live + (rec.run is not None), exact=reason is not None)
+        if reason is not None:
+            self._log(rec, f"cannot start worker: {reason}", traceback=failed is not None)
+            self._events.append(StartFailed(rec.spec.name, reason, time.time()))
             self._feed(rec, policy.Exited(exitcode=None))
             return
         self._watch.changed()
         self._announce(rec, State.STARTING)
+
+    def _note_fds(self, live: int, *, exact: bool = False) -> None:
+        """Say when the fleet comes near the limit on descriptors, or has room again."""
+        event = self._fds.notice(live, exact=exact)
+        if event is not None:
+            self._events.append(event)
 
     def _reap(self, rec: WorkerRecord) -> None:
         """The sentinel fired: read what is left in the channel, reap, and tell the policy."""
@@ -413,6 +439,8 @@ class Supervisor:
             return
         pid, exitcode, sig = rec.reap(self._events)
         self._watch.changed()
+        if self._fds.low:  # its descriptors are free again: perhaps enough to say so
+            self._note_fds(sum(r.run is not None for r in self._workers.values()))
         self._events.append(WorkerExited(rec.spec.name, pid, exitcode, sig, time.time()))
         self._feed(rec, policy.Exited(exitcode, sig))
 

@@ -53,6 +53,7 @@ class WorkerRecord:
     restarts: int = 0
     next_seq: int = 0
     last_exit: tuple[int | None, int | None] | None = None
+    start_failure: str | None = None  # why the last start failed before its process ran, if it did
     pending_spec: WorkerSpec | None = None  # applied once the current run has stopped
     removing: bool = False
     log_path: str | None = None  # this worker's log file on disk, when logs are kept

@@ -38,7 +38,8 @@ class ProcessJob(QObject):
         What the function returned: the job succeeded.
     errored(object)
         A `JobError`: the function raised (its type, message, traceback and, if it pickles,
-        the exception itself), or the process died without a result (killed, crashed in C).
+        the exception itself), the process died without a result (killed, crashed in C), or
+        it could not be started (e.g. too many open files: Pulse says how many).
     aborted()
         `cancel` stopped the job before it returned.
     finished()
@@ -93,6 +94,11 @@ class ProcessJob(QObject):
     def _on_output(self, text: str) -> None:
         self._output.append(text)
 
+    def _on_start_failed(self, reason: str) -> None:
+        self._running = False
+        self.errored.emit(JobError(f"the job's process could not start: {reason}"))
+        self.finished.emit()
+
     def _on_exited(self, exitcode: int | None, signal: int | None) -> None:
         self._running = False
         if not self._outcome:
@@ -117,6 +123,7 @@ class _Jobs(QObject):
         self.workers.state_changed.connect(lambda name, state: self._route(name, ProcessJob._on_state, state))
         self.workers.log_line.connect(lambda name, _level, text: self._route(name, ProcessJob._on_output, text))
         self.workers.exited.connect(self._on_exited)
+        self.workers.start_failed.connect(self._on_start_failed)
 
     def start(
         self, target: str, runner: str, args: tuple[Any, ...], kwargs: dict[str, Any], stop_timeout: float
@@ -141,14 +148,26 @@ class _Jobs(QObject):
             method(job, *args)
 
     def _on_exited(self, name: str, exitcode: int | None, signal: int | None) -> None:
+        job = self._end(name)
+        if job is not None:
+            job._on_exited(exitcode, signal)
+
+    def _on_start_failed(self, name: str, reason: str) -> None:
+        # A job is never restarted: its start failed, and so did the job.
+        job = self._end(name)
+        if job is not None:
+            job._on_start_failed(reason)
+
+    def _end(self, name: str) -> ProcessJob | None:
+        """Forget the job ``name`` and its worker; close the supervisor once no job runs."""
         job = self.jobs.pop(name, None)
         if job is None:
-            return
+            return None
         self.workers.remove(name)  # a finished job needs no place in the supervisor
         if not self.jobs:  # no thread waits on nothing between jobs: the next job starts a new one
             self.workers.close()
             self.deleteLater()
-        job._on_exited(exitcode, signal)
+        return job
 
 
 def _jobs() -> _Jobs:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from qtpy.QtCore import QCoreApplication, QObject, Signal
 
 from app.core.errors import ConfigError, ConfigProblem, SupervisorClosedError, UnknownWorkerError
-from app.core.events import ItemBatch, LogLine, StackDump, StateChanged, WorkerExited
+from app.core.events import ItemBatch, LogLine, StackDump, StartFailed, StateChanged, WorkerExited
 from app.core.inspection import Inspector, ProcessInfo
 from app.core.policy import State
 from app.core.spec import PulseConfig
@@ -33,7 +33,8 @@ class QtSupervisor(QObject):
     restart policy) plus the `Consumer` QThread that blocks on every channel and delivers
     coalesced batches to the GUI thread. Every signal is emitted in the GUI thread. Like the
     `Supervisor`, the first one raises your process's soft limit on open files to the hard
-    limit (each worker costs several descriptors); the workers start with the limit you had.
+    limit (each worker costs 4 descriptors); the workers start with the limit you had. A start
+    that would leave too few free is refused (`start_failed`), and running workers go on.
 
     Parameters
     ----------
@@ -64,6 +65,9 @@ class QtSupervisor(QObject):
         The worker entered a `State` (STARTING, RUNNING, STOPPING, STOPPED, BACKOFF, ...).
     exited(str, object, object)
         The worker's process ended: exit code (None if a signal killed it) and signal number.
+    start_failed(str, str)
+        A start of the worker failed before its process ran, and why (e.g. too many open
+        files: the counts); its state goes on as after a failed run (BACKOFF, FATAL, EXITED).
     log_line(str, str, str)
         A line the worker printed or logged, or a whole traceback: worker, level, text.
     stack(str, str)
@@ -86,6 +90,7 @@ class QtSupervisor(QObject):
     newest = Signal(str, object)
     state_changed = Signal(str, object)
     exited = Signal(str, object, object)
+    start_failed = Signal(str, str)
     log_line = Signal(str, str, str)
     stack = Signal(str, str)
     events = Signal(list)
@@ -339,6 +344,7 @@ class QtSupervisor(QObject):
             self.events.emit(events)
         items, newest = is_connected(self, self.items), is_connected(self, self.newest)
         states, exits = is_connected(self, self.state_changed), is_connected(self, self.exited)
+        failures = is_connected(self, self.start_failed)
         lines, stacks = is_connected(self, self.log_line), is_connected(self, self.stack)
         for ev in events:
             if type(ev) is ItemBatch:
@@ -353,6 +359,9 @@ class QtSupervisor(QObject):
             elif type(ev) is WorkerExited:
                 if exits:
                     self.exited.emit(ev.worker, ev.exitcode, ev.signal)
+            elif type(ev) is StartFailed:
+                if failures:
+                    self.start_failed.emit(ev.worker, ev.reason)
             elif type(ev) is LogLine:
                 if lines:
                     self.log_line.emit(ev.worker, ev.level, ev.line)

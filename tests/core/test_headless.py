@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from app.core.events import ItemBatch, LogLine, StateChanged, WorkerExited
+from app.core.events import DescriptorsLow, ItemBatch, LogLine, StartFailed, StateChanged, WorkerExited
 from app.core.policy import State
 from app.core.spec import PulseConfig, RestartPolicy, WorkerSpec
 from app.headless import _StopRequest, event_lines, lines_of, run_headless
@@ -342,6 +342,16 @@ def test_event_lines_for_each_event_type() -> None:
     assert json.loads(line)["traceback"] is True
     (line,) = event_lines(WorkerExited("w", 12, None, 9, 0.0))
     assert json.loads(line) == {"type": "exit", "worker": "w", "exitcode": None, "signal": 9}
+    (line,) = event_lines(StartFailed("w", "too many open files: 2 workers hold 230 of 256 descriptors", 0.0))
+    assert json.loads(line) == {
+        "type": "start_failed",
+        "worker": "w",
+        "reason": "too many open files: 2 workers hold 230 of 256 descriptors",
+    }
+    low = DescriptorsLow(2, 230, 256, True)
+    (line,) = event_lines(low)
+    record = {"type": "descriptors", "low": True, "workers": 2, "open": 230, "limit": 256, "message": low.message}
+    assert json.loads(line) == record
     assert all(line.endswith("\n") and line.count("\n") == 1 for line in event_lines(batch))
 
 

@@ -96,3 +96,22 @@ def test_a_pid_that_never_existed_reads_as_none():
     pid = 2**22 + 12345  # above the default pid_max
     assert stats.sample([pid]) == {pid: (None, None)}
     stats.close()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="the /proc fast path is Linux's")
+def test_past_max_open_a_process_is_read_without_keeping_its_file(burner):
+    clock = FakeClock()
+    stats = ProcStats(clock, max_open=1)
+    try:
+        stats.sample([os.getpid()])  # keeps this one's file
+        first = stats.sample([os.getpid(), burner.pid])
+        assert f"/proc/{burner.pid}/stat" not in stat_files_open() and first[burner.pid][1] > 1_000_000
+        burner.stdin.write("go\n")
+        burner.stdin.flush()
+        assert burner.stdout.readline() == "burnt\n"
+        clock.now += 1.0
+        cpu, _rss = stats.sample([os.getpid(), burner.pid])[burner.pid]
+        assert cpu is not None and 25.0 <= cpu < 100.0  # read afresh each time, measured the same
+        assert stat_files_open() == {f"/proc/{os.getpid()}/stat"}
+    finally:
+        stats.close()

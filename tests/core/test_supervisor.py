@@ -491,3 +491,25 @@ def test_start_all_on_a_fleet_is_spread_over_polls_and_reports_as_it_goes(make_s
     events = poll_until(sup, lambda evs: all(reached(n, State.RUNNING)(evs) for n in names), timeout=30.0)
     assert not sup.commands_pending()
     assert all(states_of(first + events, n)[:2] == [State.STARTING, State.RUNNING] for n in names)
+
+
+def test_a_start_that_fails_before_a_process_runs_is_that_workers_failure(make_supervisor):
+    import threading
+
+    from app.core.events import StartFailed
+
+    sup = make_supervisor(config(
+        spec("bad", "app.producers:counter", restart="on-failure", kwargs={"lock": threading.Lock()},
+             start_retries=1, backoff_initial=0.01, backoff_max=0.01),
+        spec("good", "app.producers:counter", kwargs={"rate": 50.0}),
+    ))  # fmt: skip
+    sup.start("good")
+    sup.start("bad")
+    events = poll_until(sup, reached("bad", State.FATAL), timeout=30.0)
+    failed = [e for e in events if isinstance(e, StartFailed)]
+    assert [e.worker for e in failed] == ["bad", "bad"] and "cannot pickle" in failed[0].reason
+    assert states_of(events, "bad") == [State.EXITED, State.BACKOFF, State.EXITED, State.FATAL]
+    (fatal,) = [e for e in events if isinstance(e, StateChanged) and e.state is State.FATAL]
+    assert fatal.reason.endswith(f"; the last start failed: {failed[-1].reason}")
+    events += poll_until(sup, lambda evs: len(items_of(events + evs, "good")) >= 5, timeout=30.0)
+    assert sup.record("good").runtime.state is not State.FATAL and not states_of(events, "good").count(State.EXITED)

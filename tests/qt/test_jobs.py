@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import resource
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -153,3 +158,55 @@ def test_a_stop_timeout_that_is_no_positive_number_is_refused():
     for bad in (0, -1.0, "5"):
         with pytest.raises(JobError, match="_stop_timeout must be a number of seconds above 0"):
             run_in_process(jobs.add, 1, _stop_timeout=bad)
+
+
+JOBS_SCRIPT = """
+import json, pathlib, sys
+from qtpy.QtCore import QCoreApplication, QTimer
+app = QCoreApplication([])
+from app.qt.jobs import run_in_process
+from tests import jobs
+
+n, gate = int(sys.argv[1]), pathlib.Path(sys.argv[2])
+seen = {}
+def track(job):
+    seen[job.name] = order = []
+    def note(what):
+        order.append(what)
+        if not gate.exists() and all(o for o in seen.values()):  # each job started, or failed to
+            gate.touch()
+        if what == "finished" and all(o and o[-1] == "finished" for o in seen.values()):
+            app.quit()
+    job.started.connect(lambda: note("started"))
+    job.returned.connect(lambda value: note("returned"))
+    job.errored.connect(lambda error: note("errored: " + str(error)))
+    job.finished.connect(lambda: note("finished"))
+for _ in range(n):
+    track(run_in_process(jobs.wait_for, str(gate)))
+QTimer.singleShot(240_000, app.quit)  # a backstop: the test fails on what is missing
+app.exec_()
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sets RLIMIT_NOFILE")
+@pytest.mark.timeout(300)
+def test_past_the_descriptor_limit_every_job_still_ends_with_finished(tmp_path):
+    # Before, a job whose start failed (too many open files) emitted nothing, ever.
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (160, 160))  # room for ~25 jobs
+
+    n = 60
+    done = subprocess.run(
+        [sys.executable, "-c", JOBS_SCRIPT, str(n), str(tmp_path / "gate")],
+        cwd=Path(__file__).resolve().parents[2], preexec_fn=low_limit, capture_output=True, text=True, timeout=280,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert len(seen) == n and all(order[-1:] == ["finished"] for order in seen.values()), seen
+    ran = [order for order in seen.values() if order == ["started", "returned", "finished"]]
+    refused = [order for order in seen.values() if order != ["started", "returned", "finished"]]
+    assert len(ran) >= 10 and len(refused) >= 10, seen
+    why = "errored: the job's process could not start: too many open files: "
+    for order in refused:
+        assert len(order) == 2 and order[0].startswith(why) and " descriptors " in order[0], order

@@ -367,3 +367,17 @@ def test_a_small_window_keeps_the_search_field_and_the_plot_usable(qtbot, make_w
     qtbot.waitUntil(lambda: search.width() >= SEARCH_MIN_CHARS * search.fontMetrics().averageCharWidth(), timeout=5000)
     assert plot.width() > legend.width()  # was narrower than its legend
     assert w.log_dock.geometry().right() < w.plot_dock.geometry().left()  # side by side, neither under the other
+
+
+def test_the_status_bar_and_log_say_when_the_fleet_nears_the_descriptor_limit(qtbot, make_window):
+    from app.core.events import DescriptorsLow
+
+    w = make_window(three())
+    low, back = DescriptorsLow(52, 240, 256, True), DescriptorsLow(20, 100, 256, False)
+    w.supervisor.events.emit([low])  # as the supervisor reports it (tests/core/test_fd_budget.py)
+    assert w.statusBar().currentMessage() == low.message
+    assert "52 workers: 240 of 256 descriptors open" in low.message and "ulimit -Hn" in low.message
+    w.supervisor.events.emit([back])
+    assert w.statusBar().currentMessage() == back.message
+    logged = [(e.worker, e.level, e.message) for e in w.log_dock.model._all if "descriptors open" in e.message]
+    assert logged == [("pulse", "WARNING", low.message), ("pulse", "INFO", back.message)]

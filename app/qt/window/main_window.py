@@ -11,7 +11,7 @@ from qtpy.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings
 from qtpy.QtGui import QCloseEvent
 from qtpy.QtWidgets import QLabel, QMainWindow, QMenu, QTableView, QWidget
 
-from app.core.events import Event, ItemBatch, StackDump, StateChanged, WorkersChanged
+from app.core.events import DescriptorsLow, Event, ItemBatch, StackDump, StateChanged, WorkersChanged
 from app.core.policy import State
 from app.qt.window import window_commands
 from app.qt.window.config_files import ConfigFiles
@@ -217,6 +217,9 @@ class MainWindow(QMainWindow):
             elif isinstance(ev, WorkersChanged):
                 self.log_dock.set_workers(self.supervisor.names())
                 selection_touched = True
+            elif isinstance(ev, DescriptorsLow):  # starts may be refused: say why before they are
+                self.show_notice(ev.message, 20_000 if ev.low else 5000)
+                self.log_dock.append_line("pulse", "WARNING" if ev.low else "INFO", ev.message)
         for worker, item in newest.items():
             # Numbered as the Items column counts: every item since the worker was added (or reset).
             # Made into text only when shown: of a batch's workers, the status bar shows one.

@@ -9,7 +9,7 @@ from typing import Any
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from qtpy.QtGui import QBrush, QColor
 
-from app.core.events import CountersReset, Event, ItemBatch, StateChanged, WorkersChanged
+from app.core.events import CountersReset, DescriptorsLow, Event, ItemBatch, StateChanged, WorkersChanged
 from app.core.inspection import format_bytes, format_count, format_duration
 from app.core.item_text import item_text
 from app.core.policy import State
@@ -143,6 +143,8 @@ class WorkerTableModel(QAbstractTableModel):
         for ev in events:
             if isinstance(ev, WorkersChanged):
                 self._set_names()
+                continue
+            if isinstance(ev, DescriptorsLow):  # of no one worker: the status bar says it
                 continue
             i = self._index.get(ev.worker)
             if i is None:
