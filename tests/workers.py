@@ -515,3 +515,11 @@ def parent_watch() -> Iterator[list[Any]]:
     yield [parent.pid, parent.is_alive()]
     while True:
         time.sleep(1)
+
+
+def prints_flat_out() -> Iterator[int]:
+    """Print lines flat out, yielding one item in ten thousand (a print flood)."""
+    for i in itertools.count():
+        print(f"line {i}", flush=True)
+        if i % 10_000 == 0:
+            yield i

@@ -9,7 +9,7 @@ from qtpy.QtCore import QThread, Signal
 
 from app.core.bursts import BurstWatch
 from app.core.channel import DEFAULT_MAX_DELAY
-from app.core.events import ItemBatch, StateChanged, WorkerExited, merge_batches
+from app.core.events import ItemBatch, LogLine, StateChanged, WorkerExited, merge_batches
 from app.qt import gui_gc
 
 if TYPE_CHECKING:
@@ -29,10 +29,13 @@ GATHER_MAX_BYTES = 16 * 1024
 # a few frames of a flood, and so does the memory it takes (the soak's GUI RSS growth
 # 3.6-15 % -> 1.1-1.2 %, at 1.0-1.3 M items/s instead of 0.94).
 MAX_HELD_ITEMS = 50_000
-# Events per emission, at most: the GUI thread handles one emission in one go, and a fleet's
-# start storm (1 000 workers: a state change and a first item each, merged while the GUI thread
-# was busy) made one emission of thousands of events, a 300-700 ms stall. The rest go out in the
-# next emissions, in order, each after the GUI thread took the one before.
+# Events other than log lines per emission, at most: the GUI thread handles one emission in one
+# go, and a fleet's start storm (1 000 workers: a state change and a first item each, merged while
+# the GUI thread was busy) made one emission of thousands of events, a 300-700 ms stall. The rest
+# go out in the next emissions, in order, each after the GUI thread took the one before. Log lines
+# do not count: the log takes a batch of them in one insert, and counted, a print flood's lines
+# queued here faster than they left, a state change behind them (a flooding worker never showed
+# RUNNING).
 MAX_EVENTS_PER_EMIT = 128
 # Time for the thread to finish once every worker is gone, on top of the longest stop_timeout.
 _CLOSE_MARGIN_S = 2.0
@@ -185,9 +188,10 @@ class Consumer(QThread):
             if pending and not self._unacked and (urgent or (now - last_emit >= self.min_gap and now >= hold_until)):
                 self._unacked = True
                 merged = merge_batches(pending)
-                self._batch.emit(merged[:MAX_EVENTS_PER_EMIT])
+                cut = _cut_point(merged, MAX_EVENTS_PER_EMIT)
+                self._batch.emit(merged[:cut])
                 self.emissions += 1
-                pending = merged[MAX_EVENTS_PER_EMIT:]
+                pending = merged[cut:]
                 held = sum(len(ev.items) for ev in pending if type(ev) is ItemBatch)
                 hold_until = 0.0
                 if not urgent:  # a rare state change going out early must not push the items' frames back
@@ -197,6 +201,19 @@ class Consumer(QThread):
         if pending:
             self._batch.emit(merge_batches(pending))
             self.emissions += 1
+
+
+def _cut_point(events: list[Event], most: int) -> int:
+    """Return how many of ``events`` go in one emission: up to ``most`` that are not log lines."""
+    if len(events) <= most:
+        return len(events)
+    counted = 0
+    for i, ev in enumerate(events):
+        if type(ev) is not LogLine:
+            counted += 1
+            if counted > most:
+                return i
+    return len(events)
 
 
 def stop_and_join(consumer: Consumer, supervisor: Supervisor, timeout: float | None) -> bool:

@@ -309,3 +309,15 @@ def test_a_start_storm_reaches_the_gui_thread_in_emissions_of_bounded_size(qtbot
     qtbot.waitUntil(lambda: all(s[-1:] == ["RUNNING"] for s in seen.values()), timeout=30_000)
     assert sizes and max(sizes) <= 5
     assert all(s == ["STARTING", "RUNNING"] for s in seen.values())  # every state, in order
+
+
+def test_a_print_flood_does_not_hold_back_its_workers_state_changes(qtbot, make_pool, monkeypatch):
+    import app.qt.consumer as consumer
+
+    monkeypatch.setattr(consumer, "MAX_EVENTS_PER_EMIT", 2)  # log lines never count against it
+    pool = make_pool(config(spec("prints", "tests.workers:prints_flat_out")))
+    lines: list[str] = []
+    pool.log_line.connect(lambda name, level, text: lines.append(text))
+    with qtbot.waitSignal(pool.state_changed, check_params_cb=lambda n, s: s.value == "RUNNING", timeout=30_000):
+        pass
+    assert len(lines) > 1000  # it was flooding all along
