@@ -131,6 +131,25 @@ Event = (
 )
 
 
+def kept_runs(count: int, dropped: list[int]) -> list[tuple[int, int, int]]:
+    """Return ``(start, stop, dropped just before)`` for each run of items kept among ``count``.
+
+    ``dropped`` are the indices (ascending) of the items that could not be delivered. When the
+    last items were dropped, a final empty run ``(count, count, n)`` says so now, rather than at
+    the next batch.
+    """
+    runs: list[tuple[int, int, int]] = []
+    start = kept_to = 0  # the next index after a dropped one; the end of the last run
+    for i in [*dropped, count]:
+        if i > start:
+            runs.append((start, i, start - kept_to))  # everything since the last run was dropped
+            kept_to = i
+        start = i + 1
+    if dropped and dropped[-1] == count - 1:
+        runs.append((count, count, count - kept_to))
+    return runs
+
+
 def merge_batches(events: list[Event]) -> list[Event]:
     """Return ``events`` with each worker's consecutive, gap-free ItemBatches merged into one.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from app.core.events import ItemBatch, LogLine
+from app.core.events import ItemBatch, LogLine, kept_runs
 from app.core.item_forms import NeedsImport, Pickled
 
 if TYPE_CHECKING:
@@ -27,27 +27,14 @@ class _Failed(Exception):
         self.what = what
 
 
-def load_items(events: list[Event], *, imports: bool = True) -> list[Event]:
-    """Return ``events`` with every `Pickled` in their item batches loaded, failures dropped and named.
+def load_batch(batch: ItemBatch, *, imports: bool = True) -> list[Event]:
+    """Return ``batch`` loaded: one or more batches (failed items as gaps), and a note if any failed.
 
     Raises
     ------
     NeedsImport
         With ``imports`` False, when an item's module is not imported yet (nothing is lost).
     """
-    if not any(type(ev) is ItemBatch and ev.stand_ins for ev in events):
-        return events
-    out: list[Event] = []
-    for ev in events:
-        if type(ev) is ItemBatch and ev.stand_ins:
-            out.extend(load_batch(ev, imports=imports))
-        else:
-            out.append(ev)
-    return out
-
-
-def load_batch(batch: ItemBatch, *, imports: bool = True) -> list[Event]:
-    """Return ``batch`` loaded: one or more batches (failed items as gaps), and a note if any failed."""
     loaded: list[Any] = []
     failed: list[tuple[int, _Failed]] = []
     for i, item in enumerate(batch.items):
@@ -65,15 +52,9 @@ def load_batch(batch: ItemBatch, *, imports: bool = True) -> list[Event]:
         f"({', '.join(names)}): {first} (loading {first.what.text})"
     )
     out: list[Event] = [LogLine(batch.worker, "pulse", "ERROR", line, time.time())]
-    start, gap = 0, batch.lost_before
-    for i, _ in [*failed, (len(loaded), None)]:
-        if i > start:
-            out.append(_batch(batch, batch.first_seq + start, loaded[start:i], gap))
-            gap = 0
-        gap += 1 if i < len(loaded) else 0
-        start = i + 1
-    if gap:  # lost at the very end: counted now, not at the next batch
-        out.append(_batch(batch, batch.first_seq + len(loaded), [], gap))
+    for n, (start, stop, dropped) in enumerate(kept_runs(len(loaded), [i for i, _ in failed])):
+        lost = dropped + (batch.lost_before if n == 0 else 0)
+        out.append(_batch(batch, batch.first_seq + start, loaded[start:stop], lost))
     return out
 
 

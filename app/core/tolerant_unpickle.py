@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from app.core.channel import ITEMS
-from app.core.events import LogLine
+from app.core.events import LogLine, kept_runs
 from app.core.item_forms import Pickled, StandIn, allowed_global
 
 
@@ -178,10 +178,5 @@ def salvage_batch(worker: str, msg: tuple[Any, ...]) -> Iterator[tuple[Any, ...]
     said = ", ".join(f"{n} of type {what}" for what, n in kinds.most_common())
     line = f"{len(bad)} item(s) could not be unpickled in Pulse and were dropped ({said}): {bad[0][1].why}"
     yield LogLine(worker, "pulse", "ERROR", line, time.time())
-    start = 0
-    for i, _ in [*bad, (len(items), None)]:
-        if i > start:
-            yield (ITEMS, first_seq + start, items[start:i], sent_ns)
-        start = i + 1
-    if bad and bad[-1][0] == len(items) - 1:  # lost at the very end: say so now, not at the next batch
-        yield (ITEMS, first_seq + len(items), [], sent_ns)
+    for start, stop, _ in kept_runs(len(items), [i for i, _ in bad]):  # the dropped: gaps in the seqs
+        yield (ITEMS, first_seq + start, items[start:stop], sent_ns)

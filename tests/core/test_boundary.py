@@ -13,7 +13,7 @@ import pytest
 from app.core import channel, item_pickler
 from app.core.events import ItemBatch, LogLine, WorkerExited
 from app.core.item_forms import Pickled, StandIn, allowed_global, plain
-from app.core.pickled_items import load_items
+from app.core.pickled_items import load_batch
 from app.core.tolerant_unpickle import load_message
 from app.core.worker_record import WorkerRecord
 from tests.helpers import config, items_of, poll_until, spec
@@ -98,7 +98,7 @@ def test_loading_objects_in_the_app_contains_any_exception_to_its_item(monkeypat
     exits = Pickled("x.Exits", "Exits()", pickle.dumps(_ExitsInApp()))
     interrupts = Pickled("x.Interrupts", "Interrupts()", pickle.dumps(_Interrupts()))
     batch = ItemBatch("w", 10, [1, point, [exits], 4, interrupts], 0, 0, 2, True)
-    note, first, second, last = load_items([batch])
+    note, first, second, last = load_batch(batch)
     assert isinstance(note, LogLine) and note.worker == "w" and note.stream == "pulse"
     assert "2 item(s) could not be loaded in this process and were dropped" in note.line
     assert "SystemExit: loaded in the app" in note.line

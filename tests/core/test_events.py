@@ -26,3 +26,12 @@ def test_a_gap_or_another_event_of_the_worker_ends_the_run():
     out = merge_batches([batch("a", 0, [0]), log, batch("a", 1, [1]), batch("a", 5, [5], lost=3)])
     assert [type(e).__name__ for e in out] == ["ItemBatch", "LogLine", "ItemBatch", "ItemBatch"]
     assert out[3].lost_before == 3 and out[3].first_seq == 5
+
+
+def test_kept_runs_name_each_run_and_what_was_dropped_before_it():
+    from app.core.events import kept_runs
+
+    assert kept_runs(5, []) == [(0, 5, 0)]
+    assert kept_runs(5, [1, 2]) == [(0, 1, 0), (3, 5, 2)]
+    assert kept_runs(5, [2, 4]) == [(0, 2, 0), (3, 4, 1), (5, 5, 1)]  # a loss at the end: said now
+    assert kept_runs(5, [0, 1, 2, 3, 4]) == [(5, 5, 5)]
