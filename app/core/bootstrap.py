@@ -20,6 +20,7 @@ from app.core import (
     channel,
     child_output,
     fd_limit,
+    inbox,
     inherited_fds,
     producer_shapes,
     stop_points,
@@ -27,11 +28,13 @@ from app.core import (
     traceback_text,
     worker_tree,
 )
-from app.core.channel import HELLO, LOG, STACK, ChannelWriter
+from app.core.channel import HELLO, INBOX, LOG, MESSAGE, STACK, ChannelWriter
+from app.core.inbox import NO_DEFAULT, Inbox, InboxReport
 from app.core.spec import resolve_target
 from app.core.stopping import StopFlag, StopRequested
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from multiprocessing.connection import Connection
 
     from app.core.spec import WorkerSpec
@@ -41,7 +44,7 @@ __all__ = ["StopFlag", "StopRequested", "WorkerContext", "format_stacks", "run"]
 _PR_SET_PDEATHSIG = 1
 _OWN_FILES = {__file__, channel.__file__, child_output.__file__}
 _OWN_FILES |= {stopping.__file__, stop_points.__file__, producer_shapes.__file__, worker_tree.__file__}
-_OWN_FILES |= {traceback_text.__file__}
+_OWN_FILES |= {traceback_text.__file__, inbox.__file__}
 stop_points.own_files |= _OWN_FILES
 stop_points.drivers |= {__file__, producer_shapes.__file__}  # they call the producer
 
@@ -55,12 +58,32 @@ class WorkerContext:
         The worker's name.
     stopping : StopFlag
         True once a graceful stop was asked; finish the current item and return.
+    inbox : Inbox
+        The messages Pulse sent (`receive`, `messages`, `areceive` read them).
     """
 
     def __init__(self, name: str, writer: ChannelWriter) -> None:
         self.name = name
         self.stopping = StopFlag()
+        self.inbox = Inbox(self.stopping)
         self._writer = writer
+
+    def receive(self, timeout: float | None = None, default: Any = NO_DEFAULT) -> Any:
+        """Return the next message sent to this worker, waiting up to ``timeout`` seconds (None: for ever).
+
+        ``receive(1.0, default=None)`` returns ``None`` when nothing came in time; without a
+        default that raises TimeoutError. A graceful stop asked while it waits is raised here,
+        as from ``time.sleep``.
+        """
+        return self.inbox.receive(timeout, default)
+
+    def messages(self) -> Iterator[Any]:
+        """Yield each message as it comes, until a graceful stop is asked: ``for msg in ctx.messages():``."""
+        return self.inbox.messages()
+
+    async def areceive(self) -> Any:
+        """Return the next message, for an ``async def`` producer (``await ctx.areceive()``)."""
+        return await self.inbox.areceive()
 
     def emit(self, item: Any) -> None:
         """Send one item to the GUI (batched; any picklable object)."""
@@ -141,7 +164,10 @@ def run(
     writer.send((HELLO, mark, os.getppid() if worker_tree.forkserver_guarded else None))
     _set_title(spec)
     finishing = threading.Event()
-    watch = threading.Thread(target=_watch_control, args=(out, writer, finishing), name="pulse-control", daemon=True)
+    report = InboxReport(ctx.inbox, lambda dropped: writer.send((INBOX, dropped)))
+    watch = threading.Thread(
+        target=_watch_control, args=(out, writer, finishing, ctx.inbox, report), name="pulse-control", daemon=True
+    )
     watch.start()
     child_output.capture_output(stdout, stderr)
     child_output.capture_logging(writer)
@@ -168,6 +194,8 @@ def run(
     worker_tree.end_descendants(grace=1.0)  # before the output ends: what they print is kept
     child_output.finish_output()
     finishing.set()  # the channel closes next: its end is no news of Pulse's death
+    with contextlib.suppress(OSError):
+        report.maybe(final=True)
     writer.close()
     out.close()
     sys.exit(exitcode)
@@ -207,8 +235,10 @@ def _die_with_parent() -> None:
         pass
 
 
-def _watch_control(conn: Connection, writer: ChannelWriter, finishing: threading.Event) -> None:
-    """Serve stack requests; exit at once when Pulse's end of the channel closes (Pulse died).
+def _watch_control(
+    conn: Connection, writer: ChannelWriter, finishing: threading.Event, box: Inbox, report: InboxReport
+) -> None:
+    """Serve stack requests, queue messages; exit at once when Pulse's end of the channel closes (Pulse died).
 
     Once the worker is ``finishing`` it closes the channel itself: that end of file is no
     news, and the worker's own exit code stands.
@@ -220,7 +250,15 @@ def _watch_control(conn: Connection, writer: ChannelWriter, finishing: threading
             if finishing.is_set():
                 return
             _orphaned()
-        if request == b"stack":
+        if request[:1] == MESSAGE:
+            if not box.put(request[1:]):
+                try:
+                    report.maybe()
+                except OSError:
+                    if finishing.is_set():
+                        return
+                    _orphaned()
+        elif request == b"stack":
             try:
                 writer.send((STACK, format_stacks()))
             except OSError:

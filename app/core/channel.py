@@ -27,6 +27,9 @@ LOG = "log"  # (LOG, stream, level, line, time, is_traceback)
 STACK = "stack"  # (STACK, text)
 BYE = "bye"  # (BYE, total_sent): the worker flushed everything and is exiting
 HELLO = "hello"  # (HELLO,): the worker's stop handler is in place; a SIGTERM now stops it gracefully
+INBOX = "inbox"  # (INBOX, dropped): messages the worker's full inbox dropped, this run so far
+# Down the channel (Pulse to worker), raw frames: b"stack", or MESSAGE + a pickled value.
+MESSAGE = b"m"
 
 
 class ChannelWriter:

@@ -7,6 +7,7 @@
     ├── UnknownWorkerError   an action named a worker the supervisor does not know
     ├── TargetError          a ``module:callable`` target cannot be imported
     ├── SupervisorClosedError  a command reached a supervisor that was closed
+    ├── MessageError         a message to a worker cannot be sent (does not pickle, too big)
     └── JobError             a job (``run_in_process``) raised, or ended without its result
 """
 
@@ -62,6 +63,10 @@ class UnknownWorkerError(PulseError, KeyError):
 
 class SupervisorClosedError(PulseError, RuntimeError):
     """A command reached a supervisor after `close` or `shutdown` (or after its thread ended)."""
+
+
+class MessageError(PulseError, ValueError):
+    """A message to a worker cannot be sent: it does not pickle, or it is over `MAX_MESSAGE_BYTES` pickled."""
 
 
 class TargetError(PulseError):

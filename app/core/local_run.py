@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from app.core import bootstrap, fd_limit, helper_stdio, pulse_forkserver, worker_tree
+from app.core.channel import MESSAGE
 from app.core.run import LOCAL_NODE
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 # Modules every forkserver child needs: importing them once in the server makes starts fast.
 # The guard makes the forkserver a subreaper that ends every worker's leftovers (worker_tree).
 _PRELOAD = ["app.core.forkserver_guard", "app.core.bootstrap", "app.core.producers"]
+# What may wait to go down one worker's channel while it does not read (its inbox is bounded too).
+OUTBOX_BYTES = 4 * 1024 * 1024
 
 
 def start_forkserver() -> None:
@@ -49,6 +52,7 @@ class LocalRun:
         self.channel = channel  # closed by whoever reads it (`WorkerRecord.close_channel`, the Ray agent)
         self.outputs = outputs
         self.sentinel: Any = process.sentinel
+        self._outbox = bytearray()  # frames down the channel the worker has had no room for yet
 
     def signal(self, sig: int) -> None:
         """Signal the worker: SIGTERM the worker alone, any other signal its process group too.
@@ -70,8 +74,37 @@ class LocalRun:
 
     def request_stack(self) -> None:
         """Ask down the channel (a thread in the worker reads it and dumps the stack)."""
-        with contextlib.suppress(OSError):  # closed already: the run is over
-            self.channel.send_bytes(b"stack")
+        self._write(b"stack")
+
+    def send_message(self, data: bytes) -> str | None:
+        """Queue a pickled message down the channel for the worker's inbox; say why not, or None."""
+        return self._write(MESSAGE + data)
+
+    def flush_outbox(self) -> bool:
+        """Write what waits to go down the channel, as far as it takes it now; return whether all is out.
+
+        The channel is non-blocking on this side (`channel.FrameReader`): a worker that stopped
+        reading (stalled, SIGSTOPped) must not stall the supervisor, so a frame it has no room
+        for waits here, whole frames only ever being appended.
+        """
+        out = self._outbox
+        while out:
+            try:
+                written = os.write(self.channel.fileno(), out)
+            except BlockingIOError:
+                return False
+            except OSError:  # closed: the run is over, and what waited with it
+                out.clear()
+                return True
+            del out[:written]
+        return True
+
+    def _write(self, payload: bytes) -> str | None:
+        if len(self._outbox) + len(payload) > OUTBOX_BYTES:
+            return "it has not read its channel for a while (stalled?): nothing more is queued for it"
+        self._outbox += len(payload).to_bytes(4, "big", signed=True) + payload  # Connection's frame
+        self.flush_outbox()
+        return None
 
     def join(self, timeout: float | None = None) -> int | None:
         """Wait up to ``timeout`` for the process; return its exit code (None: still running)."""

@@ -1,6 +1,7 @@
 """Every producer shape users write, driven in the worker: generators, iterators, ctx functions, async.
 
-- a generator function (``yield``): each value is sent; a stop is raised where it waits (its
+- a generator function (``yield``): each value is sent (``value = yield item`` gets the next
+  message Pulse sent it, None when none waits); a stop is raised where it waits (its
   own code, ``time.sleep``, ``queue.get``, a socket...), or lands after the current item;
 - a function returning an iterable: the same;
 - ``def f(ctx)`` calling ``ctx.emit``: called once; a stop sets ``ctx.stopping``, and is raised
@@ -116,9 +117,20 @@ def drain(gen: Any, ctx: WorkerContext) -> None:
     current = gen
     emit = ctx._writer.emit  # the hot path: one call per item, not two
     stop = ctx.stopping
+    box = ctx.inbox
+    waiting = box.queue
+    send = getattr(gen, "send", None)  # a generator: `value = yield item` gets the messages
     try:
         for item in gen:
             emit(item)
+            # One test of a deque per item: the messages, when there are any, go in by `send`,
+            # each the value of one `yield` (the others give None, as under a `for`).
+            while waiting and send is not None and not stop._set:
+                try:
+                    item = send(box.take())
+                except StopIteration:
+                    return
+                emit(item)
             if stop._set:
                 stop.delivered = True  # by the close below: a raise must not cut its finally short
                 break
@@ -159,9 +171,17 @@ def _run_async(make: Callable[[], Any], shape: str, ctx: WorkerContext) -> None:
 async def _drain_async(agen: Any, ctx: WorkerContext) -> None:
     emit = ctx._writer.emit
     stop = ctx.stopping
+    box = ctx.inbox
+    waiting = box.queue
     try:
         async for item in agen:
             emit(item)
+            while waiting and not stop._set:  # as `drain`: a message is the value of one `yield`
+                try:
+                    item = await agen.asend(box.take())
+                except StopAsyncIteration:
+                    return
+                emit(item)
             if stop._set:
                 stop.delivered = True  # by the aclose below, not also by a cancel
                 break

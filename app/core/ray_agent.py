@@ -206,6 +206,12 @@ class Agent:
             if self._run is not None and self._run_id == run_id:
                 self._run.request_stack()
 
+    def send_message(self, run_id: int, data: bytes) -> None:
+        """Hand run ``run_id`` a pickled message (`Supervisor.send`); a run since ended gets none."""
+        with self._lock:
+            if self._run is not None and self._run_id == run_id:
+                self._run.send_message(data)
+
 
 def boot_id() -> str:
     """Return this machine's boot id: two nodes that share it share their clocks too."""

@@ -101,6 +101,18 @@ class RayRun:
         if agent is not None:
             agent.request_stack.remote(self._run_id)
 
+    def send_message(self, data: bytes) -> str | None:
+        """Hand the run a pickled message through its agent; say why not when it has none yet."""
+        agent = self._agent
+        if agent is None:
+            return "it is still being started on the cluster"
+        agent.send_message.remote(self._run_id, data)
+        return None
+
+    def flush_outbox(self) -> bool:
+        """True: the agent on the run's node writes the messages (see `LocalRun.flush_outbox`)."""
+        return True
+
     def join(self, timeout: float | None = None) -> int | None:
         """Wait up to ``timeout`` for the pump to deliver the run's end; return its exit code."""
         if not self._joined:

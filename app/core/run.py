@@ -65,6 +65,12 @@ class Run(Protocol):
     def request_stack(self) -> None:
         """Ask the worker for its Python stack; it answers on the channel (gone already: nothing)."""
 
+    def send_message(self, data: bytes) -> str | None:
+        """Queue a pickled message for the worker's inbox; return why it cannot take it, or None."""
+
+    def flush_outbox(self) -> bool:
+        """Write what `send_message` could not write at once (never blocks); return whether all is out."""
+
     def join(self, timeout: float | None = None) -> int | None:
         """Wait up to ``timeout`` for the run's end; return its exit code (negative: the signal
         that ended it; None: not ended yet)."""

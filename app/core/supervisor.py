@@ -24,6 +24,7 @@ from app.core.fd_budget import FdBudget, log_files_share
 from app.core.inspection import ProcessInfo
 from app.core.launchers import Launchers
 from app.core.logfiles import LogFiles, default_log_dir
+from app.core.messages import encode_message
 from app.core.policy import Command, State
 from app.core.run import LOCAL_NODE
 from app.core.spec import PulseConfig, WorkerSpec, runs_the_same
@@ -32,6 +33,7 @@ from app.core.worker_watch import WorkerWatch
 
 _REMOTE_START_CHECK = 0.05  # how often a remote run still being started is looked at
 COMMANDS_PER_POLL = 16  # commands carried out per poll, the rest at the next (see _drain_inbox)
+_UNSENT_RETRY = 0.05  # how often messages a worker had no room for are offered again
 
 
 class Supervisor:
@@ -88,6 +90,7 @@ class Supervisor:
         self._deadlines: list[tuple[float, int, WorkerRecord]] = []
         self._deadline_order = itertools.count()
         self._closed = False
+        self._unsent: dict[str, WorkerRecord] = {}  # those whose run has messages it had no room for yet
         self._watch = WorkerWatch(self._wake_r)
         directory = Path(log_dir) if log_dir is not None else default_log_dir()
         self.log_files = LogFiles(directory, max_open=log_files_share(self._fds.limit))
@@ -120,6 +123,35 @@ class Supervisor:
     def request_stack(self, name: str) -> None:
         """Ask ``name`` for its current Python stack; a `StackDump` event answers."""
         self._post("stack", self._check(name))
+
+    def send(self, name: str, value: Any) -> None:
+        """Send ``value`` to ``name``'s inbox (``ctx.receive``, a generator's ``yield``); any thread.
+
+        Pickled here, now (Pulse never unpickles what workers send back). A worker not running
+        when it arrives, or one whose inbox is full, does not get it: its log says so.
+
+        Raises
+        ------
+        UnknownWorkerError
+            No worker has that name.
+        MessageError
+            ``value`` does not pickle, or is over `messages.MAX_MESSAGE_BYTES` pickled.
+        """
+        self._post("send", (self._check(name), encode_message(value)))
+
+    def call_soon(self, fn: Callable[[], object]) -> None:
+        """Call ``fn()`` in the polling thread, at its next `poll` (any thread; e.g. `pulse ctl`'s commands)."""
+        self._post("call", fn)
+
+    def deliver(self, name: str, data: bytes) -> str | None:
+        """Queue the pickled message ``data`` for ``name`` now; return why not, or None (polling thread only)."""
+        rec = self._workers.get(name)
+        if rec is None:
+            return "no such worker"
+        refused = rec.send_message(data)
+        if refused is None and rec.run is not None and not rec.run.flush_outbox():
+            self._unsent[name] = rec  # the worker has no room now: offered again at each poll
+        return refused
 
     def start_autostart(self) -> None:
         """Start every worker whose spec says ``autostart``."""
@@ -224,6 +256,8 @@ class Supervisor:
         self._fire_timers()
         if self._inbox:  # commands left for the next poll: do not wait for anything first
             timeout = 0.0
+        if self._unsent and not self._flush_unsent():
+            timeout = _UNSENT_RETRY if timeout is None else min(timeout, _UNSENT_RETRY)
         if not self._events:
             due = self._next_deadline()
             if due is not None:
@@ -288,6 +322,13 @@ class Supervisor:
                 name, event = payload
                 if name in self._workers:
                     self._feed(self._workers[name], event)
+            elif kind == "send":
+                name, data = payload
+                refused = self.deliver(name, data)
+                if refused is not None and name in self._workers:
+                    self._log(self._workers[name], f"message not delivered: {refused}", "WARNING")
+            elif kind == "call":
+                payload()
             elif kind == "stack":
                 rec = self._workers.get(payload)
                 if rec is not None:
@@ -314,6 +355,13 @@ class Supervisor:
                     if not rec.runtime.state.is_alive and payload in self._workers:
                         del self._workers[payload]
                         self._events.append(WorkersChanged(tuple(self._workers)))
+
+    def _flush_unsent(self) -> bool:
+        """Offer the waiting messages again; return whether none waits any more."""
+        for name, rec in list(self._unsent.items()):
+            if rec.run is None or rec.run.flush_outbox():
+                del self._unsent[name]
+        return not self._unsent
 
     def _set_runtime(self, rec: WorkerRecord, runtime: policy.Runtime) -> None:
         """Take the policy's new runtime for ``rec``, noting its deadline in the heap of deadlines."""

@@ -68,6 +68,11 @@ class WorkerRecord:
     forkserver_pid: int | None = None
     # Told each descriptor the watch waits on before it is closed (see fd_watch.FdWatch.forget).
     unwatch: Callable[[int], None] | None = None
+    # Messages to the worker (`Supervisor.send`): queued for it, and dropped by its full inbox
+    # (all runs; `run_dropped` is the current run's count as it last reported it).
+    messages_sent: int = 0
+    messages_dropped: int = 0
+    run_dropped: int = 0
 
     @property
     def pid(self) -> int | None:
@@ -188,6 +193,14 @@ class WorkerRecord:
             if self.term_deferred:
                 self.term_deferred = False
                 self.signal(signal.SIGTERM)
+        elif tag == channel.INBOX:
+            more = int(msg[1]) - self.run_dropped
+            if more > 0:
+                self.run_dropped += more
+                self.messages_dropped += more
+                dropped = self.messages_dropped
+                line = f"inbox full: {dropped} message(s) to this worker dropped so far (it does not read them)"
+                events.append(LogLine(name, "pulse", "WARNING", line, time.time()))
         elif tag == channel.BYE:
             self.sent += msg[1]
             gap = max(0, msg[1] - self.next_seq)
@@ -220,6 +233,15 @@ class WorkerRecord:
         if self.run is not None:
             self.run.request_stack()
 
+    def send_message(self, data: bytes) -> str | None:
+        """Queue a pickled message for the live run's inbox; return why not (no run, a stalled one), or None."""
+        if self.run is None:
+            return "it is not running"
+        refused = self.run.send_message(data)
+        if refused is None:
+            self.messages_sent += 1
+        return refused
+
     def launch(self, launcher: Launcher) -> None:
         """Start a run of this worker with ``launcher``; raise (nothing left open) if it cannot start."""
         run = self.run = launcher.launch(self.spec)
@@ -229,6 +251,7 @@ class WorkerRecord:
         self.frames = channel.FrameReader(run.channel)
         self.next_seq = 0
         self.ready = self.term_deferred = False
+        self.run_dropped = 0
         self.run_mark = self.forkserver_pid = None
 
     def reap(self, events: list[Event]) -> tuple[int, int | None, int | None]:
