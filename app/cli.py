@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run Pulse; return the process exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ctl"]:  # `pulse ctl ...`: talk to a running Pulse
+        from app.ctl import main as ctl_main
+
+        return ctl_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.config and args.demo:
         print("--config and --demo exclude each other", file=sys.stderr)

@@ -11,6 +11,9 @@ import time
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from app.core.config import load_config
+from app.core.control_commands import SupervisorControl
+from app.core.control_socket import ControlError, ControlServer
 from app.core.events import (
     DescriptorsLow,
     Event,
@@ -185,6 +188,7 @@ def run_headless(config: PulseConfig, duration: float | None = None, out: TextIO
     stop = _StopRequest(supervisor)
     output = HeadlessOutput(out if out is not None else sys.stdout, should_stop=lambda: stop.count > 0)
     stop.install()
+    control = _serve_control(supervisor, config)
     try:
         supervisor.start_autostart()
         deadline = None if duration is None else time.monotonic() + max(0.0, duration)
@@ -208,11 +212,31 @@ def run_headless(config: PulseConfig, duration: float | None = None, out: TextIO
         output.close(timeout=STOP_GRACE)  # a reader that stalled for good: say so, exit 1
     finally:
         stop.polling = False
+        if control is not None:
+            control.close()
         try:
             supervisor.close()
         finally:
             stop.restore()
     return 1 if output.failure else 0
+
+
+def _serve_control(supervisor: Supervisor, config: PulseConfig) -> ControlServer | None:
+    """Serve `pulse ctl` on this process's control socket; without one (an unsafe directory), say so and go on."""
+    source = config.source
+
+    def reload() -> str:
+        assert source is not None
+        new = load_config(source)  # raises ConfigError naming every problem: nothing changes
+        supervisor.apply_config(new)
+        return f"reloaded {source}: {len(new.workers)} worker(s)"
+
+    handler = SupervisorControl(supervisor, reload if source else None)
+    try:
+        return ControlServer(handler.handle, {"kind": "headless", "config": source})
+    except (ControlError, OSError) as exc:
+        print(f"pulse ctl cannot reach this Pulse: {exc}", file=sys.stderr)
+        return None
 
 
 def lines_of(events: Iterable[Event]) -> list[str]:

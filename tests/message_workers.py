@@ -11,6 +11,7 @@ def echo_ctx(ctx: Any) -> None:
     """Say it is ready, then send back every message as ("got", value) until stopped."""
     ctx.emit("ready")
     for value in ctx.messages():
+        print("got", repr(value), flush=True)
         ctx.emit(("got", value))
 
 

@@ -50,6 +50,9 @@ def parse_value(text: str) -> Any:
         return json.loads(stripped)
     except (ValueError, RecursionError):
         pass
-    why = getattr(literal_error, "msg", None) or str(literal_error) or type(literal_error).__name__
+    if isinstance(literal_error, SyntaxError):
+        why = f"{literal_error.msg} (column {literal_error.offset})"
+    else:  # a name, a call, an operator: nothing is evaluated
+        why = "only literals are taken (numbers, strings, lists, dicts, tuples, sets, True, None)"
     hint = " (quote a string: 'go')" if stripped.isidentifier() else ""
     raise MessageError(f"not a Python literal nor JSON: {why}{hint}")
