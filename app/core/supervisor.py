@@ -137,7 +137,11 @@ class Supervisor:
         MessageError
             ``value`` does not pickle, or is over `messages.MAX_MESSAGE_BYTES` pickled.
         """
-        self._post("send", (self._check(name), encode_message(value)))
+        self.send_pickled(name, encode_message(value))
+
+    def send_pickled(self, name: str, data: bytes) -> None:
+        """`send` a value pickled already (`messages.encode_message`); any thread."""
+        self._post("send", (self._check(name), data))
 
     def call_soon(self, fn: Callable[[], object]) -> None:
         """Call ``fn()`` in the polling thread, at its next `poll` (any thread; e.g. `pulse ctl`'s commands)."""

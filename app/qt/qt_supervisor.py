@@ -235,6 +235,23 @@ class QtSupervisor(QObject):
         self.supervisor.reset_counters(name)
         self.status(name).reset_counters()
 
+    def send(self, name: str, value: Any) -> None:
+        """Send ``value`` to ``name``'s inbox (``ctx.receive()``, a generator's ``value = yield item``).
+
+        Pickled now, one way; a worker not running when it arrives does not get it (its log says
+        so), nor one whose inbox is full (1 000 messages: the overflow is counted and logged).
+
+        Raises
+        ------
+        UnknownWorkerError
+            No worker has that name.
+        MessageError
+            ``value`` does not pickle, or is over 1 MiB pickled.
+        """
+        self._check_open()
+        self.status(name)
+        self.supervisor.send(name, value)
+
     def request_stack(self, name: str) -> None:
         """Ask ``name`` for its live Python stack; `stack` answers."""
         self._check_open()

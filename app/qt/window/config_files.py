@@ -122,6 +122,10 @@ class ConfigFiles(QObject):
         """Re-read the current config file: unchanged workers keep running."""
         return self.apply_file(self.path) if self.path else False
 
+    def apply_loaded(self, path: str, config: PulseConfig) -> None:
+        """Apply ``config``, loaded from ``path`` and valid, as Reload does (``pulse ctl reload``)."""
+        self._on_loaded(path, config, None, ask=False)
+
     def apply_file(self, path: str, *, ask: bool = False) -> bool:
         """Start loading ``path`` off the GUI thread (its targets are imported to check them, which
         may take seconds); once loaded, apply it if valid, else show every problem. Returns True.
