@@ -9,6 +9,7 @@ from qtpy.QtGui import QFontDatabase
 from qtpy.QtWidgets import QDialog, QFormLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.core.inspection import describe_exit, format_bytes, format_duration
+from app.qt.window.message_sender import MessageSender
 from app.qt.window.worker_model import elide
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ REFRESH_MS = 1000
 FIELDS = (
     "Worker", "Target", "State", "Node", "PID", "PPID", "Process status", "Last exit", "Uptime", "CPU %", "RSS",
     "Threads", "Children", "Open files", "Connections", "Command line", "Items sent", "Items received",
-    "Items lost", "Rate", "Lag", "Last item", "Log file",
+    "Items lost", "Rate", "Lag", "Last item", "Messages", "Log file",
 )  # fmt: skip
 
 
@@ -53,6 +54,8 @@ class InspectDialog(QDialog):
             label.setWordWrap(True)
             self.labels[field] = label
             form.addRow(f"{field}:", label)
+        self.message_sender = MessageSender(name, supervisor)
+        form.addRow("Send:", self.message_sender)
         layout.addLayout(form)
         self.traceback_view = QPlainTextEdit()
         self.traceback_view.setReadOnly(True)
@@ -117,14 +120,25 @@ class InspectDialog(QDialog):
             "Rate": f"{row.rate:,.1f}/s" if row and row.pid is not None else "-",
             "Lag": f"{row.lag_ms:.1f} ms" if row and row.lag_ms is not None else "-",
             "Last item": elide(row.last_item, 200) if row and row.has_item else "-",
+            "Messages": self._messages(),
             "Log file": self._supervisor.log_path(self.name),
         }
         for key, value in values.items():
             self.labels[key].setText(value)
         self.labels["Command line"].setToolTip(info.cmdline)
         self.stack_button.setEnabled(status.pid is not None)
+        self.message_sender.set_running(status.state.is_alive)
         if status.last_traceback and not self.traceback_view.toPlainText():
             self.traceback_view.setPlainText(status.last_traceback)
+
+    def _messages(self) -> str:
+        """Return the messages sent to the worker and those its full inbox dropped (its supervisor record's)."""
+        try:
+            rec = self._supervisor.supervisor.record(self.name)  # the consumer thread's: read, never changed
+        except KeyError:  # being added
+            return "-"
+        dropped = f", {rec.messages_dropped:,} dropped (inbox full)" if rec.messages_dropped else ""
+        return f"{rec.messages_sent:,} sent{dropped}"
 
     def _on_stack_clicked(self) -> None:
         self.traceback_view.setPlainText("Asking the worker for its stack…")
