@@ -9,15 +9,12 @@ import selectors
 import socket
 import stat
 import struct
-import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from app.core.errors import PulseError
 
 MAX_FRAME = 1024 * 1024  # bytes of JSON in one request or answer
 REQUEST_TIMEOUT = 5.0  # a client has this long to send its whole request
@@ -31,8 +28,12 @@ Answer = dict[str, Any]
 Handler = Callable[[dict[str, Any], Callable[[Answer], None]], None]
 
 
-class ControlError(PulseError):
-    """The control socket's directory is unsafe, or a peer broke the protocol."""
+class ControlError(ConnectionError):
+    """The control socket's directory is unsafe, or a peer broke the protocol.
+
+    An OSError, not a `PulseError`: this module imports nothing of Pulse's, since ``pulse ctl``
+    loads it, and its start-up is most of what a ``pulse ctl status`` costs.
+    """
 
 
 def socket_dir() -> Path:
@@ -47,7 +48,12 @@ def socket_dir() -> Path:
         It is a symlink, someone else's, or open to others.
     """
     runtime = os.environ.get("XDG_RUNTIME_DIR")
-    path = Path(runtime) / "pulse" if runtime else Path(tempfile.gettempdir()) / f"pulse-{os.getuid()}"
+    if runtime:
+        path = Path(runtime) / "pulse"
+    else:
+        import tempfile  # only here: a few ms of ``pulse ctl``'s start-up otherwise
+
+        path = Path(tempfile.gettempdir()) / f"pulse-{os.getuid()}"
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700)
     info = path.lstat()
