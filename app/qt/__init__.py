@@ -15,6 +15,7 @@ import qtpy.QtCore  # noqa: F401
 if TYPE_CHECKING:
     from app.qt.background import BackgroundCall
     from app.qt.consumer import Consumer
+    from app.qt.control_bridge import ControlBridge
     from app.qt.jobs import ProcessJob, process_job, run_in_process
     from app.qt.qt_supervisor import QtSupervisor
 
@@ -22,11 +23,12 @@ if TYPE_CHECKING:
 _HOME = {
     "BackgroundCall": "background",
     "Consumer": "consumer",
+    "ControlBridge": "control_bridge",
     **dict.fromkeys(("ProcessJob", "process_job", "run_in_process"), "jobs"),
     "QtSupervisor": "qt_supervisor",
 }
 
-__all__ = ["BackgroundCall", "Consumer", "ProcessJob", "QtSupervisor", "process_job", "run_in_process"]
+__all__ = ["BackgroundCall", "Consumer", "ControlBridge", "ProcessJob", "QtSupervisor", "process_job", "run_in_process"]
 
 
 def __getattr__(name: str) -> Any:
