@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from app.core.control_socket import Answer, ControlError, request, socket_dir
+from app.core.control_wire import Answer, ControlError, request, socket_dir
+from app.ctl_tail import tail
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -86,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
         return _action(path, args)
     elif args.verb == "tail":
         answer = _ask(path, {"verb": "tail", "name": args.name})
-        return _tail(Path(answer["path"]), args.lines, args.follow, args.json)
+        return tail(Path(answer["path"]), args.lines, args.follow, args.json)
     elif args.verb == "send":
         answer = _ask(path, {"verb": "send", "name": args.name, "value": args.value})
         _say(args.json, {"ok": True, "name": args.name}, f"{args.name}: sent")
@@ -268,57 +269,3 @@ def _done(verb: str, before: Answer, row: Answer) -> tuple[str, bool] | None:
         reason = f": {row['reason']}" if row["reason"] else ""
         return f"ERROR ({state}{reason})", False
     return None
-
-
-def _tail(path: Path, lines: int, follow: bool, as_json: bool) -> int:
-    """Print the last ``lines`` lines of the worker's log file, then (``follow``) each new one."""
-
-    def show(line: str) -> None:
-        print(json.dumps({"line": line}) if as_json else line, flush=follow)
-
-    try:
-        f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - reopened on rotation
-    except FileNotFoundError:
-        if not follow:
-            return 0  # nothing written yet
-        f = None
-    try:
-        if f is not None:
-            for line in _last_lines(f, lines):
-                show(line)
-        while follow:
-            f = _follow_once(path, f, show)
-            time.sleep(0.1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if f is not None:
-            f.close()
-    return 0
-
-
-def _last_lines(f: Any, count: int) -> list[str]:
-    from collections import deque
-
-    return [line.rstrip("\n") for line in deque(f, maxlen=max(0, count))]
-
-
-def _follow_once(path: Path, f: Any, show: Any) -> Any:
-    """Print what was added to the file; reopen it when it was rotated (a new file under the name)."""
-    if f is not None:
-        while True:
-            where = f.tell()
-            line = f.readline()
-            if not line.endswith("\n"):
-                f.seek(where)  # none, or half a line still being written: the rest comes later
-                break
-            show(line.rstrip("\n"))
-    try:
-        current = path.stat()
-    except FileNotFoundError:
-        return f
-    if f is None or os.fstat(f.fileno()).st_ino != current.st_ino:
-        if f is not None:
-            f.close()
-        f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
-    return f

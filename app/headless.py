@@ -13,7 +13,8 @@ from typing import Any, TextIO
 
 from app.core.config import load_config
 from app.core.control_commands import SupervisorControl
-from app.core.control_socket import ControlError, ControlServer
+from app.core.control_socket import ControlServer
+from app.core.control_wire import ControlError
 from app.core.events import (
     DescriptorsLow,
     Event,

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.core.control_socket import request  # noqa: E402
+from app.core.control_wire import request  # noqa: E402
 
 
 def _config(path: Path, workers: int) -> None:

@@ -9,7 +9,7 @@ from app.core.errors import ConfigError, MessageError, PulseError
 from app.core.messages import encode_message, parse_value
 
 if TYPE_CHECKING:
-    from app.core.control_socket import Answer
+    from app.core.control_wire import Answer
     from app.core.supervisor import Supervisor
     from app.core.worker_record import WorkerRecord
 

@@ -1,4 +1,4 @@
-"""`pulse ctl`'s transport: length-prefixed JSON on a Unix socket only its own user can reach, and the server thread."""
+"""`pulse ctl`'s server: a thread serving the control socket, never blocked by a client, handing each request on."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import json
 import os
 import selectors
 import socket
-import stat
-import struct
 import threading
 import time
 from collections import deque
@@ -16,122 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-MAX_FRAME = 1024 * 1024  # bytes of JSON in one request or answer
-REQUEST_TIMEOUT = 5.0  # a client has this long to send its whole request
-ANSWER_TIMEOUT = 30.0  # Pulse has this long to answer it (a window busy for longer is answered for)
-MAX_CLIENTS = 32  # connections served at once; more are closed at once
-_HEAD = struct.Struct(">I")
-_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+from app.core import control_wire as wire
+from app.core.control_wire import HEAD, MAX_FRAME, Answer, ControlError, encode, peer_allowed, socket_path
 
-Answer = dict[str, Any]
+REQUEST_TIMEOUT = 5.0  # a client has this long to send its whole request
+ANSWER_TIMEOUT = wire.ANSWER_TIMEOUT  # Pulse has this long to answer (a window busy for longer is answered for)
+MAX_CLIENTS = 32  # connections served at once; more are closed at once
 # Called in the server's thread with a request and the function that answers it (once, any thread).
 Handler = Callable[[dict[str, Any], Callable[[Answer], None]], None]
-
-
-class ControlError(ConnectionError):
-    """The control socket's directory is unsafe, or a peer broke the protocol.
-
-    An OSError, not a `PulseError`: this module imports nothing of Pulse's, since ``pulse ctl``
-    loads it, and its start-up is most of what a ``pulse ctl status`` costs.
-    """
-
-
-def socket_dir() -> Path:
-    """Return the directory of every Pulse's control socket: ``$XDG_RUNTIME_DIR/pulse``, else ``/tmp/pulse-UID``.
-
-    Made mode 0700 if missing. One that exists must be a real directory of ours that nobody
-    else can enter: another user could otherwise plant a socket there and take our commands.
-
-    Raises
-    ------
-    ControlError
-        It is a symlink, someone else's, or open to others.
-    """
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime:
-        path = Path(runtime) / "pulse"
-    else:
-        import tempfile  # only here: a few ms of ``pulse ctl``'s start-up otherwise
-
-        path = Path(tempfile.gettempdir()) / f"pulse-{os.getuid()}"
-    with contextlib.suppress(FileExistsError):
-        path.mkdir(mode=0o700)
-    info = path.lstat()
-    if not stat.S_ISDIR(info.st_mode):
-        raise ControlError(f"{path} is not a directory: not used for control sockets")
-    if info.st_uid != os.getuid():
-        raise ControlError(f"{path} belongs to uid {info.st_uid}, not to you: not used for control sockets")
-    if info.st_mode & 0o077:
-        raise ControlError(f"{path} is open to other users (mode {stat.S_IMODE(info.st_mode):o}): chmod 700 it")
-    return path
-
-
-def socket_path(pid: int | None = None) -> Path:
-    """Return the control socket of the Pulse process ``pid`` (default: this one)."""
-    return socket_dir() / f"{os.getpid() if pid is None else pid}.sock"
-
-
-def encode(message: Answer) -> bytes:
-    """Return ``message`` as one frame: a 4-byte big-endian length, then JSON.
-
-    Raises
-    ------
-    ControlError
-        The JSON is over `MAX_FRAME` bytes.
-    """
-    data = json.dumps(message, separators=(",", ":"), default=str).encode("utf-8")
-    if len(data) > MAX_FRAME:
-        raise ControlError(f"a message of {len(data)} bytes is over the limit of {MAX_FRAME}")
-    return _HEAD.pack(len(data)) + data
-
-
-def peer_uid(sock: socket.socket) -> int | None:
-    """Return the uid of the process at the other end of the Unix socket ``sock`` (None: the OS does not say)."""
-    option = getattr(socket, "SO_PEERCRED", None)
-    if option is None:  # not Linux: the 0700 directory alone keeps others out
-        return None
-    _, uid, _ = _UCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, option, _UCRED.size))
-    return int(uid)
-
-
-def peer_allowed(sock: socket.socket, uid: int | None = None) -> bool:
-    """Return whether the peer of ``sock`` runs as ``uid`` (default: ours), when the OS can tell."""
-    theirs = peer_uid(sock)
-    return theirs is None or theirs == (os.getuid() if uid is None else uid)
-
-
-def request(path: str | os.PathLike[str], message: Answer, timeout: float = ANSWER_TIMEOUT + 5.0) -> Answer:
-    """Send one request to the control socket at ``path``; return its answer (the client's side).
-
-    Raises
-    ------
-    OSError
-        Nobody listens there (ConnectionRefusedError, FileNotFoundError), or it timed out.
-    ControlError
-        The answer is not a frame of JSON.
-    """
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(os.fspath(path))
-        sock.sendall(encode(message))
-        head = _recv_exactly(sock, _HEAD.size)
-        (size,) = _HEAD.unpack(head)
-        if size > MAX_FRAME:
-            raise ControlError(f"an answer of {size} bytes is over the limit of {MAX_FRAME}")
-        answer = json.loads(_recv_exactly(sock, size))
-    if not isinstance(answer, dict):
-        raise ControlError("the answer is not a JSON object")
-    return answer
-
-
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
-    data = bytearray()
-    while len(data) < size:
-        chunk = sock.recv(min(size - len(data), 65536))
-        if not chunk:
-            raise ControlError("the connection closed before the whole answer came")
-        data += chunk
-    return bytes(data)
 
 
 class _Client:
@@ -166,15 +56,22 @@ class ControlServer:
         self.path = Path(path) if path is not None else socket_path()
         self._answers: deque[tuple[_Client, Answer]] = deque()
         self._wake_r, self._wake_w = os.pipe()
+        self._wake_lock = threading.Lock()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()  # a socket left by a dead process that had our pid
-        self._sock.bind(os.fspath(self.path))
-        os.chmod(self.path, 0o600)
-        self._sock.listen(64)
-        self._sock.setblocking(False)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()  # a socket left by a dead process that had our pid
+            self._sock.bind(os.fspath(self.path))  # OSError for a path over 107 bytes, too
+            os.chmod(self.path, 0o600)
+            self._sock.listen(64)
+            self._sock.setblocking(False)
+        except OSError:
+            self._sock.close()
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            raise
         self._closing = False
         self._clients: dict[int, _Client] = {}
         self._thread = threading.Thread(target=self._serve, name="pulse-control-socket", daemon=True)
@@ -189,12 +86,15 @@ class ControlServer:
         self._thread.join(timeout=5.0)
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        with self._wake_lock:  # an answer coming late must not write to a descriptor reused since
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            self._wake_w = -1
 
     def _wake(self) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._wake_w, b"w")
+        with self._wake_lock, contextlib.suppress(OSError):  # full: a wake-up is pending anyway
+            if self._wake_w >= 0:
+                os.write(self._wake_w, b"w")
 
     def _answer(self, client: _Client, answer: Answer) -> None:
         """Queue ``answer`` for ``client`` (any thread); the server's thread writes it."""
@@ -262,16 +162,16 @@ class ControlServer:
         if client.waiting or client.out:
             return  # one request a connection: what follows it is ignored
         client.inbuf += chunk
-        if len(client.inbuf) < _HEAD.size:
+        if len(client.inbuf) < HEAD.size:
             return
-        (size,) = _HEAD.unpack_from(client.inbuf)
+        (size,) = HEAD.unpack_from(client.inbuf)
         if size > MAX_FRAME:
             self._reply(sel, client, _error(f"request of {size} bytes refused: over the limit of {MAX_FRAME}"))
             return
-        if len(client.inbuf) < _HEAD.size + size:
+        if len(client.inbuf) < HEAD.size + size:
             return
         try:
-            message = json.loads(bytes(client.inbuf[_HEAD.size : _HEAD.size + size]))
+            message = json.loads(bytes(client.inbuf[HEAD.size : HEAD.size + size]))
         except (ValueError, RecursionError):
             self._reply(sel, client, _error("malformed request: not JSON"))
             return

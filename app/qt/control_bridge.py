@@ -15,7 +15,7 @@ from app.core.errors import ConfigError
 from app.qt.background import BackgroundCall
 
 if TYPE_CHECKING:
-    from app.core.control_socket import Answer
+    from app.core.control_wire import Answer
     from app.core.spec import PulseConfig
     from app.qt.qt_supervisor import QtSupervisor
 

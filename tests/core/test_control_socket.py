@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from app.core import control_socket
-from app.core.control_socket import ControlError, ControlServer, encode, peer_allowed, peer_uid, request, socket_dir
+from app.core import control_socket, control_wire
+from app.core.control_socket import ControlServer
+from app.core.control_wire import ControlError, encode, peer_allowed, peer_uid, request, socket_dir
 
 
 @pytest.fixture
@@ -180,7 +181,7 @@ def test_peers_of_another_uid_are_not_allowed():
 
 def test_the_server_closes_a_peer_of_another_uid_unanswered(server, monkeypatch):
     srv, handled = server
-    monkeypatch.setattr(control_socket, "peer_uid", lambda sock: os.getuid() + 1)
+    monkeypatch.setattr(control_wire, "peer_uid", lambda sock: os.getuid() + 1)
     with _connect(srv.path) as sock:
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # closed before we wrote
             sock.sendall(encode({"verb": "status"}))

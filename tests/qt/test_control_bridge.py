@@ -82,7 +82,7 @@ def test_reload_reads_the_file_off_the_gui_thread_and_applies_it(qtbot, served):
 
 
 def test_hello_names_the_window_and_its_config(qtbot, served):
-    from app.core.control_socket import request
+    from app.core.control_wire import request
 
     _, bridge, cfg_path = served
     answer = request(bridge.server.path, {"verb": "hello"})  # answered by the socket's thread alone

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from qtpy.QtCore import QSocketNotifier
 from qtpy.QtWidgets import QApplication
 
-from app.core.control_socket import ControlError
+from app.core.control_wire import ControlError
 from app.qt.control_bridge import ControlBridge
 from app.qt.qt_supervisor import QtSupervisor
 from app.qt.window.main_window import MainWindow
