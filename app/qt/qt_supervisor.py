@@ -252,6 +252,15 @@ class QtSupervisor(QObject):
         self.status(name)
         self.supervisor.send(name, value)
 
+    def message_counts(self, name: str) -> tuple[int, int]:
+        """Return (messages sent to ``name``, messages its full inbox dropped), all its runs (any thread)."""
+        self.status(name)
+        try:
+            rec = self.supervisor.record(name)  # the consumer thread's: read here, never changed
+        except KeyError:  # being added
+            return 0, 0
+        return rec.messages_sent, rec.messages_dropped
+
     def request_stack(self, name: str) -> None:
         """Ask ``name`` for its live Python stack; `stack` answers."""
         self._check_open()

@@ -132,13 +132,9 @@ class InspectDialog(QDialog):
             self.traceback_view.setPlainText(status.last_traceback)
 
     def _messages(self) -> str:
-        """Return the messages sent to the worker and those its full inbox dropped (its supervisor record's)."""
-        try:
-            rec = self._supervisor.supervisor.record(self.name)  # the consumer thread's: read, never changed
-        except KeyError:  # being added
-            return "-"
-        dropped = f", {rec.messages_dropped:,} dropped (inbox full)" if rec.messages_dropped else ""
-        return f"{rec.messages_sent:,} sent{dropped}"
+        """Return the messages sent to the worker, and those its full inbox dropped."""
+        sent, dropped = self._supervisor.message_counts(self.name)
+        return f"{sent:,} sent" + (f", {dropped:,} dropped (inbox full)" if dropped else "")
 
     def _on_stack_clicked(self) -> None:
         self.traceback_view.setPlainText("Asking the worker for its stack…")
