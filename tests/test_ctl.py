@@ -201,3 +201,33 @@ def test_stopping_every_worker_ends_a_headless_pulse_and_ctl_says_they_stopped(p
     done = ctl(env, "stop", "all", check_code=0)
     assert sorted(done.stdout.splitlines())[0].startswith("clock: stopped")
     assert proc.wait(timeout=30) == 0
+
+
+def test_hostile_clients_do_not_disturb_a_running_pulse(pulse):
+    import socket
+    import struct
+
+    proc, env, _, _ = pulse
+    _running(env)
+    path = str(Path(env["XDG_RUNTIME_DIR"]) / "pulse" / f"{proc.pid}.sock")
+    silent = socket.socket(socket.AF_UNIX)
+    silent.connect(path)
+    try:
+        for payload in (b"\x00\x00\x00\x05garbage!", struct.pack(">I", 100 * 1024 * 1024) + b"x" * 4096):
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(10)
+                s.connect(path)
+                s.sendall(payload)
+                assert b'"ok":false' in s.recv(4096)
+        assert ctl(env, "status", check_code=0).stdout.count("RUNNING") == 2  # served meanwhile
+    finally:
+        silent.close()
+    assert proc.poll() is None
+
+
+def test_the_pulse_command_dispatches_ctl(tmp_path, monkeypatch, capsys):
+    from app.cli import main
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert main(["ctl", "status"]) == 1
+    assert capsys.readouterr().err.startswith("pulse ctl: no running Pulse found")

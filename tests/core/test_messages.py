@@ -111,3 +111,30 @@ def test_typed_values_are_python_literals_or_json(text, value):
 def test_typed_values_that_are_neither_are_refused_with_a_reason(text):
     with pytest.raises(MessageError):
         parse_value(text)
+
+
+def test_a_stalled_worker_never_stalls_the_supervisor_and_the_excess_is_refused(make_supervisor):
+    import os
+    import signal
+    import time
+
+    sup = make_supervisor(config(spec("stuck", "tests.message_workers:deaf")))
+    _ready(sup, "stuck")
+    pid = sup.record("stuck").pid
+    os.kill(pid, signal.SIGSTOP)  # reads nothing now: its socket buffer, then our outbox, fill up
+    try:
+        big = b"x" * (900 * 1024)
+        for _ in range(12):  # ~10.5 MiB: more than the socket holds plus the 4 MiB outbox
+            sup.send("stuck", big)
+        t0 = time.monotonic()
+        events = poll_until(
+            sup, lambda evs: any("message not delivered" in e.line for e in evs if isinstance(e, LogLine))
+        )
+        assert time.monotonic() - t0 < 10  # every poll returned: nothing waited for the worker
+        line = next(e.line for e in events if isinstance(e, LogLine) and "message not delivered" in e.line)
+        assert "has not read its channel for a while" in line
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    sup.stop("stuck")
+    poll_until(sup, reached("stuck", State.STOPPED))
+    assert 0 < sup.record("stuck").messages_sent < 12
