@@ -138,3 +138,14 @@ def test_a_stalled_worker_never_stalls_the_supervisor_and_the_excess_is_refused(
     sup.stop("stuck")
     poll_until(sup, reached("stuck", State.STOPPED))
     assert 0 < sup.record("stuck").messages_sent < 12
+
+
+def test_messages_reach_a_worker_on_every_backend(make_supervisor, backend):
+    sup = make_supervisor(config(spec("echo", "tests.message_workers:echo_ctx"), backend=backend))
+    sup.start("echo")
+    poll_until(sup, lambda evs: any(item == "ready" for _, item in items_of(evs, "echo")), timeout=60.0)
+    sup.send("echo", {"on": backend})
+    events = poll_until(sup, lambda evs: bool(_got(evs, "echo")), timeout=30.0)
+    assert _got(events, "echo") == [{"on": backend}]
+    sup.stop("echo")
+    poll_until(sup, reached("echo", State.STOPPED), timeout=30.0)
