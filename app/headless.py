@@ -209,7 +209,7 @@ def run_headless(config: PulseConfig, duration: float | None = None, out: TextIO
             if _idle(supervisor):
                 break
         stop.polling = False
-        _stop_all(supervisor, stop, output, config)
+        _stop_all(supervisor, stop, output)
         output.close(timeout=STOP_GRACE)  # a reader that stalled for good: say so, exit 1
     finally:
         stop.polling = False
@@ -245,11 +245,12 @@ def lines_of(events: Iterable[Event]) -> list[str]:
     return [line for event in events for line in event_lines(event)]
 
 
-def _stop_all(supervisor: Supervisor, stop: _StopRequest, output: HeadlessOutput, config: PulseConfig) -> None:
+def _stop_all(supervisor: Supervisor, stop: _StopRequest, output: HeadlessOutput) -> None:
     """Stop every worker gracefully and write events until none has a process (or time is up)."""
     signals_seen = stop.count
     supervisor.stop_all()
-    longest = max((spec.stop_timeout for spec in config.workers), default=0.0)
+    # The supervisor's specs, not the config's: `pulse ctl reload` may have changed them since.
+    longest = max((supervisor.spec(name).stop_timeout for name in supervisor.names()), default=0.0)
     bound = time.monotonic() + longest + STOP_GRACE
     while True:
         if stop.count > signals_seen:  # impatient user: a second signal kills

@@ -17,6 +17,10 @@ _SESSION_DIR = tempfile.mkdtemp(prefix="pulse-test-")
 _LOG_DIR = os.path.join(_SESSION_DIR, "logs")
 os.mkdir(_LOG_DIR)
 os.environ["PULSE_LOG_DIR"] = _LOG_DIR
+# `pulse ctl`'s sockets (every headless Pulse and window a test starts serves one): not where a
+# user's `pulse ctl` on this machine would find them.
+os.environ["XDG_RUNTIME_DIR"] = os.path.join(_SESSION_DIR, "run")
+os.mkdir(os.environ["XDG_RUNTIME_DIR"], 0o700)
 # Hypothesis keeps its example database and caches here, not in the checkout.
 os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(_SESSION_DIR, "hypothesis")
 # Qt's settings (the window's last config, recent files) too: a test never reads or writes the user's.

@@ -231,3 +231,26 @@ def test_the_pulse_command_dispatches_ctl(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     assert main(["ctl", "status"]) == 1
     assert capsys.readouterr().err.startswith("pulse ctl: no running Pulse found")
+
+
+def test_the_window_serves_ctl_and_reload_applies_its_config_file(tmp_path):
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime), QT_QPA_PLATFORM="offscreen")
+    config = tmp_path / "pulse.toml"
+    config.write_text(CONFIG)
+    gui = subprocess.Popen([sys.executable, "main.py", "--config", str(config)], cwd=ROOT, env=env)
+    sock = runtime / "pulse" / f"{gui.pid}.sock"
+    try:
+        _wait_for(sock.exists, timeout=60, what="the window's control socket")
+        _running(env)
+        config.write_text(CONFIG + '\n[[worker]]\nname = "more"\ntarget = "app.producers:clock"\n')
+        assert ctl(env, "reload", check_code=0).stdout == f"reloaded {config}: 3 worker(s)\n"
+        _running(env, "more")
+        assert ctl(env, "send", "echo", "'hi'", check_code=0).stdout == "echo: sent\n"
+        gui.terminate()
+        assert gui.wait(timeout=30) == 0
+        assert not sock.exists()
+    finally:
+        gui.kill()
+        gui.wait(timeout=10)
