@@ -42,7 +42,8 @@ class ControlServer:
     `MAX_FRAME`, bytes that are not JSON, or a client silent for `REQUEST_TIMEOUT` get an
     error and are closed; peers of another uid are closed unanswered. ``handler`` is called in
     the server's thread and must hand the request on (a queue, a queued signal), not carry it
-    out there. ``{"verb": "hello"}`` is answered here, with ``info``.
+    out there. ``{"verb": "hello"}`` is answered here, with ``info`` (or what ``info()`` returns
+    then, in this thread) and the pid.
 
     Attributes
     ----------
@@ -50,9 +51,11 @@ class ControlServer:
         The socket (mode 0600), removed by `close`.
     """
 
-    def __init__(self, handler: Handler, info: Answer, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, handler: Handler, info: Answer | Callable[[], Answer], path: str | os.PathLike[str] | None = None
+    ) -> None:
         self._handler = handler
-        self._info = dict(info, pid=os.getpid())
+        self._info = info if callable(info) else lambda: info  # asked at each hello: a window opens other files
         self.path = Path(path) if path is not None else socket_path()
         self._answers: deque[tuple[_Client, Answer]] = deque()
         self._wake_r, self._wake_w = os.pipe()
@@ -179,7 +182,7 @@ class ControlServer:
         if not isinstance(message, dict) or not isinstance(message.get("verb"), str):
             self._reply(sel, client, _error('malformed request: not an object with a "verb"'))
         elif message["verb"] == "hello":
-            self._reply(sel, client, {"ok": True, **self._info})
+            self._reply(sel, client, {"ok": True, **self._info(), "pid": os.getpid()})
         else:
             client.waiting = True
             client.deadline = time.monotonic() + ANSWER_TIMEOUT

@@ -61,7 +61,8 @@ class ControlBridge(QObject):
         self._config_path = config_path
         self._on_reloaded = on_reloaded
         self.requested.connect(self._on_requested)  # this object lives in the GUI thread: queued
-        self.server = ControlServer(self.requested.emit, {"kind": kind, "config": config_path()})
+        # The file it has when asked (a str read from the socket's thread): File > Open changes it.
+        self.server = ControlServer(self.requested.emit, lambda: {"kind": kind, "config": config_path()})
 
     def close(self) -> None:
         """Stop serving and remove the socket."""
