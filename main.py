@@ -5,10 +5,10 @@ if __name__ == "__main__":
     import sys
 
     if sys.argv[1:2] == ["ctl"]:  # `pulse ctl`: talks to a running Pulse; none of the rest is loaded
-        from app.ctl import main as ctl_main
+        from pulse_supervisor.ctl import main as ctl_main
 
         sys.exit(ctl_main(sys.argv[2:]))
 
-    from app.cli import main
+    from pulse_supervisor.cli import main
 
     sys.exit(main())

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from app.core.control_wire import Answer, ControlError, request, socket_dir
-from app.ctl_tail import tail
+from pulse_supervisor.core.control.wire import Answer, ControlError, request, socket_dir
+from pulse_supervisor.ctl_tail import tail
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2

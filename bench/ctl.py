@@ -5,7 +5,7 @@
 Pulse is the whole command a user types, ``python main.py ctl status`` (a new interpreter,
 finding the socket, one request, the supervisor's thread building 100 rows, printing them),
 timed from spawn to exit, against a headless Pulse of this checkout running ``--workers``
-counters at 1 item/s. The same with ``--json``, and the round trip alone (`control_socket.request`
+counters at 1 item/s. The same with ``--json``, and the round trip alone (`control.wire.request`
 from this process). The floor is the least any Python command pays: ``python -c pass``, run
 in the same trials, alternated. Medians (and min-max) over ``--reps``.
 """
@@ -26,12 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.core.control_wire import request  # noqa: E402
+from pulse_supervisor.core.control.wire import request  # noqa: E402
 
 
 def _config(path: Path, workers: int) -> None:
     entries = [
-        f'[[worker]]\nname = "w{i}"\ntarget = "app.producers:counter"\nkwargs = {{ rate = 1.0 }}\nstart_secs = 0.5\n'
+        f'[[worker]]\nname = "w{i}"\ntarget = "pulse_supervisor.producers:counter"\n'
+        "kwargs = { rate = 1.0 }\nstart_secs = 0.5\n"
         for i in range(workers)
     ]
     path.write_text("\n".join(entries))

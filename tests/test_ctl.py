@@ -19,7 +19,7 @@ target = "tests.message_workers:echo_ctx"
 
 [[worker]]
 name = "clock"
-target = "app.producers:clock"
+target = "pulse_supervisor.producers:clock"
 kwargs = { interval = 0.1 }
 """
 
@@ -136,7 +136,7 @@ def test_tail_follow_prints_new_lines_as_they_come(pulse):
 def test_reload_applies_the_changed_file_and_a_bad_file_changes_nothing(pulse):
     _, env, config, _ = pulse
     _running(env)
-    config.write_text(CONFIG + '\n[[worker]]\nname = "more"\ntarget = "app.producers:clock"\n')
+    config.write_text(CONFIG + '\n[[worker]]\nname = "more"\ntarget = "pulse_supervisor.producers:clock"\n')
     assert ctl(env, "reload", check_code=0).stdout.startswith(f"reloaded {config}: 3 worker(s)")
     _running(env, "more")
     config.write_text('[[worker]]\nname = "broken"\n')
@@ -175,7 +175,7 @@ def test_with_no_pulse_running_it_says_so(tmp_path):
 def test_several_pulses_are_listed_and_picked_by_pid_or_config(pulse, tmp_path):
     proc, env, config, _ = pulse
     other_config = tmp_path / "other.toml"
-    other_config.write_text('[[worker]]\nname = "solo"\ntarget = "app.producers:clock"\n')
+    other_config.write_text('[[worker]]\nname = "solo"\ntarget = "pulse_supervisor.producers:clock"\n')
     with open(tmp_path / "other.jsonl", "w") as f:
         other = subprocess.Popen(
             [sys.executable, "main.py", "--headless", "--config", str(other_config)], cwd=ROOT, env=env, stdout=f
@@ -226,7 +226,7 @@ def test_hostile_clients_do_not_disturb_a_running_pulse(pulse):
 
 
 def test_the_pulse_command_dispatches_ctl(tmp_path, monkeypatch, capsys):
-    from app.cli import main
+    from pulse_supervisor.cli import main
 
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     assert main(["ctl", "status"]) == 1
@@ -244,7 +244,7 @@ def test_the_window_serves_ctl_and_reload_applies_its_config_file(tmp_path):
     try:
         _wait_for(sock.exists, timeout=60, what="the window's control socket")
         _running(env)
-        config.write_text(CONFIG + '\n[[worker]]\nname = "more"\ntarget = "app.producers:clock"\n')
+        config.write_text(CONFIG + '\n[[worker]]\nname = "more"\ntarget = "pulse_supervisor.producers:clock"\n')
         assert ctl(env, "reload", check_code=0).stdout == f"reloaded {config}: 3 worker(s)\n"
         _running(env, "more")
         assert ctl(env, "send", "echo", "'hi'", check_code=0).stdout == "echo: sent\n"

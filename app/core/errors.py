@@ -8,6 +8,7 @@
     ├── TargetError          a ``module:callable`` target cannot be imported
     ├── SupervisorClosedError  a command reached a supervisor that was closed
     ├── MessageError         a message to a worker cannot be sent (does not pickle, too big)
+    ├── NoEventLoopError     a QtSupervisor made with no QApplication, or outside its thread
     └── JobError             a job (``run_in_process``) raised, or ended without its result
 """
 
@@ -93,3 +94,10 @@ class JobError(PulseError):
         self.type_name = type_name
         self.traceback = traceback
         self.original = original
+
+
+class NoEventLoopError(PulseError, RuntimeError):
+    """A `QtSupervisor` was made with no QApplication, or outside the application's thread.
+
+    Its signals are delivered by the application's event loop: there, none ever would be.
+    """

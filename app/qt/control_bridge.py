@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QObject, Signal
 
-from app.core.config import load_config
-from app.core.control_commands import Refused, execute, status_row
-from app.core.control_socket import ControlServer
-from app.core.errors import ConfigError
-from app.qt.background import BackgroundCall
+from pulse_supervisor.core.config.toml_file import load_config
+from pulse_supervisor.core.control.commands import Refused, execute, status_row
+from pulse_supervisor.core.control.server import ControlServer
+from pulse_supervisor.core.errors import ConfigError
+from pulse_supervisor.qt.background import BackgroundCall
 
 if TYPE_CHECKING:
-    from app.core.control_wire import Answer
-    from app.core.spec import PulseConfig
-    from app.qt.qt_supervisor import QtSupervisor
+    from pulse_supervisor.core.control.wire import Answer
+    from pulse_supervisor.core.spec import PulseConfig
+    from pulse_supervisor.qt.qt_supervisor import QtSupervisor
 
 Reply = Callable[["Answer"], None]
 

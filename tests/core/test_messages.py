@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.errors import MessageError, UnknownWorkerError
-from app.core.events import LogLine
-from app.core.inbox import INBOX_MESSAGES
-from app.core.messages import MAX_MESSAGE_BYTES, parse_value
-from app.core.policy import State
+from pulse_supervisor.core.errors import MessageError, UnknownWorkerError
+from pulse_supervisor.core.supervision.events import LogLine
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.core.wire.messages import MAX_MESSAGE_BYTES, parse_value
+from pulse_supervisor.core.worker.inbox import INBOX_MESSAGES
 from tests.helpers import config, items_of, poll_until, reached, spec
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.policy import State
-from app.qt.control_bridge import ControlBridge
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.qt.control_bridge import ControlBridge
 from tests.helpers import config, spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +71,8 @@ def test_actions_wait_until_done_and_unknown_names_are_refused(qtbot, served):
 
 def test_reload_reads_the_file_off_the_gui_thread_and_applies_it(qtbot, served):
     pool, _, cfg_path = served
-    cfg_path.write_text(cfg_path.read_text() + '\n[[worker]]\nname = "more"\ntarget = "app.producers:clock"\n')
+    more = '\n[[worker]]\nname = "more"\ntarget = "pulse_supervisor.producers:clock"\n'
+    cfg_path.write_text(cfg_path.read_text() + more)
     code, out, _ = ctl(qtbot, "reload")
     assert (code, out) == (0, f"reloaded {cfg_path}: 2 worker(s)\n")
     assert pool.names() == ["echo", "more"]
@@ -82,7 +83,7 @@ def test_reload_reads_the_file_off_the_gui_thread_and_applies_it(qtbot, served):
 
 
 def test_hello_names_the_window_and_its_config(qtbot, served):
-    from app.core.control_wire import request
+    from pulse_supervisor.core.control.wire import request
 
     _, bridge, cfg_path = served
     answer = request(bridge.server.path, {"verb": "hello"})  # answered by the socket's thread alone

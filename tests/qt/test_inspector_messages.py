@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.qt.window.inspect_dialog import InspectDialog
+from pulse_supervisor.qt.window.dialogs.inspect_dialog import InspectDialog
 from tests.helpers import config, spec
 
 
