@@ -25,6 +25,7 @@ from app.core import (
     stop_points,
     stopping,
     traceback_text,
+    worker_env,
     worker_tree,
 )
 from app.core.channel import HELLO, LOG, STACK, ChannelWriter
@@ -117,6 +118,8 @@ def run(
     # The worker's own command line, not Pulse's (multiprocessing hands every child its parent's
     # sys.argv): a module that parses sys.argv at import must not meet `--headless --config ...`.
     sys.argv = [spec.target, *spec.argv]
+    spec = spec.resolved()  # an instance's {instance} replaced in its kwargs and env
+    worker_env.apply_env(spec)
     fd_limit.restore_soft_limit(file_limit)
     _die_with_parent()
     gc.enable()  # forked from a GUI whose consumer thread runs, collection would be off (gui_gc)
@@ -148,6 +151,7 @@ def run(
     faulthandler.enable(file=sys.stderr, all_threads=True)
     exitcode = 0
     try:
+        worker_env.enter_cwd(spec)  # here: a directory gone since the load fails as the worker's error
         target = resolve_target(spec.target)
         kwargs = dict(spec.kwargs, ctx=ctx) if producer_shapes.takes_ctx(target) else dict(spec.kwargs)
         mode = producer_shapes.stop_mode(target)

@@ -23,6 +23,7 @@ from app.core.events import CountersReset, Event, LogLine, StartFailed, StateCha
 from app.core.fd_budget import FdBudget, log_files_share
 from app.core.inspection import ProcessInfo
 from app.core.launchers import Launchers
+from app.core.limits import LimitWatch
 from app.core.logfiles import LogFiles, default_log_dir
 from app.core.policy import Command, State
 from app.core.run import LOCAL_NODE
@@ -89,6 +90,7 @@ class Supervisor:
         self._deadline_order = itertools.count()
         self._closed = False
         self._watch = WorkerWatch(self._wake_r)
+        self._limits = LimitWatch(clock)
         directory = Path(log_dir) if log_dir is not None else default_log_dir()
         self.log_files = LogFiles(directory, max_open=log_files_share(self._fds.limit))
         for spec in config.workers:
@@ -225,7 +227,7 @@ class Supervisor:
         if self._inbox:  # commands left for the next poll: do not wait for anything first
             timeout = 0.0
         if not self._events:
-            due = self._next_deadline()
+            due = min((d for d in (self._next_deadline(), self._limits.next_check()) if d is not None), default=None)
             if due is not None:
                 left = max(0.0, due - self._clock())
                 timeout = left if timeout is None else min(timeout, left)
@@ -234,6 +236,10 @@ class Supervisor:
                 self._reap(rec)
             self._drain_inbox()
             self._fire_timers()
+        for rec, reason in self._limits.check():
+            if rec.runtime.state in (State.STARTING, State.RUNNING):
+                self._log(rec, f"restarting: {reason}", "WARNING")
+                self._feed(rec, policy.LimitExceeded(reason))
         events, self._events = self._events, []
         events.extend(self.log_files.write_events(events))  # a log file given up is a notice
         return events
@@ -258,6 +264,7 @@ class Supervisor:
                 rec.release()
         self._launchers.close()
         self._watch.close()
+        self._limits.close()
         with self._wake_lock:
             self._closed = True
             self._wake_w.close()
@@ -380,6 +387,8 @@ class Supervisor:
         for state in step.states:
             if state is State.STARTING and was_backoff and isinstance(event, policy.TimerFired):
                 rec.restarts += 1
+            elif state is State.STARTING and was is State.STOPPING and step.runtime.limit_reason:
+                rec.restarts += 1  # a limit's restart is automatic too
             if state is State.STOPPED and rec.pending_spec is not None:
                 rec.spec, rec.pending_spec = rec.pending_spec, None
             if state is State.STARTING:
@@ -398,7 +407,8 @@ class Supervisor:
             self._events.append(WorkersChanged(tuple(self._workers)))
 
     def _announce(self, rec: WorkerRecord, state: State) -> None:
-        reason = rec.runtime.fatal_reason if state is State.FATAL else ""
+        self._limits.watch(rec, state in (State.STARTING, State.RUNNING))
+        reason = rec.runtime.fatal_reason if state is State.FATAL else _limit_text(rec.runtime.limit_reason, state)
         if reason and rec.start_failure:  # its "exits" were starts that failed before a process ran
             reason += f"; the last start failed: {rec.start_failure}"
         node = rec.node or ""
@@ -491,6 +501,13 @@ _open_supervisors: weakref.WeakSet[Supervisor] = weakref.WeakSet()
 def _close_open_supervisors() -> None:
     for sup in list(_open_supervisors):
         sup.close()
+
+
+def _limit_text(reason: str, state: State) -> str:
+    """Return the reason a state shows for a limit's restart: "restarting: ...", then "restarted: ..." once started."""
+    if not reason:
+        return ""
+    return f"restarted: {reason}" if state in (State.STARTING, State.RUNNING) else f"restarting: {reason}"
 
 
 def _position(order: list[str], name: str) -> int:

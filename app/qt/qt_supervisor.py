@@ -13,7 +13,7 @@ from app.core.errors import ConfigError, ConfigProblem, SupervisorClosedError, U
 from app.core.events import ItemBatch, LogLine, StackDump, StartFailed, StateChanged, WorkerExited
 from app.core.inspection import Inspector, ProcessInfo
 from app.core.policy import State
-from app.core.spec import PulseConfig
+from app.core.spec import PulseConfig, expand_instances
 from app.core.spec_checks import spec_from_call
 from app.core.supervisor import Supervisor
 from app.core.worker_status import WorkerStatus, WorkerStatuses
@@ -68,6 +68,9 @@ class QtSupervisor(QObject):
     start_failed(str, str)
         A start of the worker failed before its process ran, and why (e.g. too many open
         files: the counts); its state goes on as after a failed run (BACKOFF, FATAL, EXITED).
+    limit_restarted(str, str)
+        The worker crossed its ``max_rss`` or ``max_cpu_percent`` and is being restarted (no
+        crash), and why: "RSS 530 MiB over max_rss 512 MiB"; `status` has it as its ``reason``.
     log_line(str, str, str)
         A line the worker printed or logged, or a whole traceback: worker, level, text.
     stack(str, str)
@@ -91,6 +94,7 @@ class QtSupervisor(QObject):
     state_changed = Signal(str, object)
     exited = Signal(str, object, object)
     start_failed = Signal(str, str)
+    limit_restarted = Signal(str, str)
     log_line = Signal(str, str, str)
     stack = Signal(str, str)
     events = Signal(list)
@@ -141,7 +145,8 @@ class QtSupervisor(QObject):
         ``target`` is ``"module:callable"`` or a module-level function (a generator, or a
         function taking ``ctx``; see the producer contract). ``options`` are `WorkerSpec` fields,
         as in a config file: ``autostart`` (default True: it starts now), ``restart``,
-        ``stop_timeout``, ``nice``, ``sched``, ``argv`` (the worker's ``sys.argv[1:]``), ...
+        ``stop_timeout``, ``nice``, ``sched``, ``argv`` (the worker's ``sys.argv[1:]``), ``env``,
+        ``cwd``, ``max_rss``, ``instances`` (N workers ``NAME:0`` ...; the entry's spec is returned), ...
         The target is imported in a subprocess, with the worker's ``sys.argv``, to check it,
         for up to ``check_timeout`` seconds (the config's by default).
 
@@ -151,11 +156,15 @@ class QtSupervisor(QObject):
             Naming every bad field (or a name already in use); nothing is added.
         """
         where = f"QtSupervisor.add({name!r})"
-        if name in self._statuses:  # before importing the target to check it, which takes a while
-            raise ConfigError([ConfigProblem(where, None, "name", f"a worker named {name!r} already exists")])
+        count = options.get("instances")
+        names = [f"{name}:{i}" for i in range(count)] if isinstance(count, int) and count < 10_000 else [name]
+        taken = next((n for n in names if n in self._statuses), None)
+        if taken is not None:  # before importing the target to check it, which takes a while
+            raise ConfigError([ConfigProblem(where, None, "name", f"a worker named {taken!r} already exists")])
         self._check_open()
         spec = spec_from_call(where, name, target, kwargs, options, self._pulse.check_timeout)
-        self.add_spec(spec)
+        for each in expand_instances(spec):  # ``instances = N``: NAME:0 ... NAME:N-1
+            self.add_spec(each)
         return spec
 
     def add_spec(self, spec: WorkerSpec) -> None:
@@ -356,6 +365,8 @@ class QtSupervisor(QObject):
             elif type(ev) is StateChanged:
                 if states:
                     self.state_changed.emit(ev.worker, ev.state)
+                if ev.state is State.STOPPING and ev.reason.startswith("restarting: "):
+                    self.limit_restarted.emit(ev.worker, ev.reason.removeprefix("restarting: "))
             elif type(ev) is WorkerExited:
                 if exits:
                     self.exited.emit(ev.worker, ev.exitcode, ev.signal)

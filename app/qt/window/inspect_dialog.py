@@ -9,6 +9,7 @@ from qtpy.QtGui import QFontDatabase
 from qtpy.QtWidgets import QDialog, QFormLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.core.inspection import describe_exit, format_bytes, format_duration
+from app.core.worker_env import describe_setup
 from app.qt.window.worker_model import elide
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ REFRESH_MS = 1000
 FIELDS = (
     "Worker", "Target", "State", "Node", "PID", "PPID", "Process status", "Last exit", "Uptime", "CPU %", "RSS",
     "Threads", "Children", "Open files", "Connections", "Command line", "Items sent", "Items received",
-    "Items lost", "Rate", "Lag", "Last item", "Log file",
+    "Items lost", "Rate", "Lag", "Last item", "Log file", "Instance", "Environment", "Directory", "Limits",
 )  # fmt: skip
 
 
@@ -96,8 +97,11 @@ class InspectDialog(QDialog):
         info = self._supervisor.inspect(self.name)
         values = {
             "Worker": self.name,
-            "Target": f"{status.spec.target}  {status.spec.kwargs or ''}",
-            "State": status.state.value + (f": gave up, {status.fatal_reason}" if status.fatal_reason else ""),
+            "Target": f"{status.spec.target}  {status.spec.resolved().kwargs or ''}",
+            "State": status.state.value
+            + (
+                f": gave up, {status.reason}" if status.fatal_reason else f": {status.reason}" if status.reason else ""
+            ),  # fmt: skip
             "Node": f"{info.node} (Ray actor {info.agent or '-'})" if info.node else "this machine",
             "PID": str(info.pid or "-"),
             "PPID": str(info.ppid or "-"),
@@ -118,6 +122,11 @@ class InspectDialog(QDialog):
             "Lag": f"{row.lag_ms:.1f} ms" if row and row.lag_ms is not None else "-",
             "Last item": elide(row.last_item, 200) if row and row.has_item else "-",
             "Log file": self._supervisor.log_path(self.name),
+            "Instance": "-",
+            "Environment": "Pulse's",
+            "Directory": "Pulse's",
+            "Limits": "none",
+            **describe_setup(status.spec),
         }
         for key, value in values.items():
             self.labels[key].setText(value)

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.core.inspection import describe_exit
 from app.core.policy import State
+from app.core.worker_env import describe_setup
 from app.core.worker_status import WorkerStatus
 
 RATE_SMOOTHING_S = 3.0  # time constant of the items/s average
@@ -86,6 +87,8 @@ class WorkerRow:
         parts = [f"{st.name}: {st.state.value}"]
         if st.state is State.FATAL and st.fatal_reason:
             parts.append(f"gave up: {st.fatal_reason}")
+        elif st.reason:
+            parts.append(st.reason)
         rate = "" if self.pid is None else f" ({self.rate:,.1f}/s)"
         parts.append(f"items: {st.received:,}{rate}, lost: {st.lost:,}, restarts: {st.restarts}")
         if st.last_exit is not None:
@@ -94,4 +97,5 @@ class WorkerRow:
             lines = st.last_traceback.strip().splitlines()
             crash = lines[0].startswith("Fatal Python error:")  # faulthandler's report: the crash comes first
             parts.append("last error:\n" + lines[0 if crash else -1])
+        parts.extend(f"{key.lower()}: {text}" for key, text in describe_setup(st.spec).items())
         return "\n".join(parts)

@@ -1,0 +1,95 @@
+"""Resource limits: once a second, every live worker with ``max_rss`` or ``max_cpu_percent`` is measured."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from app.core.proc_stats import ProcStats
+from app.core.run import LOCAL_NODE
+from app.core.worker_env import mib
+
+if TYPE_CHECKING:
+    from app.core.worker_record import WorkerRecord
+
+CHECK_INTERVAL = 1.0  # seconds between two passes over the fleet (PM2 checks every 30 s)
+
+
+def has_limits(rec: WorkerRecord) -> bool:
+    """Return whether ``rec``'s spec sets a resource limit."""
+    return bool(rec.spec.max_rss or rec.spec.max_cpu_percent)
+
+
+class LimitWatch:
+    """The live workers, measured in one pass a second (`proc_stats.ProcStats`: one ``/proc`` read each).
+
+    A local run is read here by pid; a remote one's figures come from its node (``run.facts``).
+    CPU % is the worker process's own (its children are theirs), over the second before; RSS is
+    the worker process's resident memory.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._stats = ProcStats(clock)
+        self._live: dict[str, WorkerRecord] = {}
+        self._over_since: dict[int, float] = {}  # pid -> when its CPU went over its limit
+        self._next: float | None = None
+
+    def watch(self, rec: WorkerRecord, alive: bool) -> None:
+        """Note that ``rec`` has a running process (STARTING, RUNNING) or not any more."""
+        if alive:
+            self._live[rec.spec.name] = rec
+            if self._next is None:
+                self._next = self._clock() + CHECK_INTERVAL
+        elif self._live.get(rec.spec.name) is rec:
+            del self._live[rec.spec.name]
+
+    def next_check(self) -> float | None:
+        """Return when the next pass is due (None: no live worker has a limit)."""
+        return self._next
+
+    def check(self) -> list[tuple[WorkerRecord, str]]:
+        """If a pass is due, make it; return each worker over a limit, and why ("RSS 530 MiB over max_rss 512 MiB")."""
+        now = self._clock()
+        if self._next is None or now < self._next:
+            return []
+        limited = [rec for rec in self._live.values() if has_limits(rec) and rec.run is not None and rec.pid]
+        local = {rec.run.pid: rec for rec in limited if rec.run is not None and rec.run.node == LOCAL_NODE}
+        samples = self._stats.sample(local)  # also forgets (and closes) the pids no longer asked for
+        self._next = now + CHECK_INTERVAL if limited else None
+        over: list[tuple[WorkerRecord, str]] = []
+        pids = set()
+        for rec in limited:
+            assert rec.run is not None and rec.pid is not None
+            if rec.pid in local:
+                cpu, rss = samples.get(rec.pid, (None, None))
+            else:
+                facts = rec.run.facts or {}
+                cpu, rss = facts.get("cpu_percent"), facts.get("rss")
+            pids.add(rec.pid)
+            reason = self._reason(rec, rec.pid, cpu, rss, now)
+            if reason:
+                over.append((rec, reason))
+        for pid in set(self._over_since) - pids:
+            del self._over_since[pid]
+        return over
+
+    def close(self) -> None:
+        """Close the files kept open for the passes."""
+        self._stats.close()
+
+    def _reason(self, rec: WorkerRecord, pid: int, cpu: float | None, rss: int | None, now: float) -> str:
+        spec = rec.spec
+        if spec.max_rss and rss is not None and rss > spec.max_rss:
+            return f"RSS {mib(rss)} over max_rss {mib(spec.max_rss)}"
+        if not spec.max_cpu_percent or cpu is None:
+            return ""
+        if cpu <= spec.max_cpu_percent:
+            self._over_since.pop(pid, None)
+            return ""
+        since = self._over_since.setdefault(pid, now - CHECK_INTERVAL)  # over for the whole second sampled
+        if now - since < spec.max_cpu_secs:
+            return ""
+        del self._over_since[pid]
+        return f"CPU {cpu:.0f} % over max_cpu_percent {spec.max_cpu_percent:g} % for {spec.max_cpu_secs:g} s"
