@@ -90,7 +90,7 @@ class Supervisor:
         self._deadline_order = itertools.count()
         self._closed = False
         self._watch = WorkerWatch(self._wake_r)
-        self._limits = LimitWatch(clock)
+        self._limits = LimitWatch(clock, self._fds.limit)
         directory = Path(log_dir) if log_dir is not None else default_log_dir()
         self.log_files = LogFiles(directory, max_open=log_files_share(self._fds.limit))
         for spec in config.workers:

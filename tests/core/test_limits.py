@@ -103,3 +103,10 @@ def test_headless_json_says_why_a_worker_was_restarted(tmp_path: Path) -> None:
     records = [json.loads(line) for line in run.stdout.splitlines()]
     reasons = [r.get("reason", "") for r in records if r["type"] == "state" and r["state"] == "STOPPING"]
     assert reasons and reasons[0].startswith("restarting: RSS ") and reasons[0].endswith("over max_rss 64 MiB")
+
+
+def test_the_limits_bench_runs_on_tiny_settings() -> None:
+    run = subprocess.run([sys.executable, "bench/limits.py", "--quick"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert [line.split(" | ")[1] for line in run.stdout.splitlines()[2:]] == ["Pulse", "psutil", "floor"]
