@@ -1,0 +1,62 @@
+"""env, cwd, instances and limits through QtSupervisor and in the window's inspector and tooltip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from qtpy.QtCore import Qt
+
+from app.core.errors import ConfigError
+from app.core.policy import State
+from app.qt.window.inspect_dialog import InspectDialog
+from tests.helpers import config, spec
+
+
+def test_add_takes_env_cwd_and_instances(qtbot, make_pool, tmp_path: Path):
+    pool = make_pool()
+    got: dict[str, object] = {}
+    pool.newest.connect(lambda name, item: got.__setitem__(name, item))
+    entry = pool.add("e", "tests.fleet_workers:env_and_cwd", kwargs={"keys": ["SHARD"], "tag": "t{instance}"},
+                     env={"SHARD": "s{instance}"}, cwd=str(tmp_path), instances=2, restart="never")  # fmt: skip
+    assert entry.instances == 2 and pool.names() == ["e:0", "e:1"]
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=20_000)
+    for i in range(2):
+        assert got[f"e:{i}"] == {"env": {"SHARD": f"s{i}"}, "cwd": str(tmp_path), "tag": f"t{i}",
+                                 "count": got[f"e:{i}"]["count"]}  # type: ignore[index]  # fmt: skip
+    with pytest.raises(ConfigError, match="a worker named 'e:0' already exists"):
+        pool.add("e", "tests.fleet_workers:idle", instances=3)
+    with pytest.raises(ConfigError, match="cwd: .*nowhere does not exist"):
+        pool.add("n", "tests.fleet_workers:idle", cwd=str(tmp_path / "nowhere"))
+    assert pool.names() == ["e:0", "e:1"]  # nothing half-added
+
+
+def test_limit_restarted_says_why_and_the_status_keeps_it(qtbot, make_pool):
+    pool = make_pool(config(spec("g", "tests.fleet_workers:grow", max_rss=64 << 20)))
+    with qtbot.waitSignal(pool.limit_restarted, timeout=60_000) as blocker:
+        pool.start("g")
+    name, reason = blocker.args
+    assert name == "g" and reason.startswith("RSS ") and reason.endswith(" MiB over max_rss 64 MiB")
+    qtbot.waitUntil(lambda: pool.status("g").reason == f"restarted: {reason}", timeout=30_000)
+    assert pool.status("g").fatal_reason == ""
+
+
+def test_the_inspector_and_the_tooltip_show_the_setup_and_a_limits_reason(qtbot, make_window, tmp_path: Path):
+    grow = spec("g:0", "tests.fleet_workers:grow", env={"A": "{instance}"}, env_clear=True, cwd=str(tmp_path),
+                max_rss=64 << 20, max_cpu_percent=300.0, instances=1, instance=0)  # fmt: skip
+    window = make_window(config(grow))
+    window.select("g:0")
+    window.start_button.click()
+    qtbot.waitUntil(lambda: window.supervisor.status("g:0").reason.startswith("restarted: RSS"), timeout=60_000)
+    window.inspect_button.click()
+    dialog = InspectDialog._open["g:0"]
+    qtbot.waitUntil(lambda: "restarted: RSS" in dialog.labels["State"].text(), timeout=5000)
+    assert dialog.labels["Instance"].text() == "0 of 'g' (1 instances)"
+    assert dialog.labels["Environment"].text() == "A=0 (over only PATH, HOME, LANG of Pulse's)"
+    assert dialog.labels["Directory"].text() == str(tmp_path)
+    assert dialog.labels["Limits"].text() == "restarts at RSS over 64 MiB or CPU over 300 % for 30 s"
+    dialog.close()
+    row = window.model.names().index("g:0")
+    tip = window.model.data(window.model.index(row, 0), Qt.ItemDataRole.ToolTipRole)
+    assert "\nrestarted: RSS " in tip and "\nenvironment: A=0 (over only" in tip and f"\ndirectory: {tmp_path}" in tip
+    assert window.supervisor.state("g:0") in (State.STARTING, State.RUNNING, State.STOPPING, State.STOPPED)
