@@ -60,3 +60,60 @@ def test_the_inspector_and_the_tooltip_show_the_setup_and_a_limits_reason(qtbot,
     tip = window.model.data(window.model.index(row, 0), Qt.ItemDataRole.ToolTipRole)
     assert "\nrestarted: RSS " in tip and "\nenvironment: A=0 (over only" in tip and f"\ndirectory: {tmp_path}" in tip
     assert window.supervisor.state("g:0") in (State.STARTING, State.RUNNING, State.STOPPING, State.STOPPED)
+
+
+GROUPS = """[[worker]]
+name = "w"
+target = "tests.fleet_workers:idle"
+kwargs = {{ tag = "w{{instance}}" }}
+instances = 2
+start_secs = 0.2
+
+[[worker]]
+name = "big"
+target = "tests.fleet_workers:idle"
+instances = {big}
+start_secs = 0.2
+
+[[worker]]
+name = "p"
+target = "tests.fleet_workers:idle"
+autostart = false
+"""
+
+
+def _cell(model, name: str, column: str) -> str:
+    return model.text_at(model.names().index(name), model.COLUMNS.index(column))
+
+
+def test_the_table_groups_an_entrys_instances_under_a_row_with_group_actions(qtbot, make_window):
+    from app.core.config import parse_config
+
+    window = make_window(parse_config(GROUPS.format(big=5)), autostart=False)
+    model = window.model
+    assert model.names() == ["w", "w:0", "w:1", "big", "p"]  # 5 instances: collapsed at first
+    assert model.worker_names() == ["w:0", "w:1", *(f"big:{i}" for i in range(5)), "p"]
+    assert (_cell(model, "w", "Name"), _cell(model, "big", "Name")) == ("▾ w (2)", "▸ big (5)")
+    window.select("big")
+    assert window.selected_names() == [f"big:{i}" for i in range(5)]
+    window.start_button.click()  # the group's Start starts every instance
+    qtbot.waitUntil(lambda: _cell(model, "big", "State") == "RUNNING", timeout=30_000)
+    assert {model.row(f"big:{i}").state for i in range(5)} == {State.RUNNING}
+    assert model.row("w:0").state is State.STOPPED and _cell(model, "w", "State") == "STOPPED"
+    tip = model.data(model.index(model.names().index("big"), 0), Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("big: 5 instances (5 RUNNING)")
+    pids = {n: model.row(n).pid for n in model.worker_names() if n.startswith("big")}
+    window.select("big:3")  # opens its group
+    assert model.names() == ["w", "w:0", "w:1", "big", *(f"big:{i}" for i in range(5)), "p"]
+    assert window.selected_names() == ["big:3"]
+    window.table.doubleClicked.emit(model.index(model.names().index("big"), 0))  # closes it again
+    assert model.names() == ["w", "w:0", "w:1", "big", "p"]
+    window.supervisor.apply_config(parse_config(GROUPS.format(big=3)))  # a reload that drops two instances
+    qtbot.waitUntil(lambda: model.worker_names() == ["w:0", "w:1", "big:0", "big:1", "big:2", "p"], timeout=30_000)
+    assert {n: model.row(n).pid for n in ("big:0", "big:1", "big:2")} == {
+        n: pids[n] for n in ("big:0", "big:1", "big:2")
+    }
+    assert model.names() == ["w", "w:0", "w:1", "big", "p"]  # still closed: the user closed it
+    window.select("big")
+    window.stop_button.click()
+    qtbot.waitUntil(lambda: _cell(model, "big", "State") == "STOPPED", timeout=30_000)

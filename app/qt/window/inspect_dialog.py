@@ -93,7 +93,7 @@ class InspectDialog(QDialog):
             self.labels["State"].setText("removed")
             return
         status = self._supervisor.status(self.name)
-        row = self._model.row(self.name) if self.name in self._model.names() else None
+        row = self._model.get(self.name)
         info = self._supervisor.inspect(self.name)
         values = {
             "Worker": self.name,

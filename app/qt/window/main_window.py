@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from qtpy.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings
+from qtpy.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QPoint, QSettings
 from qtpy.QtGui import QCloseEvent
 from qtpy.QtWidgets import QLabel, QMainWindow, QMenu, QTableView, QWidget
 
@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
     def _build_table(self) -> QTableView:
         table = make_worker_table(self.model)
         self.model.visible_rows = lambda: _visible_rows(table)
-        table.doubleClicked.connect(lambda _index: self.inspect_selected())
+        table.doubleClicked.connect(self._on_double_clicked)
         table.customContextMenuRequested.connect(self._on_context_menu_requested)
         # Connected before the selection slot, which reads the names again. Rows also move under a
         # selection when the model sorts or resets: forget the cached names then too.
@@ -128,9 +128,9 @@ class MainWindow(QMainWindow):
     # --- selection and user intent ------------------------------------------------------------
 
     def selected_names(self) -> list[str]:
-        """Return the selected workers' names, in table order."""
+        """Return the selected workers' names, in table order (a group's row: each of its instances)."""
         rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
-        return [self.model.name_at(r) for r in rows]
+        return list(dict.fromkeys(n for r in rows for n in self.model.names_at(r)))
 
     def _cached_selected_names(self) -> tuple[str, ...]:
         """`selected_names`, cached between selection changes (asked on every batch of items)."""
@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         selection.clearSelection()
         flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
         for name in names:
-            source = self.model.index(self.model.names().index(name), 0)
+            source = self.model.index(self.model.row_of(name), 0)
             selection.select(source, flags)
 
     def inspect_selected(self) -> InspectDialog | None:
@@ -171,8 +171,15 @@ class MainWindow(QMainWindow):
             if WorkerActions.applies(action, self.model.row(name).state):
                 command(name)
 
+    def _on_double_clicked(self, index: QModelIndex) -> None:
+        group = self.model.group_at(index.row())
+        if group is None:
+            self.inspect_selected()
+        else:  # a group's row opens or closes
+            self.model.set_expanded(group, not self.model.is_expanded(group))
+
     def _start_all(self) -> None:
-        for name in self.model.names():
+        for name in self.model.worker_names():
             if self.model.row(name).state in (State.STOPPED, State.EXITED, State.FATAL):
                 self.supervisor.start(name)
 

@@ -1,4 +1,4 @@
-"""The worker table model: one row per worker status, repainted in bulk as events arrive."""
+"""The worker table model: a row per worker (an entry's instances under a row of its own), repainted in bulk."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from app.core.inspection import format_bytes, format_count, format_duration
 from app.core.item_text import item_text
 from app.core.policy import State
 from app.core.worker_status import WorkerStatuses, changes_status
+from app.qt.window.worker_group import EXPANDED_UP_TO, GroupRow
 from app.qt.window.worker_row import WorkerRow
 
 STATE_COLOURS = {
@@ -43,6 +44,9 @@ class WorkerTableModel(QAbstractTableModel):
 
     The statuses are folded by their owner (the `QtSupervisor`, before it signals the batch);
     the model reads them, and keeps only what the table alone shows (uptime, rate, last item).
+    The instances of a config entry with ``instances = N`` follow a `GroupRow` of the entry's
+    (their summed counts), shown only while it is expanded (at first when N <= 4): `names` are
+    the rows' names (a group's is its entry's), `worker_names` every worker's, hidden or not.
     """
 
     COLUMNS = (
@@ -60,11 +64,16 @@ class WorkerTableModel(QAbstractTableModel):
     def __init__(self, statuses: WorkerStatuses, parent: Any = None) -> None:
         super().__init__(parent)
         self.statuses = statuses
-        self._rows: list[WorkerRow] = [WorkerRow(s) for s in statuses]
+        self._workers: list[WorkerRow] = [WorkerRow(s) for s in statuses]  # every worker, in row order
+        self._by_name: dict[str, WorkerRow] = {}
+        self._expanded: dict[str, bool] = {}  # per group, kept across reloads
+        self._groups: dict[str, GroupRow] = {}
+        self._rows: list[WorkerRow | GroupRow] = []  # the rows shown
         self._texts: list[list[str]] = []  # what the view shows, row by row
-        self._index: dict[str, int] = {}
+        self._index: dict[str, int] = {}  # a shown worker's row
+        self._group_index: dict[str, int] = {}  # a group's row
         self._rows_moved()
-        self._config_order = {r.name: i for i, r in enumerate(self._rows)}
+        self._config_order = {r.name: i for i, r in enumerate(self._workers)}
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self.any_remote = False  # a worker has run on another node (a Ray worker)
         # The rows a view shows now (set by the window): the clock re-texts only those; the rest
@@ -111,17 +120,16 @@ class WorkerTableModel(QAbstractTableModel):
     # --- our API --------------------------------------------------------------------------
 
     def row(self, name: str) -> WorkerRow:
-        """Return the row of worker ``name``."""
-        return self._rows[self._index[name]]
+        """Return the row of worker ``name`` (shown or in a collapsed group)."""
+        return self._by_name[name]
 
     def get(self, name: str) -> WorkerRow | None:
         """Return the row of worker ``name``, or None if it has none."""
-        i = self._index.get(name)
-        return None if i is None else self._rows[i]
+        return self._by_name.get(name)
 
     def rows(self) -> list[WorkerRow]:
-        """Return every row, in row order."""
-        return list(self._rows)
+        """Return every worker's row (shown or in a collapsed group), in row order."""
+        return list(self._workers)
 
     def text_at(self, row: int, column: int) -> str:
         """Return the text shown at ``row``, ``column`` (as data() gives for DisplayRole)."""
@@ -130,12 +138,62 @@ class WorkerTableModel(QAbstractTableModel):
         return self._texts[row][column]
 
     def name_at(self, row: int) -> str:
-        """Return the worker name shown in ``row``."""
+        """Return the name shown in ``row``: a worker's, or a group's entry's."""
         return self._rows[row].name
 
     def names(self) -> list[str]:
-        """Return every worker name, in row order."""
+        """Return the name of every row shown, in row order (a group's row: its entry's name)."""
         return [r.name for r in self._rows]
+
+    def names_at(self, row: int) -> list[str]:
+        """Return the workers ``row`` stands for: its worker, or every instance of its group."""
+        shown = self._rows[row]
+        return shown.names() if type(shown) is GroupRow else [shown.name]
+
+    def worker_names(self) -> list[str]:
+        """Return every worker's name in row order, those in collapsed groups too."""
+        names: list[str] = []
+        for r in self._rows:
+            if type(r) is GroupRow:
+                names += r.names()
+            elif type(r) is WorkerRow and r.status.spec.instance is None:
+                names.append(r.name)
+        return names
+
+    def row_of(self, name: str) -> int:
+        """Return the row of worker ``name``, opening its group first if it is collapsed (or of group ``name``)."""
+        if name not in self._by_name and name in self._group_index:
+            return self._group_index[name]
+        if name not in self._index:
+            self.set_expanded(self._by_name[name].status.spec.group, True)
+        return self._index[name]
+
+    def group_at(self, row: int) -> str | None:
+        """Return the entry name of the group in ``row``, or None if it is a worker's row."""
+        shown = self._rows[row]
+        return shown.name if type(shown) is GroupRow else None
+
+    def is_expanded(self, group: str) -> bool:
+        """Return whether ``group``'s instances are shown under its row."""
+        return self._groups[group].expanded
+
+    def set_expanded(self, group: str, expanded: bool) -> None:
+        """Show (or hide) the rows of ``group``'s instances under its row."""
+        g = self._groups[group]
+        self._expanded[group] = expanded
+        if g.expanded == expanded:
+            return
+        at, n = self._group_index[group], len(g.members)
+        if expanded:
+            self.beginInsertRows(QModelIndex(), at + 1, at + n)
+        else:
+            self.beginRemoveRows(QModelIndex(), at + 1, at + n)
+        self._rows_moved()
+        if expanded:
+            self.endInsertRows()
+        else:
+            self.endRemoveRows()
+        self.dataChanged.emit(self.createIndex(at, 0), self.createIndex(at, 0))  # its arrow
 
     def apply_events(self, events: list[Event]) -> None:
         """Show a batch of events (already folded into the statuses); one ``dataChanged`` per row changed."""
@@ -146,10 +204,9 @@ class WorkerTableModel(QAbstractTableModel):
                 continue
             if isinstance(ev, DescriptorsLow):  # of no one worker: the status bar says it
                 continue
-            i = self._index.get(ev.worker)
-            if i is None:
+            row = self._by_name.get(ev.worker)
+            if row is None:
                 continue
-            row = self._rows[i]
             if isinstance(ev, ItemBatch):
                 if ev.items:  # not a loss found at a run's end (an empty batch): it was sent at no time
                     row.lag_ms = (ev.received_ns - ev.sent_ns) / 1e6
@@ -175,26 +232,31 @@ class WorkerTableModel(QAbstractTableModel):
                 continue
             touched.add(row.name)
         if touched:
-            rows = [i for name in touched if (i := self._index.get(name)) is not None]
-            self._retext(rows, whole_rows=True)  # state, pid, tooltip: the rows' every column
+            rows = {i for name in touched if (i := self._index.get(name)) is not None}
+            rows |= {i for name in touched if (i := self._group_row(name)) is not None}
+            self._retext(sorted(rows), whole_rows=True)  # state, pid, tooltip: the rows' every column
             if self._sort[0] == 1:  # sorted by state, which just changed
                 self._resort()
 
     def reset_counters(self, name: str) -> None:
         """Show ``name``'s items, lost items, restarts and rate from zero again."""
-        i = self._index[name]
-        self._rows[i].reset_counters(time.monotonic())
-        self._retext([i], whole_rows=True)
+        self._by_name[name].reset_counters(time.monotonic())
+        self._retext([i for i in (self._index.get(name), self._group_row(name)) if i is not None], whole_rows=True)
+
+    def _group_row(self, name: str) -> int | None:
+        """Return the row of worker ``name``'s group, if it has one."""
+        row = self._by_name.get(name)
+        return None if row is None else self._group_index.get(row.status.spec.group)
 
     def refresh_clock(self, stats: dict[str, tuple[float | None, int | None]] | None = None) -> None:
         """Update the time-based columns (uptime, rate) and process stats (name -> (cpu, rss)).
 
         Called by a timer about once a second; one ``dataChanged`` for all rows.
         """
-        if not self._rows:
+        if not self._workers:
             return
         now = time.monotonic()
-        for row in self._rows:
+        for row in self._workers:
             row.update_rate(now)
             if stats is not None:
                 row.cpu, row.rss = stats.get(row.name, (None, None))
@@ -248,13 +310,14 @@ class WorkerTableModel(QAbstractTableModel):
         self._sort = (column, order)
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
-        names = [self._rows[i.row()].name for i in persistent]
+        keys = [_key(self._rows[i.row()]) for i in persistent]
         if column < 0:
-            self._rows.sort(key=lambda r: self._config_order.get(r.name, len(self._config_order)))
-        else:
-            self._rows.sort(key=lambda r: self._sort_key(r, column), reverse=order == Qt.SortOrder.DescendingOrder)
+            self._workers.sort(key=lambda r: self._config_order.get(r.name, len(self._config_order)))
+        else:  # a group's row goes where its first instance sorts
+            self._workers.sort(key=lambda r: self._sort_key(r, column), reverse=order == Qt.SortOrder.DescendingOrder)
         self._rows_moved()
-        moved = [self.index(self._index[n], i.column()) for n, i in zip(names, persistent, strict=True)]
+        at = {_key(r): i for i, r in enumerate(self._rows)}
+        moved = [self.index(at[k], i.column()) for k, i in zip(keys, persistent, strict=True)]
         self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()
 
@@ -267,12 +330,12 @@ class WorkerTableModel(QAbstractTableModel):
     def _set_names(self) -> None:
         """Follow the statuses' workers and their order (told by a WorkersChanged)."""
         names = self.statuses.names()
-        old = {r.name: r for r in self._rows}
+        old = {r.name: r for r in self._workers}
         if names == list(self._config_order) and all(old[s.name].status is s for s in self.statuses):
             return
         self.beginResetModel()
         # A worker removed and added again under its name has a new status: a new row too.
-        self._rows = [
+        self._workers = [
             r if (r := old.get(s.name)) is not None and r.status is s else WorkerRow(s) for s in self.statuses
         ]
         self._rows_moved()
@@ -281,15 +344,40 @@ class WorkerTableModel(QAbstractTableModel):
         self._resort()
 
     def _rows_moved(self) -> None:
-        """Rebuild what follows the order of ``_rows``: the name -> row lookup and the texts."""
-        self._index = {r.name: i for i, r in enumerate(self._rows)}
+        """Rebuild the rows shown from the order of ``_workers`` (a group's row where its first
+        instance is, its instances after it while expanded), the name -> row lookups and the texts."""
+        self._by_name = {w.name: w for w in self._workers}
+        groups: dict[str, GroupRow] = {}
+        blocks: list[WorkerRow | GroupRow] = []
+        for w in self._workers:
+            spec = w.status.spec
+            if spec.instance is None:
+                blocks.append(w)
+                continue
+            group = groups.get(spec.group)
+            if group is None:
+                expanded = self._expanded.setdefault(spec.group, (spec.instances or 0) <= EXPANDED_UP_TO)
+                group = groups[spec.group] = GroupRow(spec.group, [], expanded)
+                blocks.append(group)
+            group.members.append(w)
+        self._groups = groups
+        self._rows = []
+        for block in blocks:
+            self._rows.append(block)
+            if type(block) is GroupRow and block.expanded:
+                self._rows += block.members
+        self._index = {r.name: i for i, r in enumerate(self._rows) if type(r) is WorkerRow}
+        self._group_index = {r.name: i for i, r in enumerate(self._rows) if type(r) is GroupRow}
         self._texts = [self._row_texts(r) for r in self._rows]
         self._stale = set()
 
-    def _row_texts(self, row: WorkerRow) -> list[str]:
+    def _row_texts(self, row: WorkerRow | GroupRow) -> list[str]:
         return [self._display(row, col) for col in range(len(self.COLUMNS))]
 
-    def _display(self, row: WorkerRow, col: int) -> str:
+    def _display(self, row: WorkerRow | GroupRow, col: int) -> str:
+        if type(row) is GroupRow:
+            return row.text(col)
+        assert type(row) is WorkerRow
         if col == 0:
             return row.name
         if col == 1:
@@ -318,7 +406,10 @@ class WorkerTableModel(QAbstractTableModel):
             row.last_item_text = elide(row.last_item)
         return row.last_item_text
 
-    def _sort_key(self, row: WorkerRow, col: int) -> Any:
+    def _sort_key(self, row: WorkerRow | GroupRow, col: int) -> Any:
+        if type(row) is GroupRow:
+            return row.text(col)
+        assert type(row) is WorkerRow
         if col == 0:
             return row.name.lower()
         if col == 1:
@@ -330,6 +421,11 @@ class WorkerTableModel(QAbstractTableModel):
         st = row.status
         value = (None, None, st.pid, None, st.received, row.rate, st.lost, st.restarts, row.cpu, row.rss)[col]
         return -1 if value is None else value
+
+
+def _key(row: WorkerRow | GroupRow) -> str:
+    """Return what names ``row`` across a re-sort: its worker's name, or its group's marked as one."""
+    return f"\0{row.name}" if type(row) is GroupRow else row.name
 
 
 def elide(item: Any, limit: int = LAST_ITEM_CHARS) -> str:
