@@ -42,8 +42,11 @@ class LimitWatch:
         self._next: float | None = None
 
     def watch(self, rec: WorkerRecord, alive: bool) -> None:
-        """Note that ``rec`` has a running process (STARTING, RUNNING) or not any more."""
-        if alive:
+        """Note that ``rec`` has a running process (STARTING, RUNNING) or not any more, or a new spec.
+
+        Only workers with a limit are watched: a fleet without any costs no pass, and no wake-up.
+        """
+        if alive and has_limits(rec):
             self._live[rec.spec.name] = rec
             if self._next is None:
                 self._next = self._clock() + CHECK_INTERVAL
@@ -62,7 +65,7 @@ class LimitWatch:
         limited = [rec for rec in self._live.values() if has_limits(rec) and rec.run is not None and rec.pid]
         local = {rec.run.pid: rec for rec in limited if rec.run is not None and rec.run.node == LOCAL_NODE}
         samples = self._stats.sample(local)  # also forgets (and closes) the pids no longer asked for
-        self._next = now + CHECK_INTERVAL if limited else None
+        self._next = now + CHECK_INTERVAL if self._live else None
         over: list[tuple[WorkerRecord, str]] = []
         pids = set()
         for rec in limited:

@@ -476,6 +476,7 @@ class Supervisor:
                         self._feed(rec, policy.StartAsked())
                 elif runs_the_same(rec.spec, new[name]):  # e.g. autostart, as Save writes it: no restart
                     rec.spec, rec.pending_spec = new[name], None
+                    self._limits.watch(rec, rec.runtime.state in (State.STARTING, State.RUNNING))  # new limits
                 else:
                     rec.pending_spec = new[name]
                     self._feed(rec, policy.RestartAsked())

@@ -47,7 +47,7 @@ def env_problem(value: Any) -> str | None:
     if not isinstance(value, dict):
         return f'expected a table of environment variables, e.g. {{ LOG_LEVEL = "debug" }}, got {_kind(value)}'
     for key, text in value.items():
-        if not key or "=" in key or "\0" in key:
+        if not isinstance(key, str) or not key or "=" in key or "\0" in key:
             return f"{key!r}: a variable name must be non-empty, without '=' or NUL"
         if not isinstance(text, str):
             return f'{key}: expected a string (quote it: "{text}"), got {_kind(text)}'

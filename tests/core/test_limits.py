@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -110,3 +111,16 @@ def test_the_limits_bench_runs_on_tiny_settings() -> None:
                          timeout=120)  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert [line.split(" | ")[1] for line in run.stdout.splitlines()[2:]] == ["Pulse", "psutil", "floor"]
+
+
+def test_no_pass_without_limits_and_a_limit_reloaded_in_applies_without_a_restart(make_supervisor) -> None:
+    grow = spec("g", "tests.fleet_workers:grow", kwargs={"mib_per_step": 4, "steps": 200})
+    sup = make_supervisor(config(grow))
+    sup.start("g")
+    poll_until(sup, lambda evs: sup.record("g").runtime.state is State.RUNNING, timeout=30)
+    assert sup._limits.next_check() is None  # no limit: no pass, no wake-up a second
+    pid = sup.record("g").pid
+    sup.apply_config(config(dataclasses.replace(grow, max_rss=64 << 20)))
+    events = poll_until(sup, lambda evs: any(isinstance(e, StateChanged) and e.reason for e in evs), timeout=60)
+    (stopping,) = [e for e in events if isinstance(e, StateChanged)]  # the reload itself restarted nothing
+    assert stopping.state is State.STOPPING and stopping.pid == pid and "over max_rss 64 MiB" in stopping.reason
