@@ -80,3 +80,32 @@ class GroupRow:
             setup = describe_setup(replace(self.members[0].status.spec, instance=None))
             parts.extend(f"{key.lower()}: {text}" for key, text in setup.items())
         return "\n".join(parts)
+
+
+def arrange(
+    workers: list[WorkerRow], expanded: dict[str, bool]
+) -> tuple[list[WorkerRow | GroupRow], dict[str, GroupRow]]:
+    """Return the rows the table shows for ``workers`` (in their order), and the groups by entry name.
+
+    A group's row goes where its first instance is, its instances after it while it is expanded:
+    ``expanded[entry]``, set here at first to whether it has at most `EXPANDED_UP_TO` instances.
+    """
+    groups: dict[str, GroupRow] = {}
+    blocks: list[WorkerRow | GroupRow] = []
+    for w in workers:
+        spec = w.status.spec
+        if spec.instance is None:
+            blocks.append(w)
+            continue
+        group = groups.get(spec.group)
+        if group is None:
+            is_open = expanded.setdefault(spec.group, (spec.instances or 0) <= EXPANDED_UP_TO)
+            group = groups[spec.group] = GroupRow(spec.group, [], is_open)
+            blocks.append(group)
+        group.members.append(w)
+    rows: list[WorkerRow | GroupRow] = []
+    for block in blocks:
+        rows.append(block)
+        if type(block) is GroupRow and block.expanded:
+            rows += block.members
+    return rows, groups

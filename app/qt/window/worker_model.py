@@ -14,7 +14,7 @@ from app.core.inspection import format_bytes, format_count, format_duration
 from app.core.item_text import item_text
 from app.core.policy import State
 from app.core.worker_status import WorkerStatuses, changes_status
-from app.qt.window.worker_group import EXPANDED_UP_TO, GroupRow
+from app.qt.window.worker_group import GroupRow, arrange
 from app.qt.window.worker_row import WorkerRow
 
 STATE_COLOURS = {
@@ -347,25 +347,7 @@ class WorkerTableModel(QAbstractTableModel):
         """Rebuild the rows shown from the order of ``_workers`` (a group's row where its first
         instance is, its instances after it while expanded), the name -> row lookups and the texts."""
         self._by_name = {w.name: w for w in self._workers}
-        groups: dict[str, GroupRow] = {}
-        blocks: list[WorkerRow | GroupRow] = []
-        for w in self._workers:
-            spec = w.status.spec
-            if spec.instance is None:
-                blocks.append(w)
-                continue
-            group = groups.get(spec.group)
-            if group is None:
-                expanded = self._expanded.setdefault(spec.group, (spec.instances or 0) <= EXPANDED_UP_TO)
-                group = groups[spec.group] = GroupRow(spec.group, [], expanded)
-                blocks.append(group)
-            group.members.append(w)
-        self._groups = groups
-        self._rows = []
-        for block in blocks:
-            self._rows.append(block)
-            if type(block) is GroupRow and block.expanded:
-                self._rows += block.members
+        self._rows, self._groups = arrange(self._workers, self._expanded)
         self._index = {r.name: i for i, r in enumerate(self._rows) if type(r) is WorkerRow}
         self._group_index = {r.name: i for i, r in enumerate(self._rows) if type(r) is GroupRow}
         self._texts = [self._row_texts(r) for r in self._rows]
