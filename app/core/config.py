@@ -16,6 +16,7 @@ from app.core import ray_address as ray_address_check
 from app.core import ray_upload
 from app.core.config_locator import TomlLocator
 from app.core.errors import ConfigError, ConfigProblem
+from app.core.fleet_values import size_text
 from app.core.install_hint import pip_install
 from app.core.spec import (
     BACKENDS,
@@ -38,7 +39,6 @@ from app.core.spec_checks import (
     unknown_key,
 )
 from app.core.target_probe import probe_targets
-from app.core.worker_env import size_text
 
 _TOP_KEYS = ("pulse", "worker")
 _PULSE_KEYS = ("start_method", "backend", "ray_address", "check_timeout")

@@ -8,9 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 from app.core.config_locator import BARE_KEY
+from app.core.fleet_values import size_text
 from app.core.spec import DEFAULT_CHECK_TIMEOUT, DEFAULT_RAY_ADDRESS, DEFAULT_START_METHOD, PulseConfig, WorkerSpec
 from app.core.spec_checks import SPEC_FIELDS
-from app.core.worker_env import size_text
 
 _DEFAULT = WorkerSpec(name="", target="")
 # TOML basic strings forbid raw control characters, so every one is escaped, not just \n.

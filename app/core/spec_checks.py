@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.core.errors import ConfigError, ConfigProblem, TargetError
+from app.core.fleet_values import cwd_problem, env_problem, parse_bytes
 from app.core.spec import (
     BACKENDS,
     DEFAULT_CHECK_TIMEOUT,
@@ -23,7 +24,7 @@ from app.core.spec import (
 )
 from app.core.target_probe import probe_targets, target_of
 from app.core.value_text import describe_value as describe_value
-from app.core.worker_env import cwd_problem, env_problem, environment, parse_bytes
+from app.core.worker_env import environment
 
 # Numeric worker keys: (kind, lower bound, bound inclusive).
 _NUMBERS: dict[str, tuple[type, int, bool]] = {

@@ -154,7 +154,7 @@ def _check(
     said = _Tail()
     environ, here, path = dict(os.environ), os.getcwd(), list(sys.path)
     try:
-        if env is not None:  # as `worker_env.apply` sets them in the worker, before its import
+        if env is not None:  # as `worker_env.apply_env` sets them in the worker, before its import
             os.environ.clear()
             os.environ.update(env)
         if cwd:

@@ -1,19 +1,12 @@
-"""A worker's environment and working directory: checked at load, applied in the worker before its import."""
+"""A worker's environment and working directory, applied in the worker before its import; its setup in words."""
 
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Mapping
-from typing import Any
 
 from app.core.spec import KEPT_ON_CLEAR, WorkerSpec
-from app.core.value_text import describe_value as _kind
-
-_BYTES = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?\s*", re.IGNORECASE)
-_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
-MAX_BYTES = 1 << 50  # a petabyte: past it a limit is a typo, and float() would round it
 
 
 def environment(env: Mapping[str, str], clear: bool, base: Mapping[str, str]) -> dict[str, str]:
@@ -42,63 +35,6 @@ def enter_cwd(spec: WorkerSpec) -> None:
         os.chdir(spec.cwd)
 
 
-def env_problem(value: Any) -> str | None:
-    """Return what is wrong with ``value`` as a worker's ``env`` (a table of strings), or None."""
-    if not isinstance(value, dict):
-        return f'expected a table of environment variables, e.g. {{ LOG_LEVEL = "debug" }}, got {_kind(value)}'
-    for key, text in value.items():
-        if not isinstance(key, str) or not key or "=" in key or "\0" in key:
-            return f"{key!r}: a variable name must be non-empty, without '=' or NUL"
-        if not isinstance(text, str):
-            return f'{key}: expected a string (quote it: "{text}"), got {_kind(text)}'
-        if "\0" in text:
-            return f"{key}: a value cannot contain NUL"
-        if _surrogate(key) or _surrogate(text):
-            return f"{key!r}: must not contain a lone surrogate"
-    return None
-
-
-def cwd_problem(value: Any, here: str) -> tuple[str, str | None]:
-    """Return ``value`` as an absolute directory (``~`` expanded, relative to ``here``), and what is wrong, if so."""
-    if not isinstance(value, str) or not value:
-        return "", f"expected a directory (a non-empty string), got {_kind(value)}"
-    if "\0" in value or _surrogate(value):
-        return "", "a directory name cannot contain NUL or a lone surrogate"
-    path = os.path.normpath(os.path.join(here, os.path.expanduser(value)))
-    if not os.path.isdir(path):
-        why = "does not exist" if not os.path.exists(path) else "is not a directory"
-        return path, f"{path} {why}"
-    if not os.access(path, os.X_OK):
-        return path, f"{path}: permission denied (cannot enter it)"
-    return path, None
-
-
-def parse_bytes(value: Any) -> tuple[int, str | None]:
-    """Return ``value`` (bytes, or "512M", "1.5G", "800K") in bytes, and what is wrong, if so."""
-    wrong = f'expected bytes, or a size such as "512M" (K, M, G), got {_kind(value)}'
-    if isinstance(value, bool):
-        return 0, wrong
-    if isinstance(value, int):
-        amount = value
-    elif isinstance(value, str) and (m := _BYTES.fullmatch(value)):
-        amount = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
-    else:
-        return 0, wrong
-    if amount <= 0:
-        return 0, f"must be > 0, got {value!r}"
-    if amount > MAX_BYTES:
-        return 0, f"must be at most 1 PiB, got {value!r}"
-    return amount, None
-
-
-def size_text(amount: int) -> str:
-    """Return bytes as a config writes them: "512M" when a whole number of K, M or G, else the number."""
-    for unit in ("G", "M", "K"):
-        if amount % _UNITS[unit] == 0:
-            return f"{amount // _UNITS[unit]}{unit}"
-    return str(amount)
-
-
 def mib(amount: int) -> str:
     """Return bytes as "530 MiB", for reasons and the inspector."""
     return f"{amount / 1024**2:,.0f} MiB"
@@ -123,7 +59,3 @@ def describe_setup(spec: WorkerSpec) -> dict[str, str]:
     if limits:
         out["Limits"] = "restarts at " + " or ".join(limits)
     return out
-
-
-def _surrogate(text: str) -> bool:
-    return any("\ud800" <= char <= "\udfff" for char in text)
