@@ -34,9 +34,9 @@ class _Run:
 
 
 def _records(pids: list[int]) -> list[Any]:
-    from app.core.run import LOCAL_NODE
-    from app.core.spec import WorkerSpec
-    from app.core.worker_record import WorkerRecord
+    from pulse_supervisor.core.backends.run import LOCAL_NODE
+    from pulse_supervisor.core.spec import WorkerSpec
+    from pulse_supervisor.core.supervision.worker_record import WorkerRecord
 
     records = []
     for i, pid in enumerate(pids):
@@ -57,10 +57,10 @@ def _cpu_per_pass(passes: int, one_pass: Any) -> float:
 
 def pulse_pass(records: list[Any]) -> Any:
     """Return a pass of the supervisor's `LimitWatch` over ``records`` (due every time it is called)."""
-    from app.core.limits import LimitWatch
+    from pulse_supervisor.core.supervision.limits import LimitWatch
 
     clock = [0.0]
-    from app.core.fd_budget import soft_limit
+    from pulse_supervisor.core.supervision.fd_budget import soft_limit
 
     watch = LimitWatch(lambda: clock[0], soft_limit())
     for rec in records:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.core.errors import TargetError
+from pulse_supervisor.core.errors import TargetError
 
 DEFAULT_START_SECS = 1.0
 DEFAULT_START_RETRIES = 3
@@ -187,6 +187,18 @@ def with_instance(value: Any, number: str) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(with_instance(v, number) for v in value)
     return value
+
+
+def environment(env: Mapping[str, str], clear: bool, base: Mapping[str, str]) -> dict[str, str]:
+    """Return the environment a worker with ``env`` (and ``env_clear``) gets over ``base``, Pulse's."""
+    start = {k: base[k] for k in KEPT_ON_CLEAR if k in base} if clear else dict(base)
+    return {**start, **env}
+
+
+def instance_names(name: str, instances: Any) -> list[str]:
+    """Return the names of the workers an entry ``name`` with ``instances`` makes (itself, unless a count)."""
+    count = instances if isinstance(instances, int) and not isinstance(instances, bool) else 0
+    return [f"{name}:{i}" for i in range(count)] if 0 < count <= 100_000 else [name]
 
 
 def expand_instances(spec: WorkerSpec) -> list[WorkerSpec]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.core.events import StateChanged
-from app.core.policy import State
+from pulse_supervisor.core.supervision.events import StateChanged
+from pulse_supervisor.core.supervision.policy import State
 from tests.helpers import config, items_of, poll_until, spec
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.config import parse_config
-from app.core.config_dump import dump_config
-from app.core.errors import ConfigError
-from app.core.events import ItemBatch, StateChanged
-from app.core.policy import State
+from pulse_supervisor.core.config.config_dump import dump_config
+from pulse_supervisor.core.config.toml_file import parse_config
+from pulse_supervisor.core.errors import ConfigError
+from pulse_supervisor.core.supervision.events import ItemBatch, StateChanged
+from pulse_supervisor.core.supervision.policy import State
 from tests.helpers import items_of, poll_until
 
 ENTRY = """[[worker]]

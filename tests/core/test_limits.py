@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from app.core import policy
-from app.core.config import parse_config
-from app.core.config_dump import dump_config
-from app.core.errors import ConfigError
-from app.core.events import LogLine, StateChanged
-from app.core.policy import LimitExceeded, Runtime, State
+from pulse_supervisor.core.config.config_dump import dump_config
+from pulse_supervisor.core.config.toml_file import parse_config
+from pulse_supervisor.core.errors import ConfigError
+from pulse_supervisor.core.supervision import policy
+from pulse_supervisor.core.supervision.events import LogLine, StateChanged
+from pulse_supervisor.core.supervision.policy import LimitExceeded, Runtime, State
 from tests.helpers import config, poll_until, spec
 
 ROOT = Path(__file__).parents[2]

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from app.core.config import parse_config
-from app.core.config_dump import dump_config
-from app.core.errors import ConfigError
-from app.core.events import WorkerExited
-from app.core.spec_checks import check_spec_fields
+from pulse_supervisor.core.config.config_dump import dump_config
+from pulse_supervisor.core.config.spec_checks import check_spec_fields
+from pulse_supervisor.core.config.toml_file import parse_config
+from pulse_supervisor.core.errors import ConfigError
+from pulse_supervisor.core.supervision.events import WorkerExited
 from tests.helpers import config, items_of, poll_until, spec
 
 ROOT = Path(__file__).parents[2]

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from qtpy.QtCore import Qt
 
-from app.core.errors import ConfigError
-from app.core.policy import State
-from app.qt.window.inspect_dialog import InspectDialog
+from pulse_supervisor.core.errors import ConfigError
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.qt.window.dialogs.inspect_dialog import InspectDialog
 from tests.helpers import config, spec
 
 
@@ -87,7 +87,7 @@ def _cell(model, name: str, column: str) -> str:
 
 
 def test_the_table_groups_an_entrys_instances_under_a_row_with_group_actions(qtbot, make_window):
-    from app.core.config import parse_config
+    from pulse_supervisor.core.config.toml_file import parse_config
 
     window = make_window(parse_config(GROUPS.format(big=5)), autostart=False)
     model = window.model
