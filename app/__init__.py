@@ -13,6 +13,8 @@ import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from pulse_supervisor.core import __all__ as _core_names  # a lazy face: loads nothing more
+
 if _TYPE_CHECKING:
     from pulse_supervisor.core import *  # noqa: F403
     from pulse_supervisor.qt import BackgroundCall, ProcessJob, QtSupervisor, process_job, run_in_process  # noqa: F401
@@ -21,38 +23,7 @@ __version__ = "0.1.0"
 
 # The library face apart from the window: QtSupervisor and the jobs (Qt), and the core below them.
 _QT = ("BackgroundCall", "ProcessJob", "QtSupervisor", "process_job", "run_in_process")
-_CORE = (
-    "ConfigError",
-    "ConfigProblem",
-    "CountersReset",
-    "DescriptorsLow",
-    "Event",
-    "Inspector",
-    "ItemBatch",
-    "JobError",
-    "LogLine",
-    "ProcessInfo",
-    "PulseConfig",
-    "PulseError",
-    "RestartPolicy",
-    "StackDump",
-    "StartFailed",
-    "State",
-    "StateChanged",
-    "Supervisor",
-    "SupervisorClosedError",
-    "TargetError",
-    "UnknownWorkerError",
-    "WorkerExited",
-    "WorkerSpec",
-    "WorkerStatus",
-    "WorkerStatuses",
-    "WorkersChanged",
-    "describe_worker",
-    "dump_config",
-    "load_config",
-    "parse_config",
-)
+_CORE = tuple(_core_names)  # the core's own face: specs, config, Supervisor, events, errors
 
 __all__ = sorted([*_QT, *_CORE, "__version__"], key=str.casefold)
 
