@@ -8,6 +8,7 @@
     ├── TargetError          a ``module:callable`` target cannot be imported
     ├── SupervisorClosedError  a command reached a supervisor that was closed
     └── JobError             a job (``run_in_process``) raised, or ended without its result
+        └── JobCallError     a ``run_in_process`` call that cannot be made (also a TypeError)
 """
 
 from __future__ import annotations
@@ -88,3 +89,7 @@ class JobError(PulseError):
         self.type_name = type_name
         self.traceback = traceback
         self.original = original
+
+
+class JobCallError(JobError, TypeError):
+    """A ``run_in_process`` call refused at once: an argument that cannot be sent, a bad ``connect``, ..."""

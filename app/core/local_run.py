@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from app.core import bootstrap, fd_limit, helper_stdio, pulse_forkserver, worker_tree
+from app.core.job_runner import MAIN_FREE_RUNNERS
 from app.core.run import LOCAL_NODE
 
 if TYPE_CHECKING:
@@ -126,6 +127,8 @@ class LocalLauncher:
             name=f"pulse:{spec.name}",
             daemon=False,
         )
+        # A job that needs nothing of the app's main script does not run it again (forkserver).
+        setattr(process, "_pulse_skip_main", spec.target in MAIN_FREE_RUNNERS)  # noqa: B010 - read by pulse_forkserver
         with worker_tree.launching() as live:  # a sweep must not take it for an orphan meanwhile
             try:
                 if self._tracked:

@@ -15,18 +15,27 @@ import qtpy.QtCore  # noqa: F401
 if TYPE_CHECKING:
     from app.qt.background import BackgroundCall
     from app.qt.consumer import Consumer
-    from app.qt.jobs import ProcessJob, process_job, run_in_process
+    from app.qt.jobs import ProcessJob, await_jobs, cancel_jobs, process_job, run_in_process
     from app.qt.qt_supervisor import QtSupervisor
 
 # Lazy, like app.core: importing the package for one name does not load every module.
 _HOME = {
     "BackgroundCall": "background",
     "Consumer": "consumer",
-    **dict.fromkeys(("ProcessJob", "process_job", "run_in_process"), "jobs"),
+    **dict.fromkeys(("ProcessJob", "await_jobs", "cancel_jobs", "process_job", "run_in_process"), "jobs"),
     "QtSupervisor": "qt_supervisor",
 }
 
-__all__ = ["BackgroundCall", "Consumer", "ProcessJob", "QtSupervisor", "process_job", "run_in_process"]
+__all__ = [
+    "BackgroundCall",
+    "Consumer",
+    "ProcessJob",
+    "QtSupervisor",
+    "await_jobs",
+    "cancel_jobs",
+    "process_job",
+    "run_in_process",
+]
 
 
 def __getattr__(name: str) -> Any:

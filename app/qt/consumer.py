@@ -137,6 +137,9 @@ class Consumer(QThread):
         """Stop every worker gracefully; the thread ends once none is left running."""
         self._shutdown = True
         self._supervisor.stop_all()
+        # With no worker left, stop_all posts nothing: without this the poll slept on until its
+        # next deadline, and a blocking `close` waited its whole margin (2 s: issue 30, defect 2).
+        self._supervisor.wake()
 
     def request_stop(self) -> None:
         """End the loop as soon as possible."""
