@@ -164,3 +164,16 @@ def slow_steps(n: int, step: float) -> Iterator[int]:
     for i in range(n):
         yield i
         time.sleep(step)
+
+
+def echo_until_stop() -> Iterator[object]:
+    """Yield (i, the value last sent) until "stop" is sent; return how many it yielded."""
+    import time
+
+    got = None
+    i = 0
+    while got != "stop":
+        got = yield (i, got)
+        i += 1
+        time.sleep(0.005)
+    return i
