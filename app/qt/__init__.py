@@ -15,14 +15,16 @@ import qtpy.QtCore  # noqa: F401
 if TYPE_CHECKING:
     from app.qt.background import BackgroundCall
     from app.qt.consumer import Consumer
-    from app.qt.jobs import ProcessJob, await_jobs, cancel_jobs, process_job, run_in_process
+    from app.qt.job_signals import ProcessJob
+    from app.qt.jobs import await_jobs, cancel_jobs, process_job, run_in_process
     from app.qt.qt_supervisor import QtSupervisor
 
 # Lazy, like app.core: importing the package for one name does not load every module.
 _HOME = {
     "BackgroundCall": "background",
     "Consumer": "consumer",
-    **dict.fromkeys(("ProcessJob", "await_jobs", "cancel_jobs", "process_job", "run_in_process"), "jobs"),
+    "ProcessJob": "job_signals",
+    **dict.fromkeys(("await_jobs", "cancel_jobs", "process_job", "run_in_process"), "jobs"),
     "QtSupervisor": "qt_supervisor",
 }
 
