@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import inspect
 import pickle
 import warnings
@@ -105,6 +106,22 @@ def _serve(control: Connection) -> Generator[Any, None, Any]:
     return incoming
 
 
+def spare_job(control: Connection, preload: tuple[str, ...] = (), *, ctx: WorkerContext) -> Iterator[Any]:
+    """Wait, started ahead, to be handed one job down ``control``; then run it as `run_job` does.
+
+    ``preload``: modules to import meanwhile (those of the last jobs: the next is likely one of
+    them). A spare is still a fresh process per job: a cancel kills it and its children.
+    """
+    for module in preload:
+        with contextlib.suppress(Exception):  # the job that needs it will say what is wrong
+            importlib.import_module(module)
+    try:
+        target, payload = pickle.loads(control.recv_bytes())
+    except EOFError:  # the GUI let it go unused
+        return
+    yield from run_job(target, payload, control, ctx=ctx)
+
+
 async def run_async_job(
     target: str, payload: bytes = b"", control: Connection | None = None, *, ctx: WorkerContext
 ) -> AsyncIterator[Any]:
@@ -170,4 +187,6 @@ def describe_exception(exc: BaseException) -> tuple[str, str, str, bytes | None,
 # main script (`job_calls` chose them): it does not import it (see `pulse_forkserver`).
 run_job_main_free = run_job
 run_async_job_main_free = run_async_job
-MAIN_FREE_RUNNERS = frozenset({f"{__name__}:run_job_main_free", f"{__name__}:run_async_job_main_free"})
+MAIN_FREE_RUNNERS = frozenset(
+    {f"{__name__}:run_job_main_free", f"{__name__}:run_async_job_main_free", f"{__name__}:spare_job"}
+)

@@ -80,7 +80,7 @@ class ProcessJob(QObject, Generic[Y, S, R]):
         self._paused = False
         self._supervisor: Any = None
         self._control: Connection | None = None  # ours: what we send the job's generator
-        self._their_control: Connection | None = None  # the job's end, ours to close once it started
+        self._started_said = False  # `started` was emitted
         self._pending: list[bytes] = []  # sent before start
         self._here: list[bytes] | None = None  # what was sent, while `run_here` runs it
         self._output: deque[str] = deque(maxlen=_OUTPUT_KEPT)
@@ -98,15 +98,14 @@ class ProcessJob(QObject, Generic[Y, S, R]):
         if self._started:
             raise JobError(f"{self.name or 'the job'} was started already: a job runs once; make another")
         _check_thread()
-        if self.call.is_generator:
-            self._their_control, self._control = multiprocessing.Pipe(duplex=False)
-            for message in self._pending:
-                self._control.send_bytes(message)
-            self._pending.clear()
         jobs = host()
         self._started = self._running = True
         self._supervisor = jobs.workers
-        self.name = jobs.start(self, self.call, self._stop_timeout, self._their_control)
+        self.name, self._control = jobs.start(self, self.call, self._stop_timeout)
+        if self._control is not None:
+            for message in self._pending:
+                self._control.send_bytes(message)
+        self._pending.clear()
 
     @property
     def is_running(self) -> bool:
@@ -184,6 +183,7 @@ class ProcessJob(QObject, Generic[Y, S, R]):
     # --- from the job host (GUI thread) --------------------------------------------------------
 
     def _on_items(self, items: list[Any]) -> None:
+        self._say_started()  # a spare's job: its RUNNING came before the job did
         for kind, value in items:
             if kind == YIELDED:
                 if self._outcome:  # a value that did not load ended the job here
@@ -201,6 +201,8 @@ class ProcessJob(QObject, Generic[Y, S, R]):
                 else:
                     self.returned.emit(result)
             elif kind == RAISED and not self._outcome:
+                if self._cancelled:  # what the stop broke (an import it cut short): the job was aborted
+                    continue
                 self._outcome = RAISED
                 self._error(_job_error(value))
             elif kind == WARNED:
@@ -218,8 +220,12 @@ class ProcessJob(QObject, Generic[Y, S, R]):
             self._supervisor.stop(self.name)
 
     def _on_state(self, state: State) -> None:
-        if state is State.RUNNING:
-            self._close_theirs()
+        if state is State.RUNNING and self._running:
+            self._say_started()
+
+    def _say_started(self) -> None:
+        if not self._started_said:
+            self._started_said = True
             self.started.emit()
 
     def _on_output(self, text: str) -> None:
@@ -243,14 +249,8 @@ class ProcessJob(QObject, Generic[Y, S, R]):
     def _end(self) -> None:
         self._running = False
         self._paused = False
-        self._close_theirs()
         if self._control is not None:
             self._control.close()
-
-    def _close_theirs(self) -> None:
-        if self._their_control is not None:
-            self._their_control.close()
-            self._their_control = None
 
     def _error(self, error: JobError) -> None:
         self.errored.emit(error)

@@ -134,3 +134,26 @@ def test_decorator_options(qtbot):
     assert got == [42] and job._stop_timeout == 1.0
     with pytest.raises(JobError, match="_stop_timeout must be a number"):
         process_job(stop_timeout=0)(jobs.add)(1)
+
+
+def test_jobs_run_in_spare_processes_started_ahead_and_ended_with_the_host(qtbot):
+    import psutil
+
+    from app.qt.job_host import SPARES, each_host
+
+    finish(qtbot, run_in_process(jobs.add, 1))
+    (host,) = each_host()
+    qtbot.waitUntil(
+        lambda: len(host.spares) == SPARES and all(ready for _, ready in host.spares.values()), timeout=WAIT
+    )
+    ready = set(host.spares)
+    job = run_in_process(jobs.count_up, 3)
+    seen = record(job)
+    assert job.name in ready  # handed to a process that ran already: no start to wait for
+    finish(qtbot, job)
+    assert seen["order"] == ["started", "yielded", "yielded", "yielded", "returned", "finished"]
+    qtbot.waitUntil(lambda: all(host.workers.status(n).pid for n in host.spares), timeout=WAIT)
+    pids = [host.workers.status(name).pid for name in host.spares]
+    with qtbot.waitSignal(host.workers.finished, timeout=WAIT):
+        host.shut_down()
+    assert not [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
