@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Mapping
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
@@ -10,10 +12,23 @@ from qtpy.QtCore import QCoreApplication, QEventLoop, QTimer
 
 from app.core.errors import JobError
 from app.core.job_runner import JOB_FUNCTION_ATTR
-from app.core.spec import DEFAULT_STOP_TIMEOUT
+from app.core.spec import DEFAULT_START_METHOD, DEFAULT_STOP_TIMEOUT
 from app.qt.job_calls import make_call
 from app.qt.job_host import each_host
 from app.qt.job_signals import ProcessJob, connect_and_start
+
+
+def _warm_up() -> None:
+    """Start Pulse's forkserver in the background as the app imports jobs: its first job then waits
+    for no interpreter to start and import (the first job of an app: ~135 ms -> see bench/jobs.py)."""
+    from app.core.local_run import start_forkserver
+
+    with contextlib.suppress(Exception):  # a job starts it itself, and says what is wrong
+        start_forkserver()
+
+
+if DEFAULT_START_METHOD == "forkserver":
+    threading.Thread(target=_warm_up, name="pulse-forkserver-warm-up", daemon=True).start()
 
 __all__ = ["JobError", "ProcessJob", "await_jobs", "cancel_jobs", "process_job", "run_in_process"]
 
