@@ -64,8 +64,10 @@ def run_job(
             if inspect.isgenerator(result):
                 result = yield from _drive(result, control)
         yield (RETURNED, dump_value(result, "returned"))
+        ctx._writer.flush()  # the last item: not after the writer's batching delay
     except Exception as exc:
         yield (RAISED, describe_exception(exc))
+        ctx._writer.flush()
         raise  # and the worker ends as a crash: traceback in its log, exit code 1
 
 

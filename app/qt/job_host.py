@@ -48,6 +48,10 @@ class JobHost(QObject):
     def __init__(self, app: QCoreApplication) -> None:
         super().__init__(app)
         self.workers = QtSupervisor(parent=self)
+        # A job's few items go out as they come, not on the next frame: a frame's wait was most of
+        # a warm job's latency, and capped sequential jobs near 60/s. A flood is still gathered
+        # while the GUI thread has not taken the last batch (the consumer's backpressure).
+        self.workers.consumer.min_gap = 0.0
         self.jobs: dict[str, Job] = {}
         self.spares: dict[str, tuple[Connection, bool]] = {}  # name -> (our control end, running)
         self._theirs: dict[str, Connection] = {}  # a process's control end, ours to close once it runs

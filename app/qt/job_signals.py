@@ -81,6 +81,7 @@ class ProcessJob(QObject, Generic[Y, S, R]):
         self._supervisor: Any = None
         self._control: Connection | None = None  # ours: what we send the job's generator
         self._started_said = False  # `started` was emitted
+        self._finished = False  # it ended: `finished` was emitted, or is being
         self._pending: list[bytes] = []  # sent before start
         self._here: list[bytes] | None = None  # what was sent, while `run_here` runs it
         self._output: deque[str] = deque(maxlen=_OUTPUT_KEPT)
@@ -185,26 +186,28 @@ class ProcessJob(QObject, Generic[Y, S, R]):
     def _on_items(self, items: list[Any]) -> None:
         self._say_started()  # a spare's job: its RUNNING came before the job did
         for kind, value in items:
+            if self._finished:  # it ended here (a value that did not load): the rest is moot
+                return
             if kind == YIELDED:
-                if self._outcome:  # a value that did not load ended the job here
-                    continue
                 try:
                     self.yielded.emit(pickle.loads(value))
                 except Exception as exc:
                     self._unloadable(exc, "yielded")
-            elif kind == RETURNED and not self._outcome:
-                self._outcome = RETURNED
+            elif kind == RETURNED:
                 try:
                     result = pickle.loads(value)
                 except Exception as exc:
                     self._unloadable(exc, "returned")
                 else:
+                    self._outcome = RETURNED
                     self.returned.emit(result)
-            elif kind == RAISED and not self._outcome:
+                    self._finish()
+            elif kind == RAISED:
                 if self._cancelled:  # what the stop broke (an import it cut short): the job was aborted
                     continue
                 self._outcome = RAISED
                 self._error(_job_error(value))
+                self._finish()
             elif kind == WARNED:
                 self.warned.emit(value)
             elif kind in (PAUSED, RESUMED):
@@ -213,11 +216,16 @@ class ProcessJob(QObject, Generic[Y, S, R]):
 
     def _unloadable(self, exc: Exception, what: str) -> None:
         self._outcome = RAISED
-        self._error(
-            JobError(f"a value the job {what} cannot be loaded in the GUI's process: {type(exc).__name__}: {exc}")
-        )
+        why = f"a value the job {what} cannot be loaded in the GUI's process: {type(exc).__name__}: {exc}"
         if self._running and not self._cancelled:
             self._supervisor.stop(self.name)
+        self._error(JobError(why))
+        self._finish()
+
+    def _finish(self) -> None:
+        """The job said how it ended: it is over for the caller (its process exits on its own, supervised)."""
+        self._end()
+        self.finished.emit()
 
     def _on_state(self, state: State) -> None:
         if state is State.RUNNING and self._running:
@@ -232,11 +240,15 @@ class ProcessJob(QObject, Generic[Y, S, R]):
         self._output.append(text)
 
     def _on_start_failed(self, reason: str) -> None:
+        if self._finished:
+            return
         self._end()
         self._error(JobError(f"the job's process could not start: {reason}"))
         self.finished.emit()
 
     def _on_exited(self, exitcode: int | None, signal: int | None) -> None:
+        if self._finished:  # it said how it ended, and `finished` went then
+            return
         self._end()
         if not self._outcome:
             if self._cancelled:
@@ -247,6 +259,7 @@ class ProcessJob(QObject, Generic[Y, S, R]):
         self.finished.emit()
 
     def _end(self) -> None:
+        self._finished = True
         self._running = False
         self._paused = False
         if self._control is not None:

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _no_job_started() -> bool:
-    return not any(host.jobs for host in each_host())
+    return not any(job.is_running for host in each_host() for job in host.jobs.values())
 
 
 # --- 1. an argument that cannot be sent --------------------------------------------------------------
