@@ -21,7 +21,14 @@ if TYPE_CHECKING:
 
 # Modules every forkserver child needs: importing them once in the server makes starts fast.
 # The guard makes the forkserver a subreaper that ends every worker's leftovers (worker_tree).
-_PRELOAD = ["app.core.forkserver_guard", "app.core.bootstrap", "app.core.producers"]
+# job_runner and setproctitle (bootstrap imports it lazily): 6.1 -> 4.6 ms of CPU a job's process.
+_PRELOAD = [
+    "app.core.forkserver_guard",
+    "app.core.bootstrap",
+    "app.core.producers",
+    "app.core.job_runner",
+    "setproctitle",
+]
 
 
 def start_forkserver() -> None:
