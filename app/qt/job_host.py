@@ -35,6 +35,9 @@ IDLE_CLOSE_MS = 3_000
 # a pipe, not a process start (issue 30: warm call to first value 20 ms -> ~2 ms).
 SPARES = 2
 SPARE_RUNNER = "app.core.job_runner:spare_job"
+# Arguments bigger than this go in a process of the job's own, pickled in the consumer thread as a
+# worker's start: down a spare's pipe, the GUI thread would write them itself, waiting on the reader.
+SPARE_MAX_PAYLOAD = 32 * 1024
 _RECENT_MODULES = 3  # a spare imports the modules of the last jobs while it waits
 
 
@@ -80,16 +83,19 @@ class JobHost(QObject):
         if module in self._recent:
             self._recent.remove(module)
         self._recent.append(module)
-        spare = (
-            self._ready_spare() if call.runner == MAIN_FREE[RUNNER] and stop_timeout == DEFAULT_STOP_TIMEOUT else None
-        )
+        sparable = call.runner == MAIN_FREE[RUNNER] and stop_timeout == DEFAULT_STOP_TIMEOUT
+        spare = self._ready_spare() if sparable and len(call.payload) <= SPARE_MAX_PAYLOAD else None
         self._fill_spares()
         if spare is not None:
             name, control = spare
-            control.send_bytes(pickle.dumps((call.target, call.payload), protocol=pickle.HIGHEST_PROTOCOL))
-            self.jobs[name] = job
-            call_later(lambda: job._on_state(State.RUNNING))  # it runs already: no state change to come
-            return name, control
+            try:
+                control.send_bytes(pickle.dumps((call.target, call.payload), protocol=pickle.HIGHEST_PROTOCOL))
+            except OSError:  # it died a moment ago (its exit is on the way): a process of the job's own
+                control.close()
+            else:
+                self.jobs[name] = job
+                call_later(lambda: job._on_state(State.RUNNING))  # it runs already: no state change to come
+                return name, control
         name = f"job-{next(_job_numbers)}: {call.target}"  # unique for the session, in logs too
         kwargs: dict[str, Any] = {"target": call.target, "payload": call.payload}
         ours = None

@@ -157,3 +157,17 @@ def test_jobs_run_in_spare_processes_started_ahead_and_ended_with_the_host(qtbot
     with qtbot.waitSignal(host.workers.finished, timeout=WAIT):
         host.shut_down()
     assert not [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+
+
+def test_big_arguments_go_to_a_process_of_the_job_s_own(qtbot):
+    from app.qt.job_host import SPARE_MAX_PAYLOAD, each_host
+
+    finish(qtbot, run_in_process(jobs.add, 1))
+    (host,) = each_host()
+    qtbot.waitUntil(lambda: any(ready for _, ready in host.spares.values()), timeout=WAIT)
+    big = "x" * (SPARE_MAX_PAYLOAD + 1)  # written by the GUI thread down a spare's pipe, it would wait on the reader
+    job = run_in_process(jobs.add, big, "y")
+    seen = record(job)
+    assert job.name not in host.spares and ":" in job.name  # a worker of its own, named for its target
+    finish(qtbot, job)
+    assert seen["returned"] == [big + "y"]
