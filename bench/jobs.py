@@ -7,7 +7,8 @@ figures), with the range across rounds. The baselines: superqt's ``thread_worker
 run_in_process answers, for processes) and a bare ``multiprocessing`` forkserver ``Process`` per
 call with a ``Pipe`` for its value (the floor for a fresh process per job, no Qt, no supervision).
 "The first job of the app" is called 0.5 s after the imports in each column (an app builds its window
-first; importing ``app.qt.jobs`` starts Pulse's forkserver in the background meanwhile).
+first; importing ``app.qt.jobs`` starts Pulse's forkserver in the background meanwhile). Each warm
+call comes 50 ms after the last job ended (a click, not a loop: back to back is the jobs/s row).
 
 superqt is not Pulse's dependency: it is the ``bench`` extra (``pip install -e '.[bench]'``, or
 ``pip install superqt`` in the same venv). Without it, the superqt column says how to install it.
@@ -32,6 +33,7 @@ if __name__ == "__main__" and not __package__:  # run as a file: import bench an
 
 WHO = ("pulse", "superqt", "multiprocessing")
 APP_START_S = 0.5  # from the imports to the first job: the app built its window meanwhile
+WARM_PAUSE_S = 0.05  # before each warm call, the event loop running (time.sleep for multiprocessing)
 INSTALL_SUPERQT = "superqt is not installed: pip install -e '.[bench]' (or pip install superqt) for its column"
 # (key, label, target text, is the target met by a value)
 FIGURES: list[tuple[str, str, str, Callable[[float], bool]]] = [
@@ -48,6 +50,20 @@ def _now_ms() -> float:
 
 
 # --- trials, each in a fresh process ---------------------------------------------------------------
+
+
+def _wait_qt(seconds: float) -> None:
+    from qtpy.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec_()
+
+
+def _after_a_pause(wait: Callable[[float], None], one: Callable[..., Any], *args: Any) -> Any:
+    """A warm call comes after a pause (a user's click), not on the heels of the last job's end."""
+    wait(WARM_PAUSE_S)
+    return one(*args)
 
 
 def _app_builds_its_window() -> None:
@@ -77,7 +93,7 @@ def trial_pulse(warm: int, sequential: int, parallel: int) -> dict[str, Any]:
         return seen.get("started", float("nan")), seen.get("value", float("nan"))
 
     first = one(job_fns.first_value)[1]
-    warm_runs = [one(job_fns.first_value) for _ in range(warm)]
+    warm_runs = [_after_a_pause(_wait_qt, one, job_fns.first_value) for _ in range(warm)]
     t0 = time.perf_counter()
     for i in range(sequential):
         one(job_fns.trivial, i)
@@ -126,7 +142,7 @@ def trial_superqt(warm: int, sequential: int, parallel: int) -> dict[str, Any]:
         return seen.get("started", float("nan")), seen.get("value", float("nan"))
 
     first = one(job_fns.first_value)[1]
-    warm_runs = [one(job_fns.first_value) for _ in range(warm)]
+    warm_runs = [_after_a_pause(_wait_qt, one, job_fns.first_value) for _ in range(warm)]
     t0 = time.perf_counter()
     for i in range(sequential):
         one(job_fns.trivial, i)
@@ -173,7 +189,7 @@ def trial_multiprocessing(warm: int, sequential: int, parallel: int) -> dict[str
         return started, value
 
     first = one(job_fns.pipe_first_value)[1]
-    warm_runs = [one(job_fns.pipe_first_value) for _ in range(warm)]
+    warm_runs = [_after_a_pause(time.sleep, one, job_fns.pipe_first_value) for _ in range(warm)]
     t0 = time.perf_counter()
     for i in range(sequential):
         one(job_fns.pipe_trivial, i)

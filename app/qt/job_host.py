@@ -55,6 +55,7 @@ class JobHost(QObject):
         # a warm job's latency, and capped sequential jobs near 60/s. A flood is still gathered
         # while the GUI thread has not taken the last batch (the consumer's backpressure).
         self.workers.consumer.min_gap = 0.0
+        self.workers.consumer.hold_bursts = False  # jobs one after another are no clocks ticking together
         self.jobs: dict[str, Job] = {}
         self.spares: dict[str, tuple[Connection, bool]] = {}  # name -> (our control end, running)
         self._theirs: dict[str, Connection] = {}  # a process's control end, ours to close once it runs
