@@ -4,6 +4,6 @@
 if __name__ == "__main__":
     import sys
 
-    from app.cli import main
+    from pulse_supervisor.cli import main
 
     sys.exit(main())

@@ -7,7 +7,7 @@ figures), with the range across rounds. The baselines: superqt's ``thread_worker
 run_in_process answers, for processes) and a bare ``multiprocessing`` forkserver ``Process`` per
 call with a ``Pipe`` for its value (the floor for a fresh process per job, no Qt, no supervision).
 "The first job of the app" is called 0.5 s after the imports in each column (an app builds its window
-first; importing ``app.qt.jobs`` starts Pulse's forkserver in the background meanwhile). Each warm
+first; importing ``pulse_supervisor.qt.jobs`` starts Pulse's forkserver in the background meanwhile). Each warm
 call comes 50 ms after the last job ended (a click, not a loop: back to back is the jobs/s row).
 
 superqt is not Pulse's dependency: it is the ``bench`` extra (``pip install -e '.[bench]'``, or
@@ -75,8 +75,8 @@ def trial_pulse(warm: int, sequential: int, parallel: int) -> dict[str, Any]:
     from qtpy.QtCore import QCoreApplication, QEventLoop
 
     app = QCoreApplication.instance() or QCoreApplication([])
-    from app.qt.jobs import run_in_process
     from bench import job_fns
+    from pulse_supervisor.qt.jobs import run_in_process
 
     _app_builds_its_window()
 

@@ -8,7 +8,7 @@ import time
 import warnings
 from collections.abc import Iterator
 
-from app.qt.jobs import process_job
+from pulse_supervisor.qt.jobs import process_job
 
 
 @process_job(start=False)

@@ -7,6 +7,7 @@
     ├── UnknownWorkerError   an action named a worker the supervisor does not know
     ├── TargetError          a ``module:callable`` target cannot be imported
     ├── SupervisorClosedError  a command reached a supervisor that was closed
+    ├── NoEventLoopError     a QtSupervisor made with no QApplication, or outside its thread
     └── JobError             a job (``run_in_process``) raised, or ended without its result
         └── JobCallError     a ``run_in_process`` call that cannot be made (also a TypeError)
 """
@@ -89,6 +90,13 @@ class JobError(PulseError):
         self.type_name = type_name
         self.traceback = traceback
         self.original = original
+
+
+class NoEventLoopError(PulseError, RuntimeError):
+    """A `QtSupervisor` was made with no QApplication, or outside the application's thread.
+
+    Its signals are delivered by the application's event loop: there, none ever would be.
+    """
 
 
 class JobCallError(JobError, TypeError):

@@ -11,19 +11,19 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.errors import JobCallError
-from app.core.job_runner import JOB_FUNCTION_ATTR
-from app.core.producer_shapes import shape_of
-from app.core.target_probe import target_of
+from pulse_supervisor.core.config.target_probe import target_of
+from pulse_supervisor.core.errors import JobCallError
+from pulse_supervisor.core.worker.job_runner import JOB_FUNCTION_ATTR
+from pulse_supervisor.core.worker.producer_shapes import shape_of
 
-RUNNER = "app.core.job_runner:run_job"
-ASYNC_RUNNER = "app.core.job_runner:run_async_job"
+RUNNER = "pulse_supervisor.core.worker.job_runner:run_job"
+ASYNC_RUNNER = "pulse_supervisor.core.worker.job_runner:run_async_job"
 # The same runners under names that tell the launcher the job needs nothing of the app's main
 # script: its process does not import it (a script that imports Qt at its top cost every job
 # 75 ms, and one without a __main__ guard ran itself again, QApplication and all, and hung).
 MAIN_FREE = {
-    RUNNER: "app.core.job_runner:run_job_main_free",
-    ASYNC_RUNNER: "app.core.job_runner:run_async_job_main_free",
+    RUNNER: "pulse_supervisor.core.worker.job_runner:run_job_main_free",
+    ASYNC_RUNNER: "pulse_supervisor.core.worker.job_runner:run_async_job_main_free",
 }
 GUARD_ADVICE = 'put the script\'s own start-up under `if __name__ == "__main__":`'
 

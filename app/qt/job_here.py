@@ -7,23 +7,20 @@ import inspect
 import pickle
 import time
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qtpy.QtCore import QCoreApplication
 
-from app.core.errors import JobError
-from app.core.job_runner import JOB_FUNCTION_ATTR, PAUSE, RAISED, RESUME, RETURNED, SEND
-from app.core.spec import resolve_target
-from app.core.traceback_text import format_exception
-
-if TYPE_CHECKING:
-    from app.qt.job_signals import ProcessJob
+from pulse_supervisor.core.errors import JobError
+from pulse_supervisor.core.spec import resolve_target
+from pulse_supervisor.core.worker.job_runner import JOB_FUNCTION_ATTR, PAUSE, RAISED, RESUME, RETURNED, SEND
+from pulse_supervisor.core.worker.traceback_text import format_exception
 
 _PAUSE_POLL_S = 0.01  # a paused generator here waits for a resume in the event loop, in these steps
 
 
-def run_here(job: ProcessJob[Any, Any, Any]) -> Any:
-    """Run ``job``'s call here; return what it returned (None if cancelled or raised)."""
+def run_here(job: Any) -> Any:
+    """Run ``job`` (a `ProcessJob`, not started) here; return what it returned (None if cancelled or raised)."""
     if job._started:
         raise JobError(f"{job.name or 'the job'} was started already: a job runs once; make another")
     job._started = job._running = True
@@ -58,7 +55,7 @@ def run_here(job: ProcessJob[Any, Any, Any]) -> Any:
     return result
 
 
-def _drive(job: ProcessJob[Any, Any, Any], gen: Any) -> Any:
+def _drive(job: Any, gen: Any) -> Any:
     incoming = None
     try:
         while not job._cancelled:
@@ -74,7 +71,7 @@ def _drive(job: ProcessJob[Any, Any, Any], gen: Any) -> Any:
         gen.close()
 
 
-def _serve(job: ProcessJob[Any, Any, Any]) -> Any:
+def _serve(job: Any) -> Any:
     """Take what was sent; while paused, run the event loop until a resume (or a cancel)."""
     assert job._here is not None
     incoming = None

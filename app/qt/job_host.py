@@ -10,22 +10,19 @@ import pickle
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qtpy.QtCore import QCoreApplication, QObject, QTimer
 
-from app.core.policy import State
-from app.core.spec import DEFAULT_STOP_TIMEOUT, RestartPolicy, WorkerSpec
-from app.qt.job_calls import MAIN_FREE, RUNNER
-from app.qt.qt_supervisor import QtSupervisor
+from pulse_supervisor.core.spec import DEFAULT_STOP_TIMEOUT, RestartPolicy, WorkerSpec
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.qt.job_calls import MAIN_FREE, RUNNER
+from pulse_supervisor.qt.qt_supervisor import QtSupervisor
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-    from app.qt.job_calls import JobCall
-    from app.qt.job_signals import ProcessJob
-
-    Job = ProcessJob[Any, Any, Any]
+    from pulse_supervisor.qt.job_calls import JobCall
 
 _job_numbers = itertools.count(1)
 # With no job running, the supervisor (its thread) is kept this long for the next job, then shut
@@ -34,11 +31,24 @@ IDLE_CLOSE_MS = 3_000
 # Processes started ahead, each waiting to be handed one job: a job's start is then a message down
 # a pipe, not a process start (issue 30: warm call to first value 20 ms -> ~2 ms).
 SPARES = 2
-SPARE_RUNNER = "app.core.job_runner:spare_job"
+SPARE_RUNNER = "pulse_supervisor.core.worker.job_runner:spare_job"
 # Arguments bigger than this go in a process of the job's own, pickled in the consumer thread as a
 # worker's start: down a spare's pipe, the GUI thread would write them itself, waiting on the reader.
 SPARE_MAX_PAYLOAD = 32 * 1024
 _RECENT_MODULES = 3  # a spare imports the modules of the last jobs while it waits
+
+
+class Job(Protocol):
+    """What the host asks of a job (a `ProcessJob`): it routes the signals of the job's worker to it."""
+
+    @property
+    def is_running(self) -> bool: ...
+    def cancel(self) -> None: ...
+    def _on_items(self, items: list[Any]) -> None: ...
+    def _on_state(self, state: State) -> None: ...
+    def _on_output(self, text: str) -> None: ...
+    def _on_exited(self, exitcode: int | None, signal: int | None) -> None: ...
+    def _on_start_failed(self, reason: str) -> None: ...
 
 
 class JobHost(QObject):

@@ -10,13 +10,23 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from qtpy.QtCore import QCoreApplication, QObject, QThread, Signal
 
-from app.core.errors import JobCallError, JobError
-from app.core.job_runner import PAUSE, PAUSED, RAISED, RESUME, RESUMED, RETURNED, SEND, WARNED, YIELDED
-from app.core.policy import State
-from app.core.spec import DEFAULT_STOP_TIMEOUT
-from app.qt.binding import is_connected
-from app.qt.job_calls import GUARD_ADVICE, JobCall, check_connect
-from app.qt.job_host import call_later, host
+from pulse_supervisor.core.errors import JobCallError, JobError
+from pulse_supervisor.core.spec import DEFAULT_STOP_TIMEOUT
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.core.worker.job_runner import (
+    PAUSE,
+    PAUSED,
+    RAISED,
+    RESUME,
+    RESUMED,
+    RETURNED,
+    SEND,
+    WARNED,
+    YIELDED,
+)
+from pulse_supervisor.qt.binding import is_connected
+from pulse_supervisor.qt.job_calls import GUARD_ADVICE, JobCall, check_connect
+from pulse_supervisor.qt.job_host import call_later, host
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -165,7 +175,7 @@ class ProcessJob(QObject, Generic[Y, S, R]):
         between the generator's values, as in superqt. Returns what the function returned (None
         when cancelled).
         """
-        from app.qt.job_here import run_here
+        from pulse_supervisor.qt.job_here import run_here
 
         return run_here(self)
 

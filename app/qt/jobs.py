@@ -10,18 +10,18 @@ from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from qtpy.QtCore import QCoreApplication, QEventLoop, QTimer
 
-from app.core.errors import JobError
-from app.core.job_runner import JOB_FUNCTION_ATTR
-from app.core.spec import DEFAULT_START_METHOD, DEFAULT_STOP_TIMEOUT
-from app.qt.job_calls import make_call
-from app.qt.job_host import each_host
-from app.qt.job_signals import ProcessJob, connect_and_start
+from pulse_supervisor.core.errors import JobError
+from pulse_supervisor.core.spec import DEFAULT_START_METHOD, DEFAULT_STOP_TIMEOUT
+from pulse_supervisor.core.worker.job_runner import JOB_FUNCTION_ATTR
+from pulse_supervisor.qt.job_calls import make_call
+from pulse_supervisor.qt.job_host import Job, each_host
+from pulse_supervisor.qt.job_signals import ProcessJob, connect_and_start
 
 
 def _warm_up() -> None:
     """Start Pulse's forkserver in the background as the app imports jobs: its first job then waits
     for no interpreter to start and import (the first job of an app: ~135 ms -> see bench/jobs.py)."""
-    from app.core.local_run import start_forkserver
+    from pulse_supervisor.core.backends.local.local_run import start_forkserver
 
     with contextlib.suppress(Exception):  # a job starts it itself, and says what is wrong
         start_forkserver()
@@ -159,7 +159,7 @@ def process_job(
     return decorate if fn is None else decorate(fn)
 
 
-def _running() -> list[ProcessJob[Any, Any, Any]]:
+def _running() -> list[Job]:
     return [job for jobs in each_host() for job in jobs.jobs.values()]
 
 

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from app.core import channel
-from app.core.channel import ChannelWriter
-from app.core.item_forms import StandIn
+from pulse_supervisor.core.wire import channel
+from pulse_supervisor.core.wire.channel import ChannelWriter
+from pulse_supervisor.core.wire.item_forms import StandIn
 
 
 class FakeConnection:

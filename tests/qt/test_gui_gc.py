@@ -8,8 +8,8 @@ import threading
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QPushButton, QVBoxLayout, QWidget
 
-from app.qt.gui_gc import collector
-from app.qt.qt_supervisor import QtSupervisor
+from pulse_supervisor.qt.gui_gc import collector
+from pulse_supervisor.qt.qt_supervisor import QtSupervisor
 from tests.helpers import config, spec
 
 
@@ -69,8 +69,8 @@ def test_a_background_call_keeps_collection_in_the_gui_thread_while_it_runs(qtbo
 
     from qtpy.QtCore import QObject
 
-    from app.qt import background, gui_gc
-    from app.qt.background import BackgroundCall
+    from pulse_supervisor.qt import background, gui_gc
+    from pulse_supervisor.qt.background import BackgroundCall
 
     collector = gui_gc.collector()
     before = collector._holders  # an earlier test's window may still hold it
@@ -105,7 +105,7 @@ def test_a_supervisor_closed_and_let_go_at_once_gives_collection_back(qtbot):
 
 def test_each_batchs_check_puts_the_idle_check_a_second_off(qapp):
     """A window whose batches come every second needs no wake-up of its own for the idle check."""
-    from app.qt.gui_gc import IDLE_CHECK_MS, GuiThreadCollector
+    from pulse_supervisor.qt.gui_gc import IDLE_CHECK_MS, GuiThreadCollector
 
     was_enabled = gc.isenabled()
     gc_collector = GuiThreadCollector()

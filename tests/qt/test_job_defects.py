@@ -13,9 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from app.core.errors import JobCallError, JobError
-from app.qt.job_host import each_host
-from app.qt.jobs import run_in_process
+from pulse_supervisor.core.errors import JobCallError, JobError
+from pulse_supervisor.qt.job_host import each_host
+from pulse_supervisor.qt.jobs import run_in_process
 from tests import jobs
 from tests.qt.test_jobs import finish, record
 
@@ -68,7 +68,7 @@ def test_the_gui_thread_does_not_stall_when_the_last_jobs_end(qtbot, tmp_path):
 
 
 def test_a_supervisor_with_no_worker_left_shuts_down_at_once(qtbot):
-    from app.qt.qt_supervisor import QtSupervisor
+    from pulse_supervisor.qt.qt_supervisor import QtSupervisor
 
     pool = QtSupervisor()
     began = time.monotonic()
@@ -100,8 +100,8 @@ def test_a_method_of_an_instance_that_does_not_pickle_is_refused_with_the_reason
 SCRIPT = """
 import os, sys
 from qtpy.QtCore import QCoreApplication, QTimer
-from app.qt.jobs import run_in_process
-from app.core.errors import JobError
+from pulse_supervisor.qt.jobs import run_in_process
+from pulse_supervisor.core.errors import JobError
 from tests import jobs
 
 def here(x):

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from app.core.errors import JobCallError, JobError
-from app.qt.jobs import await_jobs, cancel_jobs, process_job, run_in_process
+from pulse_supervisor.core.errors import JobCallError, JobError
+from pulse_supervisor.qt.jobs import await_jobs, cancel_jobs, process_job, run_in_process
 from tests import jobs
 from tests.qt.test_jobs import finish, record
 
@@ -139,7 +139,7 @@ def test_decorator_options(qtbot):
 def test_jobs_run_in_spare_processes_started_ahead_and_ended_with_the_host(qtbot):
     import psutil
 
-    from app.qt.job_host import SPARES, each_host
+    from pulse_supervisor.qt.job_host import SPARES, each_host
 
     finish(qtbot, run_in_process(jobs.add, 1))
     (host,) = each_host()
@@ -160,7 +160,7 @@ def test_jobs_run_in_spare_processes_started_ahead_and_ended_with_the_host(qtbot
 
 
 def test_big_arguments_go_to_a_process_of_the_job_s_own(qtbot):
-    from app.qt.job_host import SPARE_MAX_PAYLOAD, each_host
+    from pulse_supervisor.qt.job_host import SPARE_MAX_PAYLOAD, each_host
 
     finish(qtbot, run_in_process(jobs.add, 1))
     (host,) = each_host()

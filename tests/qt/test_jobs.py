@@ -12,8 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from app.core.errors import JobError
-from app.qt.jobs import ProcessJob, run_in_process
+from pulse_supervisor.core.errors import JobError
+from pulse_supervisor.qt.jobs import ProcessJob, run_in_process
 from tests import jobs
 
 pytestmark = pytest.mark.usefixtures("no_jobs_left")
@@ -47,7 +47,7 @@ def test_a_function_s_return_value_arrives_in_returned(qtbot):
 
 
 def test_jobs_share_one_supervisor_that_shuts_down_once_none_ran_for_a_while(qtbot, monkeypatch):
-    from app.qt import job_host
+    from pulse_supervisor.qt import job_host
 
     monkeypatch.setattr(job_host, "IDLE_CLOSE_MS", 200)
     first, second = run_in_process(jobs.add, 1), run_in_process(jobs.add, 2)
@@ -167,7 +167,7 @@ JOBS_SCRIPT = """
 import json, pathlib, sys
 from qtpy.QtCore import QCoreApplication, QTimer
 app = QCoreApplication([])
-from app.qt.jobs import run_in_process
+from pulse_supervisor.qt.jobs import run_in_process
 from tests import jobs
 
 n, gate = int(sys.argv[1]), pathlib.Path(sys.argv[2])

@@ -9,10 +9,17 @@ import signal
 import pytest
 from qtpy.QtCore import Qt
 
-from app.core.events import ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
-from app.core.policy import State
-from app.qt.window.log_dock import LogDock
-from app.qt.window.log_model import LogFilter, LogTableModel, entry_from_event
+from pulse_supervisor.core.supervision.events import (
+    ItemBatch,
+    LogLine,
+    StackDump,
+    StateChanged,
+    WorkerExited,
+    WorkersChanged,
+)
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.qt.window.log.log_dock import LogDock
+from pulse_supervisor.qt.window.log.log_model import LogFilter, LogTableModel, entry_from_event
 
 T0 = 1_700_000_000.25
 TRACEBACK = (
@@ -402,7 +409,7 @@ def test_max_lines_must_be_positive(qapp):
 
 
 def test_a_crash_report_is_summarized_by_its_first_line():
-    from app.qt.window.log_model import summarize
+    from pulse_supervisor.qt.window.log.log_model import summarize
 
     report = (
         'Fatal Python error: Segmentation fault\n\nThread 0x1 (most recent call first):\n  File "x.py", line 3 in f'

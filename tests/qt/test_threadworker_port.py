@@ -18,7 +18,7 @@ from operator import eq
 
 import pytest
 
-from app.qt.jobs import ProcessJob, process_job, run_in_process
+from pulse_supervisor.qt.jobs import ProcessJob, process_job, run_in_process
 from tests import port_jobs
 
 pytestmark = pytest.mark.usefixtures("no_jobs_left")

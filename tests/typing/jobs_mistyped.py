@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.qt.jobs import run_in_process
+from pulse_supervisor.qt.jobs import run_in_process
 from tests.typing.jobs_typed import decorated, deferred, gen
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any, assert_type
 
-from app.qt.jobs import ProcessJob, process_job, run_in_process
+from pulse_supervisor.qt.jobs import ProcessJob, process_job, run_in_process
 
 
 def gen(n: int) -> Generator[int, str, bool]:

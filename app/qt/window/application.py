@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from qtpy.QtCore import QSocketNotifier
 from qtpy.QtWidgets import QApplication
 
-from app.qt.qt_supervisor import QtSupervisor
-from app.qt.window.main_window import MainWindow
+from pulse_supervisor.qt.qt_supervisor import QtSupervisor
+from pulse_supervisor.qt.window.main_window import MainWindow
 
 if TYPE_CHECKING:
-    from app.core.spec import PulseConfig
+    from pulse_supervisor.core.spec import PulseConfig
 
 NOTICE_MS = 60_000  # a start-up notice stays long enough to be read; the log keeps it
 

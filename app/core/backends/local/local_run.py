@@ -1,0 +1,154 @@
+"""The local backend: each run a process on this machine, started by Pulse's forkserver (or spawn/fork)."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import time
+from typing import TYPE_CHECKING, Any
+
+from pulse_supervisor.core.backends.run import LOCAL_NODE
+from pulse_supervisor.core.processes import fd_limit, helper_stdio, worker_tree
+from pulse_supervisor.core.worker import bootstrap, pulse_forkserver
+from pulse_supervisor.core.worker.job_runner import MAIN_FREE_RUNNERS
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+    from pulse_supervisor.core.spec import WorkerSpec
+
+# Modules every forkserver child needs: importing them once in the server makes starts fast.
+# The guard makes the forkserver a subreaper that ends every worker's leftovers (worker_tree).
+# job_runner and setproctitle (bootstrap imports it lazily): 6.1 -> 4.6 ms of CPU a job's process.
+_PRELOAD = [
+    "pulse_supervisor.core.worker.forkserver_guard",
+    "pulse_supervisor.core.worker.bootstrap",
+    "pulse_supervisor.core.worker.producers",
+    "pulse_supervisor.core.worker.job_runner",
+    "setproctitle",
+]
+
+
+def start_forkserver() -> None:
+    """Start Pulse's forkserver now, guarded, unless it runs: its workers get the environment it has now."""
+    pulse_forkserver.set_preload(_PRELOAD)
+    pulse_forkserver.ensure_running()
+
+
+class LocalRun:
+    """A worker process on this machine, in a process group of its own (see `run.Run`).
+
+    Its channel is a socket pair, not a pipe: Pulse's stack requests go down the same descriptor
+    the worker's messages come up, and its end of file tells the worker that Pulse died.
+    """
+
+    node = LOCAL_NODE
+    clock_offset = 0.0
+    mono_offset_ns = 0
+    facts: dict[str, Any] | None = None  # read here, by pid
+
+    def __init__(self, process: BaseProcess, channel: Connection, outputs: dict[str, Connection]) -> None:
+        assert process.pid is not None  # started
+        self.process = process
+        self.pid: int = process.pid
+        self.started: float | None = time.monotonic()
+        self.channel = channel  # closed by whoever reads it (`WorkerRecord.close_channel`, the Ray agent)
+        self.outputs = outputs
+        self.sentinel: Any = process.sentinel
+
+    def signal(self, sig: int) -> None:
+        """Signal the worker: SIGTERM the worker alone, any other signal its process group too.
+
+        The worker's children get their SIGTERM from the worker once its producer has ended
+        (`worker_tree.end_descendants`), not with it: a producer's ``finally`` may still need
+        them (a ``multiprocessing.Manager``'s server, a Pool), and one that died first would turn
+        the stop into the producer's error (an EOFError from a Manager's queue).
+        """
+        with contextlib.suppress(ProcessLookupError):
+            if sig != signal.SIGTERM and os.getpgid(self.pid) == self.pid:
+                os.killpg(self.pid, sig)
+                return
+            os.kill(self.pid, sig)
+
+    def inspect(self) -> None:
+        """None: a local process is inspected here, by pid (`inspection.Inspector`)."""
+        return None
+
+    def request_stack(self) -> None:
+        """Ask down the channel (a thread in the worker reads it and dumps the stack)."""
+        with contextlib.suppress(OSError):  # closed already: the run is over
+            self.channel.send_bytes(b"stack")
+
+    def join(self, timeout: float | None = None) -> int | None:
+        """Wait up to ``timeout`` for the process; return its exit code (None: still running)."""
+        self.process.join(timeout)
+        return self.process.exitcode
+
+    def release(self, hello: tuple[str | None, int | None]) -> None:
+        """Close the process handle, and sweep what the worker left behind."""
+        self.process.close()
+        worker_tree.forget(self.pid)
+        mark, forkserver_pid = hello
+        worker_tree.sweep_orphans(self.pid, forkserver_pid, mark)
+
+
+class LocalLauncher:
+    """Starts each run as a process of ``start_method``; forkserver runs come from Pulse's own server."""
+
+    def __init__(self, start_method: str, *, objects: bool = False) -> None:
+        self._ctx = multiprocessing.get_context(start_method)
+        self._objects = objects  # items of other classes as `item_forms.Pickled`, not stand-ins
+        self._tracked = start_method != "fork"  # spawn and forkserver children share our resource tracker
+        self._process_class: type[BaseProcess] | None = None  # None: the context's own Process
+        if start_method == "forkserver":
+            pulse_forkserver.set_preload(_PRELOAD)
+            self._process_class = pulse_forkserver.PulseForkServerProcess
+
+    def launch(self, spec: WorkerSpec) -> LocalRun:
+        """Start a process running `bootstrap.run` for ``spec``, with its pipes.
+
+        Raises whatever ``Process.start`` raises (e.g. kwargs that do not pickle), with every
+        pipe closed again.
+        """
+        ctx: Any = self._ctx
+        here: list[Connection] = []
+        child_ends: list[Connection] = []
+        try:
+            for duplex in (True, False, False):  # the channel; its fds 1 and 2, read here (output_pipe)
+                ours, theirs = ctx.Pipe(duplex=duplex)
+                here.append(ours)
+                child_ends.append(theirs)
+        except OSError:
+            for conn in (*here, *child_ends):
+                conn.close()
+            raise
+        channel, out_r, err_r = here
+        # Not daemonic: a daemonic process may not have children of its own (no Pool in a
+        # worker). Pulse's own watches end it with Pulse; `Supervisor.close` reaps it.
+        process = (self._process_class or ctx.Process)(
+            target=bootstrap.run,
+            # The worker gets back the file limit we raised.
+            args=(spec, *child_ends, fd_limit.found_soft_limit(), self._objects),
+            name=f"pulse:{spec.name}",
+            daemon=False,
+        )
+        # A job that needs nothing of the app's main script does not run it again (forkserver).
+        setattr(process, "_pulse_skip_main", spec.target in MAIN_FREE_RUNNERS)  # noqa: B010 - read by pulse_forkserver
+        with worker_tree.launching() as live:  # a sweep must not take it for an orphan meanwhile
+            try:
+                if self._tracked:
+                    helper_stdio.start_resource_tracker()  # before multiprocessing starts it holding our stdout
+                process.start()
+            except Exception:
+                for conn in (*here, *child_ends):
+                    conn.close()
+                raise
+            assert process.pid is not None  # a start() that returned set it
+            live.add(process.pid)
+        # The child holds its own copies now; ours would keep the pipes from ever reaching EOF.
+        for conn in child_ends:
+            conn.close()
+        return LocalRun(process, channel, {"stdout": out_r, "stderr": err_r})
