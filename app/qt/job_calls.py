@@ -1,9 +1,10 @@
-"""Checking a ``run_in_process`` call before anything starts: its function, arguments, main script and slots."""
+"""Checking a ``run_in_process`` call before anything starts: its function, arguments, main script, slots, thread."""
 
 from __future__ import annotations
 
 import ast
 import inspect
+import multiprocessing
 import os
 import pickle
 import sys
@@ -11,8 +12,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from qtpy.QtCore import QCoreApplication, QThread
+
 from pulse_supervisor.core.config.target_probe import target_of
-from pulse_supervisor.core.errors import JobCallError
+from pulse_supervisor.core.errors import JobCallError, JobError
 from pulse_supervisor.core.worker.job_runner import JOB_FUNCTION_ATTR
 from pulse_supervisor.core.worker.producer_shapes import shape_of
 
@@ -154,3 +157,17 @@ def check_connect(connect: Mapping[str, Any] | None, signals: tuple[str, ...]) -
                 raise JobCallError(f"connect[{name!r}] must be a function or a list of functions, not {slot!r}")
             pairs.append((name, slot))
     return pairs
+
+
+def check_thread() -> None:
+    """Refuse a job the GUI thread would not hear from: no QApplication, or called from another thread."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise JobError(f"run_in_process was called while a job's process ran the main script again: {GUARD_ADVICE}")
+    app = QCoreApplication.instance()
+    if app is None:
+        raise JobError("run_in_process needs a QApplication (create one first)")
+    if QThread.currentThread() != app.thread():
+        raise JobError(
+            "run_in_process must be called in the GUI thread, where its signals are delivered: from another "
+            "thread, emit a signal connected to a slot that starts the job"
+        )

@@ -194,7 +194,7 @@ class JobHost(QObject):
         if spare is not None:  # a spare that ended unused (shut down, or it died): a later take starts another
             spare[0].close()
         job = self.jobs.pop(name, None)
-        if not self.workers.closed:
+        if not self.workers.closed and name in self.workers.statuses:  # the first of its ends only
             self.workers.remove(name)  # a finished job needs no place in the supervisor
         if job is not None and not self.jobs:
             self._idle.start(IDLE_CLOSE_MS)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import pickle
 from collections import deque
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from qtpy.QtCore import QCoreApplication, QObject, QThread, Signal
+from qtpy.QtCore import QObject, Signal
 
-from pulse_supervisor.core.errors import JobCallError, JobError
+from pulse_supervisor.core.errors import JobCallError, JobError, UnknownWorkerError
 from pulse_supervisor.core.spec import DEFAULT_STOP_TIMEOUT
 from pulse_supervisor.core.supervision.policy import State
 from pulse_supervisor.core.worker.job_runner import (
@@ -25,7 +24,7 @@ from pulse_supervisor.core.worker.job_runner import (
     YIELDED,
 )
 from pulse_supervisor.qt.binding import is_connected
-from pulse_supervisor.qt.job_calls import GUARD_ADVICE, JobCall, check_connect
+from pulse_supervisor.qt.job_calls import JobCall, check_connect, check_thread
 from pulse_supervisor.qt.job_host import call_later, host
 
 if TYPE_CHECKING:
@@ -108,7 +107,7 @@ class ProcessJob(QObject, Generic[Y, S, R]):
         """
         if self._started:
             raise JobError(f"{self.name or 'the job'} was started already: a job runs once; make another")
-        _check_thread()
+        check_thread()
         jobs = host()
         self._started = self._running = True
         self._supervisor = jobs.workers
@@ -139,7 +138,8 @@ class ProcessJob(QObject, Generic[Y, S, R]):
             return
         self._cancelled = True
         if self._running and self._supervisor is not None:
-            self._supervisor.stop(self.name)
+            with contextlib.suppress(UnknownWorkerError):  # it ended a moment ago: nothing left to stop
+                self._supervisor.stop(self.name)
 
     def send(self, value: S) -> None:
         """Send ``value`` into the job's generator: the value of its next ``yield`` that takes one."""
@@ -294,25 +294,11 @@ def _job_error(value: tuple[Any, ...]) -> JobError:
     return JobError(message, type_name=type_name, traceback=text, original=original)
 
 
-def _check_thread() -> None:
-    """Refuse a job the GUI thread would not hear from: no QApplication, or called from another thread."""
-    if getattr(multiprocessing.current_process(), "_inheriting", False):
-        raise JobError(f"run_in_process was called while a job's process ran the main script again: {GUARD_ADVICE}")
-    app = QCoreApplication.instance()
-    if app is None:
-        raise JobError("run_in_process needs a QApplication (create one first)")
-    if QThread.currentThread() != app.thread():
-        raise JobError(
-            "run_in_process must be called in the GUI thread, where its signals are delivered: from another "
-            "thread, emit a signal connected to a slot that starts the job"
-        )
-
-
 def connect_and_start(job: ProcessJob[Any, Any, Any], connect: Any, start: bool) -> None:
     """Connect ``connect``'s slots (checked first: nothing is connected if one is bad), then start."""
     pairs = check_connect(connect, SIGNALS)
     if start:
-        _check_thread()
+        check_thread()
     for name, slot in pairs:
         getattr(job, name).connect(slot)
     if start:
