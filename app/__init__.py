@@ -17,12 +17,20 @@ from pulse_supervisor.core import __all__ as _core_names  # a lazy face: loads n
 
 if _TYPE_CHECKING:
     from pulse_supervisor.core import *  # noqa: F403
-    from pulse_supervisor.qt import BackgroundCall, ProcessJob, QtSupervisor, process_job, run_in_process  # noqa: F401
+    from pulse_supervisor.qt import (  # noqa: F401
+        BackgroundCall,
+        ProcessJob,
+        QtSupervisor,
+        await_jobs,
+        cancel_jobs,
+        process_job,
+        run_in_process,
+    )
 
 __version__ = "0.1.0"
 
 # The library face apart from the window: QtSupervisor and the jobs (Qt), and the core below them.
-_QT = ("BackgroundCall", "ProcessJob", "QtSupervisor", "process_job", "run_in_process")
+_QT = ("BackgroundCall", "ProcessJob", "QtSupervisor", "await_jobs", "cancel_jobs", "process_job", "run_in_process")
 _CORE = tuple(_core_names)  # the core's own face: specs, config, Supervisor, events, errors
 
 __all__ = sorted([*_QT, *_CORE, "__version__"], key=str.casefold)

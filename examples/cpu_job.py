@@ -49,7 +49,7 @@ class JobWindow(QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle("Count primes in a worker process")
-        self.job: ProcessJob | None = None
+        self.job: ProcessJob[int, None, int] | None = None
         self.limit = QSpinBox()
         self.limit.setRange(3, 100_000_000)  # no primes below 3
         self.limit.setSingleStep(1_000_000)

@@ -74,3 +74,106 @@ def c_loop(started_path: str) -> int:
     with open(started_path, "w") as f:
         f.write(str(os.getpid()))
     return sum(range(10**13))
+
+
+class Multiplier:
+    """A picklable instance whose bound method runs as a job (the instance is sent)."""
+
+    def __init__(self, factor: int) -> None:
+        self.factor = factor
+
+    def times(self, x: int) -> int:
+        return self.factor * x
+
+    @classmethod
+    def make_and_apply(cls, factor: int, x: int) -> int:
+        return cls(factor).times(x)
+
+
+class Locked:
+    """An instance that does not pickle: its bound methods cannot run as jobs."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def work(self) -> int:
+        return 1
+
+
+def yield_then_unpicklable() -> Iterator[object]:
+    yield 1
+    yield threading.Lock()
+    yield 3  # never reached: the job ended at the value before
+
+
+def return_unpicklable() -> object:
+    return threading.Lock()
+
+
+class BadInit(Exception):
+    """Pickles, but does not load back anywhere (its __init__ wants two arguments)."""
+
+    def __init__(self, what: str, code: int) -> None:
+        super().__init__(f"{what} failed with {code}")
+
+
+def fail_bad_init() -> None:
+    raise BadInit("the step", 7)
+
+
+def warn_twice() -> Iterator[int]:
+    import warnings
+
+    yield 1
+    warnings.warn("hey!", stacklevel=1)
+    yield 3
+    warnings.warn("careful", DeprecationWarning, stacklevel=1)
+    return 1
+
+
+def warn_in_function() -> int:
+    import warnings
+
+    warnings.warn("from a plain function", UserWarning, stacklevel=1)
+    return 5
+
+
+def echo(n: int) -> Iterator[object]:
+    """Yield what was sent in, n times: (i, the value sent at the last yield)."""
+    got = None
+    for i in range(n):
+        got = yield (i, got)
+    return "done"
+
+
+def ticker(gate: str) -> Iterator[int]:
+    """Yield 0, 1, 2, ... while the file ``gate`` does not exist (a test opens it to end the job)."""
+    import time
+
+    i = 0
+    while not os.path.exists(gate):
+        yield i
+        i += 1
+        time.sleep(0.005)
+    return i
+
+
+def slow_steps(n: int, step: float) -> Iterator[int]:
+    import time
+
+    for i in range(n):
+        yield i
+        time.sleep(step)
+
+
+def echo_until_stop() -> Iterator[object]:
+    """Yield (i, the value last sent) until "stop" is sent; return how many it yielded."""
+    import time
+
+    got = None
+    i = 0
+    while got != "stop":
+        got = yield (i, got)
+        i += 1
+        time.sleep(0.005)
+    return i

@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ["idle_cpu", "flood", "latency", "lifecycle", "scale", "kill_isolation", "soak", "window_cost", "ray_backend"]
+JOBS_HEADER = "| Figure | Pulse | superqt thread_worker (same run) | bare multiprocessing (same run) | Target | Met |"
 TABLE_HEADER = "| Figure | Pulse | Tutorial (same run) | Floor (same run) | Ratio | Target | Met |"
 
 
@@ -68,3 +69,12 @@ def test_run_all_writes_the_results_file(bench_runs):
     assert text.startswith("# Pulse bench results")
     assert "PyQt 5." in text and "CPUs" in text
     assert "## 3. Latency" in text and TABLE_HEADER in text
+
+
+@pytest.mark.timeout(120)
+def test_the_jobs_bench_prints_its_table():
+    result = run_bench("bench/jobs.py", "--quick", timeout=100)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert JOBS_HEADER in result.stdout, result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "→" in line]
+    assert rows and not any(row.split("|")[2].strip() == "n/a" for row in rows), result.stdout

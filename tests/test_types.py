@@ -38,3 +38,21 @@ def test_mypy_strict(tmp_path):
     args = ("--strict", *cache, *qtpy_args.stdout.split(), str(tmp_path / "pulse_supervisor"), "examples/cpu_job.py")
     result = _run("mypy", *args, timeout=280, MYPYPATH=str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.timeout(300)
+def test_jobs_are_typed_by_their_function(tmp_path):
+    # run_in_process and @process_job keep the function's yield/send/return types, and the
+    # decorated call its signature (superqt's GeneratorWorker[Y, S, R] and FunctionWorker[R]).
+    qtpy_args = _run("qtpy", "mypy-args", timeout=60).stdout.split()
+    cache = ["--cache-dir", str(tmp_path / "mypy_cache")]
+    files = ["tests/typing/jobs_typed.py", "tests/typing/jobs_mistyped.py"]
+    (tmp_path / "pulse_supervisor").symlink_to(ROOT / "app", target_is_directory=True)  # as test_mypy_strict
+    result = _run("mypy", "--strict", *cache, *qtpy_args, *files, timeout=280, MYPYPATH=str(tmp_path))
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    marked = [
+        f"tests/typing/jobs_mistyped.py:{n}"
+        for n, line in enumerate((ROOT / files[1]).read_text().splitlines(), 1)
+        if "# error" in line
+    ]
+    assert sorted(e.split(": error:")[0] for e in errors) == marked, result.stdout

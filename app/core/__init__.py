@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from pulse_supervisor.core.errors import (
         ConfigError,
         ConfigProblem,
+        JobCallError,
         JobError,
         MessageError,
         NoEventLoopError,
@@ -47,6 +48,7 @@ _HOME = {
         (
             "ConfigError",
             "ConfigProblem",
+            "JobCallError",
             "JobError",
             "MessageError",
             "NoEventLoopError",
@@ -88,6 +90,7 @@ __all__ = [
     "Event",
     "Inspector",
     "ItemBatch",
+    "JobCallError",
     "JobError",
     "LogLine",
     "MessageError",

@@ -10,6 +10,7 @@
     ├── MessageError         a message to a worker cannot be sent (does not pickle, too big)
     ├── NoEventLoopError     a QtSupervisor made with no QApplication, or outside its thread
     └── JobError             a job (``run_in_process``) raised, or ended without its result
+        └── JobCallError     a ``run_in_process`` call that cannot be made (also a TypeError)
 """
 
 from __future__ import annotations
@@ -101,3 +102,7 @@ class NoEventLoopError(PulseError, RuntimeError):
 
     Its signals are delivered by the application's event loop: there, none ever would be.
     """
+
+
+class JobCallError(JobError, TypeError):
+    """A ``run_in_process`` call refused at once: an argument that cannot be sent, a bad ``connect``, ..."""

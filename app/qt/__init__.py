@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from pulse_supervisor.qt.background import BackgroundCall
     from pulse_supervisor.qt.consumer import Consumer
     from pulse_supervisor.qt.control_bridge import ControlBridge
-    from pulse_supervisor.qt.jobs import ProcessJob, process_job, run_in_process
+    from pulse_supervisor.qt.job_signals import ProcessJob
+    from pulse_supervisor.qt.jobs import await_jobs, cancel_jobs, process_job, run_in_process
     from pulse_supervisor.qt.qt_supervisor import QtSupervisor
 
 # Lazy, like pulse_supervisor.core: importing the package for one name does not load every module.
@@ -24,11 +25,22 @@ _HOME = {
     "BackgroundCall": "background",
     "Consumer": "consumer",
     "ControlBridge": "control_bridge",
-    **dict.fromkeys(("ProcessJob", "process_job", "run_in_process"), "jobs"),
+    "ProcessJob": "job_signals",
+    **dict.fromkeys(("await_jobs", "cancel_jobs", "process_job", "run_in_process"), "jobs"),
     "QtSupervisor": "qt_supervisor",
 }
 
-__all__ = ["BackgroundCall", "Consumer", "ControlBridge", "ProcessJob", "QtSupervisor", "process_job", "run_in_process"]
+__all__ = [
+    "BackgroundCall",
+    "Consumer",
+    "ControlBridge",
+    "ProcessJob",
+    "QtSupervisor",
+    "await_jobs",
+    "cancel_jobs",
+    "process_job",
+    "run_in_process",
+]
 
 
 def __getattr__(name: str) -> Any:

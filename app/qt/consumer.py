@@ -89,6 +89,9 @@ class Consumer(QThread):
         # busy stream), then here for the next emission. The two together stay within one frame,
         # so the gap here is a frame minus the writer's delay (1 000/s: p99 20.0 -> 18.0 ms).
         self.min_gap = max(0.0, 1.0 / max_emits_per_second - writer_delay)
+        # Hold a burst's first items for the rest (`BurstWatch`); read each time, so it may change
+        # while the thread runs. Jobs turn it off: one after another, they looked like bursts.
+        self.hold_bursts = True
         self._shutdown = False
         self._stop = False
         self.emissions = 0
@@ -138,6 +141,9 @@ class Consumer(QThread):
         """Stop every worker gracefully; the thread ends once none is left running."""
         self._shutdown = True
         self._supervisor.stop_all()
+        # With no worker left, stop_all posts nothing: without this the poll slept on until its
+        # next deadline, and a blocking `close` waited its whole margin (2 s: issue 30, defect 2).
+        self._supervisor.wake()
 
     def request_stop(self) -> None:
         """End the loop as soon as possible."""
@@ -180,7 +186,8 @@ class Consumer(QThread):
             now = time.monotonic()
             if batches:
                 if not held and not self._unacked and now - last_emit >= self.min_gap:
-                    hold_until = now + bursts.lead(batches, now)  # a quiet spell ends here
+                    hold = bursts.lead(batches, now)  # a quiet spell ends here
+                    hold_until = now + (hold if self.hold_bursts else 0.0)
                 elif now < bursts.open_until:
                     bursts.follow(batches)
                 held += sum(len(ev.items) for ev in batches)

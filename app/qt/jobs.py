@@ -1,244 +1,187 @@
-"""One call for one job in a supervised process: ``run_in_process(fn, *args)`` and its signals."""
+"""One call for one job in a supervised process: ``run_in_process(fn, *args)``, ``@process_job``, ``await_jobs``."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import itertools
-from collections import deque
-from collections.abc import Callable
-from typing import Any, TypeVar
+import threading
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Mapping
+from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
-from qtpy.QtCore import QCoreApplication, QObject, Signal
+from qtpy.QtCore import QCoreApplication, QEventLoop, QTimer
 
-from pulse_supervisor.core.config.target_probe import target_of
 from pulse_supervisor.core.errors import JobError
-from pulse_supervisor.core.spec import DEFAULT_STOP_TIMEOUT, RestartPolicy, WorkerSpec
-from pulse_supervisor.core.supervision.policy import State
-from pulse_supervisor.core.worker.job_runner import JOB_FUNCTION_ATTR, RAISED, RETURNED, YIELDED
-from pulse_supervisor.core.worker.producer_shapes import shape_of
-from pulse_supervisor.qt.qt_supervisor import QtSupervisor
-
-F = TypeVar("F", bound=Callable[..., Any])
-_job_numbers = itertools.count(1)
-_OUTPUT_KEPT = 20  # a job that dies without a traceback is explained by the end of its output
+from pulse_supervisor.core.spec import DEFAULT_START_METHOD, DEFAULT_STOP_TIMEOUT
+from pulse_supervisor.core.worker.job_runner import JOB_FUNCTION_ATTR
+from pulse_supervisor.qt.job_calls import make_call
+from pulse_supervisor.qt.job_host import Job, each_host
+from pulse_supervisor.qt.job_signals import ProcessJob, connect_and_start
 
 
-class ProcessJob(QObject):
-    """A function running in a worker process of its own; what it does arrives as Qt signals.
+def _warm_up() -> None:
+    """Start Pulse's forkserver in the background as the app imports jobs: its first job then waits
+    for no interpreter to start and import (the first job of an app: ~135 ms -> see bench/jobs.py)."""
+    from pulse_supervisor.core.backends.local.local_run import start_forkserver
 
-    Made by `run_in_process`. Every signal is emitted in the GUI thread.
-
-    Signals
-    -------
-    started()
-        The process is running the function.
-    yielded(object)
-        A value the function yielded (a generator function), in order.
-    returned(object)
-        What the function returned: the job succeeded.
-    errored(object)
-        A `JobError`: the function raised (its type, message, traceback and, if it pickles,
-        the exception itself), the process died without a result (killed, crashed in C), or
-        it could not be started (e.g. too many open files: Pulse says how many).
-    aborted()
-        `cancel` stopped the job before it returned.
-    finished()
-        The job is over, whichever way; always last.
-    """
-
-    started = Signal()
-    yielded = Signal(object)
-    returned = Signal(object)
-    errored = Signal(object)
-    aborted = Signal()
-    finished = Signal()
-
-    def __init__(self, name: str, workers: QtSupervisor) -> None:
-        super().__init__()  # yours to keep: the shared supervisor goes once no job runs
-        self.name = name
-        self._workers = workers
-        self._outcome = ""  # RETURNED or RAISED once the job said how it ended
-        self._cancelled = False
-        self._running = True
-        self._output: deque[str] = deque(maxlen=_OUTPUT_KEPT)
-
-    @property
-    def is_running(self) -> bool:
-        """Whether the job has not finished yet."""
-        return self._running
-
-    def cancel(self) -> None:
-        """Interrupt the job as a Stop does (SIGTERM: it ends wherever it waits or computes)."""
-        if self._running and not self._cancelled:
-            self._cancelled = True
-            self._workers.stop(self.name)
-
-    # --- from the supervisor (GUI thread) --------------------------------------------------------
-
-    def _on_items(self, items: list[Any]) -> None:
-        for kind, value in items:
-            if kind == YIELDED:
-                self.yielded.emit(value)
-            elif kind == RETURNED:
-                self._outcome = RETURNED
-                self.returned.emit(value)
-            elif kind == RAISED:
-                self._outcome = RAISED
-                type_name, message, text, original = value
-                self.errored.emit(JobError(message, type_name=type_name, traceback=text, original=original))
-
-    def _on_state(self, state: State) -> None:
-        if state is State.RUNNING:
-            self.started.emit()
-
-    def _on_output(self, text: str) -> None:
-        self._output.append(text)
-
-    def _on_start_failed(self, reason: str) -> None:
-        self._running = False
-        self.errored.emit(JobError(f"the job's process could not start: {reason}"))
-        self.finished.emit()
-
-    def _on_exited(self, exitcode: int | None, signal: int | None) -> None:
-        self._running = False
-        if not self._outcome:
-            if self._cancelled:
-                self.aborted.emit()
-            else:  # it died before it could say how it ended: a kill, a segfault, os._exit
-                how = f"was killed by signal {signal}" if signal else f"exited with code {exitcode}"
-                self.errored.emit(
-                    JobError(f"the job's process {how} before returning", traceback="".join(self._output))
-                )
-        self.finished.emit()
+    with contextlib.suppress(Exception):  # a job starts it itself, and says what is wrong
+        start_forkserver()
 
 
-class _Jobs(QObject):
-    """The supervisor the running `run_in_process` jobs share, and its routing; closed once none runs."""
+if DEFAULT_START_METHOD == "forkserver":
+    threading.Thread(target=_warm_up, name="pulse-forkserver-warm-up", daemon=True).start()
 
-    def __init__(self, app: QCoreApplication) -> None:
-        super().__init__(app)
-        self.workers = QtSupervisor(parent=self)
-        self.jobs: dict[str, ProcessJob] = {}
-        self.workers.items.connect(lambda name, items: self._route(name, ProcessJob._on_items, items))
-        self.workers.state_changed.connect(lambda name, state: self._route(name, ProcessJob._on_state, state))
-        self.workers.log_line.connect(lambda name, _level, text: self._route(name, ProcessJob._on_output, text))
-        self.workers.exited.connect(self._on_exited)
-        self.workers.start_failed.connect(self._on_start_failed)
+__all__ = ["JobError", "ProcessJob", "await_jobs", "cancel_jobs", "process_job", "run_in_process"]
 
-    def start(
-        self, target: str, runner: str, args: tuple[Any, ...], kwargs: dict[str, Any], stop_timeout: float
-    ) -> ProcessJob:
-        name = f"job-{next(_job_numbers)}: {target}"  # unique for the session, in logs too
-        spec = WorkerSpec(
-            name=name,
-            target=runner,
-            kwargs={"target": target, "args": args, "kwargs": kwargs},
-            restart=RestartPolicy.NEVER,
-            start_secs=0.0,  # a job counts as started at once: a quick one is not a failed start
-            stop_timeout=stop_timeout,
-        )
-        job = ProcessJob(name, self.workers)
-        self.jobs[name] = job
-        self.workers.add_spec(spec)
-        return job
-
-    def _route(self, name: str, method: Callable[..., None], *args: Any) -> None:
-        job = self.jobs.get(name)
-        if job is not None:
-            method(job, *args)
-
-    def _on_exited(self, name: str, exitcode: int | None, signal: int | None) -> None:
-        job = self._end(name)
-        if job is not None:
-            job._on_exited(exitcode, signal)
-
-    def _on_start_failed(self, name: str, reason: str) -> None:
-        # A job is never restarted: its start failed, and so did the job.
-        job = self._end(name)
-        if job is not None:
-            job._on_start_failed(reason)
-
-    def _end(self, name: str) -> ProcessJob | None:
-        """Forget the job ``name`` and its worker; close the supervisor once no job runs."""
-        job = self.jobs.pop(name, None)
-        if job is None:
-            return None
-        self.workers.remove(name)  # a finished job needs no place in the supervisor
-        if not self.jobs:  # no thread waits on nothing between jobs: the next job starts a new one
-            self.workers.close()
-            self.deleteLater()
-        return job
+P = ParamSpec("P")
+Y = TypeVar("Y")
+S = TypeVar("S")
+R = TypeVar("R")
+Slots = Mapping[str, "Callable[..., Any] | list[Callable[..., Any]] | tuple[Callable[..., Any], ...]"]
 
 
-def _jobs() -> _Jobs:
-    app = QCoreApplication.instance()
-    if app is None:
-        raise JobError("run_in_process needs a QApplication (create one first)")
-    jobs = app.findChild(_Jobs)
-    if jobs is None or jobs.workers.closed:  # none yet, or the last one closed as the app quit
-        jobs = _Jobs(app)
-    return jobs
-
-
+@overload
+def run_in_process(
+    fn: Callable[..., Generator[Y, S, R]], *args: Any, _connect: Slots | None = None, _start: bool = True,
+    _ignore_errors: bool = False, _stop_timeout: float = DEFAULT_STOP_TIMEOUT, **kwargs: Any,
+) -> ProcessJob[Y, S, R]: ...  # fmt: skip
+@overload
+def run_in_process(
+    fn: Callable[..., AsyncGenerator[Y, S]], *args: Any, _connect: Slots | None = None, _start: bool = True,
+    _ignore_errors: bool = False, _stop_timeout: float = DEFAULT_STOP_TIMEOUT, **kwargs: Any,
+) -> ProcessJob[Y, S, None]: ...  # fmt: skip
+@overload
+def run_in_process(
+    fn: Callable[..., Coroutine[Any, Any, R]], *args: Any, _connect: Slots | None = None, _start: bool = True,
+    _ignore_errors: bool = False, _stop_timeout: float = DEFAULT_STOP_TIMEOUT, **kwargs: Any,
+) -> ProcessJob[None, None, R]: ...  # fmt: skip
+@overload
+def run_in_process(
+    fn: Callable[..., R], *args: Any, _connect: Slots | None = None, _start: bool = True,
+    _ignore_errors: bool = False, _stop_timeout: float = DEFAULT_STOP_TIMEOUT, **kwargs: Any,
+) -> ProcessJob[None, None, R]: ...  # fmt: skip
+@overload
+def run_in_process(
+    fn: str, *args: Any, _connect: Slots | None = None, _start: bool = True,
+    _ignore_errors: bool = False, _stop_timeout: float = DEFAULT_STOP_TIMEOUT, **kwargs: Any,
+) -> ProcessJob[Any, Any, Any]: ...  # fmt: skip
 def run_in_process(
     fn: Callable[..., Any] | str,
     *args: Any,
-    _connect: dict[str, Callable[..., Any]] | None = None,
+    _connect: Slots | None = None,
+    _start: bool = True,
+    _ignore_errors: bool = False,
     _stop_timeout: float = DEFAULT_STOP_TIMEOUT,
     **kwargs: Any,
-) -> ProcessJob:
+) -> ProcessJob[Any, Any, Any]:
     """Run ``fn(*args, **kwargs)`` in a supervised process of its own; return its `ProcessJob`.
 
-    ``fn`` is a module-level function (or ``"module:callable"``): a plain function (its return
-    value arrives in ``returned``), a generator function (each value in ``yielded``, then what it
-    returns), or an ``async def`` function or async generator. Arguments and results cross the
-    process boundary pickled. ``_connect`` maps signal names to slots, connected before the job
-    starts: ``run_in_process(count, 10**7, _connect={"returned": show})``. The job is a worker
-    like any other: it dies with the app, leaves no process behind, and `cancel` stops it: at
-    once wherever it waits or runs Python code; one inside a long C call (``sum(range(10**12))``)
-    is killed ``_stop_timeout`` seconds after the cancel (default 5).
+    ``fn`` is a module-level function (or ``"module:callable"``), or a method of an instance
+    that pickles (the instance is sent): a plain function (its return value arrives in
+    ``returned``), a generator function (each value in ``yielded``, then what it returns; it
+    takes `ProcessJob.send`, `pause` and `resume`), or an ``async def`` function or async
+    generator. Arguments and results cross the process boundary pickled: an argument that does
+    not pickle is refused here, named. The job's process imports the app's main script only
+    when the job needs it (its function or an argument's class is defined there), and then only
+    if the script has an ``if __name__ == "__main__":`` guard.
+
+    Options: ``_connect`` maps signal names to a slot or a list of slots, connected before the
+    job starts (``_connect={"returned": show}``); ``_start=False`` leaves the start to
+    `ProcessJob.start`; ``_ignore_errors=True`` keeps an error with no ``errored`` slot from
+    being raised again in the GUI thread. The job is a worker like any other: it dies with the
+    app, leaves no process behind, and `cancel` stops it: at once wherever it waits or runs Python
+    code; one inside a long C call is killed ``_stop_timeout`` seconds after the cancel (default 5).
 
     Raises
     ------
     JobError
         ``fn`` cannot run in another process (a lambda, a nested function, an interactive
-        definition), ``_stop_timeout`` is not a positive number, or there is no QApplication.
+        definition, an instance that does not pickle), an argument cannot be sent, ``_connect``
+        is not ``{signal: slot or [slots]}`` (`JobCallError`, also a TypeError), ``_stop_timeout``
+        is not a positive number, there is no QApplication, or this is not the GUI thread.
     """
     if not (isinstance(_stop_timeout, (int, float)) and _stop_timeout > 0):
         raise JobError(f"_stop_timeout must be a number of seconds above 0, not {_stop_timeout!r}")
-    if isinstance(fn, str):
-        target, runner = fn, "pulse_supervisor.core.worker.job_runner:run_job"
-    else:
-        target, reason = target_of(fn)
-        if reason:
-            raise JobError(reason)
-        is_async = shape_of(fn) in ("async", "async generator")
-        runner = (
-            "pulse_supervisor.core.worker.job_runner:run_async_job"
-            if is_async
-            else "pulse_supervisor.core.worker.job_runner:run_job"
-        )
-    jobs = _jobs()
-    job = jobs.start(target, runner, args, kwargs, _stop_timeout)
-    for signal_name, slot in (_connect or {}).items():
-        getattr(job, signal_name).connect(slot)
+    job: ProcessJob[Any, Any, Any] = ProcessJob(
+        make_call(fn, args, kwargs), stop_timeout=_stop_timeout, ignore_errors=_ignore_errors
+    )
+    connect_and_start(job, _connect, _start)
     return job
 
 
-def process_job(fn: F) -> Callable[..., ProcessJob]:
+class _JobDecorator(Protocol):
+    @overload
+    def __call__(self, fn: Callable[P, Generator[Y, S, R]]) -> Callable[P, ProcessJob[Y, S, R]]: ...  # type: ignore[overload-overlap]
+    @overload
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, ProcessJob[None, None, R]]: ...
+
+
+@overload
+def process_job(fn: Callable[P, Generator[Y, S, R]]) -> Callable[P, ProcessJob[Y, S, R]]: ...  # type: ignore[overload-overlap]
+@overload
+def process_job(fn: Callable[P, R]) -> Callable[P, ProcessJob[None, None, R]]: ...
+@overload
+def process_job(
+    *, connect: Slots | None = None, start: bool = True, ignore_errors: bool = False,
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT,
+) -> _JobDecorator: ...  # fmt: skip
+def process_job(
+    fn: Callable[..., Any] | None = None,
+    *,
+    connect: Slots | None = None,
+    start: bool = True,
+    ignore_errors: bool = False,
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT,
+) -> Any:
     """Decorator: calling the function runs it with `run_in_process` and returns its `ProcessJob`::
 
         @process_job
         def count_primes(limit: int) -> int: ...
 
-        job = count_primes(10_000_000, _connect={"returned": show})
+        @process_job(connect={"returned": show}, start=False, ignore_errors=True, stop_timeout=1.0)
+        def frames(path: str) -> Iterator[Frame]: ...
 
-    The worker process imports the decorated name and runs the function it stands for.
+        job = count_primes(10_000_000)
+
+    The options are `run_in_process`'s, for every call (a call may still pass ``_connect=`` ...
+    of its own). The worker process imports the decorated name and runs the function it stands
+    for. The call keeps the function's signature for type checkers.
     """
+    options = {"_connect": connect, "_start": start, "_ignore_errors": ignore_errors, "_stop_timeout": stop_timeout}
 
-    @functools.wraps(fn)
-    def start(*args: Any, **kwargs: Any) -> ProcessJob:
-        return run_in_process(fn, *args, **kwargs)
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def starter(*args: Any, **kwargs: Any) -> ProcessJob[Any, Any, Any]:
+            return run_in_process(function, *args, **{**options, **kwargs})
 
-    setattr(start, JOB_FUNCTION_ATTR, fn)
-    return start
+        setattr(starter, JOB_FUNCTION_ATTR, function)
+        return starter
+
+    return decorate if fn is None else decorate(fn)
+
+
+def _running() -> list[Job]:
+    return [job for jobs in each_host() for job in jobs.jobs.values()]
+
+
+def cancel_jobs() -> None:
+    """Cancel every running job."""
+    for job in _running():
+        job.cancel()
+
+
+def await_jobs(msecs: int | None = None) -> bool:
+    """Run the event loop until every job has finished (``finished`` emitted), or ``msecs`` have passed.
+
+    Returns whether none runs now. Like superqt's ``WorkerBase.await_workers``.
+    """
+    if QCoreApplication.instance() is None or not _running():
+        return not _running()
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.timeout.connect(lambda: loop.quit() if not _running() else None)
+    poll.start(5)
+    if msecs is not None:
+        QTimer.singleShot(msecs, loop.quit)
+    loop.exec_()
+    poll.stop()
+    return not _running()

@@ -85,3 +85,19 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+@pytest.fixture
+def no_jobs_left(qtbot):
+    """After a run_in_process test: every job over, the job host's thread ended, no process left."""
+    yield
+    from pulse_supervisor.qt.job_host import JobHost
+    from pulse_supervisor.qt.jobs import await_jobs, cancel_jobs
+
+    cancel_jobs()
+    assert await_jobs(30_000)
+    from qtpy.QtCore import QCoreApplication
+
+    for host in QCoreApplication.instance().findChildren(JobHost):
+        host.workers.close(timeout=10.0)  # idle: returns at once; joins the thread
+        assert not host.workers.consumer.isRunning()

@@ -16,6 +16,8 @@ from pulse_supervisor.core.errors import JobError
 from pulse_supervisor.qt.jobs import ProcessJob, run_in_process
 from tests import jobs
 
+pytestmark = pytest.mark.usefixtures("no_jobs_left")
+
 
 def record(job: ProcessJob) -> dict[str, list]:
     """Collect every signal the job emits, in order."""
@@ -44,18 +46,19 @@ def test_a_function_s_return_value_arrives_in_returned(qtbot):
     assert not job.is_running
 
 
-def test_jobs_share_one_supervisor_that_closes_once_none_runs(qtbot):
-    from qtpy.QtCore import QCoreApplication
+def test_jobs_share_one_supervisor_that_shuts_down_once_none_ran_for_a_while(qtbot, monkeypatch):
+    from pulse_supervisor.qt import job_host
 
-    from pulse_supervisor.qt import jobs as qt_jobs
-
+    monkeypatch.setattr(job_host, "IDLE_CLOSE_MS", 200)
     first, second = run_in_process(jobs.add, 1), run_in_process(jobs.add, 2)
-    (shared,) = [j for j in QCoreApplication.instance().findChildren(qt_jobs._Jobs) if not j.workers.closed]
+    (shared,) = job_host.each_host()
     assert set(shared.jobs) == {first.name, second.name}
     for job in (first, second):
         if job.is_running:
             finish(qtbot, job)
-    assert shared.workers.closed and not shared.workers.consumer.isRunning()  # no thread left behind
+    with qtbot.waitSignal(shared.workers.finished, timeout=30_000):  # idle: shut down, no thread left behind
+        pass
+    assert shared.workers.closed and not job_host.each_host()
     job = run_in_process(jobs.add, 3)  # a new one for the next job
     seen = record(job)
     finish(qtbot, job)

@@ -99,6 +99,9 @@ class _Popen(popen_forkserver.Popen):
     def _launch(self, process_obj: Any) -> None:
         # The body of popen_forkserver.Popen._launch (CPython 3.11-3.13), but for `_server`.
         prep_data = spawn.get_preparation_data(process_obj._name)
+        if getattr(process_obj, "_pulse_skip_main", False):  # a job that needs nothing of the main script
+            prep_data.pop("init_main_from_path", None)
+            prep_data.pop("init_main_from_name", None)
         buf = io.BytesIO()
         context.set_spawning_popen(self)
         try:
