@@ -523,3 +523,11 @@ def prints_flat_out() -> Iterator[int]:
         print(f"line {i}", flush=True)
         if i % 10_000 == 0:
             yield i
+
+
+def prints_then_ends(lines: int = 50_000) -> Iterator[int]:
+    """Print ``lines`` lines flat out (``line 0`` ...), yielding one item in a thousand, then end."""
+    for i in range(lines):
+        print(f"line {i}", flush=True)
+        if i % 1000 == 0:
+            yield i

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from qtpy.QtCore import QCoreApplication, QObject, Signal
 
 from app.core.errors import ConfigError, ConfigProblem, SupervisorClosedError, UnknownWorkerError
-from app.core.events import ItemBatch, LogLine, StackDump, StartFailed, StateChanged, WorkerExited
+from app.core.events import ItemBatch, LinesSkipped, LogLine, StackDump, StartFailed, StateChanged, WorkerExited
 from app.core.inspection import Inspector, ProcessInfo
 from app.core.policy import State
 from app.core.spec import PulseConfig
@@ -69,7 +69,9 @@ class QtSupervisor(QObject):
         A start of the worker failed before its process ran, and why (e.g. too many open
         files: the counts); its state goes on as after a failed run (BACKOFF, FATAL, EXITED).
     log_line(str, str, str)
-        A line the worker printed or logged, or a whole traceback: worker, level, text.
+        A line the worker printed or logged, or a whole traceback: worker, level, text. In a
+        flood (more than a few hundred lines a frame) each worker's newest lines come, and for
+        the rest one WARNING, "N lines not shown; all are in the log file" (`LinesSkipped`).
     stack(str, str)
         The worker's live Python stack, all threads, in answer to `request_stack`.
     events(list)
@@ -365,6 +367,9 @@ class QtSupervisor(QObject):
             elif type(ev) is LogLine:
                 if lines:
                     self.log_line.emit(ev.worker, ev.level, ev.line)
+            elif type(ev) is LinesSkipped:
+                if lines:
+                    self.log_line.emit(ev.worker, "WARNING", ev.message)
             elif type(ev) is StackDump and stacks:
                 self.stack.emit(ev.worker, ev.text)
 

@@ -316,8 +316,49 @@ def test_a_print_flood_does_not_hold_back_its_workers_state_changes(qtbot, make_
 
     monkeypatch.setattr(consumer, "MAX_EVENTS_PER_EMIT", 2)  # log lines never count against it
     pool = make_pool(config(spec("prints", "tests.workers:prints_flat_out")))
-    lines: list[str] = []
-    pool.log_line.connect(lambda name, level, text: lines.append(text))
+    lines: list[int] = []  # 1 a line shown, N a note of N lines not shown
+    count = lambda text: 1 if text.startswith("line ") else int(text.split()[0].replace(",", ""))  # noqa: E731
+    pool.log_line.connect(lambda name, level, text: lines.append(count(text)))
     with qtbot.waitSignal(pool.state_changed, check_params_cb=lambda n, s: s.value == "RUNNING", timeout=30_000):
         pass
-    assert len(lines) > 1000  # it was flooding all along
+    assert sum(lines) > 1000  # it was flooding all along
+
+
+def log_file_lines(path: str) -> list[int]:
+    """Return the numbers of the ``line N`` entries in a worker's log file and its rotations."""
+    import glob
+    import re
+
+    numbers = []
+    for name in glob.glob(glob.escape(path) + "*"):
+        with open(name, encoding="utf-8") as f:
+            numbers += [int(m.group(1)) for m in re.finditer(r" stdout +line (\d+)$", f.read(), re.MULTILINE)]
+    return sorted(numbers)
+
+
+def test_a_print_flood_reaches_the_gui_thinned_with_exact_notes_and_whole_in_its_log_file(
+    qtbot, make_pool, monkeypatch, tmp_path
+):
+    import app.qt.consumer as consumer
+    from app.core.events import LinesSkipped, LogLine
+
+    monkeypatch.setattr(consumer, "LINES_PER_EMIT", 16)  # thinned however slowly this machine prints
+    n = 50_000  # 2.7 MB of log file: within its rotations (1 MB and 3 backups)
+    pool = make_pool(config(spec("prints", "tests.workers:prints_then_ends", kwargs={"lines": n})), log_dir=tmp_path)
+    shown: list[int] = []
+    skipped: list[int] = []
+
+    def on_events(events: list) -> None:
+        shown.extend(int(e.line.split()[1]) for e in events if type(e) is LogLine and e.stream == "stdout")
+        skipped.extend(e.count for e in events if type(e) is LinesSkipped and e.in_file)
+
+    pool.events.connect(on_events)
+    notes: list[str] = []
+    pool.log_line.connect(lambda name, level, text: notes.append(text) if "not shown" in text else None)
+    with qtbot.waitSignal(pool.exited, timeout=60_000):
+        pass
+    assert skipped, "the flood was never thinned"
+    assert len(shown) + sum(skipped) == n  # every line shown or counted, exactly
+    assert shown == sorted(shown) and shown[-1] == n - 1  # in order, and the newest always shown
+    assert notes == [f"{c:,} line{'' if c == 1 else 's'} not shown; all are in the log file" for c in skipped]
+    assert log_file_lines(pool.log_path("prints")) == list(range(n))  # the file has every line

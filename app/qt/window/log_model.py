@@ -10,7 +10,7 @@ from typing import Any
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
 from qtpy.QtGui import QBrush, QColor, QFont
 
-from app.core.events import COUNTERS_RESET, CountersReset, Event, LogLine, StateChanged, WorkerExited
+from app.core.events import COUNTERS_RESET, CountersReset, Event, LinesSkipped, LogLine, StateChanged, WorkerExited
 from app.core.inspection import describe_exit
 from app.core.policy import State
 
@@ -22,7 +22,7 @@ LEVEL_COLOURS = {"DEBUG": "#888888", "WARNING": "#c77c02", "ERROR": "#d9534f", "
 TRACEBACK_COLOUR = "#d9534f"
 STATE_LEVELS = {State.BACKOFF: "WARNING", State.FATAL: "ERROR"}
 TOOLTIP_MAX_LINES = 40  # a longer traceback shows its tail; the detail pane has it all
-_LOGGED = (LogLine, StateChanged, WorkerExited, CountersReset)
+_LOGGED = (LogLine, LinesSkipped, StateChanged, WorkerExited, CountersReset)
 DISPLAY = Qt.ItemDataRole.DisplayRole
 FOREGROUND = Qt.ItemDataRole.ForegroundRole
 FONT = Qt.ItemDataRole.FontRole
@@ -77,9 +77,11 @@ class LogFilter:
 
 
 def entry_from_event(ev: Event) -> LogEntry | None:
-    """Return the log entry for a `LogLine`, `StateChanged` or `WorkerExited`; None for other events."""
+    """Return the log entry for a `LogLine`, `LinesSkipped`, `StateChanged` or `WorkerExited`; None for others."""
     if isinstance(ev, LogLine):
         return LogEntry(ev.time, ev.worker, ev.level, ev.stream, ev.line, ev.traceback)
+    if isinstance(ev, LinesSkipped):
+        return LogEntry(ev.time, ev.worker, "WARNING", "pulse", ev.message)
     if isinstance(ev, StateChanged):
         pid = f" (pid {ev.pid})" if ev.pid is not None else ""
         return LogEntry(ev.time, ev.worker, STATE_LEVELS.get(ev.state, "INFO"), "pulse", f"→ {ev.state.value}{pid}")
