@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import gc
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -362,3 +363,44 @@ def test_a_print_flood_reaches_the_gui_thinned_with_exact_notes_and_whole_in_its
     assert shown == sorted(shown) and shown[-1] == n - 1  # in order, and the newest always shown
     assert notes == [f"{c:,} line{'' if c == 1 else 's'} not shown; all are in the log file" for c in skipped]
     assert log_file_lines(pool.log_path("prints")) == list(range(n))  # the file has every line
+
+
+def test_after_an_emission_the_consumer_reads_on_only_once_the_gui_thread_has_collected(qtbot, monkeypatch):
+    """A collection goes through every young object, this thread's too: it must run while the
+    consumer holds a frame's events, not while it holds a poll's worth of a flood's lines."""
+    import app.qt.consumer as consumer
+
+    monkeypatch.setattr(consumer, "COLLECT_WAIT_S", 30.0)  # behaviour, not timing: it waits for the collection
+    clock = [100.0]
+    monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
+    collections: list[str] = []
+    record = lambda phase, info: collections.append(threading.current_thread().name) if phase == "start" else None  # noqa: E731
+
+    class AllocatingSupervisor(ScriptedSupervisor):
+        def __init__(self, *args) -> None:
+            super().__init__(*args)
+            self.seen: list[int] = []  # collections so far, at each poll
+            self.kept: list[list] = []
+
+        def poll(self, timeout: float | None = None, *, gather: bool = False) -> list:
+            self.seen.append(len(collections))
+            self.kept.append([[] for _ in range(2 * gc.get_threshold()[0])])  # a poll's objects, alive: one is due
+            return super().poll(timeout, gather=gather)
+
+    script = [(100.0 + 0.1 * i, [ItemBatch("w", i, [i], 0, 0)]) for i in range(5)]
+    sup = AllocatingSupervisor(clock, script)
+    c = Consumer(sup, writer_delay=0.0)  # type: ignore[arg-type]
+    sup.consumer = c
+    received: list[list] = []
+    c.events_received.connect(received.append)
+    gc.callbacks.append(record)
+    try:
+        c.start()
+        qtbot.waitUntil(lambda: c.isFinished(), timeout=30_000)
+    finally:
+        gc.callbacks.remove(record)
+        c.wait()
+        c.release_collector()
+    assert len(received) == 5
+    assert sup.seen == [0, 1, 2, 3, 4, 5]  # each poll after an emission came after the GUI thread's collection
+    assert set(collections) == {threading.main_thread().name}
