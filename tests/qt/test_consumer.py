@@ -404,3 +404,13 @@ def test_after_an_emission_the_consumer_reads_on_only_once_the_gui_thread_has_co
     assert len(received) == 5
     assert sup.seen == [0, 1, 2, 3, 4, 5]  # each poll after an emission came after the GUI thread's collection
     assert set(collections) == {threading.main_thread().name}
+
+
+def test_big_items_arrive_whole_through_the_window_side(qtbot, make_pool):
+    """Read as views and loaded in steps (channel.BIG_FRAME): the bytes must still be exactly the worker's."""
+    pool = make_pool(config(spec("big", "tests.workers:big_items", kwargs={"megabytes": 64, "count": 2})))
+    got: list[bytes] = []
+    pool.items.connect(lambda name, items: got.extend(items))
+    qtbot.waitUntil(lambda: got[-1:] == [b"done"], timeout=60_000)
+    expected = bytes(range(256)) * (64 * 4096)
+    assert len(got) == 3 and got[0] == got[1] == expected
