@@ -46,7 +46,7 @@ MAX_HELD_LINES = 4 * LINES_PER_EMIT
 MAX_EVENTS_PER_EMIT = 128
 # How long this thread waits, after an emission, for the GUI thread to take it and collect cycles
 # (when a collection is due), before it reads on. A collection goes through every young object,
-# this thread's too: in the middle of a read from 16 print floods that was 10 000-80 000 log lines
+# this thread's too: in the middle of a read from 16 print floods that was 5 000-80 000 log lines
 # alive for a moment, and gen 0 took 17-55 ms; here this thread holds a frame's events at most.
 COLLECT_WAIT_S = 0.05
 # Time for the thread to finish once every worker is gone, on top of the longest stop_timeout.

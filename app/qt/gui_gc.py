@@ -12,7 +12,7 @@ and after a second in which nothing arrived. (pyqtgraph's GarbageCollector does 
 same reason.) Worker processes turn collection back on for themselves (`bootstrap.run`).
 
 Two things CPython does, or would, that this does too, so that a collection stays a few ms: the
-heap as it stands when the first consumer starts (modules, classes, the window: ~50 000 objects)
+heap as it stands when the first consumer starts (modules and classes: ~50 000 objects in a window)
 is frozen (`gc.freeze`), so full collections go through what came later, not through it again
 and again (CPython runs them only when the objects awaiting one are a quarter of the long-lived
 ones; this collector cannot see that count); and a young generation far past its threshold is put
@@ -22,8 +22,8 @@ The GIL: a thread that wants it waits the switch interval (5 ms by default) befo
 holds it is asked to let go, and the GUI thread takes and gives it back for every call between
 Qt and Python (each cell a view paints asks the model). While the consumer thread was busy, each
 of those waited up to 5 ms: 16 workers printing and yielding flat out stalled the GUI thread
-75-170 ms with 5 ms, 26 ms with 1 ms. So the interval is `SWITCH_INTERVAL_S` while anyone holds
-the collector.
+75-170 ms with 5 ms, 26 ms with 1 ms (probe runs). So the interval is `SWITCH_INTERVAL_S` while
+anyone holds the collector.
 """
 
 from __future__ import annotations
