@@ -449,3 +449,22 @@ def test_a_print_flood_shows_its_newest_lines_and_the_exact_count_of_the_rest(qt
         fired.clear()
         qtbot.waitUntil(lambda c=count: len(notes()) > c or model.dropped > 0, timeout=5000)
     assert window.supervisor.status("prints").state is State.RUNNING
+
+
+def test_while_lines_keep_coming_the_table_repaints_at_most_every_so_often(dock, qtbot, monkeypatch):
+    """Each repaint asks the model for every visible cell: a flood's 60 batches a second repainted it 60 times."""
+    from app.qt.window import log_dock
+
+    clock = [1000.0]
+    monkeypatch.setattr(log_dock.time, "monotonic", lambda: clock[0])
+    viewport = dock.view.viewport()
+    dock.append_events(lines(1))  # after a pause: repainted at once
+    assert viewport.updatesEnabled()
+    clock[0] += log_dock.MIN_REPAINT_GAP_S / 4
+    dock.append_events(lines(1, start=1))  # soon after: the repaint waits for the gap's end
+    assert not viewport.updatesEnabled() and dock.visible_count() == 2  # the model has it already
+    dock.append_events(lines(1, start=2))
+    assert not viewport.updatesEnabled()
+    with qtbot.waitSignal(dock._repaint.timeout, timeout=5000):
+        pass
+    assert viewport.updatesEnabled() and messages(dock) == ["line 0", "line 1", "line 2"]
