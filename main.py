@@ -4,6 +4,11 @@
 if __name__ == "__main__":
     import sys
 
-    from app.cli import main
+    if sys.argv[1:2] == ["ctl"]:  # `pulse ctl`: talks to a running Pulse; none of the rest is loaded
+        from pulse_supervisor.ctl import main as ctl_main
+
+        sys.exit(ctl_main(sys.argv[2:]))
+
+    from pulse_supervisor.cli import main
 
     sys.exit(main())

@@ -8,13 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.core.config import describe_worker, load_config, parse_config
-from app.core.errors import ConfigError
-from app.core.inspection import format_plural
-from app.core.spec_checks import MAX_SECONDS
+from pulse_supervisor.core.config.spec_checks import MAX_SECONDS
+from pulse_supervisor.core.config.toml_file import describe_worker, load_config, parse_config
+from pulse_supervisor.core.errors import ConfigError
+from pulse_supervisor.core.processes.inspection import format_plural
 
 if TYPE_CHECKING:
-    from app.core.spec import PulseConfig
+    from pulse_supervisor.core.spec import PulseConfig
 
 EXIT_CONFIG_ERROR = 2
 EXIT_NO_DISPLAY = 3
@@ -30,7 +30,7 @@ def demo_config() -> PulseConfig:
 def last_window_config() -> str | None:
     """Return the config file the window had when it last closed, if any, even if gone since (QSettings)."""
     try:
-        from app.qt.window.recent_configs import RecentConfigs, settings_for_app
+        from pulse_supervisor.qt.window.menus.recent_configs import RecentConfigs, settings_for_app
     except ImportError:  # Qt missing: the window will say so
         return None
     return RecentConfigs(settings_for_app()).last_config()
@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run Pulse; return the process exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ctl"]:  # `pulse ctl ...`: talk to a running Pulse
+        from pulse_supervisor.ctl import main as ctl_main
+
+        return ctl_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.config and args.demo:
         print("--config and --demo exclude each other", file=sys.stderr)
@@ -107,15 +112,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {describe_worker(spec)}")
         return 0
     if args.headless:
-        from app.headless import run_headless
+        from pulse_supervisor.headless.stream import run_headless
 
         return run_headless(config, duration=args.duration)
-    from app.display_check import display_problem
+    from pulse_supervisor.display_check import display_problem
 
     no_display = display_problem()
     if no_display is not None:  # before Qt, whose own abort names neither the library nor the package
         print(no_display, file=sys.stderr)
         return EXIT_NO_DISPLAY
-    from app.qt.window.application import run_window
+    from pulse_supervisor.qt.window.application import run_window
 
     return run_window(config, notice)

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from app.core import install_hint
+from pulse_supervisor.core.config import install_hint
 
 # soname -> (Debian/Ubuntu package, Fedora package); commands name packages in this order.
 PACKAGES = {

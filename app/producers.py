@@ -1,6 +1,6 @@
-"""Short import path for the built-in producers: ``target = "app.producers:clock"``."""
+"""Short import path for the built-in producers: ``target = "pulse_supervisor.producers:clock"``."""
 
-from app.core.producers import (
+from pulse_supervisor.core.worker.producers import (
     busy,
     chatty,
     clock,

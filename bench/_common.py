@@ -340,7 +340,7 @@ def script_main(
 
 def pulse_spec(name: str, target: str, **fields: Any) -> Any:
     """Return a WorkerSpec: not autostarted, never restarted, unless ``fields`` say otherwise."""
-    from app.core.spec import RestartPolicy, WorkerSpec
+    from pulse_supervisor.core.spec import RestartPolicy, WorkerSpec
 
     fields.setdefault("autostart", False)
     fields.setdefault("restart", RestartPolicy.NEVER)
@@ -349,7 +349,7 @@ def pulse_spec(name: str, target: str, **fields: Any) -> Any:
 
 def pulse_config(*specs: Any, start_method: str = "forkserver") -> Any:
     """Return a PulseConfig of ``specs``."""
-    from app.core.spec import PulseConfig
+    from pulse_supervisor.core.spec import PulseConfig
 
     return PulseConfig(workers=tuple(specs), start_method=start_method)
 

@@ -3,7 +3,8 @@
 Imported only inside trial functions (it loads PyQt5). It has what Pulse's window shows for the
 same feeds and nothing else: a table whose changed cells repaint once a second, the newest item in
 the status bar, and a plot with x = seconds before now on a fixed axis, redrawn when data comes
-(at most every 33 ms) from the same min/max buckets (``app.qt.window.series_history``, numpy only), so the
+(at most every 33 ms) from the same min/max buckets
+(``pulse_supervisor.qt.window.plot.series_history``, numpy only), so the
 ratio to it is what Pulse's processes, consumer thread, models and checks cost on top of Qt.
 """
 
@@ -19,7 +20,7 @@ from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QStandardItem, QStandardItemModel
 from PyQt5.QtWidgets import QMainWindow, QSplitter, QTableView
 
-from app.qt.window.series_history import SeriesHistory
+from pulse_supervisor.qt.window.plot.series_history import SeriesHistory
 
 COLUMNS = ("Name", "State", "PID", "Uptime", "Items", "Rate/s", "Lost", "Restarts", "CPU %", "RSS", "Last item")
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")

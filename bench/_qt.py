@@ -17,8 +17,8 @@ from typing import Any
 from PyQt5.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
 from PyQt5.QtWidgets import QApplication, QWidget
 
-from app.core.events import ItemBatch
 from bench._common import percentile
+from pulse_supervisor.core.supervision.events import ItemBatch
 
 _app: list[QApplication] = []  # a reference, so the application lives as long as the trial
 
@@ -183,8 +183,8 @@ def pulse_window(config: Any, *, show: bool = True) -> Any:
     """
     from PyQt5.QtCore import QSettings
 
-    from app.qt.qt_supervisor import QtSupervisor
-    from app.qt.window.main_window import MainWindow
+    from pulse_supervisor.qt.qt_supervisor import QtSupervisor
+    from pulse_supervisor.qt.window.main_window import MainWindow
 
     tmp = tempfile.mkdtemp(prefix="pulse-bench-")
     atexit.register(shutil.rmtree, tmp, True)

@@ -4,7 +4,7 @@
 
 Pulse is ``main.py --headless`` of this checkout; the baseline is the same command in ``DIR``
 (a checkout of an earlier design, e.g. ``git worktree add /tmp/pulse-5d1d41e 5d1d41e``), run
-in the same trials, alternated. Each worker is ``app.producers:counter`` at 1 item/s, started
+in the same trials, alternated. Each worker is ``pulse_supervisor.producers:counter`` at 1 item/s, started
 when its turn comes, so the fleet is not aligned on a clock. CPU is main.py's own (user + sys,
 its threads; not the workers'), over ``--seconds`` once every worker is RUNNING and 3 s have
 passed. The floor is the least any supervisor could pay: one process blocked in epoll on the
@@ -38,7 +38,7 @@ SETTLE_S = 3.0
 
 def _config(path: Path, workers: int) -> None:
     entries = [
-        f'[[worker]]\nname = "w{i}"\ntarget = "app.producers:counter"\nkwargs = {{ rate = 1.0 }}\n'
+        f'[[worker]]\nname = "w{i}"\ntarget = "pulse_supervisor.producers:counter"\nkwargs = {{ rate = 1.0 }}\n'
         "start_secs = 0.5\nstop_timeout = 10\n"
         for i in range(workers)
     ]

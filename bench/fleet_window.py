@@ -49,7 +49,9 @@ def trial_pulse(workers: int, seconds: float) -> dict[str, Any]:
 
     _qt.application()
     specs = [
-        C.pulse_spec(f"w{i}", "app.producers:counter", kwargs={"rate": 1.0}, autostart=True, stop_timeout=20.0)
+        C.pulse_spec(
+            f"w{i}", "pulse_supervisor.producers:counter", kwargs={"rate": 1.0}, autostart=True, stop_timeout=20.0
+        )
         for i in range(workers)
     ]
     window = _qt.pulse_window(C.pulse_config(*specs))

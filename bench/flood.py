@@ -61,12 +61,12 @@ class _RssTrace:
 
 
 def trial_pulse(seconds: float) -> dict[str, Any]:
-    """Pulse: Supervisor + Consumer + MainWindow, app.producers:flood flat out."""
-    from app.core.events import ItemBatch
+    """Pulse: Supervisor + Consumer + MainWindow, pulse_supervisor.producers:flood flat out."""
     from bench import _qt
+    from pulse_supervisor.core.supervision.events import ItemBatch
 
     _qt.application()
-    window = _qt.pulse_window(C.pulse_config(C.pulse_spec("flood", "app.producers:flood")))
+    window = _qt.pulse_window(C.pulse_config(C.pulse_spec("flood", "pulse_supervisor.producers:flood")))
     waiter = _qt.Waiter()
     count = [0]
 
@@ -224,7 +224,7 @@ def run(quick: bool = False, reps: int | None = None) -> C.Report:
     notes = [
         f"Pulse after a graceful stop: received == sent in {sum(exact)} of {len(exact)} runs, lost {sum(lost)}.",
         "The tutorial's item is its own `str(datetime.now())`; its age is read back from the status bar "
-        "(wall clock). Pulse's item is `(seq, time.monotonic(), 1.0)` (app.producers:flood).",
+        "(wall clock). Pulse's item is `(seq, time.monotonic(), 1.0)` (pulse_supervisor.producers:flood).",
     ]
     report = C.Report(
         "2. Flood",

@@ -58,8 +58,8 @@ def log_file_gaps(path: str) -> int:
 
 def trial_pulse(case: str, seconds: float, floor: str | None = None) -> dict[str, Any]:
     """The window with ``case``'s workers selected (``floor``: the same number, sending nothing)."""
-    from app.core.events import LinesSkipped, LogLine
     from bench import _qt
+    from pulse_supervisor.core.supervision.events import LinesSkipped, LogLine
 
     workers, target, kwargs = CASES[case]
     if floor is not None:

@@ -42,7 +42,7 @@ def trial_pulse(workers: int, seconds: float, reps: int, settle: float, refresh_
 
     _qt.application()
     specs = [
-        C.pulse_spec(f"clock{i}", "app.producers:clock", kwargs={"interval": 1.0}, autostart=True)
+        C.pulse_spec(f"clock{i}", "pulse_supervisor.producers:clock", kwargs={"interval": 1.0}, autostart=True)
         for i in range(workers)
     ]
     window = _qt.pulse_window(C.pulse_config(*specs))

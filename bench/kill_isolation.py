@@ -63,13 +63,16 @@ class _Stream:
 
 
 def trial_pulse(kills: int) -> dict[str, Any]:
-    """Pulse: B = app.producers:flood runs; A (flood) is started and SIGKILLed ``kills`` times."""
-    from app.core.events import ItemBatch, LogLine, StateChanged
-    from app.core.policy import State
+    """Pulse: B = pulse_supervisor.producers:flood runs; A (flood) is started and SIGKILLed ``kills`` times."""
     from bench import _qt
+    from pulse_supervisor.core.supervision.events import ItemBatch, LogLine, StateChanged
+    from pulse_supervisor.core.supervision.policy import State
 
     _qt.application()
-    specs = [C.pulse_spec("A", "app.producers:flood"), C.pulse_spec("B", "app.producers:flood", autostart=True)]
+    specs = [
+        C.pulse_spec("A", "pulse_supervisor.producers:flood"),
+        C.pulse_spec("B", "pulse_supervisor.producers:flood", autostart=True),
+    ]
     window = _qt.pulse_window(C.pulse_config(*specs))
     sup = window.supervisor
     waiter = _qt.Waiter()
@@ -301,7 +304,7 @@ def run(
     report = C.Report(
         "6. Kill isolation",
         rows,
-        f"two workers flat out (`app.producers:flood`), A SIGKILLed {kills} times and restarted each time "
+        f"two workers flat out (`pulse_supervisor.producers:flood`), A SIGKILLed {kills} times and restarted each time "
         f"while B runs (tutorial: {tutorial_kills} kills); window shown.",
         notes,
     )

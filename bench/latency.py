@@ -32,9 +32,9 @@ TARGETS_P99_MS = {50: 2.0, 1000: 20.0}  # items/s -> p99 producer -> GUI slot
 
 def trial_pulse(rates: list[float], counts: list[int], warmup: int) -> dict[str, Any]:
     """Pulse: one bench.producers:stamped worker per rate, run one after the other."""
-    from app.core.events import ItemBatch
-    from app.core.policy import State
     from bench import _qt
+    from pulse_supervisor.core.supervision.events import ItemBatch
+    from pulse_supervisor.core.supervision.policy import State
 
     _qt.application()
     specs = [C.pulse_spec(f"r{r:g}", "bench.producers:stamped", kwargs={"rate": float(r)}) for r in rates]

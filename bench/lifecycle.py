@@ -36,12 +36,12 @@ SETTLE = 0.1  # s of quiet before each click: a user acts on a window that is no
 
 def trial_pulse(method: str, cycles: int) -> dict[str, Any]:
     """Pulse with ``method``: warm up once, then ``cycles`` of start + (stop | kill | SIGKILL)."""
-    from app.core.events import ItemBatch, StateChanged
-    from app.core.policy import State
     from bench import _qt
+    from pulse_supervisor.core.supervision.events import ItemBatch, StateChanged
+    from pulse_supervisor.core.supervision.policy import State
 
     _qt.application()
-    spec = C.pulse_spec("ticker", "app.producers:ticker", kwargs={"interval": 0.5}, start_secs=0.05)
+    spec = C.pulse_spec("ticker", "pulse_supervisor.producers:ticker", kwargs={"interval": 0.5}, start_secs=0.05)
     window = _qt.pulse_window(C.pulse_config(spec, start_method=method))
     waiter = _qt.Waiter()
     paint = _qt.PaintProbe(window.table.viewport())
@@ -208,7 +208,7 @@ def run(quick: bool = False, reps: int | None = None) -> C.Report:
         "4. Lifecycle",
         rows,
         f"Pulse: one window per start method, a warm-up cycle, then {n} cycles (forkserver; stop, kill and "
-        "outside SIGKILL in turn) of `app.producers:ticker` (a ctx producer that stops cooperatively), "
+        "outside SIGKILL in turn) of `pulse_supervisor.producers:ticker` (a ctx producer that stops cooperatively), "
         "each click after "
         f"{SETTLE * 1000:.0f} ms of quiet; "
         "tutorial: its producer started from the running GUI with the default start method (fork), ended "

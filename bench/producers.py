@@ -1,4 +1,4 @@
-"""Worker targets the bench needs beyond app.producers (importable by worker processes)."""
+"""Worker targets the bench needs beyond pulse_supervisor.producers (importable by worker processes)."""
 
 from __future__ import annotations
 

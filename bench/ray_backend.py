@@ -1,7 +1,7 @@
 """Figure 9: the Ray backend beside the local one: flood, latency and lifecycle, no window.
 
 ``python bench/ray_backend.py``. Each trial is a fresh process that drives an
-`app.core.supervisor.Supervisor` and counts what its own `poll` returns. A Ray trial starts one
+`pulse_supervisor.core.supervision.supervisor.Supervisor` and counts what its own `poll` returns. A Ray trial starts one
 head of its own first (as the tests' ``ray_head`` fixture does) and runs every measurement on
 it, then ends it; a local trial runs the same code on the local backend and never imports Ray.
 The two kinds alternate. In the table the "Pulse" column is Pulse on Ray and the "Tutorial"
@@ -40,7 +40,9 @@ LIMITS = (
     "at 50 items/s 1.6-2.3 ms; there are no targets beyond the figures existing."
 )
 SETTLE = 0.1  # s of quiet polling before each start, stop and kill
-PACED = "paced"  # app.producers:counter at 50/s: the lifecycle's worker, then the latency's (its agent reused)
+PACED = (
+    "paced"  # pulse_supervisor.producers:counter at 50/s: the lifecycle's worker, then the latency's (its agent reused)
+)
 
 
 class _Events:
@@ -54,7 +56,7 @@ class _Events:
 
     def next(self, deadline: float) -> Any:
         """Return the next event, or None once ``deadline`` (time.monotonic()) has passed."""
-        from app.core.events import StateChanged
+        from pulse_supervisor.core.supervision.events import StateChanged
 
         while not self._backlog:
             left = deadline - time.monotonic()
@@ -83,7 +85,7 @@ class _Events:
 
     def start(self, name: str) -> tuple[float, Any]:
         """Start ``name``; return ms to its first item batch, and that batch."""
-        from app.core.events import ItemBatch
+        from pulse_supervisor.core.supervision.events import ItemBatch
 
         t0 = time.monotonic_ns()
         self.sup.start(name)
@@ -92,8 +94,8 @@ class _Events:
 
     def end(self, name: str, how: str) -> float:
         """Stop or kill ``name`` (``how``); return ms to its STOPPED state."""
-        from app.core.events import StateChanged
-        from app.core.policy import State
+        from pulse_supervisor.core.supervision.events import StateChanged
+        from pulse_supervisor.core.supervision.policy import State
 
         t0 = time.monotonic_ns()
         getattr(self.sup, how)(name)
@@ -104,8 +106,8 @@ class _Events:
 
 def _lifecycle(ev: _Events, cycles: int) -> dict[str, Any]:
     """The first start of `PACED`, then ``cycles`` of start -> first item, RUNNING, stop or kill in turn."""
-    from app.core.events import StateChanged
-    from app.core.policy import State
+    from pulse_supervisor.core.supervision.events import StateChanged
+    from pulse_supervisor.core.supervision.policy import State
 
     out: dict[str, Any] = {"start": [], "stop": [], "kill": []}
     for i in range(cycles + 1):
@@ -127,8 +129,8 @@ def _lifecycle(ev: _Events, cycles: int) -> dict[str, Any]:
 
 def _flood(ev: _Events, seconds: float) -> dict[str, Any]:
     """``flood`` flat out: items/s that poll() returns over ``seconds`` from its first item, then a graceful stop."""
-    from app.core.events import ItemBatch, StateChanged
-    from app.core.policy import State
+    from pulse_supervisor.core.supervision.events import ItemBatch, StateChanged
+    from pulse_supervisor.core.supervision.policy import State
 
     first_ms, batch = ev.start("flood")
     seen, n = len(batch.items), 0
@@ -161,7 +163,7 @@ def _flood(ev: _Events, seconds: float) -> dict[str, Any]:
 
 def _latency(ev: _Events, seconds: float, warmup: float) -> dict[str, Any]:
     """`PACED` at 50 items/s: recv_ns - sent_ns of each batch after ``warmup`` s, for ``seconds``."""
-    from app.core.events import ItemBatch
+    from pulse_supervisor.core.supervision.events import ItemBatch
 
     ev.start(PACED)
     lat: list[float] = []
@@ -190,13 +192,13 @@ def trial_run(backend: str, flood_s: float, latency_s: float, warmup_s: float, c
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
                  object_store_memory=100 * 1024 * 1024, logging_level=logging.ERROR)  # fmt: skip
         head_s = time.monotonic() - t
-    from app.core.spec import PulseConfig
-    from app.core.supervisor import Supervisor
+    from pulse_supervisor.core.spec import PulseConfig
+    from pulse_supervisor.core.supervision.supervisor import Supervisor
 
     # Two workers, so two agents on Ray (each ~1.4 s to make, here): the smoke test stays short.
     specs = [
-        C.pulse_spec(PACED, "app.producers:counter", kwargs={"rate": 50.0}, start_secs=0.05),
-        C.pulse_spec("flood", "app.producers:flood"),
+        C.pulse_spec(PACED, "pulse_supervisor.producers:counter", kwargs={"rate": 50.0}, start_secs=0.05),
+        C.pulse_spec("flood", "pulse_supervisor.producers:flood"),
     ]
     # With Ray initialised here the supervisor's Ray launcher uses this head (ray_address unused).
     config = PulseConfig(workers=tuple(specs), backend=backend)
@@ -278,8 +280,8 @@ def run(quick: bool = False, reps: int | None = None) -> C.Report:
         "9. Ray backend",
         rows,
         f"core level (a `Supervisor` polled in the trial process, no window); {reps} trial(s) per backend, "
-        f"alternated, each a fresh process (Ray: one head per trial); flood `app.producers:flood` "
-        f"{C.num(params['flood_s'])} s from its first item; latency `app.producers:counter` at 50/s for "
+        f"alternated, each a fresh process (Ray: one head per trial); flood `pulse_supervisor.producers:flood` "
+        f"{C.num(params['flood_s'])} s from its first item; latency `pulse_supervisor.producers:counter` at 50/s for "
         f"{C.num(params['latency_s'])} s after {params['warmup_s']:g} s; lifecycle: the same worker, its first "
         f"start then {params['cycles']} cycles (stop and kill in turn, {SETTLE * 1000:.0f} ms of quiet before each). "
         "Flood and latency: median [min–max] of the trials' figures; lifecycle: of every cycle.",

@@ -17,7 +17,7 @@ from bench import _common as C
 
 MODULE = "bench.scale"
 LIMITS = (
-    "64 processes each waking 1 000 times a second (`app.producers:counter` sleeps per item) and "
+    "64 processes each waking 1 000 times a second (`pulse_supervisor.producers:counter` sleeps per item) and "
     "flushing every 2 ms: ~100 000 wake-ups a second on 2 cores, the workers alone using 1.1-1.6 "
     "cores, so the machine is at or near saturation. Linux here schedules with autogroup (its desktop "
     "default): the CPU is shared between sessions first. When the workers ran in the window's session, "
@@ -83,12 +83,14 @@ def trial_pulse_idle(workers: int, rate: float, seconds: float) -> dict[str, Any
 
 
 def trial_pulse(workers: int, rate: float, seconds: float, sched: str = "normal") -> dict[str, Any]:
-    """Pulse: ``workers`` app.producers:counter workers at ``rate``, window shown, ``seconds`` measured."""
+    """Pulse: ``workers`` pulse_supervisor.producers:counter workers at ``rate``, window shown, ``seconds`` measured."""
     from bench import _qt
 
     _qt.application()
     specs = [
-        C.pulse_spec(f"w{i:02d}", "app.producers:counter", kwargs={"rate": rate}, autostart=True, sched=sched)
+        C.pulse_spec(
+            f"w{i:02d}", "pulse_supervisor.producers:counter", kwargs={"rate": rate}, autostart=True, sched=sched
+        )
         for i in range(workers)
     ]
     window = _qt.pulse_window(C.pulse_config(*specs))
@@ -296,7 +298,8 @@ def run(
     report = C.Report(
         "5. Scale",
         rows,
-        f"{workers} workers × {C.num(rate)} items/s (`app.producers:counter`), measured for {C.num(seconds)} s "
+        f"{workers} workers × {C.num(rate)} items/s (`pulse_supervisor.producers:counter`), "
+        f"measured for {C.num(seconds)} s "
         f"(tutorial: {C.num(tutorial_seconds)} s) once all deliver; {reps} run(s) per design; window shown.",
         [
             "Pulse: workers delivering after start_autostart (forkserver): "

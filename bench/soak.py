@@ -50,9 +50,9 @@ def _marks(trace: list[tuple[float, float]]) -> dict[str, float]:
 
 def trial_pulse(seconds: float, everything: bool) -> dict[str, Any]:
     """Pulse on app/demo.toml with the window shown; every worker started when ``everything``."""
-    from app.cli import demo_config
-    from app.core.events import ItemBatch
     from bench import _qt
+    from pulse_supervisor.cli import demo_config
+    from pulse_supervisor.core.supervision.events import ItemBatch
 
     _qt.application()
     window = _qt.pulse_window(demo_config())
@@ -182,7 +182,7 @@ def run(
         row("GUI-process CPU, % of a core", "gui_cpu", pct),
     ]
     notes = [
-        "Pulse runs `app/demo.toml` (`app.cli.demo_config()`) with "
+        "Pulse runs `app/demo.toml` (`pulse_supervisor.cli.demo_config()`) with "
         + (
             "its autostart workers only."
             if autostart_only

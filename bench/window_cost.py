@@ -100,8 +100,8 @@ def trial_floor_numeric(workers: int, seconds: float, reps: int, settle: float) 
 
 def trial_pulse_demo(seconds: float, reps: int, settle: float) -> dict[str, Any]:
     """Pulse's window on the built-in demo, as `python main.py` opens it."""
-    from app.cli import demo_config
     from bench import _qt
+    from pulse_supervisor.cli import demo_config
 
     _qt.application()
     window = _qt.pulse_window(demo_config())
@@ -119,8 +119,8 @@ def trial_floor_demo(seconds: float, reps: int, settle: float) -> dict[str, Any]
     """The floor of the demo: its 8 rows, and its running feeds drawn the same way (clock, sine, sensors, walk)."""
     import random
 
-    from app.cli import demo_config
     from bench import _floor, _qt
+    from pulse_supervisor.cli import demo_config
 
     _qt.application()
     rows = [s.name for s in demo_config().workers]

@@ -15,9 +15,9 @@ def main() -> int:
     from PyQt5.QtCore import QSettings, Qt, QTimer
     from PyQt5.QtWidgets import QApplication, QMenu, QToolTip
 
-    from app.cli import demo_config
-    from app.qt.qt_supervisor import QtSupervisor
-    from app.qt.window.main_window import MainWindow
+    from pulse_supervisor.cli import demo_config
+    from pulse_supervisor.qt.qt_supervisor import QtSupervisor
+    from pulse_supervisor.qt.window.main_window import MainWindow
 
     app = QApplication(sys.argv[:1])
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat)
@@ -101,8 +101,8 @@ def shoot_first_run() -> None:
     from PyQt5.QtGui import QFontDatabase
     from PyQt5.QtWidgets import QPlainTextEdit
 
-    from app import display_check
-    from app.cli import EXIT_NO_DISPLAY
+    from pulse_supervisor import display_check
+    from pulse_supervisor.cli import EXIT_NO_DISPLAY
 
     display_check.missing_xcb_libraries = lambda: ["libxcb-icccm.so.4"]  # what that system lacks
     text = display_check.display_problem({"DISPLAY": ":0"})

@@ -24,8 +24,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import JobError
-from app.qt.jobs import ProcessJob, run_in_process
+from pulse_supervisor.core.errors import JobError
+from pulse_supervisor.qt.jobs import ProcessJob, run_in_process
 
 STEPS = 100
 

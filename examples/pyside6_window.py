@@ -4,7 +4,7 @@ import sys
 
 from PySide6.QtWidgets import QApplication, QLabel  # your binding, imported before Pulse
 
-from app.qt import QtSupervisor
+from pulse_supervisor import QtSupervisor
 
 
 class Window(QLabel):
@@ -12,7 +12,7 @@ class Window(QLabel):
         super().__init__("waiting for the first item…")
         self.workers = QtSupervisor(parent=self)  # processes, channels, a consumer thread, signals
         self.workers.newest.connect(lambda _worker, item: self.setText(f"clock: {item}"))
-        self.workers.add("clock", "app.producers:clock", kwargs={"interval": 0.5})
+        self.workers.add("clock", "pulse_supervisor.producers:clock", kwargs={"interval": 0.5})
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.workers.close()  # stops the worker gracefully, joins the thread

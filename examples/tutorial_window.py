@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from qtpy.QtGui import QCloseEvent
 from qtpy.QtWidgets import QApplication, QMainWindow
 
-from app.qt.qt_supervisor import QtSupervisor
+from pulse_supervisor.qt.qt_supervisor import QtSupervisor
 
 
 def producer(interval: float = 1.0) -> Iterator[str]:

@@ -17,6 +17,10 @@ _SESSION_DIR = tempfile.mkdtemp(prefix="pulse-test-")
 _LOG_DIR = os.path.join(_SESSION_DIR, "logs")
 os.mkdir(_LOG_DIR)
 os.environ["PULSE_LOG_DIR"] = _LOG_DIR
+# `pulse ctl`'s sockets (every headless Pulse and window a test starts serves one): not where a
+# user's `pulse ctl` on this machine would find them.
+os.environ["XDG_RUNTIME_DIR"] = os.path.join(_SESSION_DIR, "run")
+os.mkdir(os.environ["XDG_RUNTIME_DIR"], 0o700)
 # Hypothesis keeps its example database and caches here, not in the checkout.
 os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(_SESSION_DIR, "hypothesis")
 # Qt's settings (the window's last config, recent files) too: a test never reads or writes the user's.
@@ -36,7 +40,7 @@ import pytest  # noqa: E402 - after the environment is set
 def _helper_pids() -> set[int]:
     """Return multiprocessing's own long-lived helpers (forkserver, resource tracker)."""
     pids = set()
-    from app.core.pulse_forkserver import server_pid
+    from pulse_supervisor.core.worker.pulse_forkserver import server_pid
 
     fs_pid = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
     rt_pid = getattr(multiprocessing.resource_tracker._resource_tracker, "_pid", None)
@@ -84,7 +88,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture
 def make_supervisor():
     """Build supervisors; on teardown stop them, close them and check each worker pid is gone."""
-    from app.core.supervisor import Supervisor
+    from pulse_supervisor.core.supervision.supervisor import Supervisor
     from tests.helpers import run_until_stopped
 
     made: list[Supervisor] = []
@@ -162,7 +166,7 @@ def ray_head():
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
-        from app.core.ray_head import shutdown_own_head
+        from pulse_supervisor.core.backends.ray.head import shutdown_own_head
 
         shutdown_own_head()  # its dashboard and runtime-env agents would outlive the suite by a minute
         for sig, handler in handlers.items():  # ray.init's SIGTERM handler exits the process

@@ -6,11 +6,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from app.core.events import Event, ItemBatch, StateChanged
-from app.core.policy import State
-from app.core.spec import PulseConfig, RestartPolicy, WorkerSpec
-from app.core.supervisor import Supervisor
-from app.core.worker_tree import wait_ended
+from pulse_supervisor.core.processes.worker_tree import wait_ended
+from pulse_supervisor.core.spec import PulseConfig, RestartPolicy, WorkerSpec
+from pulse_supervisor.core.supervision.events import Event, ItemBatch, StateChanged
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.core.supervision.supervisor import Supervisor
 
 __all__ = ["config", "items_of", "poll_until", "reached", "run_until_stopped", "spec", "states_of", "wait_ended"]
 

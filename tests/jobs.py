@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 
-from app.qt.jobs import process_job
+from pulse_supervisor.qt.jobs import process_job
 
 
 def add(a: int, b: int = 0) -> int:

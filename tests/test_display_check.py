@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app import display_check
-from app.display_check import display_problem
+from pulse_supervisor import display_check
+from pulse_supervisor.display_check import display_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 

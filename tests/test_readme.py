@@ -35,7 +35,7 @@ def test_the_pyside6_snippet_is_the_example_program():
 
 
 def test_the_readmes_install_lines_are_the_first_run_checks():
-    from app.display_check import COMMONLY_MISSING, install_commands
+    from pulse_supervisor.display_check import COMMONLY_MISSING, install_commands
 
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())  # lines joined as rendered
     debian, fedora = install_commands(COMMONLY_MISSING)

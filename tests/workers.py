@@ -382,7 +382,7 @@ def foreign_frame(ctx: Any) -> None:
     whose loading calls sys.exit, 3; then emit 4 through Pulse's writer."""
     import pickle
 
-    from app.core import channel
+    from pulse_supervisor.core.wire import channel
 
     class ExitsWhenLoaded:
         def __reduce__(self) -> tuple[Any, ...]:

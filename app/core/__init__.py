@@ -6,18 +6,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from app.core.config import describe_worker, load_config, parse_config
-    from app.core.config_dump import dump_config
-    from app.core.errors import (
+    from pulse_supervisor.core.config.config_dump import dump_config
+    from pulse_supervisor.core.config.toml_file import describe_worker, load_config, parse_config
+    from pulse_supervisor.core.errors import (
         ConfigError,
         ConfigProblem,
         JobError,
+        MessageError,
+        NoEventLoopError,
         PulseError,
         SupervisorClosedError,
         TargetError,
         UnknownWorkerError,
     )
-    from app.core.events import (
+    from pulse_supervisor.core.processes.inspection import Inspector, ProcessInfo
+    from pulse_supervisor.core.spec import PulseConfig, RestartPolicy, WorkerSpec
+    from pulse_supervisor.core.supervision.events import (
         CountersReset,
         DescriptorsLow,
         Event,
@@ -30,23 +34,23 @@ if TYPE_CHECKING:
         WorkerExited,
         WorkersChanged,
     )
-    from app.core.inspection import Inspector, ProcessInfo
-    from app.core.policy import State
-    from app.core.spec import PulseConfig, RestartPolicy, WorkerSpec
-    from app.core.supervisor import Supervisor
-    from app.core.worker_record import WorkerRecord
-    from app.core.worker_status import WorkerStatus, WorkerStatuses
+    from pulse_supervisor.core.supervision.policy import State
+    from pulse_supervisor.core.supervision.supervisor import Supervisor
+    from pulse_supervisor.core.supervision.worker_record import WorkerRecord
+    from pulse_supervisor.core.supervision.worker_status import WorkerStatus, WorkerStatuses
 
-# Lazy: every worker process imports app.core.bootstrap, and with it this package; importing
+# Lazy: every worker process imports pulse_supervisor.core.worker.bootstrap, and with it this package; importing
 # the supervisor, config and psutil there too would cost a spawned worker ~150 ms for nothing.
 _HOME = {
-    **dict.fromkeys(("describe_worker", "load_config", "parse_config"), "config"),
-    "dump_config": "config_dump",
+    **dict.fromkeys(("describe_worker", "load_config", "parse_config"), "config.toml_file"),
+    "dump_config": "config.config_dump",
     **dict.fromkeys(
         (
             "ConfigError",
             "ConfigProblem",
             "JobError",
+            "MessageError",
+            "NoEventLoopError",
             "PulseError",
             "SupervisorClosedError",
             "TargetError",
@@ -68,14 +72,14 @@ _HOME = {
             "WorkerExited",
             "WorkersChanged",
         ),
-        "events",
+        "supervision.events",
     ),
-    **dict.fromkeys(("Inspector", "ProcessInfo"), "inspection"),
-    "State": "policy",
+    **dict.fromkeys(("Inspector", "ProcessInfo"), "processes.inspection"),
+    "State": "supervision.policy",
     **dict.fromkeys(("PulseConfig", "RestartPolicy", "WorkerSpec"), "spec"),
-    "Supervisor": "supervisor",
-    "WorkerRecord": "worker_record",
-    **dict.fromkeys(("WorkerStatus", "WorkerStatuses"), "worker_status"),
+    "Supervisor": "supervision.supervisor",
+    "WorkerRecord": "supervision.worker_record",
+    **dict.fromkeys(("WorkerStatus", "WorkerStatuses"), "supervision.worker_status"),
 }
 
 __all__ = [
@@ -89,6 +93,8 @@ __all__ = [
     "JobError",
     "LinesSkipped",
     "LogLine",
+    "MessageError",
+    "NoEventLoopError",
     "ProcessInfo",
     "PulseConfig",
     "PulseError",
@@ -118,4 +124,4 @@ def __getattr__(name: str) -> Any:
     module = _HOME.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"app.core.{module}"), name)
+    return getattr(importlib.import_module(f"pulse_supervisor.core.{module}"), name)

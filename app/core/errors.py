@@ -7,6 +7,8 @@
     ├── UnknownWorkerError   an action named a worker the supervisor does not know
     ├── TargetError          a ``module:callable`` target cannot be imported
     ├── SupervisorClosedError  a command reached a supervisor that was closed
+    ├── MessageError         a message to a worker cannot be sent (does not pickle, too big)
+    ├── NoEventLoopError     a QtSupervisor made with no QApplication, or outside its thread
     └── JobError             a job (``run_in_process``) raised, or ended without its result
 """
 
@@ -64,6 +66,10 @@ class SupervisorClosedError(PulseError, RuntimeError):
     """A command reached a supervisor after `close` or `shutdown` (or after its thread ended)."""
 
 
+class MessageError(PulseError, ValueError):
+    """A message to a worker cannot be sent: it does not pickle, or it is over `MAX_MESSAGE_BYTES` pickled."""
+
+
 class TargetError(PulseError):
     """A ``module:callable`` target is malformed or cannot be imported."""
 
@@ -88,3 +94,10 @@ class JobError(PulseError):
         self.type_name = type_name
         self.traceback = traceback
         self.original = original
+
+
+class NoEventLoopError(PulseError, RuntimeError):
+    """A `QtSupervisor` was made with no QApplication, or outside the application's thread.
+
+    Its signals are delivered by the application's event loop: there, none ever would be.
+    """

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.core.errors import TargetError
+from pulse_supervisor.core.errors import TargetError
 
 DEFAULT_START_SECS = 1.0
 DEFAULT_START_RETRIES = 3

@@ -9,8 +9,8 @@ from typing import Any
 
 from qtpy.QtCore import QObject, QTimer, Signal
 
-from app.qt import gui_gc
-from app.qt.binding import is_deleted
+from pulse_supervisor.qt import gui_gc
+from pulse_supervisor.qt.binding import is_deleted
 
 # Every call until its thread has ended and its result was delivered (GUI thread only). A call
 # has no Qt parent: a parent deleted while the thread emits `done` would free the sender under

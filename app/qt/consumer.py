@@ -7,17 +7,24 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from qtpy.QtCore import QThread, Signal
+from qtpy.QtCore import QThread, Signal, Slot
 
-from app.core.bursts import BurstWatch
-from app.core.channel import DEFAULT_MAX_DELAY
-from app.core.events import ItemBatch, LinesSkipped, LogLine, StateChanged, WorkerExited, merge_batches
-from app.core.log_thinning import LINES_PER_EMIT, count_lines, thin_lines
-from app.qt import gui_gc
+from pulse_supervisor.core.supervision.bursts import BurstWatch
+from pulse_supervisor.core.supervision.events import (
+    ItemBatch,
+    LinesSkipped,
+    LogLine,
+    StateChanged,
+    WorkerExited,
+    merge_batches,
+)
+from pulse_supervisor.core.supervision.log_thinning import LINES_PER_EMIT, count_lines, thin_lines
+from pulse_supervisor.core.wire.channel import DEFAULT_MAX_DELAY
+from pulse_supervisor.qt import gui_gc
 
 if TYPE_CHECKING:
-    from app.core.events import Event
-    from app.core.supervisor import Supervisor
+    from pulse_supervisor.core.supervision.events import Event
+    from pulse_supervisor.core.supervision.supervisor import Supervisor
 
 _URGENT = (StateChanged, WorkerExited)  # rare, and what a click waits to see: never held back a frame
 
@@ -137,6 +144,7 @@ class Consumer(QThread):
             self._holding = False
             self._collector.release()
 
+    @Slot(object)  # a slot of this object: its queued calls are posted here (`QtSupervisor.close` sends them)
     def _deliver(self, events: list[Event]) -> None:
         """Take a batch (GUI thread): ack it, hand it to the slots, then collect cycles if due."""
         self._taken()

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from qtpy.QtCore import QObject, Signal
 
-from app.core.events import ItemBatch
-from app.core.item_forms import NeedsImport
-from app.core.pickled_items import load_batch
+from pulse_supervisor.core.supervision.events import ItemBatch
+from pulse_supervisor.core.supervision.pickled_items import load_batch
+from pulse_supervisor.core.wire.item_forms import NeedsImport
 
 if TYPE_CHECKING:
-    from app.core.events import Event
+    from pulse_supervisor.core.supervision.events import Event
 
 
 class ItemLoader(QObject):

@@ -10,13 +10,13 @@ from typing import Any, TypeVar
 
 from qtpy.QtCore import QCoreApplication, QObject, Signal
 
-from app.core.errors import JobError
-from app.core.job_runner import JOB_FUNCTION_ATTR, RAISED, RETURNED, YIELDED
-from app.core.policy import State
-from app.core.producer_shapes import shape_of
-from app.core.spec import DEFAULT_STOP_TIMEOUT, RestartPolicy, WorkerSpec
-from app.core.target_probe import target_of
-from app.qt.qt_supervisor import QtSupervisor
+from pulse_supervisor.core.config.target_probe import target_of
+from pulse_supervisor.core.errors import JobError
+from pulse_supervisor.core.spec import DEFAULT_STOP_TIMEOUT, RestartPolicy, WorkerSpec
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.core.worker.job_runner import JOB_FUNCTION_ATTR, RAISED, RETURNED, YIELDED
+from pulse_supervisor.core.worker.producer_shapes import shape_of
+from pulse_supervisor.qt.qt_supervisor import QtSupervisor
 
 F = TypeVar("F", bound=Callable[..., Any])
 _job_numbers = itertools.count(1)
@@ -207,13 +207,17 @@ def run_in_process(
     if not (isinstance(_stop_timeout, (int, float)) and _stop_timeout > 0):
         raise JobError(f"_stop_timeout must be a number of seconds above 0, not {_stop_timeout!r}")
     if isinstance(fn, str):
-        target, runner = fn, "app.core.job_runner:run_job"
+        target, runner = fn, "pulse_supervisor.core.worker.job_runner:run_job"
     else:
         target, reason = target_of(fn)
         if reason:
             raise JobError(reason)
         is_async = shape_of(fn) in ("async", "async generator")
-        runner = "app.core.job_runner:run_async_job" if is_async else "app.core.job_runner:run_job"
+        runner = (
+            "pulse_supervisor.core.worker.job_runner:run_async_job"
+            if is_async
+            else "pulse_supervisor.core.worker.job_runner:run_job"
+        )
     jobs = _jobs()
     job = jobs.start(target, runner, args, kwargs, _stop_timeout)
     for signal_name, slot in (_connect or {}).items():

@@ -7,26 +7,28 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QCoreApplication, QObject, Signal
+from qtpy.QtCore import QCoreApplication, QEvent, QObject, QThread
 
-from app.core.errors import ConfigError, ConfigProblem, SupervisorClosedError, UnknownWorkerError
-from app.core.events import ItemBatch, LinesSkipped, LogLine, StackDump, StartFailed, StateChanged, WorkerExited
-from app.core.inspection import Inspector, ProcessInfo
-from app.core.policy import State
-from app.core.spec import PulseConfig
-from app.core.spec_checks import spec_from_call
-from app.core.supervisor import Supervisor
-from app.core.worker_status import WorkerStatus, WorkerStatuses
-from app.qt.binding import is_connected
-from app.qt.consumer import Consumer, stop_and_join
-from app.qt.item_loader import ItemLoader
+from pulse_supervisor.core.config.spec_checks import spec_from_call
+from pulse_supervisor.core.errors import (
+    ConfigError,
+    ConfigProblem,
+    NoEventLoopError,
+)
+from pulse_supervisor.core.processes.inspection import Inspector, ProcessInfo
+from pulse_supervisor.core.spec import PulseConfig
+from pulse_supervisor.core.supervision.supervisor import Supervisor
+from pulse_supervisor.core.supervision.worker_status import WorkerStatuses
+from pulse_supervisor.qt.consumer import Consumer, stop_and_join
+from pulse_supervisor.qt.item_loader import ItemLoader
+from pulse_supervisor.qt.supervisor_view import SupervisorView
 
 if TYPE_CHECKING:
-    from app.core.events import Event
-    from app.core.spec import WorkerSpec
+    from pulse_supervisor.core.spec import WorkerSpec
+    from pulse_supervisor.core.supervision.events import Event
 
 
-class QtSupervisor(QObject):
+class QtSupervisor(SupervisorView):
     """Run Python callables in their own processes; get their items and states as Qt signals.
 
     The library face of Pulse for your own window: the `Supervisor` (processes, channels,
@@ -55,31 +57,7 @@ class QtSupervisor(QObject):
     parent : QObject, optional
         Usually your window.
 
-    Signals
-    -------
-    items(str, list)
-        A worker's new items, in order: at most one emission per worker per frame (~60 a second).
-    newest(str, object)
-        The newest of those items: connect it to a status bar or a label.
-    state_changed(str, object)
-        The worker entered a `State` (STARTING, RUNNING, STOPPING, STOPPED, BACKOFF, ...).
-    exited(str, object, object)
-        The worker's process ended: exit code (None if a signal killed it) and signal number.
-    start_failed(str, str)
-        A start of the worker failed before its process ran, and why (e.g. too many open
-        files: the counts); its state goes on as after a failed run (BACKOFF, FATAL, EXITED).
-    log_line(str, str, str)
-        A line the worker printed or logged, or a whole traceback: worker, level, text. In a
-        flood (more than a few hundred lines a frame) each worker's newest lines come, and for
-        the rest one WARNING, "N lines not shown; all are in the log file" (`LinesSkipped`).
-    stack(str, str)
-        The worker's live Python stack, all threads, in answer to `request_stack`.
-    events(list)
-        Every event as the core reports it (`ItemBatch`, `StateChanged`, ...), in order.
-    errored(object)
-        The consumer thread hit an internal error (the exception); it has stopped.
-    finished()
-        Every worker is stopped and the thread has ended (after `shutdown` or `close`).
+    Signals, and the statuses they fold into: see `SupervisorView`.
 
     Closing: call `shutdown` (returns at once; `finished` follows) or `close` (blocks until the
     workers have stopped, at most their ``stop_timeout``), e.g. in your window's ``closeEvent``
@@ -87,17 +65,6 @@ class QtSupervisor(QObject):
     `close` runs when the application quits. Workers die with your process in any case, even on
     SIGKILL.
     """
-
-    items = Signal(str, list)
-    newest = Signal(str, object)
-    state_changed = Signal(str, object)
-    exited = Signal(str, object, object)
-    start_failed = Signal(str, str)
-    log_line = Signal(str, str, str)
-    stack = Signal(str, str)
-    events = Signal(list)
-    errored = Signal(object)
-    finished = Signal()
 
     def __init__(
         self,
@@ -109,6 +76,7 @@ class QtSupervisor(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        _check_gui_thread()  # before any process starts
         config = config if config is not None else PulseConfig()
         self._loader = ItemLoader(self._dispatch, self) if objects else None
         self.supervisor = Supervisor(config, log_dir=log_dir, objects=objects)
@@ -259,30 +227,6 @@ class QtSupervisor(QObject):
         """
         return self.supervisor.remote_facts(name)
 
-    def names(self) -> list[str]:
-        """Return the workers' names, in the order they were configured or added."""
-        return self._statuses.names()
-
-    def state(self, name: str) -> State:
-        """Return the state of ``name`` as last signalled (`state_changed`)."""
-        return self.status(name).state
-
-    def status(self, name: str) -> WorkerStatus:
-        """Return what the events have said about ``name``: state, pid, exit, counts (kept current, read-only)."""
-        status = self._statuses.get(name)
-        if status is None:
-            raise UnknownWorkerError(name)
-        return status
-
-    @property
-    def statuses(self) -> WorkerStatuses:
-        """Every worker's `WorkerStatus`, in config order, updated before each batch is signalled (read-only)."""
-        return self._statuses
-
-    def spec(self, name: str) -> WorkerSpec:
-        """Return the spec ``name`` runs (or will run at its next start, after a change)."""
-        return self.status(name).spec
-
     def config(self) -> PulseConfig:
         """Return the workers as they stand now, in order, as a config (e.g. to save with `dump_config`)."""
         # With the [pulse] table it was given (its backend too: saved, then reloaded, nothing moves).
@@ -321,6 +265,9 @@ class QtSupervisor(QObject):
         """
         self._closed = True
         graceful = stop_and_join(self.consumer, self.supervisor, timeout)
+        # The thread's last batches wait in the event queue (queued to the consumer's `_deliver`):
+        # folded now, so `state` and `status` say STOPPED when this returns, signalled before it does.
+        QCoreApplication.sendPostedEvents(self.consumer, QEvent.Type.MetaCall)
         if self._loader is not None:
             self._loader.flush()  # a load still importing: its worker's final events now, not never
         self._emit_finished()
@@ -328,50 +275,11 @@ class QtSupervisor(QObject):
 
     # --- internals -------------------------------------------------------------------------------
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise SupervisorClosedError("this QtSupervisor is closed: it takes no more commands")
-
     def _on_events(self, events: list[Event]) -> None:
         if self._loader is not None:
             self._loader.take(events)  # the app's own classes loaded first; it calls _dispatch
         else:
             self._dispatch(events)
-
-    def _dispatch(self, events: list[Event]) -> None:
-        self._statuses.fold(events)  # first: every slot below reads statuses already current
-        # Only the signals someone listens to are emitted: an app on `events` alone (the window)
-        # pays no per-worker emissions (asked per batch: a slot connected later is served).
-        if is_connected(self, self.events):
-            self.events.emit(events)
-        items, newest = is_connected(self, self.items), is_connected(self, self.newest)
-        states, exits = is_connected(self, self.state_changed), is_connected(self, self.exited)
-        failures = is_connected(self, self.start_failed)
-        lines, stacks = is_connected(self, self.log_line), is_connected(self, self.stack)
-        for ev in events:
-            if type(ev) is ItemBatch:
-                if ev.items:
-                    if items:
-                        self.items.emit(ev.worker, ev.items)
-                    if newest:
-                        self.newest.emit(ev.worker, ev.items[-1])
-            elif type(ev) is StateChanged:
-                if states:
-                    self.state_changed.emit(ev.worker, ev.state)
-            elif type(ev) is WorkerExited:
-                if exits:
-                    self.exited.emit(ev.worker, ev.exitcode, ev.signal)
-            elif type(ev) is StartFailed:
-                if failures:
-                    self.start_failed.emit(ev.worker, ev.reason)
-            elif type(ev) is LogLine:
-                if lines:
-                    self.log_line.emit(ev.worker, ev.level, ev.line)
-            elif type(ev) is LinesSkipped:
-                if lines:
-                    self.log_line.emit(ev.worker, "WARNING", ev.message)
-            elif type(ev) is StackDump and stacks:
-                self.stack.emit(ev.worker, ev.text)
 
     def _on_consumer_finished(self) -> None:
         self._closed = True  # the thread ended (shut down, or an internal error): nothing runs commands now
@@ -387,3 +295,18 @@ class QtSupervisor(QObject):
         if self._app is not None:
             self._app.aboutToQuit.disconnect(self.close)
         self.finished.emit()
+
+
+def _check_gui_thread() -> None:
+    """Raise unless a QApplication exists and this is its thread: signals would never be delivered."""
+    app = QCoreApplication.instance()
+    if app is None:
+        raise NoEventLoopError(
+            "QtSupervisor needs a QApplication (or QCoreApplication) created first: "
+            "its signals are delivered by the application's event loop"
+        )
+    if QThread.currentThread() is not app.thread():
+        raise NoEventLoopError(
+            "QtSupervisor must be created in the GUI thread (the QApplication's): in another thread "
+            "its signals would wait for an event loop that never runs; use `Supervisor` there instead"
+        )

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.events import LogLine, StackDump, StateChanged, WorkerExited
-from app.core.policy import State
+from pulse_supervisor.core.supervision.events import LogLine, StackDump, StateChanged, WorkerExited
+from pulse_supervisor.core.supervision.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec, states_of, wait_ended
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ def exits_of(events, name):
 
 
 def test_a_stop_is_lossless_and_counts_are_exact(make_supervisor, backend):
-    sup = make_supervisor(config(spec("c", "app.producers:counter"), backend=backend))
+    sup = make_supervisor(config(spec("c", "pulse_supervisor.producers:counter"), backend=backend))
     sup.start("c")
     events = poll_until(sup, lambda evs: reached("c", State.RUNNING)(evs) and len(items_of(evs, "c")) >= 20_000, 60.0)
     sup.stop("c")
@@ -61,9 +61,9 @@ def test_fast_failures_back_off_then_give_up(make_supervisor, backend):
 
 def test_a_remote_run_counts_start_secs_from_its_real_start_on_its_node():
     """Making an agent can take seconds: counted from the launch, a crash at import would look RUNNING."""
-    from app.core.supervisor import Supervisor
+    from pulse_supervisor.core.supervision.supervisor import Supervisor
 
-    sup = Supervisor(config(spec("w", "app.producers:clock", start_secs=1.0)), clock=lambda: 0.0)
+    sup = Supervisor(config(spec("w", "pulse_supervisor.producers:clock", start_secs=1.0)), clock=lambda: 0.0)
     try:
         rec = sup.record("w")
         rec.runtime = dataclasses.replace(rec.runtime, state=State.STARTING, deadline=101.0, started_at=100.0)
@@ -82,11 +82,12 @@ def test_a_remote_run_counts_start_secs_from_its_real_start_on_its_node():
 
 
 def test_output_logs_and_a_crash_traceback_arrive(make_supervisor, backend):
-    sup = make_supervisor(config(spec("c", "app.producers:crashy", kwargs={"after": 0.3, "message": "boom"}),
+    sup = make_supervisor(config(spec("c", "pulse_supervisor.producers:crashy",
+                                 kwargs={"after": 0.3, "message": "boom"}),
                                  backend=backend))  # fmt: skip
     sup.start("c")
     events = poll_until(sup, lambda evs: bool(exits_of(evs, "c")), timeout=60.0)
-    sup2 = make_supervisor(config(spec("t", "app.producers:chatty", kwargs={"interval": 0.05, "count": 5}),
+    sup2 = make_supervisor(config(spec("t", "pulse_supervisor.producers:chatty", kwargs={"interval": 0.05, "count": 5}),
                                   backend=backend))  # fmt: skip
     sup2.start("t")
     talk = poll_until(sup2, lambda evs: bool(exits_of(evs, "t")), timeout=60.0)
@@ -100,7 +101,7 @@ def test_output_logs_and_a_crash_traceback_arrive(make_supervisor, backend):
 
 
 def test_a_stack_dump_shows_where_the_producer_is(make_supervisor, backend):
-    sup = make_supervisor(config(spec("s", "app.producers:stubborn"), backend=backend))
+    sup = make_supervisor(config(spec("s", "pulse_supervisor.producers:stubborn"), backend=backend))
     sup.start("s")
     poll_until(sup, lambda evs: bool(items_of(evs, "s")), timeout=60.0)
     sup.request_stack("s")
@@ -111,7 +112,7 @@ def test_a_stack_dump_shows_where_the_producer_is(make_supervisor, backend):
 
 
 def test_a_restart_starts_a_new_run_and_killing_one_worker_leaves_the_other(make_supervisor, backend):
-    clocks = [spec(name, "app.producers:clock", kwargs={"interval": 0.02}) for name in "ab"]
+    clocks = [spec(name, "pulse_supervisor.producers:clock", kwargs={"interval": 0.02}) for name in "ab"]
     sup = make_supervisor(config(*clocks, backend=backend))
     sup.start("a")
     sup.start("b")
@@ -129,9 +130,9 @@ def test_a_restart_starts_a_new_run_and_killing_one_worker_leaves_the_other(make
 
 ORPHAN_SCRIPT = """
 import sys, time
-from app.core.supervisor import Supervisor
+from pulse_supervisor.core.supervision.supervisor import Supervisor
 from tests.helpers import config, spec
-from app.core.spec import PulseConfig
+from pulse_supervisor.core.spec import PulseConfig
 sup = Supervisor(PulseConfig((spec("fam", "tests.workers:family", kwargs={"path": sys.argv[1]}),),
                              backend="ray", ray_address=sys.argv[2]))
 sup.start("fam")
@@ -161,10 +162,10 @@ def test_a_sigkilled_supervisor_leaves_nothing_running_on_the_cluster(ray_head, 
     "field", ["num_cpus = 1", "resources = { gpu = 1 }", 'runtime_env = { env_vars = { A = "1" } }']
 )
 def test_ray_only_fields_on_a_local_worker_are_a_config_error(field):
-    from app.core.config import parse_config
-    from app.core.errors import ConfigError
+    from pulse_supervisor.core.config.toml_file import parse_config
+    from pulse_supervisor.core.errors import ConfigError
 
-    text = f'[[worker]]\nname = "w"\ntarget = "app.producers:clock"\n{field}\n'
+    text = f'[[worker]]\nname = "w"\ntarget = "pulse_supervisor.producers:clock"\n{field}\n'
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "cluster.toml")
     key = field.split(" ")[0]
@@ -176,7 +177,9 @@ def test_ray_only_fields_on_a_local_worker_are_a_config_error(field):
 def test_a_run_says_where_it_is_and_a_remote_one_brings_its_process_facts(make_supervisor, backend):
     import socket
 
-    sup = make_supervisor(config(spec("c", "app.producers:clock", kwargs={"interval": 0.05}), backend=backend))
+    sup = make_supervisor(
+        config(spec("c", "pulse_supervisor.producers:clock", kwargs={"interval": 0.05}), backend=backend)
+    )
     sup.start("c")
     events = poll_until(sup, reached("c", State.RUNNING), timeout=60.0)
     (running,) = [e for e in events if isinstance(e, StateChanged) and e.state is State.RUNNING]
@@ -193,7 +196,8 @@ def test_a_run_says_where_it_is_and_a_remote_one_brings_its_process_facts(make_s
 def test_a_dead_agent_is_a_crash_and_the_restart_gets_a_new_one(make_supervisor, ray_head):
     import psutil
 
-    sup = make_supervisor(config(spec("c", "app.producers:clock", restart="on-failure", kwargs={"interval": 0.05},
+    sup = make_supervisor(config(spec("c", "pulse_supervisor.producers:clock", restart="on-failure",
+                                 kwargs={"interval": 0.05},
                                       backoff_initial=0.1), backend="ray"))  # fmt: skip
     sup.start("c")
     poll_until(sup, lambda evs: reached("c", State.RUNNING)(evs) and bool(items_of(evs, "c")), timeout=60.0)
@@ -213,15 +217,15 @@ def test_a_dead_agent_is_a_crash_and_the_restart_gets_a_new_one(make_supervisor,
 def test_an_unreachable_cluster_is_a_config_error_naming_the_address(tmp_path):
     import socket
 
-    from app.core.config import load_config
-    from app.core.errors import ConfigError
+    from pulse_supervisor.core.config.toml_file import load_config
+    from pulse_supervisor.core.errors import ConfigError
 
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     path = tmp_path / "cluster.toml"
     path.write_text(f'[pulse]\nbackend = "ray"\nray_address = "127.0.0.1:{port}"\n\n'
-                    '[[worker]]\nname = "w"\ntarget = "app.producers:clock"\n')  # fmt: skip
+                    '[[worker]]\nname = "w"\ntarget = "pulse_supervisor.producers:clock"\n')  # fmt: skip
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     (line,) = str(caught.value).splitlines()
@@ -231,11 +235,11 @@ def test_an_unreachable_cluster_is_a_config_error_naming_the_address(tmp_path):
 
 UNREACHABLE_SCRIPT = """
 import dataclasses, sys
-from app.core.events import LogLine
-from app.core.policy import State
-from app.core.supervisor import Supervisor
+from pulse_supervisor.core.supervision.events import LogLine
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.core.supervision.supervisor import Supervisor
 from tests.helpers import config, poll_until, reached, spec
-cfg = config(spec("w", "app.producers:clock", restart="on-failure", start_retries=1, backoff_initial=0.05))
+cfg = config(spec("w", "pulse_supervisor.producers:clock", restart="on-failure", start_retries=1, backoff_initial=0.05))
 sup = Supervisor(dataclasses.replace(cfg, backend="ray", ray_address=sys.argv[1]))
 try:
     sup.start("w")
@@ -282,8 +286,8 @@ def test_a_remote_run_is_inspected_on_its_node(make_supervisor, ray_head):
 def test_the_cluster_example_is_valid_and_ray_client_addresses_are_accepted():
     import socket
 
-    from app.core.config import load_config, parse_config
-    from app.core.errors import ConfigError
+    from pulse_supervisor.core.config.toml_file import load_config, parse_config
+    from pulse_supervisor.core.errors import ConfigError
 
     cfg = load_config(ROOT / "examples" / "cluster.toml")
     assert [cfg.backend_of(w) for w in cfg.workers] == ["ray", "ray", "ray", "local"]
@@ -299,7 +303,7 @@ def test_the_cluster_example_is_valid_and_ray_client_addresses_are_accepted():
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     text = f'[pulse]\nbackend = "ray"\nray_address = "ray://127.0.0.1:{port}"\n'
-    text += '[[worker]]\nname = "w"\ntarget = "app.producers:clock"\n'
+    text += '[[worker]]\nname = "w"\ntarget = "pulse_supervisor.producers:clock"\n'
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "c.toml")
     reason = f"c.toml:3: pulse.ray_address: cannot reach a Ray cluster at ray://127.0.0.1:{port}: "
@@ -308,10 +312,12 @@ def test_the_cluster_example_is_valid_and_ray_client_addresses_are_accepted():
 
 def test_an_agent_the_cluster_cannot_place_is_noted_and_a_kill_still_ends_the_run(make_supervisor, ray_head,
                                                                                    monkeypatch):  # fmt: skip
-    from app.core import ray_launcher
+    from pulse_supervisor.core.backends.ray import launcher as ray_launcher
 
     monkeypatch.setattr(ray_launcher, "PLACEMENT_NOTE_AFTER", 1.0)
-    sup = make_supervisor(config(spec("w", "app.producers:clock", resources={"no-such-node": 1}), backend="ray"))
+    sup = make_supervisor(
+        config(spec("w", "pulse_supervisor.producers:clock", resources={"no-such-node": 1}), backend="ray")
+    )
     sup.start("w")
     events = poll_until(sup, lambda evs: any(isinstance(e, LogLine) for e in evs), timeout=30.0)
     (note,) = [e.line for e in events if isinstance(e, LogLine)][:1]
@@ -323,10 +329,11 @@ def test_an_agent_the_cluster_cannot_place_is_noted_and_a_kill_still_ends_the_ru
 
 OWN_HEAD_SCRIPT = """
 import psutil
-from app.core.config import parse_config
-from app.core.supervisor import Supervisor
+from pulse_supervisor.core.config.toml_file import parse_config
+from pulse_supervisor.core.supervision.supervisor import Supervisor
 from tests.helpers import items_of, poll_until, spec
-cfg = parse_config('[pulse]\\nbackend = "ray"\\n[[worker]]\\nname = "c"\\ntarget = "app.producers:clock"\\n'
+cfg = parse_config('[pulse]\\nbackend = "ray"\\n[[worker]]\\nname = "c"\\n'
+    'target = "pulse_supervisor.producers:clock"\\n'
                    'kwargs = { interval = 0.05 }\\n')
 sup = Supervisor(cfg)
 try:
@@ -336,7 +343,7 @@ try:
     # once that run is over, another worker still gets an agent, which the head's GCS must make.
     sup.stop("c")
     poll_until(sup, lambda evs: sup.all_stopped(), timeout=30.0)
-    sup.add_spec(spec("d", "app.producers:clock", kwargs={"interval": 0.05}))
+    sup.add_spec(spec("d", "pulse_supervisor.producers:clock", kwargs={"interval": 0.05}))
     sup.start("d")
     poll_until(sup, lambda evs: bool(items_of(evs, "d")), timeout=30.0)
     # The head, its agent, the run; not Ray's dashboard and runtime-env agents, which may be
@@ -382,7 +389,7 @@ def feed():
 def test_local_working_dir_and_py_modules_ship_the_target_and_only_an_edit_ships_anew(make_supervisor, ray_head,
                                                                                     tmp_path):  # fmt: skip
     """The targets exist only in tmp_path: the agents import them from what Pulse uploaded."""
-    from app.core.config import load_config
+    from pulse_supervisor.core.config.toml_file import load_config
 
     (tmp_path / "wd").mkdir()
     (tmp_path / "wd" / "pulse_wd_feed.py").write_text(VERSIONED.format(version="wd 1"))
@@ -417,8 +424,8 @@ def test_a_local_path_that_cannot_ship_fails_the_run_with_a_note(make_supervisor
     (tmp_path / "big").mkdir()
     (tmp_path / "big" / "data.bin").write_bytes(os.urandom(8192))  # random: it does not zip smaller
     gone, big = str(tmp_path / "gone"), str(tmp_path / "big")
-    sup = make_supervisor(config(spec("gone", "app.producers:clock", runtime_env={"working_dir": gone}),
-                                 spec("big", "app.producers:clock", runtime_env={"py_modules": [big]}),
+    sup = make_supervisor(config(spec("gone", "pulse_supervisor.producers:clock", runtime_env={"working_dir": gone}),
+                                 spec("big", "pulse_supervisor.producers:clock", runtime_env={"py_modules": [big]}),
                                  backend="ray"))  # fmt: skip
     sup.start("gone")
     sup.start("big")

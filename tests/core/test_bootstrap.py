@@ -8,9 +8,10 @@ import sys
 import threading
 from multiprocessing import Pipe
 
-from app.core import bootstrap, channel, producer_shapes, stop_points, stopping
-from app.core.bootstrap import WorkerContext
-from app.core.stop_points import interruptible
+from pulse_supervisor.core.wire import channel
+from pulse_supervisor.core.worker import bootstrap, producer_shapes, stop_points, stopping
+from pulse_supervisor.core.worker.context import WorkerContext
+from pulse_supervisor.core.worker.stop_points import interruptible
 
 OWN = bootstrap.__file__
 DRIVER = producer_shapes.__file__  # what calls a generator producer

@@ -10,12 +10,12 @@ import textwrap
 
 import pytest
 
-from app.core import channel, item_pickler
-from app.core.events import ItemBatch, LogLine, WorkerExited
-from app.core.item_forms import Pickled, StandIn, allowed_global, plain
-from app.core.pickled_items import load_batch
-from app.core.tolerant_unpickle import load_message
-from app.core.worker_record import WorkerRecord
+from pulse_supervisor.core.supervision.events import ItemBatch, LogLine, WorkerExited
+from pulse_supervisor.core.supervision.pickled_items import load_batch
+from pulse_supervisor.core.supervision.tolerant_unpickle import load_message
+from pulse_supervisor.core.supervision.worker_record import WorkerRecord
+from pulse_supervisor.core.wire import channel, item_pickler
+from pulse_supervisor.core.wire.item_forms import Pickled, StandIn, allowed_global, plain
 from tests.helpers import config, items_of, poll_until, spec
 from tests.test_readme import ROOT
 
@@ -54,7 +54,8 @@ def test_a_workers_own_classes_arrive_as_stand_ins_and_their_module_is_never_imp
 def test_a_frame_whose_loading_would_call_sys_exit_loses_that_item_only(make_supervisor):
     sup = make_supervisor(
         config(
-            spec("foreign", "tests.workers:foreign_frame"), spec("other", "app.producers:counter", kwargs={"count": 5})
+            spec("foreign", "tests.workers:foreign_frame"),
+            spec("other", "pulse_supervisor.producers:counter", kwargs={"count": 5}),
         )
     )
     sup.start("foreign")
@@ -125,14 +126,14 @@ def _raise_keyboard_interrupt():
 
 @pytest.mark.parametrize("raised", [SystemExit("x"), KeyboardInterrupt(), GeneratorExit(), RecursionError("deep")])
 def test_any_base_exception_from_loading_a_frame_is_that_frames_failure(monkeypatch, raised):
-    import app.core.worker_record as worker_record
+    import pulse_supervisor.core.supervision.worker_record as worker_record
 
     def load(data):
         raise raised
 
     monkeypatch.setattr(worker_record, "load_message", load)
     monkeypatch.setattr(worker_record, "loads_tolerant", load)
-    rec = WorkerRecord(spec("w", "app.producers:counter"))
+    rec = WorkerRecord(spec("w", "pulse_supervisor.producers:counter"))
     events = list(rec._messages([b"frame one", b"frame two"]))
     assert [type(msg) for msg, _ in events] == [LogLine, LogLine]
     assert all(type(raised).__name__ in msg.line for msg, _ in events)

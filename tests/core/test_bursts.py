@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.bursts import HOLD_MARGIN_S, MAX_HOLD_S, WINDOW_S, BurstWatch
-from app.core.events import ItemBatch
+from pulse_supervisor.core.supervision.bursts import HOLD_MARGIN_S, MAX_HOLD_S, WINDOW_S, BurstWatch
+from pulse_supervisor.core.supervision.events import ItemBatch
 
 
 def sent(worker: str, at: float) -> ItemBatch:

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from app.core import channel
-from app.core.channel import ChannelWriter
-from app.core.item_forms import StandIn
+from pulse_supervisor.core.wire import channel
+from pulse_supervisor.core.wire.channel import ChannelWriter
+from pulse_supervisor.core.wire.item_forms import StandIn
 
 
 class FakeConnection:
@@ -124,7 +124,7 @@ def test_a_big_frame_is_a_view_of_the_buffer_and_loads_whole_while_the_frames_af
     """A 100 MB item was copied three times in one go each, holding the GIL the GUI thread waits for."""
     import multiprocessing
 
-    from app.core.tolerant_unpickle import load_message
+    from pulse_supervisor.core.supervision.tolerant_unpickle import load_message
 
     r, w = multiprocessing.Pipe(duplex=False)
     big = bytes(range(256)) * (3 * channel.BIG_FRAME // 256)  # three frames' worth of the threshold
@@ -145,7 +145,7 @@ def test_a_big_frame_is_a_view_of_the_buffer_and_loads_whole_while_the_frames_af
 
 
 def test_a_view_is_read_as_the_unpickler_asks_in_every_protocol():
-    from app.core.tolerant_unpickle import load_message
+    from pulse_supervisor.core.supervision.tolerant_unpickle import load_message
 
     for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
         # Before protocol 3, bytes pickle through a function Pulse's process does not load.

@@ -1,4 +1,4 @@
-"""Tests for app.core.config: parsing, validation with line numbers, dumping, describing."""
+"""Tests for pulse_supervisor.core.config.toml_file: parsing, validation with line numbers, dumping, describing."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import textwrap
 
 import pytest
 
-from app.core import config as config_mod
-from app.core.config import describe_worker, load_config, parse_config
-from app.core.config_dump import dump_config
-from app.core.config_locator import TomlLocator
-from app.core.errors import ConfigError, ConfigProblem
-from app.core.spec import DEFAULT_START_METHOD, PulseConfig, RestartPolicy, WorkerSpec
-from app.core.spec_checks import spec_from_call
+from pulse_supervisor.core.config import toml_file as config_mod
+from pulse_supervisor.core.config.config_dump import dump_config
+from pulse_supervisor.core.config.config_locator import TomlLocator
+from pulse_supervisor.core.config.spec_checks import spec_from_call
+from pulse_supervisor.core.config.toml_file import describe_worker, load_config, parse_config
+from pulse_supervisor.core.errors import ConfigError, ConfigProblem
+from pulse_supervisor.core.spec import DEFAULT_START_METHOD, PulseConfig, RestartPolicy, WorkerSpec
 
 FULL = """\
 # A full config.
@@ -40,7 +40,7 @@ flap_window = 9.5
 
 [[worker]]
 name = "second"
-target = "app.producers:counter"
+target = "pulse_supervisor.producers:counter"
 """
 
 
@@ -475,29 +475,31 @@ def test_dump_round_trips_full_config() -> None:
 
 
 def test_nice_defaults_to_zero_and_round_trips() -> None:
-    cfg = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\nnice = 7\n')
+    cfg = parse_config('[[worker]]\nname = "a"\ntarget = "pulse_supervisor.producers:clock"\nnice = 7\n')
     assert cfg.workers[0].nice == 7
     text = dump_config(cfg)
     assert "nice = 7" in text and parse_config(text) == cfg
-    plain = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\n')
+    plain = parse_config('[[worker]]\nname = "a"\ntarget = "pulse_supervisor.producers:clock"\n')
     assert plain.workers[0].nice == 0 and "nice" not in dump_config(plain)
 
 
 def test_sched_defaults_to_normal_and_round_trips() -> None:
-    cfg = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\nsched = "idle"\n')
+    cfg = parse_config('[[worker]]\nname = "a"\ntarget = "pulse_supervisor.producers:clock"\nsched = "idle"\n')
     assert cfg.workers[0].sched == "idle"
     text = dump_config(cfg)
     assert 'sched = "idle"' in text and parse_config(text) == cfg
-    plain = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\n')
+    plain = parse_config('[[worker]]\nname = "a"\ntarget = "pulse_supervisor.producers:clock"\n')
     assert plain.workers[0].sched == "normal" and "sched" not in dump_config(plain)
 
 
 def test_argv_is_a_list_of_strings_and_round_trips() -> None:
-    cfg = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\nargv = ["--symbol", "EUR USD", ""]\n')
+    cfg = parse_config(
+        '[[worker]]\nname = "a"\ntarget = "pulse_supervisor.producers:clock"\nargv = ["--symbol", "EUR USD", ""]\n'
+    )
     assert cfg.workers[0].argv == ("--symbol", "EUR USD", "")  # a tuple: the spec is immutable
     text = dump_config(cfg)
     assert 'argv = ["--symbol", "EUR USD", ""]' in text and parse_config(text) == cfg
-    plain = parse_config('[[worker]]\nname = "a"\ntarget = "app.producers:clock"\n')
+    plain = parse_config('[[worker]]\nname = "a"\ntarget = "pulse_supervisor.producers:clock"\n')
     assert plain.workers[0].argv == () and "argv" not in dump_config(plain)
     assert "argv=['--symbol', 'EUR USD', '']" in describe_worker(cfg.workers[0])  # what --check prints
 
@@ -511,7 +513,7 @@ def test_argv_is_a_list_of_strings_and_round_trips() -> None:
     ],
 )
 def test_a_bad_argv_is_named_with_its_line(value: str, reason: str) -> None:
-    text = f'[[worker]]\nname = "a"\ntarget = "app.producers:clock"\nargv = {value}\n'
+    text = f'[[worker]]\nname = "a"\ntarget = "pulse_supervisor.producers:clock"\nargv = {value}\n'
     assert one_problem(text) == (4, 'worker "a".argv', reason)
 
 
@@ -535,7 +537,7 @@ def test_dump_round_trips_tricky_strings_and_values() -> None:
     cfg = PulseConfig(
         workers=(
             WorkerSpec(name=TRICKY[0], target="tests.workers:accepts_anything", kwargs=kwargs, stop_timeout=7),
-            WorkerSpec(name=TRICKY[2], target="app.producers:counter", restart=RestartPolicy.NEVER),
+            WorkerSpec(name=TRICKY[2], target="pulse_supervisor.producers:counter", restart=RestartPolicy.NEVER),
         ),
         start_method="spawn" if DEFAULT_START_METHOD != "spawn" else "fork",
     )
@@ -561,9 +563,9 @@ def test_dump_then_load_from_file(tmp_path) -> None:
 
 
 def test_describe_worker() -> None:
-    spec = WorkerSpec(name="clock", target="app.producers:clock", kwargs={"interval": 1.0})
+    spec = WorkerSpec(name="clock", target="pulse_supervisor.producers:clock", kwargs={"interval": 1.0})
     assert describe_worker(spec) == (
-        "clock  app.producers:clock  kwargs={'interval': 1.0}  restart=on-failure autostart=yes"
+        "clock  pulse_supervisor.producers:clock  kwargs={'interval': 1.0}  restart=on-failure autostart=yes"
     )
     quiet = WorkerSpec(name="q", target="m:f", autostart=False, restart=RestartPolicy.NEVER)
     assert describe_worker(quiet) == "q  m:f  restart=never autostart=no"
@@ -571,7 +573,7 @@ def test_describe_worker() -> None:
 
 @pytest.mark.parametrize("field", ["start_secs", "stop_timeout", "backoff_max", "flap_window"])
 def test_durations_past_what_timers_take_are_refused(field):
-    text = f'[[worker]]\nname = "w"\ntarget = "app.producers:counter"\n{field} = 1e8\n'
+    text = f'[[worker]]\nname = "w"\ntarget = "pulse_supervisor.producers:counter"\n{field} = 1e8\n'
     with pytest.raises(ConfigError) as info:
         parse_config(text, "big.toml")
     (problem,) = info.value.problems
@@ -626,7 +628,7 @@ def test_a_name_with_a_control_character_is_refused_at_its_line(toml_name, posit
 @pytest.mark.parametrize(("name", "what"), [("a\x00b", "a control character"), ("a\udcffb", "a lone surrogate")])
 def test_a_name_setproctitle_would_refuse_is_refused_in_code_too(name, what):
     with pytest.raises(ConfigError) as info:
-        spec_from_call(f"QtSupervisor.add({name!r})", name, "app.producers:counter", None, {})
+        spec_from_call(f"QtSupervisor.add({name!r})", name, "pulse_supervisor.producers:counter", None, {})
     (problem,) = info.value.problems
     assert problem.field == "name" and problem.reason.startswith(f"worker name must not contain {what}: character 2")
     assert str(problem).startswith(f"QtSupervisor.add({name!r}): name: ")
@@ -647,12 +649,11 @@ def test_check_timeout_is_checked_in_pulse_and_in_a_worker(assignment, reason):
 
 
 def test_check_timeouts_round_trip() -> None:
-    text = (
-        '[pulse]\ncheck_timeout = 30\n\n[[worker]]\nname = "w"\ntarget = "app.producers:counter"\ncheck_timeout = 2.5\n'
-    )
+    text = '[pulse]\ncheck_timeout = 30\n\n[[worker]]\nname = "w"\n'
+    text += 'target = "pulse_supervisor.producers:counter"\ncheck_timeout = 2.5\n'
     config = parse_config(text)
     assert config.check_timeout == 30.0 and config.workers[0].check_timeout == 2.5
     assert "check_timeout = 30.0" in dump_config(config) and parse_config(dump_config(config)) == config
     assert "check_timeout" not in dump_config(
-        parse_config('[[worker]]\nname = "w"\ntarget = "app.producers:counter"\n')
+        parse_config('[[worker]]\nname = "w"\ntarget = "pulse_supervisor.producers:counter"\n')
     )

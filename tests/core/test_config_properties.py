@@ -7,11 +7,11 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core.config import parse_config
-from app.core.config_dump import dump_config
-from app.core.errors import ConfigError
-from app.core.spec import PulseConfig
-from app.core.spec_checks import SPEC_FIELDS
+from pulse_supervisor.core.config.config_dump import dump_config
+from pulse_supervisor.core.config.spec_checks import SPEC_FIELDS
+from pulse_supervisor.core.config.toml_file import parse_config
+from pulse_supervisor.core.errors import ConfigError
+from pulse_supervisor.core.spec import PulseConfig
 
 PATH = "fuzzed.toml"
 KEYS = st.sampled_from([*SPEC_FIELDS, "colour", "stop_timout", "", "a b", "ü"])
@@ -21,7 +21,9 @@ SCALARS = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
-    st.sampled_from(["app.producers:counter", "tests.workers:accepts_anything", "no.such:thing", "bad target"]),
+    st.sampled_from(
+        ["pulse_supervisor.producers:counter", "tests.workers:accepts_anything", "no.such:thing", "bad target"]
+    ),
     st.just(dt.datetime(2026, 12, 1, 12, 0)),
 )
 VALUES = st.recursive(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from app.core import driver_watch
+from pulse_supervisor.core.backends.ray import driver_watch
 from tests.core.test_headless import LineReader
 from tests.helpers import wait_ended
 
@@ -32,7 +32,7 @@ subprocess.run([sys.executable, "-c", sys.argv[1]])
 """
 WATCHER = """
 import os, time
-from app.core import driver_watch
+from pulse_supervisor.core.backends.ray import driver_watch
 assert driver_watch.end_with(DRIVER, lambda: os._exit(0))
 print(os.getpid(), flush=True)
 time.sleep(60)

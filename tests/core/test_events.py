@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.events import ItemBatch, LogLine, merge_batches
+from pulse_supervisor.core.supervision.events import ItemBatch, LogLine, merge_batches
 
 
 def batch(worker, first, items, lost=0):
@@ -29,7 +29,7 @@ def test_a_gap_or_another_event_of_the_worker_ends_the_run():
 
 
 def test_kept_runs_name_each_run_and_what_was_dropped_before_it():
-    from app.core.events import kept_runs
+    from pulse_supervisor.core.supervision.events import kept_runs
 
     assert kept_runs(5, []) == [(0, 5, 0)]
     assert kept_runs(5, [1, 2]) == [(0, 1, 0), (3, 5, 2)]

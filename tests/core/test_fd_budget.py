@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core import fd_budget
-from app.core.fd_budget import Count, FdBudget
-from app.core.logfiles import LogFiles
-from app.core.policy import State
+from pulse_supervisor.core.supervision import fd_budget
+from pulse_supervisor.core.supervision.fd_budget import Count, FdBudget
+from pulse_supervisor.core.supervision.logfiles import LogFiles
+from pulse_supervisor.core.supervision.policy import State
 from tests.helpers import config, poll_until, reached, spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,9 @@ def _descriptors() -> dict[int, str]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="lists /proc/self/fd")
 def test_a_worker_costs_pulse_four_descriptors(make_supervisor, tmp_path):
     n = 8
-    sup = make_supervisor(config(*[spec(f"w{i}", "app.producers:counter", kwargs={"rate": 5.0}) for i in range(n)]))
+    sup = make_supervisor(
+        config(*[spec(f"w{i}", "pulse_supervisor.producers:counter", kwargs={"rate": 5.0}) for i in range(n)])
+    )
     sup.log_files = LogFiles(tmp_path, max_open=1)  # log files are shared out apart: see LogFiles
     sup.start("w0")
     poll_until(sup, reached("w0", State.RUNNING), timeout=30.0)
@@ -119,16 +121,17 @@ def test_the_notice_comes_once_near_the_limit_and_once_with_room_again(monkeypat
 
 FLEET_SCRIPT = """
 import json, os, sys, time
-from app.core import fd_budget, pulse_forkserver
-from app.core.events import DescriptorsLow, StartFailed, WorkerExited
-from app.core.policy import State
-from app.core.supervisor import Supervisor
+from pulse_supervisor.core.supervision import fd_budget
+from pulse_supervisor.core.worker import pulse_forkserver
+from pulse_supervisor.core.supervision.events import DescriptorsLow, StartFailed, WorkerExited
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.core.supervision.supervisor import Supervisor
 from tests.helpers import config, poll_until, run_until_stopped, spec
 
 n, reserve = int(sys.argv[1]), int(sys.argv[2])
 fd_budget.START_RESERVE = reserve  # 0: no check first, so launches do run out half-way
 names = [f"w{i}" for i in range(n)]
-sup = Supervisor(config(*[spec(name, "app.producers:counter", restart="on-failure", kwargs={"rate": 20.0},
+sup = Supervisor(config(*[spec(name, "pulse_supervisor.producers:counter", restart="on-failure", kwargs={"rate": 20.0},
                                start_retries=1, backoff_initial=0.05, backoff_max=0.05) for name in names]))
 settled = lambda evs: all(sup.record(m).runtime.state in (State.RUNNING, State.FATAL) for m in names)
 try:

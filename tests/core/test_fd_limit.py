@@ -32,7 +32,7 @@ def _low_soft_limit() -> None:
 LIBRARY_SCRIPT = """
 import logging, resource, sys
 logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-from app.core.supervisor import Supervisor
+from pulse_supervisor.core.supervision.supervisor import Supervisor
 from tests.helpers import config, items_of, poll_until, run_until_stopped, spec
 print(list(resource.getrlimit(resource.RLIMIT_NOFILE)))  # before: the limit it was started with
 sup = Supervisor(config(spec("limits", "tests.workers:file_limit")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-from app.core.fd_watch import FdWatch
+from pulse_supervisor.core.supervision.fd_watch import FdWatch
 
 
 def test_reports_the_tokens_of_ready_pipes_only():

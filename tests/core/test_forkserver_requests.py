@@ -10,9 +10,9 @@ from multiprocessing import reduction
 
 import pytest
 
-from app.core import pulse_forkserver
-from app.core.events import StartFailed
-from app.core.policy import State
+from pulse_supervisor.core.supervision.events import StartFailed
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.core.worker import pulse_forkserver
 from tests.helpers import config, items_of, poll_until, reached, spec
 
 
@@ -35,8 +35,8 @@ def _cut_short(how: str) -> None:
 def test_a_request_cut_short_leaves_the_forkserver_and_its_workers_running(make_supervisor, how):
     # A launch that ran out of descriptors mid-request hung up like this: the server exited, and
     # every worker it had forked died with it (exit 255), then each restart did the same.
-    sup = make_supervisor(config(spec("a", "app.producers:counter", kwargs={"rate": 20.0}),
-                                 spec("b", "app.producers:counter", kwargs={"rate": 20.0})))  # fmt: skip
+    sup = make_supervisor(config(spec("a", "pulse_supervisor.producers:counter", kwargs={"rate": 20.0}),
+                                 spec("b", "pulse_supervisor.producers:counter", kwargs={"rate": 20.0})))  # fmt: skip
     sup.start("a")
     poll_until(sup, reached("a", State.RUNNING), timeout=30.0)
     server, worker = pulse_forkserver.server_pid(), sup.record("a").pid
@@ -62,8 +62,8 @@ def test_a_worker_sees_pulse_alive_through_its_parent_process(make_supervisor):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="lowers the forkserver's limit with prlimit")
 def test_a_start_the_forkserver_has_no_room_for_fails_alone(make_supervisor):
     # The server out of descriptors: a request's descriptors arrive cut short (MSG_CTRUNC).
-    sup = make_supervisor(config(spec("a", "app.producers:counter", kwargs={"rate": 20.0}),
-                                 spec("b", "app.producers:counter", kwargs={"rate": 20.0})))  # fmt: skip
+    sup = make_supervisor(config(spec("a", "pulse_supervisor.producers:counter", kwargs={"rate": 20.0}),
+                                 spec("b", "pulse_supervisor.producers:counter", kwargs={"rate": 20.0})))  # fmt: skip
     sup.start("a")
     poll_until(sup, reached("a", State.RUNNING), timeout=30.0)
     server, worker = pulse_forkserver.server_pid(), sup.record("a").pid

@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 
-from app.core.channel import FrameReader
+from pulse_supervisor.core.wire.channel import FrameReader
 
 
 @pytest.fixture

@@ -23,12 +23,19 @@ from pathlib import Path
 import psutil
 import pytest
 
-from app.core.events import DescriptorsLow, ItemBatch, LogLine, StartFailed, StateChanged, WorkerExited
-from app.core.policy import State
-from app.core.spec import PulseConfig, RestartPolicy, WorkerSpec
-from app.headless import _StopRequest, event_lines, lines_of, run_headless
-from app.headless_json import encode_data
-from app.headless_output import HeadlessOutput
+from pulse_supervisor.core.spec import PulseConfig, RestartPolicy, WorkerSpec
+from pulse_supervisor.core.supervision.events import (
+    DescriptorsLow,
+    ItemBatch,
+    LogLine,
+    StartFailed,
+    StateChanged,
+    WorkerExited,
+)
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.headless.json_items import encode_data
+from pulse_supervisor.headless.output import HeadlessOutput
+from pulse_supervisor.headless.stream import _StopRequest, event_lines, lines_of, run_headless
 from tests.helpers import wait_ended
 
 ROOT = Path(__file__).parents[2]
@@ -42,7 +49,7 @@ KEYS = {
 COUNT_ONLY = """\
     [[worker]]
     name = "count"
-    target = "app.producers:counter"
+    target = "pulse_supervisor.producers:counter"
     kwargs = { count = 50 }
     restart = "never"
     start_secs = 0.2
@@ -50,7 +57,7 @@ COUNT_ONLY = """\
 CLOCK_ONLY = """\
     [[worker]]
     name = "clock"
-    target = "app.producers:clock"
+    target = "pulse_supervisor.producers:clock"
     kwargs = { interval = 0.1 }
     start_secs = 0.2
     stop_timeout = 3
@@ -250,7 +257,7 @@ def test_stdout_and_logging_lines(tmp_path: Path) -> None:
         """\
         [[worker]]
         name = "chatty"
-        target = "app.producers:chatty"
+        target = "pulse_supervisor.producers:chatty"
         kwargs = { interval = 0.01, count = 5 }
         restart = "never"
         """,
@@ -269,7 +276,7 @@ def test_crash_prints_traceback_and_exit_code(tmp_path: Path) -> None:
         """\
         [[worker]]
         name = "crashy"
-        target = "app.producers:crashy"
+        target = "pulse_supervisor.producers:crashy"
         kwargs = { after = 0.2 }
         restart = "never"
         """,
@@ -283,7 +290,7 @@ def test_crash_prints_traceback_and_exit_code(tmp_path: Path) -> None:
 
 
 def test_closed_stdout_stops_gracefully_without_traceback(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, '[[worker]]\nname = "flood"\ntarget = "app.producers:flood"\n')
+    cfg = write_config(tmp_path, '[[worker]]\nname = "flood"\ntarget = "pulse_supervisor.producers:flood"\n')
     proc, err = start_main(tmp_path, "--headless", "--config", str(cfg))
     try:
         reader = LineReader(proc.stdout)
@@ -305,8 +312,10 @@ def test_run_headless_writes_to_any_text_file_and_restores_signal_handlers() -> 
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     cfg = PulseConfig(
         workers=(
-            WorkerSpec("count", "app.producers:counter", {"count": 5}, restart=RestartPolicy.NEVER, start_secs=0.1),
-            WorkerSpec("idle", "app.producers:counter", autostart=False),
+            WorkerSpec(
+                "count", "pulse_supervisor.producers:counter", {"count": 5}, restart=RestartPolicy.NEVER, start_secs=0.1
+            ),
+            WorkerSpec("idle", "pulse_supervisor.producers:counter", autostart=False),
         ),
         start_method="forkserver",
     )
@@ -402,7 +411,10 @@ def test_check_good_config(tmp_path: Path) -> None:
     assert code == 0 and err == ""
     head, *workers = out.splitlines()
     assert head.startswith(f"{cfg}: OK, 2 workers")
-    assert [w.split()[:2] for w in workers] == [["count", "app.producers:counter"], ["clock", "app.producers:clock"]]
+    assert [w.split()[:2] for w in workers] == [
+        ["count", "pulse_supervisor.producers:counter"],
+        ["clock", "pulse_supervisor.producers:clock"],
+    ]
 
 
 def test_check_bad_config_lists_every_problem_with_its_line(tmp_path: Path) -> None:
@@ -415,7 +427,7 @@ def test_check_bad_config_lists_every_problem_with_its_line(tmp_path: Path) -> N
 
         [[worker]]
         name = "b"
-        target = "app.producers:clock"
+        target = "pulse_supervisor.producers:clock"
         colour = "red"
         """,
     )
@@ -447,7 +459,7 @@ def test_unreadable_config_exits_2_and_starts_nothing(tmp_path: Path, args: list
 
 @pytest.mark.parametrize("duration", ["-1", "nan", "inf", "1e9", "soon"])
 def test_a_duration_that_is_no_time_span_is_refused_before_anything_starts(duration: str, capsys) -> None:
-    from app.cli import main
+    from pulse_supervisor.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["--headless", "--duration", duration])

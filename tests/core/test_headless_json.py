@@ -25,13 +25,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import headless_json
-from app.core import item_text
-from app.core.events import ItemBatch
-from app.core.item_forms import StandIn
-from app.core.item_text import int_text
-from app.headless import event_lines
-from app.headless_json import encode_data
+from pulse_supervisor.core.supervision.events import ItemBatch
+from pulse_supervisor.core.wire import item_text
+from pulse_supervisor.core.wire.item_forms import StandIn
+from pulse_supervisor.core.wire.item_text import int_text
+from pulse_supervisor.headless import json_items as headless_json
+from pulse_supervisor.headless.json_items import encode_data
+from pulse_supervisor.headless.stream import event_lines
 
 ROOT = Path(__file__).parents[2]
 NAN, INF = math.nan, math.inf

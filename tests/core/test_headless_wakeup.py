@@ -6,7 +6,7 @@ import os
 import signal
 import threading
 
-from app.headless import _StopRequest
+from pulse_supervisor.headless.stream import _StopRequest
 
 
 class _Waker:

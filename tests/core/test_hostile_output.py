@@ -9,11 +9,11 @@ import stat
 
 import pytest
 
-from app.core.events import ItemBatch, LogLine
-from app.core.item_forms import StandIn
-from app.core.item_text import valid_text
-from app.core.logfiles import LogFiles, file_name
-from app.core.pickled_items import load_batch
+from pulse_supervisor.core.supervision.events import ItemBatch, LogLine
+from pulse_supervisor.core.supervision.logfiles import LogFiles, file_name
+from pulse_supervisor.core.supervision.pickled_items import load_batch
+from pulse_supervisor.core.wire.item_forms import StandIn
+from pulse_supervisor.core.wire.item_text import valid_text
 from tests.helpers import config, items_of, poll_until, spec
 
 
@@ -30,7 +30,8 @@ def test_lone_surrogates_become_escapes():
 def test_a_worker_logging_a_non_utf8_file_name_leaves_supervision_running(make_supervisor, tmp_path):
     sup = make_supervisor(
         config(
-            spec("odd", "tests.workers:surrogate_talker"), spec("calm", "app.producers:counter", kwargs={"rate": 50})
+            spec("odd", "tests.workers:surrogate_talker"),
+            spec("calm", "pulse_supervisor.producers:counter", kwargs={"rate": 50}),
         )
     )
     sup.log_files = LogFiles(tmp_path)  # written as the supervisor writes them, in a place we can read
@@ -53,7 +54,7 @@ def test_a_worker_logging_a_non_utf8_file_name_leaves_supervision_running(make_s
 
 def test_a_log_file_on_a_full_disk_is_a_notice_and_the_worker_goes_on(make_supervisor, tmp_path):
     os.symlink("/dev/full", tmp_path / file_name("chatty"))
-    sup = make_supervisor(config(spec("chatty", "app.producers:chatty", kwargs={"interval": 0.01})))
+    sup = make_supervisor(config(spec("chatty", "pulse_supervisor.producers:chatty", kwargs={"interval": 0.01})))
     sup.log_files = LogFiles(tmp_path)
     sup.start("chatty")
     events = poll_until(sup, lambda evs: any(e.stream == "pulse" for e in logs_of(evs, "chatty")))
@@ -69,7 +70,7 @@ def test_a_log_file_on_a_full_disk_is_a_notice_and_the_worker_goes_on(make_super
 def test_a_log_directory_that_cannot_be_made_is_a_notice(make_supervisor, tmp_path):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
-    sup = make_supervisor(config(spec("count", "app.producers:counter", kwargs={"count": 3})))
+    sup = make_supervisor(config(spec("count", "pulse_supervisor.producers:counter", kwargs={"count": 3})))
     sup.log_files = LogFiles(blocker / "logs")
     sup.start("count")
     events = poll_until(sup, lambda evs: len(items_of(evs, "count")) == 3)
@@ -184,7 +185,7 @@ def test_carriage_return_progress_shows_each_redraw(make_supervisor):
 
 
 def test_a_20_mb_line_is_cut_with_a_note_and_the_next_line_is_whole(make_supervisor):
-    from app.core.output_pipe import CUT_NOTE, MAX_LINE_BYTES
+    from pulse_supervisor.core.supervision.output_pipe import CUT_NOTE, MAX_LINE_BYTES
 
     sup = make_supervisor(config(spec("long", "tests.workers:long_line", kwargs={"megabytes": 20})))
     sup.start("long")
@@ -195,7 +196,7 @@ def test_a_20_mb_line_is_cut_with_a_note_and_the_next_line_is_whole(make_supervi
 
 @pytest.mark.parametrize("kind", [bytes, bytearray])
 def test_the_text_of_a_huge_bytes_item_is_made_from_its_head_only(kind):
-    from app.core.item_text import item_text
+    from pulse_supervisor.core.wire.item_text import item_text
 
     huge = kind(50 * 1024 * 1024)
     text = item_text(huge)

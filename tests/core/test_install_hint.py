@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core import install_hint
-from app.core.config import parse_config
-from app.core.errors import ConfigError
+from pulse_supervisor.core.config import install_hint
+from pulse_supervisor.core.config.toml_file import parse_config
+from pulse_supervisor.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,20 +22,20 @@ backend = "ray"
 
 [[worker]]
 name = "a"
-target = "app.producers:sine"
+target = "pulse_supervisor.producers:sine"
 
 [[worker]]
 name = "b"
-target = "app.producers:sensors"
+target = "pulse_supervisor.producers:sensors"
 
 [[worker]]
 name = "c"
-target = "app.producers:clock"
+target = "pulse_supervisor.producers:clock"
 backend = "ray"
 
 [[worker]]
 name = "here"
-target = "app.producers:clock"
+target = "pulse_supervisor.producers:clock"
 backend = "local"
 """
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import errno
 import os
 
-from app.core import logfiles
-from app.core.logfiles import LogFiles
+from pulse_supervisor.core.supervision import logfiles
+from pulse_supervisor.core.supervision.logfiles import LogFiles
 
 
 def test_at_most_max_open_files_are_open_and_a_closed_one_is_appended_to(tmp_path):

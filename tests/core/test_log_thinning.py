@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.core.events import ItemBatch, LinesSkipped, LogLine, StateChanged
-from app.core.log_thinning import MIN_KEPT, count_lines, thin_lines
-from app.core.policy import State
+from pulse_supervisor.core.supervision.events import ItemBatch, LinesSkipped, LogLine, StateChanged
+from pulse_supervisor.core.supervision.log_thinning import MIN_KEPT, count_lines, thin_lines
+from pulse_supervisor.core.supervision.policy import State
 
 
 def lines(worker: str, n: int, start: int = 0) -> list[LogLine]:

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from app.core.output_pipe import CUT_NOTE, MAX_LINE_BYTES, OutputReader
+from pulse_supervisor.core.supervision.output_pipe import CUT_NOTE, MAX_LINE_BYTES, OutputReader
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.overload import STALL_S, STALLS, WINDOW_S, OverloadWatch
+from pulse_supervisor.core.supervision.overload import STALL_S, STALLS, WINDOW_S, OverloadWatch
 
 BUSY = 180.0  # % of one CPU: 1.8 of 2 CPUs
 LATE = 1.3

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from app.core.errors import ConfigError, UnknownWorkerError
-from app.core.events import StateChanged, WorkerExited, WorkersChanged
-from app.core.policy import State
-from app.core.spec import RestartPolicy
+from pulse_supervisor.core.errors import ConfigError, UnknownWorkerError
+from pulse_supervisor.core.spec import RestartPolicy
+from pulse_supervisor.core.supervision.events import StateChanged, WorkerExited, WorkersChanged
+from pulse_supervisor.core.supervision.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec, states_of
 
 
@@ -20,7 +20,7 @@ def exits(events, name):
 def test_policy_never_leaves_a_crash_exited(make_supervisor):
     # start_secs far beyond the crash: it always comes while STARTING, however slow the machine.
     sup = make_supervisor(
-        config(spec("c", "app.producers:crashy", restart="never", kwargs={"after": 0.0}, start_secs=30))
+        config(spec("c", "pulse_supervisor.producers:crashy", restart="never", kwargs={"after": 0.0}, start_secs=30))
     )
     sup.start("c")
     events = poll_until(sup, reached("c", State.EXITED))
@@ -30,7 +30,9 @@ def test_policy_never_leaves_a_crash_exited(make_supervisor):
 
 def test_policy_on_failure_does_not_restart_a_clean_exit(make_supervisor):
     sup = make_supervisor(
-        config(spec("n", "app.producers:counter", restart="on-failure", kwargs={"count": 3}, start_secs=0.0))
+        config(
+            spec("n", "pulse_supervisor.producers:counter", restart="on-failure", kwargs={"count": 3}, start_secs=0.0)
+        )
     )
     sup.start("n")
     events = poll_until(sup, reached("n", State.EXITED))
@@ -40,7 +42,9 @@ def test_policy_on_failure_does_not_restart_a_clean_exit(make_supervisor):
 
 def test_policy_always_restarts_a_clean_exit(make_supervisor):
     sup = make_supervisor(
-        config(spec("n", "app.producers:counter", restart="always", kwargs={"count": 3}, backoff_initial=0.05))
+        config(
+            spec("n", "pulse_supervisor.producers:counter", restart="always", kwargs={"count": 3}, backoff_initial=0.05)
+        )
     )
     sup.start("n")
     events = poll_until(sup, lambda evs: len(exits(evs, "n")) >= 3)
@@ -56,7 +60,7 @@ def test_flapping_after_running_goes_fatal(make_supervisor):
     # restart storm all the same. flap_limit catches it.
     sup = make_supervisor(
         config(
-            spec("flappy", "app.producers:crashy", restart="on-failure", kwargs={"after": 0.3},
+            spec("flappy", "pulse_supervisor.producers:crashy", restart="on-failure", kwargs={"after": 0.3},
                  start_secs=0.05, start_retries=100, backoff_initial=0.01, flap_limit=3, flap_window=60.0)
         )
     )  # fmt: skip
@@ -70,7 +74,7 @@ def test_flapping_after_running_goes_fatal(make_supervisor):
 
 def test_backoff_grows_between_restarts(make_supervisor):
     sup = make_supervisor(
-        config(spec("c", "app.producers:crashy", restart="always", kwargs={"after": 0.0},
+        config(spec("c", "pulse_supervisor.producers:crashy", restart="always", kwargs={"after": 0.0},
                     start_retries=10, backoff_initial=0.05, backoff_factor=2.0, backoff_max=0.2))
     )  # fmt: skip
     sup.start("c")
@@ -82,9 +86,9 @@ def test_backoff_grows_between_restarts(make_supervisor):
 
 
 def test_reload_keeps_unchanged_restarts_changed_stops_removed_starts_added(make_supervisor):
-    keep = spec("keep", "app.producers:clock", kwargs={"interval": 0.05})
-    change = spec("change", "app.producers:clock", kwargs={"interval": 0.05})
-    drop = spec("drop", "app.producers:clock", kwargs={"interval": 0.05})
+    keep = spec("keep", "pulse_supervisor.producers:clock", kwargs={"interval": 0.05})
+    change = spec("change", "pulse_supervisor.producers:clock", kwargs={"interval": 0.05})
+    drop = spec("drop", "pulse_supervisor.producers:clock", kwargs={"interval": 0.05})
     sup = make_supervisor(config(keep, change, drop))
     for name in ("keep", "change", "drop"):
         sup.start(name)
@@ -92,8 +96,8 @@ def test_reload_keeps_unchanged_restarts_changed_stops_removed_starts_added(make
     names = ("keep", "change", "drop")
     poll_until(sup, lambda evs: all(reached(n, State.RUNNING)(evs) and items_of(evs, n) for n in names))
     pids = {n: sup.record(n).pid for n in ("keep", "change")}
-    changed = spec("change", "app.producers:clock", kwargs={"interval": 0.1})
-    added = spec("added", "app.producers:counter", kwargs={"rate": 10.0})
+    changed = spec("change", "pulse_supervisor.producers:clock", kwargs={"interval": 0.1})
+    added = spec("added", "pulse_supervisor.producers:counter", kwargs={"rate": 10.0})
     sup.apply_config(config(keep, changed, added))
     events = poll_until(
         sup,
@@ -110,7 +114,7 @@ def test_reload_keeps_unchanged_restarts_changed_stops_removed_starts_added(make
 
 
 def test_reload_gives_a_running_worker_a_spec_changed_only_in_how_it_is_supervised_without_a_restart(make_supervisor):
-    running = spec("w", "app.producers:clock", kwargs={"interval": 0.05}, autostart=False)
+    running = spec("w", "pulse_supervisor.producers:clock", kwargs={"interval": 0.05}, autostart=False)
     sup = make_supervisor(config(running))
     sup.start("w")
     poll_until(sup, lambda evs: reached("w", State.RUNNING)(evs) and bool(items_of(evs, "w")))
@@ -132,7 +136,7 @@ def test_reload_gives_a_running_worker_a_spec_changed_only_in_how_it_is_supervis
 
 def test_add_and_remove_worker(make_supervisor):
     sup = make_supervisor(config())
-    sup.add_spec(spec("new", "app.producers:clock", kwargs={"interval": 0.05}))
+    sup.add_spec(spec("new", "pulse_supervisor.producers:clock", kwargs={"interval": 0.05}))
     poll_until(sup, lambda evs: reached("new", State.RUNNING)(evs) and bool(items_of(evs, "new")))
     sup.remove("new")
     events = poll_until(sup, lambda evs: "new" not in sup.names())
@@ -142,9 +146,9 @@ def test_add_and_remove_worker(make_supervisor):
 
 def test_commands_may_name_a_worker_as_soon_as_it_is_added(make_supervisor):
     sup = make_supervisor(config())
-    sup.add_spec(spec("new", "app.producers:counter", kwargs={"rate": 100}, autostart=False))
+    sup.add_spec(spec("new", "pulse_supervisor.producers:counter", kwargs={"rate": 100}, autostart=False))
     with pytest.raises(ConfigError, match="already exists"):  # not yet taken in by poll: still a duplicate
-        sup.add_spec(spec("new", "app.producers:counter"))
+        sup.add_spec(spec("new", "pulse_supervisor.producers:counter"))
     sup.start("new")  # before any poll: queued behind the add, so it applies to the new worker
     poll_until(sup, reached("new", State.RUNNING))
     sup.stop("new")

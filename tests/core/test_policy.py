@@ -1,4 +1,4 @@
-"""Tests for app.core.policy: the pure supervision state machine, driven with a fake clock."""
+"""Tests for pulse_supervisor.core.supervision.policy: the pure supervision state machine, driven with a fake clock."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from app.core.policy import (
+from pulse_supervisor.core.spec import RestartPolicy, WorkerSpec
+from pulse_supervisor.core.supervision.policy import (
     Command,
     Event,
     Exited,
@@ -22,7 +23,6 @@ from app.core.policy import (
     backoff_delay,
     transition,
 )
-from app.core.spec import RestartPolicy, WorkerSpec
 
 S = State
 SPAWN, TERMINATE, KILL = Command.SPAWN, Command.TERMINATE, Command.KILL

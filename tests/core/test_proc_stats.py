@@ -9,7 +9,7 @@ import sys
 import psutil
 import pytest
 
-from app.core.proc_stats import ProcStats
+from pulse_supervisor.core.processes.proc_stats import ProcStats
 
 # Says it is up, waits for a line on stdin, burns 0.3 s of its own CPU time, says so, waits for EOF.
 _BURNER = (

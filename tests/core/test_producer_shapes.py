@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.events import LogLine, WorkerExited
-from app.core.policy import State
+from pulse_supervisor.core.supervision.events import LogLine, WorkerExited
+from pulse_supervisor.core.supervision.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec
 
 WAITS = [
@@ -88,7 +88,7 @@ def test_sys_exit_with_a_message_shows_the_message(make_supervisor):
 
 
 def test_item_text_is_bounded_and_never_raises():
-    from app.core.item_text import item_text
+    from pulse_supervisor.core.wire.item_text import item_text
 
     class BrokenRepr:
         def __repr__(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.core import producers
+from pulse_supervisor.core.worker import producers
 
 
 @pytest.mark.parametrize(

@@ -66,14 +66,14 @@ def ray_client(ray_head, tmp_path_factory):
 
 CLIENT_SCRIPT = """
 import json, sys, time
-from app.core.events import ItemBatch, LogLine, StateChanged, WorkerExited
-from app.core.spec import PulseConfig
-from app.core.supervisor import Supervisor
+from pulse_supervisor.core.supervision.events import ItemBatch, LogLine, StateChanged, WorkerExited
+from pulse_supervisor.core.spec import PulseConfig
+from pulse_supervisor.core.supervision.supervisor import Supervisor
 from tests.helpers import spec
 # The nodes import tests.workers from the package Pulse ships (a client's agents do not run in
 # this checkout; a driver's would, Ray adding its directory to their path).
 tests_package = {"py_modules": [sys.argv[2]]}
-sup = Supervisor(PulseConfig((spec("c", "app.producers:counter"),
+sup = Supervisor(PulseConfig((spec("c", "pulse_supervisor.producers:counter"),
                               spec("fam", "tests.workers:family", runtime_env=tests_package)),
                              backend="ray", ray_address=sys.argv[1]))
 out = {"next": 0, "in_order": True, "states": [], "nodes": [], "exits": {}, "family": [], "notes": []}

@@ -31,11 +31,12 @@ RAY_WORKERS = ("r1", "r2")
 
 PULSE_SCRIPT = """
 import json, os, select, sys
-from app.core.config import parse_config
-from app.core.supervisor import Supervisor
+from pulse_supervisor.core.config.toml_file import parse_config
+from pulse_supervisor.core.supervision.supervisor import Supervisor
 from tests.helpers import items_of, poll_until
 workers = [("r1", "ray"), ("r2", "ray"), ("during", "local"), ("after", "local")]
-text = "".join(f'[[worker]]\\nname = "{name}"\\ntarget = "app.producers:clock"\\nkwargs = {{ interval = 0.05 }}\\n'
+text = "".join(f'[[worker]]\\nname = "{name}"\\ntarget = "pulse_supervisor.producers:clock"\\n'
+                f'kwargs = {{ interval = 0.05 }}\\n'
                f'backend = "{backend}"\\n' for name, backend in workers)  # ray_address: "local", the default
 sup = Supervisor(parse_config(text))
 for name in ("r1", "r2", "during"):  # the local one as the head starts

@@ -9,9 +9,9 @@ import os
 
 import pytest
 
-from app.core.config import load_config
-from app.core.errors import ConfigError
-from app.core.spec_checks import spec_from_call
+from pulse_supervisor.core.config.spec_checks import spec_from_call
+from pulse_supervisor.core.config.toml_file import load_config
+from pulse_supervisor.core.errors import ConfigError
 
 FEED = "def {name}():\n    yield 1\n"
 
@@ -31,7 +31,8 @@ def test_a_target_found_only_in_its_local_paths_is_accepted_and_the_paths_are_ma
     path.write_text(worker("a", "pulse_wd_only:feed", '{ working_dir = "one" }')
                     + worker("b", "pulse_wd_only:other", f'{{ working_dir = "{tmp_path / "two"}" }}')
                     + worker("c", "pulse_pkg_only:feed", '{ py_modules = ["mods/pulse_pkg_only", "s3://b/m.zip"] }')
-                    + worker("d", "app.producers:clock", '{ working_dir = "s3://bucket/code.zip" }'))  # fmt: skip
+                    + worker("d", "pulse_supervisor.producers:clock",
+                             '{ working_dir = "s3://bucket/code.zip" }'))  # fmt: skip
     cfg = load_config(path)
     assert [w.runtime_env for w in cfg.workers] == [
         {"working_dir": str(tmp_path / "one")},
@@ -46,10 +47,10 @@ def test_a_bad_local_path_or_a_target_not_in_it_is_a_config_error_naming_the_fie
     (tmp_path / "code" / "pulse_wd_typo.py").write_text(FEED.format(name="feed"))
     (tmp_path / "notes.txt").write_text("")
     path = tmp_path / "cluster.toml"
-    path.write_text(worker("gone", "app.producers:clock", '{ working_dir = "nowhere" }')
+    path.write_text(worker("gone", "pulse_supervisor.producers:clock", '{ working_dir = "nowhere" }')
                     + worker("typo", "pulse_wd_tpyo:feed", '{ working_dir = "code" }')
-                    + worker("file", "app.producers:clock", '{ py_modules = ["code", "notes.txt"] }')
-                    + worker("shape", "app.producers:clock", '{ py_modules = "code" }'))  # fmt: skip
+                    + worker("file", "pulse_supervisor.producers:clock", '{ py_modules = ["code", "notes.txt"] }')
+                    + worker("shape", "pulse_supervisor.producers:clock", '{ py_modules = "code" }'))  # fmt: skip
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert str(caught.value).splitlines() == [
@@ -71,5 +72,5 @@ def test_a_worker_added_in_code_takes_its_local_paths_from_the_current_directory
     )
     assert spec.runtime_env == {"working_dir": os.path.join(tmp_path, "code")}
     with pytest.raises(ConfigError) as caught:
-        spec_from_call("add()", "w", "app.producers:clock", None, {"runtime_env": {"working_dir": "gone"}})
+        spec_from_call("add()", "w", "pulse_supervisor.producers:clock", None, {"runtime_env": {"working_dir": "gone"}})
     assert str(caught.value) == f"add(): runtime_env.working_dir: no such directory or file: {tmp_path / 'gone'}"

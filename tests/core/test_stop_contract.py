@@ -7,7 +7,7 @@ import time
 
 import psutil
 
-from app.core.events import LogLine, WorkerExited
+from pulse_supervisor.core.supervision.events import LogLine, WorkerExited
 from tests.helpers import config, items_of, poll_until, spec
 
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from app.core.events import LogLine, WorkerExited
+from pulse_supervisor.core.supervision.events import LogLine, WorkerExited
 from tests.helpers import config, items_of, poll_until, spec
 from tests.stop_waits import ASYNC_WAITS, WAITS
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from app.core.events import CountersReset, LogLine, StackDump, StateChanged, WorkerExited
-from app.core.item_forms import StandIn
-from app.core.policy import State
+from pulse_supervisor.core.supervision.events import CountersReset, LogLine, StackDump, StateChanged, WorkerExited
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.core.wire.item_forms import StandIn
 from tests.helpers import config, items_of, poll_until, reached, spec, states_of, wait_ended
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ def exits_of(events, name):
 
 
 def test_items_arrive_in_order_with_sequence_numbers(make_supervisor):
-    sup = make_supervisor(config(spec("count", "app.producers:counter", kwargs={"count": 500})))
+    sup = make_supervisor(config(spec("count", "pulse_supervisor.producers:counter", kwargs={"count": 500})))
     sup.start("count")
     events = poll_until(sup, lambda evs: bool(exits_of(evs, "count")))
     got = items_of(events, "count")
@@ -38,21 +38,21 @@ def test_items_arrive_in_order_with_sequence_numbers(make_supervisor):
 
 
 def test_a_worker_shows_in_ps_by_its_name_and_target(make_supervisor):
-    sup = make_supervisor(config(spec("feed", "app.producers:counter", kwargs={"rate": 100.0})))
+    sup = make_supervisor(config(spec("feed", "pulse_supervisor.producers:counter", kwargs={"rate": 100.0})))
     sup.start("feed")
     poll_until(sup, lambda evs: bool(items_of(evs, "feed")))  # items come after the title is set
     proc = psutil.Process(sup.record("feed").pid)
-    assert " ".join(proc.cmdline()).strip() == "pulse: feed (app.producers:counter)"
+    assert " ".join(proc.cmdline()).strip() == "pulse: feed (pulse_supervisor.producers:counter)"
     sup.stop("feed")
     poll_until(sup, reached("feed", State.STOPPED))
 
 
 HELPER_TITLES = """
 import multiprocessing.resource_tracker, psutil
-from app.core.pulse_forkserver import server_pid
-from app.core.supervisor import Supervisor
+from pulse_supervisor.core.worker.pulse_forkserver import server_pid
+from pulse_supervisor.core.supervision.supervisor import Supervisor
 from tests.helpers import config, poll_until, reached, spec
-sup = Supervisor(config(spec("w", "app.producers:clock")))
+sup = Supervisor(config(spec("w", "pulse_supervisor.producers:clock")))
 sup.start("w")
 poll_until(sup, reached("w", State.RUNNING))
 tracker = multiprocessing.resource_tracker._resource_tracker._pid
@@ -65,14 +65,14 @@ sup.close()
 
 
 def test_pulses_own_helpers_show_in_ps_by_their_titles():
-    code = "from app.core.policy import State\n" + HELPER_TITLES
+    code = "from pulse_supervisor.core.supervision.policy import State\n" + HELPER_TITLES
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["pulse: forkserver", "pulse: resource tracker"]
 
 
 def test_reset_counters_counts_from_zero(make_supervisor):
-    sup = make_supervisor(config(spec("c", "app.producers:counter", kwargs={"rate": 500.0})))
+    sup = make_supervisor(config(spec("c", "pulse_supervisor.producers:counter", kwargs={"rate": 500.0})))
     sup.start("c")
     before = len(items_of(poll_until(sup, lambda evs: len(items_of(evs, "c")) >= 20), "c"))
     sup.reset_counters("c")
@@ -102,7 +102,7 @@ def test_graceful_stop_loses_no_item_and_exits_zero(make_supervisor):
 
 
 def test_stop_interrupts_a_sleeping_generator_at_once(make_supervisor):
-    sup = make_supervisor(config(spec("clock", "app.producers:clock", kwargs={"interval": 30.0})))
+    sup = make_supervisor(config(spec("clock", "pulse_supervisor.producers:clock", kwargs={"interval": 30.0})))
     sup.start("clock")
     poll_until(sup, lambda evs: len(items_of(evs, "clock")) == 1)
     sup.stop("clock")
@@ -114,7 +114,7 @@ def test_stop_interrupts_a_sleeping_generator_at_once(make_supervisor):
 def test_a_stop_asked_with_the_start_ends_the_worker_gracefully(make_supervisor):
     # The SIGTERM would land before the worker's handler exists (forked a moment ago): the
     # supervisor holds it until the worker says its handler is in place.
-    sup = make_supervisor(config(spec("clock", "app.producers:clock", kwargs={"interval": 30.0})))
+    sup = make_supervisor(config(spec("clock", "pulse_supervisor.producers:clock", kwargs={"interval": 30.0})))
     sup.start("clock")
     sup.stop("clock")
     events = poll_until(sup, reached("clock", State.STOPPED))
@@ -142,7 +142,7 @@ def test_a_stop_while_the_target_imports_ends_the_worker_before_it_produces(make
 
 
 def test_ctx_producer_stops_cooperatively_and_its_goodbye_is_logged(make_supervisor):
-    sup = make_supervisor(config(spec("tick", "app.producers:ticker", kwargs={"interval": 30.0})))
+    sup = make_supervisor(config(spec("tick", "pulse_supervisor.producers:ticker", kwargs={"interval": 30.0})))
     sup.start("tick")
     poll_until(sup, lambda evs: len(items_of(evs, "tick")) == 1)
     sup.stop("tick")
@@ -153,7 +153,9 @@ def test_ctx_producer_stops_cooperatively_and_its_goodbye_is_logged(make_supervi
 
 
 def test_kill_is_sigkill_and_reported_as_stopped(make_supervisor):
-    sup = make_supervisor(config(spec("clock", "app.producers:clock", restart="always", kwargs={"interval": 0.05})))
+    sup = make_supervisor(
+        config(spec("clock", "pulse_supervisor.producers:clock", restart="always", kwargs={"interval": 0.05}))
+    )
     sup.start("clock")
     poll_until(sup, reached("clock", State.RUNNING))
     pid = sup.record("clock").pid
@@ -166,7 +168,7 @@ def test_kill_is_sigkill_and_reported_as_stopped(make_supervisor):
 
 
 def test_stubborn_worker_is_killed_after_stop_timeout(make_supervisor):
-    sup = make_supervisor(config(spec("stubborn", "app.producers:stubborn", stop_timeout=0.3)))
+    sup = make_supervisor(config(spec("stubborn", "pulse_supervisor.producers:stubborn", stop_timeout=0.3)))
     sup.start("stubborn")
     poll_until(sup, lambda evs: len(items_of(evs, "stubborn")) >= 2)
     sup.stop("stubborn")
@@ -179,7 +181,7 @@ def test_stubborn_worker_is_killed_after_stop_timeout(make_supervisor):
 
 
 def test_kill_works_while_stopping(make_supervisor):
-    sup = make_supervisor(config(spec("stubborn", "app.producers:stubborn", stop_timeout=60.0)))
+    sup = make_supervisor(config(spec("stubborn", "pulse_supervisor.producers:stubborn", stop_timeout=60.0)))
     sup.start("stubborn")
     poll_until(sup, lambda evs: len(items_of(evs, "stubborn")) >= 2)
     sup.stop("stubborn")
@@ -195,7 +197,7 @@ def test_crash_sends_traceback_and_restarts_on_failure(make_supervisor):
         config(
             spec(
                 "crashy",
-                "app.producers:crashy",
+                "pulse_supervisor.producers:crashy",
                 restart="on-failure",
                 kwargs={"after": 0.0},
                 backoff_initial=0.05,
@@ -215,7 +217,7 @@ def test_crash_sends_traceback_and_restarts_on_failure(make_supervisor):
 def test_fast_failures_end_in_fatal(make_supervisor):
     sup = make_supervisor(
         config(
-            spec("crashy", "app.producers:crashy", restart="always", kwargs={"after": 0.0},
+            spec("crashy", "pulse_supervisor.producers:crashy", restart="always", kwargs={"after": 0.0},
                  start_retries=2, backoff_initial=0.01, start_secs=5.0)
         )
     )  # fmt: skip
@@ -238,7 +240,7 @@ def test_exit_code_of_systemexit_is_kept(make_supervisor):
 
 
 def test_restart_is_stop_then_start(make_supervisor):
-    sup = make_supervisor(config(spec("clock", "app.producers:clock", kwargs={"interval": 0.05})))
+    sup = make_supervisor(config(spec("clock", "pulse_supervisor.producers:clock", kwargs={"interval": 0.05})))
     sup.start("clock")
     poll_until(sup, lambda evs: reached("clock", State.RUNNING)(evs) and bool(items_of(evs, "clock")))
     old_pid = sup.record("clock").pid
@@ -316,7 +318,7 @@ def test_stack_dump_shows_a_tight_loop(make_supervisor):
 
 
 def test_workers_are_reaped_no_zombies(make_supervisor):
-    sup = make_supervisor(config(spec("count", "app.producers:counter", kwargs={"count": 3})))
+    sup = make_supervisor(config(spec("count", "pulse_supervisor.producers:counter", kwargs={"count": 3})))
     sup.start("count")
     events = poll_until(sup, lambda evs: bool(exits_of(evs, "count")))
     pid = exits_of(events, "count")[0].pid
@@ -324,7 +326,7 @@ def test_workers_are_reaped_no_zombies(make_supervisor):
 
 
 def test_unknown_worker_is_a_clear_error(make_supervisor):
-    from app.core.errors import UnknownWorkerError
+    from pulse_supervisor.core.errors import UnknownWorkerError
 
     sup = make_supervisor(config())
     with pytest.raises(UnknownWorkerError, match="no worker named 'nope'"):
@@ -332,7 +334,9 @@ def test_unknown_worker_is_a_clear_error(make_supervisor):
 
 
 def test_start_method_is_explicit(make_supervisor):
-    sup = make_supervisor(config(spec("count", "app.producers:counter", kwargs={"count": 1}), start_method="spawn"))
+    sup = make_supervisor(
+        config(spec("count", "pulse_supervisor.producers:counter", kwargs={"count": 1}), start_method="spawn")
+    )
     assert sup.start_method == "spawn"
     sup.start("count")
     events = poll_until(sup, lambda evs: bool(exits_of(evs, "count")))
@@ -341,10 +345,12 @@ def test_start_method_is_explicit(make_supervisor):
 
 
 def test_worker_output_goes_to_its_log_file_as_it_happens(tmp_path):
-    from app.core.supervisor import Supervisor
+    from pulse_supervisor.core.supervision.supervisor import Supervisor
     from tests.helpers import run_until_stopped
 
-    sup = Supervisor(config(spec("chatty", "app.producers:chatty", kwargs={"interval": 30.0})), log_dir=tmp_path)
+    sup = Supervisor(
+        config(spec("chatty", "pulse_supervisor.producers:chatty", kwargs={"interval": 30.0})), log_dir=tmp_path
+    )
     try:
         sup.start("chatty")
         # The print arrives while the worker is still running (line buffered, not held to exit).
@@ -361,7 +367,7 @@ def test_worker_output_goes_to_its_log_file_as_it_happens(tmp_path):
 
 
 def test_log_files_rotate_at_their_size_cap(tmp_path):
-    from app.core.logfiles import LogFiles
+    from pulse_supervisor.core.supervision.logfiles import LogFiles
 
     files = LogFiles(tmp_path, max_bytes=1000, backups=2)
     for i in range(200):
@@ -375,12 +381,14 @@ def test_log_files_rotate_at_their_size_cap(tmp_path):
 
 
 def test_a_removed_workers_log_file_is_closed(tmp_path):
-    from app.core.supervisor import Supervisor
+    from pulse_supervisor.core.supervision.supervisor import Supervisor
 
     def open_logs() -> list[str]:
         return [f.path for f in psutil.Process().open_files() if f.path.startswith(str(tmp_path))]
 
-    sup = Supervisor(config(spec("gone", "app.producers:counter", kwargs={"rate": 50.0})), log_dir=tmp_path)
+    sup = Supervisor(
+        config(spec("gone", "pulse_supervisor.producers:counter", kwargs={"rate": 50.0})), log_dir=tmp_path
+    )
     try:
         sup.start("gone")
         poll_until(sup, lambda evs: bool(items_of(evs, "gone")))
@@ -395,7 +403,9 @@ def test_a_removed_workers_log_file_is_closed(tmp_path):
 
 def test_death_is_an_event_seen_from_the_sentinel(make_supervisor):
     # RUNNING and quiet: no timer is armed, so only the sentinel can wake a poll with no timeout.
-    sup = make_supervisor(config(spec("clock", "app.producers:clock", kwargs={"interval": 60.0}, start_secs=0.05)))
+    sup = make_supervisor(
+        config(spec("clock", "pulse_supervisor.producers:clock", kwargs={"interval": 60.0}, start_secs=0.05))
+    )
     sup.start("clock")
     poll_until(sup, reached("clock", State.RUNNING))
     assert sup.record("clock").runtime.deadline is None
@@ -424,7 +434,7 @@ def test_exit_is_seen_even_when_a_grandchild_holds_the_channel_open(make_supervi
 
 
 def test_a_gathering_poll_waits_out_its_timeout_and_brings_every_message(make_supervisor):
-    sup = make_supervisor(config(spec("tick", "app.producers:counter", kwargs={"rate": 200.0})))
+    sup = make_supervisor(config(spec("tick", "pulse_supervisor.producers:counter", kwargs={"rate": 200.0})))
     sup.start("tick")
     # Past start_secs, so no policy timer cuts the wait short.
     first = poll_until(sup, lambda evs: reached("tick", State.RUNNING)(evs) and len(items_of(evs, "tick")) > 0)
@@ -438,7 +448,7 @@ def test_a_gathering_poll_waits_out_its_timeout_and_brings_every_message(make_su
 
 
 def test_a_gathering_poll_still_returns_at_once_on_an_exit(make_supervisor):
-    sup = make_supervisor(config(spec("five", "app.producers:counter", kwargs={"count": 5})))
+    sup = make_supervisor(config(spec("five", "pulse_supervisor.producers:counter", kwargs={"count": 5})))
     sup.start("five")
     t0 = time.monotonic()
     events = []
@@ -451,7 +461,11 @@ def test_a_gathering_poll_still_returns_at_once_on_an_exit(make_supervisor):
 @pytest.mark.skipif(not hasattr(os, "nice"), reason="niceness is a POSIX notion")
 def test_workers_run_at_their_spec_niceness(make_supervisor):
     base = os.nice(0)
-    sup = make_supervisor(config(spec("nicer", "app.producers:clock", nice=5), spec("same", "app.producers:clock")))
+    sup = make_supervisor(
+        config(
+            spec("nicer", "pulse_supervisor.producers:clock", nice=5), spec("same", "pulse_supervisor.producers:clock")
+        )
+    )
     sup.start("nicer")
     sup.start("same")
     poll_until(sup, lambda evs: len(items_of(evs, "nicer")) > 0 and len(items_of(evs, "same")) > 0)
@@ -463,9 +477,9 @@ def test_workers_run_at_their_spec_niceness(make_supervisor):
 def test_workers_run_under_their_spec_sched_policy(make_supervisor):
     sup = make_supervisor(
         config(
-            spec("idle", "app.producers:clock", sched="idle"),
-            spec("batch", "app.producers:clock", sched="batch"),
-            spec("normal", "app.producers:clock"),
+            spec("idle", "pulse_supervisor.producers:clock", sched="idle"),
+            spec("batch", "pulse_supervisor.producers:clock", sched="batch"),
+            spec("normal", "pulse_supervisor.producers:clock"),
         )
     )
     for name in ("idle", "batch", "normal"):
@@ -479,11 +493,12 @@ def test_workers_run_under_their_spec_sched_policy(make_supervisor):
 
 
 def test_start_all_on_a_fleet_is_spread_over_polls_and_reports_as_it_goes(make_supervisor, monkeypatch):
-    import app.core.supervisor as supervisor
 
-    monkeypatch.setattr(supervisor, "COMMANDS_PER_POLL", 4)
+    from pulse_supervisor.core.supervision import policy_shell
+
+    monkeypatch.setattr(policy_shell, "COMMANDS_PER_POLL", 4)
     names = [f"w{i}" for i in range(20)]
-    sup = make_supervisor(config(*[spec(n, "app.producers:counter", kwargs={"rate": 10}) for n in names]))
+    sup = make_supervisor(config(*[spec(n, "pulse_supervisor.producers:counter", kwargs={"rate": 10}) for n in names]))
     sup.start_autostart()
     first = sup.poll(0.0)
     assert len([e for e in first if isinstance(e, StateChanged) and e.state is State.STARTING]) == 4
@@ -496,12 +511,12 @@ def test_start_all_on_a_fleet_is_spread_over_polls_and_reports_as_it_goes(make_s
 def test_a_start_that_fails_before_a_process_runs_is_that_workers_failure(make_supervisor):
     import threading
 
-    from app.core.events import StartFailed
+    from pulse_supervisor.core.supervision.events import StartFailed
 
     sup = make_supervisor(config(
-        spec("bad", "app.producers:counter", restart="on-failure", kwargs={"lock": threading.Lock()},
+        spec("bad", "pulse_supervisor.producers:counter", restart="on-failure", kwargs={"lock": threading.Lock()},
              start_retries=1, backoff_initial=0.01, backoff_max=0.01),
-        spec("good", "app.producers:counter", kwargs={"rate": 50.0}),
+        spec("good", "pulse_supervisor.producers:counter", kwargs={"rate": 50.0}),
     ))  # fmt: skip
     sup.start("good")
     sup.start("bad")

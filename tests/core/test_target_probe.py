@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from app.core import probe_process
-from app.core.config import load_config, parse_config
-from app.core.errors import ConfigError
-from app.core.target_probe import list_producers, probe_targets
-from app.core.worker_tree import wait_ended
+from pulse_supervisor.core.config import probe_process
+from pulse_supervisor.core.config.target_probe import list_producers, probe_targets
+from pulse_supervisor.core.config.toml_file import load_config, parse_config
+from pulse_supervisor.core.errors import ConfigError
+from pulse_supervisor.core.processes.worker_tree import wait_ended
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,7 +124,10 @@ def test_a_check_whose_caller_dies_ends_with_everything_it_started(user_modules,
     fifo = tmp_path / "pids"
     os.mkfifo(fifo)
     user_modules("hangs_with_a_child", f"PIDS = {str(fifo)!r}\n" + HANGS_WITH_A_CHILD + HANGS + FEED)
-    check = "from app.core.target_probe import probe_targets; probe_targets([('hangs_with_a_child:feed', {})], 3600)"
+    check = (
+        "from pulse_supervisor.core.config.target_probe import probe_targets; "
+        "probe_targets([('hangs_with_a_child:feed', {})], 3600)"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     caller = subprocess.Popen([sys.executable, "-c", check], env=env)
     try:
@@ -217,7 +220,7 @@ def test_the_config_sets_each_workers_limit_and_names_the_one_that_overran(user_
 
         [[worker]]
         name = "after"
-        target = "app.producers:counter"
+        target = "pulse_supervisor.producers:counter"
         """
     )
     with pytest.raises(ConfigError) as info:

@@ -8,8 +8,8 @@ import traceback
 
 import pytest
 
-from app.core.events import LogLine, WorkerExited
-from app.core.traceback_text import INNER_FRAMES, OUTER_FRAMES, format_exception
+from pulse_supervisor.core.supervision.events import LogLine, WorkerExited
+from pulse_supervisor.core.worker.traceback_text import INNER_FRAMES, OUTER_FRAMES, format_exception
 from tests.helpers import config, poll_until, spec
 
 

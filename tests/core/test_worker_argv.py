@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.core.events import LogLine, WorkerExited
-from app.core.policy import State
+from pulse_supervisor.core.supervision.events import LogLine, WorkerExited
+from pulse_supervisor.core.supervision.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec, states_of
 
 ROOT = Path(__file__).parents[2]

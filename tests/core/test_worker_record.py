@@ -7,16 +7,16 @@ import pickle
 
 import pytest
 
-from app.core import channel
-from app.core.channel import FrameReader
-from app.core.events import ItemBatch, LogLine, StackDump
-from app.core.worker_record import WorkerRecord
+from pulse_supervisor.core.supervision.events import ItemBatch, LogLine, StackDump
+from pulse_supervisor.core.supervision.worker_record import WorkerRecord
+from pulse_supervisor.core.wire import channel
+from pulse_supervisor.core.wire.channel import FrameReader
 from tests.helpers import spec
 
 
 @pytest.fixture
 def record():
-    rec = WorkerRecord(spec("w", "app.producers:clock"))
+    rec = WorkerRecord(spec("w", "pulse_supervisor.producers:clock"))
     reader, writer = multiprocessing.Pipe(duplex=False)
     rec.reader, rec.frames = reader, FrameReader(reader)
     yield rec, writer

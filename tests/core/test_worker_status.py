@@ -5,17 +5,19 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 
-from app.core import channel
-from app.core.channel import FrameReader
-from app.core.events import CountersReset, ItemBatch, LogLine, StateChanged, WorkerExited
-from app.core.policy import State
-from app.core.worker_record import WorkerRecord
-from app.core.worker_status import WorkerStatuses
+from pulse_supervisor.core.supervision.events import CountersReset, ItemBatch, LogLine, StateChanged, WorkerExited
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.core.supervision.worker_record import WorkerRecord
+from pulse_supervisor.core.supervision.worker_status import WorkerStatuses
+from pulse_supervisor.core.wire import channel
+from pulse_supervisor.core.wire.channel import FrameReader
 from tests.helpers import spec
 
 
 def test_events_fold_into_state_exit_counts_and_traceback():
-    statuses = WorkerStatuses([spec("a", "app.producers:clock"), spec("b", "app.producers:clock")])
+    statuses = WorkerStatuses(
+        [spec("a", "pulse_supervisor.producers:clock"), spec("b", "pulse_supervisor.producers:clock")]
+    )
     statuses.fold(
         [
             StateChanged("a", State.RUNNING, 42, 0.0, restarts=1),
@@ -37,12 +39,12 @@ def test_events_fold_into_state_exit_counts_and_traceback():
 
 
 def test_names_follow_adds_removes_and_a_new_config_keeping_what_stays():
-    statuses = WorkerStatuses([spec("a", "app.producers:clock")])
+    statuses = WorkerStatuses([spec("a", "pulse_supervisor.producers:clock")])
     statuses.fold([StateChanged("a", State.RUNNING, 7, 0.0), ItemBatch("a", 0, [1], 0, 0)])
-    statuses.add(spec("b", "app.producers:clock"))
+    statuses.add(spec("b", "pulse_supervisor.producers:clock"))
     assert statuses.names() == ["a", "b"]
-    changed = spec("a", "app.producers:clock", kwargs={"interval": 0.5})
-    statuses.replace_specs([spec("c", "app.producers:clock"), changed])
+    changed = spec("a", "pulse_supervisor.producers:clock", kwargs={"interval": 0.5})
+    statuses.replace_specs([spec("c", "pulse_supervisor.producers:clock"), changed])
     assert statuses.names() == ["c", "a"] and "b" not in statuses
     assert statuses["a"].spec is changed and (statuses["a"].state, statuses["a"].received) == (State.RUNNING, 1)
     statuses.remove("a")
@@ -50,7 +52,7 @@ def test_names_follow_adds_removes_and_a_new_config_keeping_what_stays():
 
 
 def test_the_counts_folded_from_a_records_events_match_the_record_even_for_a_loss_at_the_end():
-    rec = WorkerRecord(spec("w", "app.producers:clock"))
+    rec = WorkerRecord(spec("w", "pulse_supervisor.producers:clock"))
     reader, writer = multiprocessing.Pipe(duplex=False)
     rec.reader, rec.frames = reader, FrameReader(reader)
     try:
@@ -72,7 +74,7 @@ def test_the_counts_folded_from_a_records_events_match_the_record_even_for_a_los
 
 
 def test_a_counters_reset_counts_only_what_comes_after_it():
-    statuses = WorkerStatuses([spec("a", "app.producers:clock")])
+    statuses = WorkerStatuses([spec("a", "pulse_supervisor.producers:clock")])
     statuses.fold([StateChanged("a", State.RUNNING, 42, 0.0, restarts=2), ItemBatch("a", 0, [1, 2, 3], 0, 0)])
     statuses.fold([ItemBatch("a", 4, [5], 0, 0, lost_before=1), CountersReset("a", 0.0), ItemBatch("a", 5, [6], 0, 0)])
     a = statuses["a"]

@@ -8,9 +8,9 @@ import signal
 
 import pytest
 
-from app.core import worker_tree
-from app.core.events import LogLine, WorkerExited
-from app.core.policy import State
+from pulse_supervisor.core.processes import worker_tree
+from pulse_supervisor.core.supervision.events import LogLine, WorkerExited
+from pulse_supervisor.core.supervision.policy import State
 from tests.helpers import config, items_of, poll_until, reached, spec, wait_ended
 
 ENDS = ["stop", "return", "crash", "segfault", "kill", "sigkill-from-outside"]
@@ -87,9 +87,11 @@ def _autogroup(pid):
 
 def test_workers_share_one_session_apart_from_the_supervisors(make_supervisor):
     """One session, so one scheduling group under autogroup: 64 busy workers weigh as much as the window."""
-    from app.core import pulse_forkserver
+    from pulse_supervisor.core.worker import pulse_forkserver
 
-    sup = make_supervisor(config(spec("a", "app.producers:clock"), spec("b", "app.producers:clock")))
+    sup = make_supervisor(
+        config(spec("a", "pulse_supervisor.producers:clock"), spec("b", "pulse_supervisor.producers:clock"))
+    )
     sup.start("a")
     sup.start("b")
     poll_until(sup, lambda _: all(sup.record(n).runtime.state is State.RUNNING for n in "ab"), timeout=30.0)
@@ -103,10 +105,10 @@ def test_workers_share_one_session_apart_from_the_supervisors(make_supervisor):
 
 WORKERS_NICE_SCRIPT = """
 import os, sys, time
-from app.core.policy import State
-from app.core.supervisor import Supervisor
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.core.supervision.supervisor import Supervisor
 from tests.helpers import config, poll_until, spec
-sup = Supervisor(config(spec("a", "app.producers:clock")))
+sup = Supervisor(config(spec("a", "pulse_supervisor.producers:clock")))
 try:
     sup.start("a")
     poll_until(sup, lambda _: sup.record("a").runtime.state is State.RUNNING, timeout=30.0)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 
-from app.core.channel import FrameReader
-from app.core.events import ItemBatch
-from app.core.worker_record import WorkerRecord
-from app.core.worker_watch import WorkerWatch
+from pulse_supervisor.core.supervision.events import ItemBatch
+from pulse_supervisor.core.supervision.worker_record import WorkerRecord
+from pulse_supervisor.core.supervision.worker_watch import WorkerWatch
+from pulse_supervisor.core.wire.channel import FrameReader
 from tests.helpers import spec
 
 
 def record_with_channel(name):
-    rec = WorkerRecord(spec(name, "app.producers:clock"))
+    rec = WorkerRecord(spec(name, "pulse_supervisor.producers:clock"))
     reader, writer = multiprocessing.Pipe(duplex=False)
     rec.reader, rec.frames = reader, FrameReader(reader)
     return rec, writer

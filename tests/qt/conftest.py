@@ -17,8 +17,8 @@ def settings(tmp_path):
 @pytest.fixture
 def make_window(qtbot, settings):
     """Build a MainWindow around a config; at teardown close it the way a user would."""
-    from app.qt.qt_supervisor import QtSupervisor
-    from app.qt.window.main_window import MainWindow
+    from pulse_supervisor.qt.qt_supervisor import QtSupervisor
+    from pulse_supervisor.qt.window.main_window import MainWindow
 
     def shut_down(window: MainWindow) -> None:
         sup = window.supervisor
@@ -62,8 +62,8 @@ def check_model(qtmodeltester):
 @pytest.fixture
 def make_pool(qtbot):
     """Build QtSupervisors; at teardown close each and check that no worker process is left."""
-    from app.core.events import StateChanged
-    from app.qt.qt_supervisor import QtSupervisor
+    from pulse_supervisor.core.supervision.events import StateChanged
+    from pulse_supervisor.qt.qt_supervisor import QtSupervisor
 
     made: list[QtSupervisor] = []
     pids: set[int] = set()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QMenu, QWidget
 
-from app.core.events import Event
-from app.core.spec import WorkerSpec
-from app.core.worker_status import WorkerStatuses
-from app.qt.window.worker_model import WorkerTableModel
+from pulse_supervisor.core.spec import WorkerSpec
+from pulse_supervisor.core.supervision.events import Event
+from pulse_supervisor.core.supervision.worker_status import WorkerStatuses
+from pulse_supervisor.qt.window.table.worker_model import WorkerTableModel
 
 
 def menu_titled(window: QWidget, title: str) -> QMenu:
@@ -22,7 +22,7 @@ def menu_titled(window: QWidget, title: str) -> QMenu:
 
 def model_on(*names: str) -> WorkerTableModel:
     """Return a worker table model on fresh statuses of ``names`` (as a QtSupervisor would hold them)."""
-    return WorkerTableModel(WorkerStatuses(WorkerSpec(n, "app.producers:clock") for n in names))
+    return WorkerTableModel(WorkerStatuses(WorkerSpec(n, "pulse_supervisor.producers:clock") for n in names))
 
 
 def feed(model: WorkerTableModel, events: list[Event]) -> None:

@@ -8,8 +8,8 @@ import pytest
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QDialog
 
-from app.core.spec import RestartPolicy, WorkerSpec
-from app.qt.window.add_worker_dialog import AddWorkerDialog
+from pulse_supervisor.core.spec import RestartPolicy, WorkerSpec
+from pulse_supervisor.qt.window.dialogs.add_worker_dialog import AddWorkerDialog
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def dialog(qtbot):
 ANY_KWARGS = "tests.workers:accepts_anything"
 
 
-def fill(d: AddWorkerDialog, name="ticks", target="app.producers:clock", kwargs="") -> None:
+def fill(d: AddWorkerDialog, name="ticks", target="pulse_supervisor.producers:clock", kwargs="") -> None:
     d.name_edit.setText(name)
     d.target_edit.setText(target)
     d.kwargs_edit.setPlainText(kwargs)
@@ -30,7 +30,7 @@ def fill(d: AddWorkerDialog, name="ticks", target="app.producers:clock", kwargs=
 
 def test_defaults_and_nothing_shown_before_typing(dialog):
     assert dialog.windowTitle() == "Add worker"
-    assert dialog.target_edit.placeholderText() == "app.producers:clock"
+    assert dialog.target_edit.placeholderText() == "pulse_supervisor.producers:clock"
     assert dialog.restart_combo.currentText() == "on-failure"
     assert dialog.autostart_check.isChecked()
     assert dialog.stop_timeout_spin.value() == 5.0
@@ -40,7 +40,7 @@ def test_defaults_and_nothing_shown_before_typing(dialog):
 
 def test_completer_offers_the_builtin_producers(dialog):
     offered = dialog.target_edit.completer().model().stringList()
-    assert "app.producers:clock" in offered and "app.producers:sine" in offered
+    assert "pulse_supervisor.producers:clock" in offered and "pulse_supervisor.producers:sine" in offered
 
 
 def test_valid_json_kwargs_enable_ok_and_yield_the_exact_spec(qtbot, dialog):
@@ -93,7 +93,9 @@ def test_kwargs_the_target_does_not_take_are_an_error_on_the_kwargs(qtbot, dialo
 
 def test_validate_imports_at_once_and_returns_the_spec(dialog):
     fill(dialog, kwargs="interval = 1")
-    assert dialog.validate() == WorkerSpec(name="ticks", target="app.producers:clock", kwargs={"interval": 1})
+    assert dialog.validate() == WorkerSpec(
+        name="ticks", target="pulse_supervisor.producers:clock", kwargs={"interval": 1}
+    )
     assert dialog.ok_button.isEnabled()
 
 
@@ -201,7 +203,7 @@ def test_ask_returns_the_spec_when_accepted(monkeypatch):
 
     monkeypatch.setattr(AddWorkerDialog, "exec", exec_filled)
     spec = AddWorkerDialog.ask(None, ["clock"])
-    assert spec == WorkerSpec(name="ticks", target="app.producers:clock", kwargs={"interval": 0.2})
+    assert spec == WorkerSpec(name="ticks", target="pulse_supervisor.producers:clock", kwargs={"interval": 0.2})
 
 
 def test_ask_returns_none_when_cancelled(monkeypatch):
@@ -233,8 +235,8 @@ def test_a_slow_import_is_checked_off_the_gui_thread(qtbot, dialog, tmp_path, mo
 @pytest.fixture
 def checking_dialog(monkeypatch):
     """A filled dialog whose target check is running, held until the returned event is set."""
-    from app.qt import background
-    from app.qt.window import add_worker_dialog
+    from pulse_supervisor.qt import background
+    from pulse_supervisor.qt.window.dialogs import add_worker_dialog
 
     release = threading.Event()
 
@@ -262,7 +264,7 @@ def test_a_check_that_answers_after_the_dialog_closed_changes_nothing(qtbot, che
 
 
 def test_a_check_that_answers_after_the_dialog_was_deleted_is_dropped(qtbot, checking_dialog):
-    from app.qt import background
+    from pulse_supervisor.qt import background
 
     dialog, call, release = checking_dialog
     with qtbot.waitSignal(dialog.destroyed, timeout=30_000):
@@ -273,10 +275,10 @@ def test_a_check_that_answers_after_the_dialog_was_deleted_is_dropped(qtbot, che
 
 
 def test_targets_complete_from_the_built_ins_and_the_modules_in_use(qtbot):
-    dialog = AddWorkerDialog(["clock"], modules=["app.producers", "tests.workers", "no_such_module_xyz"])
+    dialog = AddWorkerDialog(["clock"], modules=["pulse_supervisor.producers", "tests.workers", "no_such_module_xyz"])
     qtbot.addWidget(dialog)
     choices = dialog.target_choices
-    assert "app.producers:clock" in choices.stringList()  # at once
+    assert "pulse_supervisor.producers:clock" in choices.stringList()  # at once
     with qtbot.waitSignal(dialog.listing.done, timeout=30_000):  # the modules in use, listed in a subprocess
         pass
     listed = choices.stringList()

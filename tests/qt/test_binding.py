@@ -10,7 +10,7 @@ import sys
 import pytest
 import qtpy
 
-from app.qt.binding import API_NAME, binding_version, is_deleted
+from pulse_supervisor.qt.binding import API_NAME, binding_version, is_deleted
 
 BINDINGS = ("PyQt5", "PyQt6", "PySide6", "PySide2")
 
@@ -19,8 +19,8 @@ def test_an_app_s_binding_imported_first_is_the_one_pulse_uses():
     """No QT_API: an app that imported its binding gets Pulse on it, and no second binding loads."""
     code = (
         f"import sys, {API_NAME}.QtWidgets\n"
-        "from app.qt.qt_supervisor import QtSupervisor\n"
-        "import app.qt.window.main_window, pyqtgraph, qtpy\n"
+        "from pulse_supervisor.qt.qt_supervisor import QtSupervisor\n"
+        "import pulse_supervisor.qt.window.main_window, pyqtgraph, qtpy\n"
         f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({BINDINGS!r}))\n"
         "print(qtpy.API_NAME, loaded)\n"
     )

@@ -24,7 +24,9 @@ def test_the_library_loads_the_apps_own_classes_in_the_gui_thread_and_contains_w
     qtbot, make_pool, monkeypatch, forget_item_classes
 ):
     monkeypatch.setenv("PULSE_TEST_ITEM_CLASSES", "1")  # this app may import tests.item_classes
-    pool = make_pool(config(spec("own", "tests.workers:own_classes"), spec("count", "app.producers:counter")))
+    pool = make_pool(
+        config(spec("own", "tests.workers:own_classes"), spec("count", "pulse_supervisor.producers:counter"))
+    )
     got: list[object] = []
     lines: list[str] = []
     pool.items.connect(lambda name, items: got.extend(items) if name == "own" else None)
@@ -72,7 +74,7 @@ def _end_the_consumer_loop(pool) -> None:
 
 
 def test_the_consumer_thread_dying_is_said_and_closing_still_works(qtbot, make_pool):
-    pool = make_pool(config(spec("count", "app.producers:counter", kwargs={"rate": 100})))
+    pool = make_pool(config(spec("count", "pulse_supervisor.producers:counter", kwargs={"rate": 100})))
     with qtbot.waitSignal(pool.items, timeout=15_000):
         pass
     errors: list[BaseException] = []
@@ -98,7 +100,9 @@ def test_the_window_shows_a_workers_own_objects_without_importing_their_module(q
 
 
 def test_the_window_says_when_its_consumer_thread_died(qtbot, make_window):
-    window = make_window(config(spec("count", "app.producers:counter", kwargs={"rate": 100})), autostart=True)
+    window = make_window(
+        config(spec("count", "pulse_supervisor.producers:counter", kwargs={"rate": 100})), autostart=True
+    )
     sup = window.supervisor
     with qtbot.waitSignal(sup.items, timeout=15_000):
         pass
@@ -115,7 +119,8 @@ def test_an_import_that_hangs_while_loading_stalls_no_other_worker(qtbot, make_p
     assert "tests.gated_import" not in sys.modules
     pool = make_pool(
         config(
-            spec("gated", "tests.workers:gated_reading"), spec("count", "app.producers:counter", kwargs={"rate": 200})
+            spec("gated", "tests.workers:gated_reading"),
+            spec("count", "pulse_supervisor.producers:counter", kwargs={"rate": 200}),
         )
     )
     got: dict[str, list[object]] = {"gated": [], "count": []}

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from qtpy.QtCore import QObject, Signal
 
-from app.core.events import ItemBatch
-from app.core.supervisor import Supervisor
-from app.qt.consumer import Consumer
+from pulse_supervisor.core.supervision.events import ItemBatch
+from pulse_supervisor.core.supervision.supervisor import Supervisor
+from pulse_supervisor.qt.consumer import Consumer
 from tests.helpers import config, spec
 
 
@@ -75,7 +75,7 @@ class ItemCounter(QObject):
 
 
 def test_idle_consumer_uses_almost_no_cpu(qtbot, consumer):
-    c = consumer(config(spec("clock", "app.producers:clock", kwargs={"interval": 0.25})))
+    c = consumer(config(spec("clock", "pulse_supervisor.producers:clock", kwargs={"interval": 0.25})))
     counter = ItemCounter(c)
     c.start()
     c._supervisor.start("clock")
@@ -123,7 +123,7 @@ def test_request_stop_ends_the_thread_promptly(qtbot, consumer):
 
 
 def test_shutdown_stops_workers_then_finishes(qtbot, consumer):
-    c = consumer(config(spec("clock", "app.producers:clock", kwargs={"interval": 0.05})))
+    c = consumer(config(spec("clock", "pulse_supervisor.producers:clock", kwargs={"interval": 0.05})))
     items = collect_items(c)
     c.start()
     c._supervisor.start("clock")
@@ -161,11 +161,11 @@ class ScriptedSupervisor:
 
 
 def test_a_state_change_goes_out_at_once_without_delaying_the_next_items(monkeypatch):
-    from app.core.events import StateChanged
-    from app.core.policy import State
+    from pulse_supervisor.core.supervision.events import StateChanged
+    from pulse_supervisor.core.supervision.policy import State
 
     clock = [100.0]
-    monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("pulse_supervisor.qt.consumer.time.monotonic", lambda: clock[0])
     item = lambda seq: ItemBatch("w", seq, [seq], 0, 0)  # noqa: E731
     sup = ScriptedSupervisor(
         clock,
@@ -196,7 +196,7 @@ def test_a_state_change_goes_out_at_once_without_delaying_the_next_items(monkeyp
 def test_workers_that_send_together_go_out_together_once_their_burst_was_seen(monkeypatch):
     """The first burst goes out as two emissions (its first item at once); the next ones as one."""
     clock = [100.0]
-    monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("pulse_supervisor.qt.consumer.time.monotonic", lambda: clock[0])
 
     def item(worker: str, at: float) -> ItemBatch:
         return ItemBatch(worker, 0, [worker], int(at * 1e9), int(at * 1e9))
@@ -231,7 +231,7 @@ def test_workers_that_send_together_go_out_together_once_their_burst_was_seen(mo
 
 def test_a_lone_stream_is_never_held_for_company(monkeypatch):
     clock = [100.0]
-    monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("pulse_supervisor.qt.consumer.time.monotonic", lambda: clock[0])
     script = [(100.0 + 0.02 * i, [ItemBatch("w", i, [i], int((100.0 + 0.02 * i) * 1e9), 0)]) for i in range(20)]
     expected = [at for at, _ in script]
     script.append((100.5, []))
@@ -245,8 +245,8 @@ def test_a_lone_stream_is_never_held_for_company(monkeypatch):
 
 
 def test_the_writer_and_the_consumer_together_hold_an_item_at_most_one_frame():
-    from app.core.channel import DEFAULT_MAX_DELAY
-    from app.qt.consumer import DEFAULT_MAX_EMITS_PER_SECOND
+    from pulse_supervisor.core.wire.channel import DEFAULT_MAX_DELAY
+    from pulse_supervisor.qt.consumer import DEFAULT_MAX_EMITS_PER_SECOND
 
     c = Consumer(ScriptedSupervisor([0.0], []))  # type: ignore[arg-type]
     assert c.min_gap + DEFAULT_MAX_DELAY == pytest.approx(1.0 / DEFAULT_MAX_EMITS_PER_SECOND)
@@ -269,7 +269,7 @@ def run_with_the_gui_thread_blocked(qtbot, sup: ScriptedSupervisor) -> list[list
 def test_a_gui_thread_that_has_not_taken_a_batch_gets_the_next_ones_merged_not_queued(qtbot, monkeypatch):
     """Backpressure: while the GUI thread is busy, batches wait in the consumer, merged, not in Qt's queue."""
     clock = [100.0]
-    monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("pulse_supervisor.qt.consumer.time.monotonic", lambda: clock[0])
     # A frame of items every 20 ms: each would go out on its own to a GUI thread keeping up.
     script = [(100.0 + 0.02 * i, [ItemBatch("w", i, [i], 0, 0)]) for i in range(50)]
     first, rest = run_with_the_gui_thread_blocked(qtbot, ScriptedSupervisor(clock, script))
@@ -279,14 +279,14 @@ def test_a_gui_thread_that_has_not_taken_a_batch_gets_the_next_ones_merged_not_q
 
 def test_a_gui_thread_far_behind_leaves_the_channels_unread_so_the_writers_wait(qtbot, monkeypatch):
     """Held items are bounded: past MAX_HELD_ITEMS busy channels are left unread until the GUI takes a batch."""
-    from app.qt.consumer import MAX_HELD_ITEMS
+    from pulse_supervisor.qt.consumer import MAX_HELD_ITEMS
 
     class BusySupervisor(ScriptedSupervisor):
         def busiest_bytes(self) -> int:
             return 10**6  # a flood: normally read as it arrives, never left to gather
 
     clock = [100.0]
-    monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("pulse_supervisor.qt.consumer.time.monotonic", lambda: clock[0])
     size = MAX_HELD_ITEMS // 4
     script = [(100.0 + 0.02 * i, [ItemBatch("w", i * size, [0] * size, 0, 0)]) for i in range(8)]
     sup = BusySupervisor(clock, script)
@@ -298,11 +298,11 @@ def test_a_gui_thread_far_behind_leaves_the_channels_unread_so_the_writers_wait(
 
 
 def test_a_start_storm_reaches_the_gui_thread_in_emissions_of_bounded_size(qtbot, make_pool, monkeypatch):
-    import app.qt.consumer as consumer
+    import pulse_supervisor.qt.consumer as consumer
 
     monkeypatch.setattr(consumer, "MAX_EVENTS_PER_EMIT", 5)
     names = [f"w{i}" for i in range(30)]
-    pool = make_pool(config(*[spec(n, "app.producers:counter", kwargs={"rate": 50}) for n in names]))
+    pool = make_pool(config(*[spec(n, "pulse_supervisor.producers:counter", kwargs={"rate": 50}) for n in names]))
     sizes: list[int] = []
     seen: dict[str, list[object]] = {n: [] for n in names}
     pool.events.connect(lambda events: sizes.append(len(events)))
@@ -313,7 +313,7 @@ def test_a_start_storm_reaches_the_gui_thread_in_emissions_of_bounded_size(qtbot
 
 
 def test_a_print_flood_does_not_hold_back_its_workers_state_changes(qtbot, make_pool, monkeypatch):
-    import app.qt.consumer as consumer
+    import pulse_supervisor.qt.consumer as consumer
 
     monkeypatch.setattr(consumer, "MAX_EVENTS_PER_EMIT", 2)  # log lines never count against it
     pool = make_pool(config(spec("prints", "tests.workers:prints_flat_out")))
@@ -340,8 +340,8 @@ def log_file_lines(path: str) -> list[int]:
 def test_a_print_flood_reaches_the_gui_thinned_with_exact_notes_and_whole_in_its_log_file(
     qtbot, make_pool, monkeypatch, tmp_path
 ):
-    import app.qt.consumer as consumer
-    from app.core.events import LinesSkipped, LogLine
+    import pulse_supervisor.qt.consumer as consumer
+    from pulse_supervisor.core.supervision.events import LinesSkipped, LogLine
 
     monkeypatch.setattr(consumer, "LINES_PER_EMIT", 16)  # thinned however slowly this machine prints
     n = 50_000  # 2.7 MB of log file: within its rotations (1 MB and 3 backups)
@@ -368,11 +368,11 @@ def test_a_print_flood_reaches_the_gui_thinned_with_exact_notes_and_whole_in_its
 def test_after_an_emission_the_consumer_reads_on_only_once_the_gui_thread_has_collected(qtbot, monkeypatch):
     """A collection goes through every young object, this thread's too: it must run while the
     consumer holds a frame's events, not while it holds a poll's worth of a flood's lines."""
-    import app.qt.consumer as consumer
+    import pulse_supervisor.qt.consumer as consumer
 
     monkeypatch.setattr(consumer, "COLLECT_WAIT_S", 30.0)  # behaviour, not timing: it waits for the collection
     clock = [100.0]
-    monkeypatch.setattr("app.qt.consumer.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("pulse_supervisor.qt.consumer.time.monotonic", lambda: clock[0])
     collections: list[str] = []
     record = lambda phase, info: collections.append(threading.current_thread().name) if phase == "start" else None  # noqa: E731
 

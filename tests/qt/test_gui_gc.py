@@ -9,8 +9,8 @@ import threading
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QPushButton, QVBoxLayout, QWidget
 
-from app.qt.gui_gc import collector
-from app.qt.qt_supervisor import QtSupervisor
+from pulse_supervisor.qt.gui_gc import collector
+from pulse_supervisor.qt.qt_supervisor import QtSupervisor
 from tests.helpers import config, spec
 
 
@@ -70,8 +70,8 @@ def test_a_background_call_keeps_collection_in_the_gui_thread_while_it_runs(qtbo
 
     from qtpy.QtCore import QObject
 
-    from app.qt import background, gui_gc
-    from app.qt.background import BackgroundCall
+    from pulse_supervisor.qt import background, gui_gc
+    from pulse_supervisor.qt.background import BackgroundCall
 
     collector = gui_gc.collector()
     before = collector._holders  # an earlier test's window may still hold it
@@ -106,7 +106,7 @@ def test_a_supervisor_closed_and_let_go_at_once_gives_collection_back(qtbot):
 
 def test_each_batchs_check_puts_the_idle_check_a_second_off(qapp):
     """A window whose batches come every second needs no wake-up of its own for the idle check."""
-    from app.qt.gui_gc import IDLE_CHECK_MS, GuiThreadCollector
+    from pulse_supervisor.qt.gui_gc import IDLE_CHECK_MS, GuiThreadCollector
 
     was_enabled = gc.isenabled()
     gc_collector = GuiThreadCollector()
@@ -123,7 +123,7 @@ def test_each_batchs_check_puts_the_idle_check_a_second_off(qapp):
 
 
 def test_while_held_the_startup_heap_is_frozen_and_the_gil_changes_hands_often(qapp):
-    from app.qt.gui_gc import SWITCH_INTERVAL_S, GuiThreadCollector
+    from pulse_supervisor.qt.gui_gc import SWITCH_INTERVAL_S, GuiThreadCollector
 
     interval, frozen = sys.getswitchinterval(), gc.get_freeze_count()
     gc_collector = GuiThreadCollector()
@@ -138,7 +138,7 @@ def test_while_held_the_startup_heap_is_frozen_and_the_gil_changes_hands_often(q
 
 def test_a_young_generation_far_past_its_threshold_is_put_off_for_at_most_a_while(qapp, monkeypatch):
     """Another thread's objects of the moment: collected at a later batch, when fewer are alive."""
-    from app.qt import gui_gc
+    from pulse_supervisor.qt import gui_gc
 
     clock = [1000.0]
     monkeypatch.setattr(gui_gc.time, "monotonic", lambda: clock[0])

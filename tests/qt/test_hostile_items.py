@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.policy import State
+from pulse_supervisor.core.supervision.policy import State
 from tests.helpers import config, spec
 
 
@@ -10,7 +10,7 @@ def test_odd_items_and_text_from_one_worker_leave_the_window_working(qtbot, make
     w = make_window(
         config(
             spec("odd", "tests.workers:hostile_items", autostart=False),
-            spec("calm", "app.producers:counter", kwargs={"rate": 50.0}, autostart=False),
+            spec("calm", "pulse_supervisor.producers:counter", kwargs={"rate": 50.0}, autostart=False),
         )
     )
     w.select("odd", "calm")

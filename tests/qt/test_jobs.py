@@ -12,8 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from app.core.errors import JobError
-from app.qt.jobs import ProcessJob, run_in_process
+from pulse_supervisor.core.errors import JobError
+from pulse_supervisor.qt.jobs import ProcessJob, run_in_process
 from tests import jobs
 
 
@@ -47,7 +47,7 @@ def test_a_function_s_return_value_arrives_in_returned(qtbot):
 def test_jobs_share_one_supervisor_that_closes_once_none_runs(qtbot):
     from qtpy.QtCore import QCoreApplication
 
-    from app.qt import jobs as qt_jobs
+    from pulse_supervisor.qt import jobs as qt_jobs
 
     first, second = run_in_process(jobs.add, 1), run_in_process(jobs.add, 2)
     (shared,) = [j for j in QCoreApplication.instance().findChildren(qt_jobs._Jobs) if not j.workers.closed]
@@ -164,7 +164,7 @@ JOBS_SCRIPT = """
 import json, pathlib, sys
 from qtpy.QtCore import QCoreApplication, QTimer
 app = QCoreApplication([])
-from app.qt.jobs import run_in_process
+from pulse_supervisor.qt.jobs import run_in_process
 from tests import jobs
 
 n, gate = int(sys.argv[1]), pathlib.Path(sys.argv[2])

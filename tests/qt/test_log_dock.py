@@ -9,10 +9,17 @@ import signal
 import pytest
 from qtpy.QtCore import Qt
 
-from app.core.events import ItemBatch, LogLine, StackDump, StateChanged, WorkerExited, WorkersChanged
-from app.core.policy import State
-from app.qt.window.log_dock import LogDock
-from app.qt.window.log_model import LogFilter, LogTableModel, entry_from_event
+from pulse_supervisor.core.supervision.events import (
+    ItemBatch,
+    LogLine,
+    StackDump,
+    StateChanged,
+    WorkerExited,
+    WorkersChanged,
+)
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.qt.window.log.log_dock import LogDock
+from pulse_supervisor.qt.window.log.log_model import LogFilter, LogTableModel, entry_from_event
 
 T0 = 1_700_000_000.25
 TRACEBACK = (
@@ -113,7 +120,7 @@ def test_clean_exit_and_fatal_state_levels():
 
 
 def test_a_note_of_lines_left_out_is_a_warning_from_pulse_with_the_count(dock):
-    from app.core.events import LinesSkipped
+    from pulse_supervisor.core.supervision.events import LinesSkipped
 
     dock.append_events([*lines(2), LinesSkipped("w1", 12_345, T0 + 5), *lines(1, start=2)])
     assert messages(dock) == ["line 0", "line 1", "12,345 lines not shown; all are in the log file", "line 2"]
@@ -410,7 +417,7 @@ def test_max_lines_must_be_positive(qapp):
 
 
 def test_a_crash_report_is_summarized_by_its_first_line():
-    from app.qt.window.log_model import summarize
+    from pulse_supervisor.qt.window.log.log_model import summarize
 
     report = (
         'Fatal Python error: Segmentation fault\n\nThread 0x1 (most recent call first):\n  File "x.py", line 3 in f'
@@ -453,7 +460,7 @@ def test_a_print_flood_shows_its_newest_lines_and_the_exact_count_of_the_rest(qt
 
 def test_while_lines_keep_coming_the_table_repaints_at_most_every_so_often(dock, qtbot, monkeypatch):
     """Each repaint asks the model for every visible cell: a flood's 60 batches a second repainted it 60 times."""
-    from app.qt.window import log_dock
+    from pulse_supervisor.qt.window.log import log_dock
 
     clock = [1000.0]
     monkeypatch.setattr(log_dock.time, "monotonic", lambda: clock[0])

@@ -7,16 +7,16 @@ import time
 
 import psutil
 
-from app.core.policy import State
-from app.qt.window.inspect_dialog import InspectDialog
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.qt.window.dialogs.inspect_dialog import InspectDialog
 from tests.helpers import config, spec
 
 
 def demo_like():
     return config(
-        spec("clock", "app.producers:clock", kwargs={"interval": 0.1}, autostart=True),
-        spec("count", "app.producers:counter", kwargs={"rate": 500.0}, autostart=False),
-        spec("stubborn", "app.producers:stubborn", autostart=False, stop_timeout=30.0),
+        spec("clock", "pulse_supervisor.producers:clock", kwargs={"interval": 0.1}, autostart=True),
+        spec("count", "pulse_supervisor.producers:counter", kwargs={"rate": 500.0}, autostart=False),
+        spec("stubborn", "pulse_supervisor.producers:stubborn", autostart=False, stop_timeout=30.0),
     )
 
 
@@ -87,7 +87,9 @@ def test_inspect_dialog_shows_psutil_facts_and_stack(qtbot, make_window):
     assert dialog.labels["RSS"].text().endswith("MiB")
     assert int(dialog.labels["Threads"].text()) >= 2
     assert dialog.labels["PPID"].text() == str(psutil.Process(pid).ppid())
-    assert dialog.labels["Command line"].text() == "pulse: clock (app.producers:clock)"  # its title, as in ps
+    assert (
+        dialog.labels["Command line"].text() == "pulse: clock (pulse_supervisor.producers:clock)"
+    )  # its title, as in ps
     dialog.stack_button.click()
     qtbot.waitUntil(lambda: "Thread" in dialog.traceback_view.toPlainText(), timeout=5000)
     assert "clock" in dialog.traceback_view.toPlainText()  # the producer's frame is on the stack
@@ -140,10 +142,10 @@ def test_double_click_inspects(qtbot, make_window):
 
 def test_items_arriving_as_the_clock_tick_is_due_carry_it(qtbot, make_window):
     """A batch within EARLY_MS of the tick refreshes the table with it (one wake-up, not two)."""
-    from app.core.events import ItemBatch
-    from app.qt.window.table_clock import EARLY_MS, REFRESH_MS
+    from pulse_supervisor.core.supervision.events import ItemBatch
+    from pulse_supervisor.qt.window.table.table_clock import EARLY_MS, REFRESH_MS
 
-    window = make_window(config(spec("a", "app.producers:counter")))
+    window = make_window(config(spec("a", "pulse_supervisor.producers:counter")))
     items = window.model.index(0, window.model.COLUMNS.index("Items"))
     window.clock.timer.start(REFRESH_MS)  # the tick is a second away: the count waits for it
     window.supervisor.consumer.events_received.emit([ItemBatch("a", 0, ["x"], 0, 0)])
@@ -164,10 +166,10 @@ def test_a_carried_tick_runs_before_the_status_bar_repaints_so_both_paint_togeth
     """The tick a batch carries is a posted call, which Qt runs before its low-priority repaint."""
     from qtpy.QtCore import QEvent, QObject
 
-    from app.core.events import ItemBatch
-    from app.qt.window.table_clock import EARLY_MS
+    from pulse_supervisor.core.supervision.events import ItemBatch
+    from pulse_supervisor.qt.window.table.table_clock import EARLY_MS
 
-    window = make_window(config(spec("a", "app.producers:counter")))
+    window = make_window(config(spec("a", "pulse_supervisor.producers:counter")))
     qtbot.waitExposed(window)
     seen: list[str] = []
 
@@ -193,10 +195,10 @@ def test_the_first_batch_after_the_timers_tick_puts_the_next_tick_in_step_with_t
     """Just after a timed tick: the next tick moves behind the next batch; later: the batch carries it."""
     from qtpy.QtWidgets import QApplication
 
-    from app.core.events import ItemBatch
-    from app.qt.window.table_clock import EARLY_MS, REFRESH_MS
+    from pulse_supervisor.core.supervision.events import ItemBatch
+    from pulse_supervisor.qt.window.table.table_clock import EARLY_MS, REFRESH_MS
 
-    window = make_window(config(spec("a", "app.producers:counter")))
+    window = make_window(config(spec("a", "pulse_supervisor.producers:counter")))
     clock = window.clock
     ticks: list[float] = []
     tick = clock.tick
@@ -220,7 +222,7 @@ def test_the_first_batch_after_the_timers_tick_puts_the_next_tick_in_step_with_t
 
 
 def test_counts_label_keeps_its_size_until_a_text_outgrows_it(qtbot, make_window):
-    window = make_window(config(spec("a", "app.producers:counter")))
+    window = make_window(config(spec("a", "pulse_supervisor.producers:counter")))
     label = window.counts_label
     window.clock.set_counts("0/1 running · 8 items/s")
     size = label.size()

@@ -6,10 +6,22 @@ import numpy as np
 import pytest
 from qtpy.QtCore import QPoint, Qt
 
-from app.core.events import ItemBatch, LogLine, StateChanged, WorkersChanged
-from app.core.policy import State
-from app.qt.window.plot_dock import MAX_REDRAW_INTERVAL_MS, PLOT_SHARE, REDRAW_INTERVAL_MS, SLIDE_MS, PlotDock
-from app.qt.window.plot_series import MAX_AUTO_SERIES, MAX_KEYS_PER_WORKER, MAX_SPREAD_S, PALETTE, colour_of
+from pulse_supervisor.core.supervision.events import ItemBatch, LogLine, StateChanged, WorkersChanged
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.qt.window.plot.plot_dock import (
+    MAX_REDRAW_INTERVAL_MS,
+    PLOT_SHARE,
+    REDRAW_INTERVAL_MS,
+    SLIDE_MS,
+    PlotDock,
+)
+from pulse_supervisor.qt.window.plot.plot_series import (
+    MAX_AUTO_SERIES,
+    MAX_KEYS_PER_WORKER,
+    MAX_SPREAD_S,
+    PALETTE,
+    colour_of,
+)
 
 SECOND = 1_000_000_000
 T0 = 1000 * SECOND  # the fixed clock's start

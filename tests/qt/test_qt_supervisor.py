@@ -10,12 +10,12 @@ import psutil
 import pytest
 from qtpy.QtWidgets import QApplication
 
-from app.core.errors import ConfigError, SupervisorClosedError, UnknownWorkerError
-from app.core.events import ItemBatch
-from app.core.policy import State
-from app.core.target_probe import target_of
-from app.qt.binding import is_connected
-from app.qt.qt_supervisor import QtSupervisor
+from pulse_supervisor.core.config.target_probe import target_of
+from pulse_supervisor.core.errors import ConfigError, SupervisorClosedError, UnknownWorkerError
+from pulse_supervisor.core.supervision.events import ItemBatch
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.qt.binding import is_connected
+from pulse_supervisor.qt.qt_supervisor import QtSupervisor
 from tests import workers
 from tests.helpers import config, spec
 
@@ -41,7 +41,7 @@ def test_newest_item_and_every_item_arrive_in_the_gui_thread(qtbot, make_pool):
     pool.newest.connect(
         lambda name, item: newest.append((name, item, threading.current_thread() is threading.main_thread()))
     )
-    pool.add("count", "app.producers:counter", kwargs={"count": 500})
+    pool.add("count", "pulse_supervisor.producers:counter", kwargs={"count": 500})
     qtbot.waitUntil(lambda: len(got) == 500, timeout=10_000)
     assert got == list(range(500))  # in order, none lost or doubled
     assert newest[-1] == ("count", 499, True)
@@ -62,7 +62,7 @@ def test_stop_kill_restart_and_states(qtbot, make_pool):
     exits: list[tuple] = []
     pool.exited.connect(lambda *args: exits.append(args))
     with qtbot.waitSignal(pool.items, timeout=10_000):  # producing: its stop handler is in place
-        pool.add("tick", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
+        pool.add("tick", "pulse_supervisor.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
     qtbot.waitUntil(lambda: pool.state("tick") is State.RUNNING, timeout=10_000)
     pool.stop("tick")
     qtbot.waitUntil(lambda: pool.state("tick") is State.STOPPED, timeout=10_000)
@@ -82,7 +82,7 @@ def test_log_lines_and_a_crash_traceback(qtbot, make_pool):
     pool = make_pool()
     lines: list[tuple[str, str, str]] = []
     pool.log_line.connect(lambda *args: lines.append(args))
-    pool.add("crash", "app.producers:crashy", kwargs={"after": 0.0, "message": "boom"}, restart="never")
+    pool.add("crash", "pulse_supervisor.producers:crashy", kwargs={"after": 0.0, "message": "boom"}, restart="never")
     qtbot.waitUntil(lambda: any("RuntimeError: boom" in line for _, _, line in lines), timeout=10_000)
     traceback = next(entry for entry in lines if "RuntimeError: boom" in entry[2])
     assert traceback[0] == "crash" and traceback[1] == "ERROR"
@@ -90,14 +90,14 @@ def test_log_lines_and_a_crash_traceback(qtbot, make_pool):
 
 
 def test_bad_add_names_every_problem_and_adds_nothing(make_pool):
-    pool = make_pool(config(spec("a", "app.producers:counter")), autostart=False)
+    pool = make_pool(config(spec("a", "pulse_supervisor.producers:counter")), autostart=False)
     with pytest.raises(ConfigError) as err:
         pool.add("b", "app.nowhere:gone", stop_timeout=0, restart="sometimes", colour="red")
     fields = sorted(p.field for p in err.value.problems)
     assert fields == ["colour", "restart", "stop_timeout", "target"]
     assert "QtSupervisor.add('b'): stop_timeout: must be > 0, got 0" in str(err.value)
     with pytest.raises(ConfigError, match="a worker named 'a' already exists"):
-        pool.add("a", "app.producers:counter")
+        pool.add("a", "pulse_supervisor.producers:counter")
     with pytest.raises(ConfigError, match="not a module-level function"):
         pool.add("c", lambda: iter(()))
     assert pool.names() == ["a"]
@@ -126,7 +126,7 @@ def test_add_checks_the_target_within_the_config_s_limit_and_refuses_control_cha
     with pytest.raises(ConfigError, match="within 1.5 s"):  # the worker's own limit first
         pool.add("h", "hangs_on_add:feed", check_timeout=1.5)
     with pytest.raises(ConfigError, match=r"name: worker name must not contain a control character: character 2"):
-        pool.add("a\nb", "app.producers:counter")
+        pool.add("a\nb", "pulse_supervisor.producers:counter")
     assert pool.names() == [] and pool.config().check_timeout == 0.5
 
 
@@ -142,7 +142,7 @@ def test_target_of_names_module_level_functions_only():
 
 def test_shutdown_returns_at_once_then_finished_follows(qtbot, make_pool):
     pool = make_pool()
-    pool.add("tick", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
+    pool.add("tick", "pulse_supervisor.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
     qtbot.waitUntil(lambda: pool.state("tick") is State.RUNNING, timeout=10_000)
     pid = pool.supervisor.record("tick").pid
     with qtbot.waitSignal(pool.finished, timeout=10_000):
@@ -156,7 +156,7 @@ def test_shutdown_returns_at_once_then_finished_follows(qtbot, make_pool):
 
 def test_close_blocks_until_stopped_and_kills_a_worker_that_ignores_sigterm(qtbot, make_pool):
     pool = make_pool()
-    pool.add("stubborn", "app.producers:stubborn", stop_timeout=0.3, start_secs=0.1)
+    pool.add("stubborn", "pulse_supervisor.producers:stubborn", stop_timeout=0.3, start_secs=0.1)
     qtbot.waitUntil(lambda: pool.state("stubborn") is State.RUNNING, timeout=10_000)
     pid = pool.supervisor.record("stubborn").pid
     finished: list[bool] = []
@@ -170,7 +170,7 @@ def test_close_blocks_until_stopped_and_kills_a_worker_that_ignores_sigterm(qtbo
 
 def test_quitting_the_application_closes_it(qtbot, make_pool):
     pool = make_pool()
-    pool.add("tick", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
+    pool.add("tick", "pulse_supervisor.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
     qtbot.waitUntil(lambda: pool.state("tick") is State.RUNNING, timeout=10_000)
     pid = pool.supervisor.record("tick").pid
     QApplication.instance().aboutToQuit.emit()  # what QApplication.quit() emits before the loop ends
@@ -192,7 +192,10 @@ def test_the_tutorial_example_shows_the_newest_timestamp(qtbot):
 
 
 def test_a_config_s_workers_start_unless_autostart_is_off(qtbot, make_pool):
-    cfg = config(spec("on", "app.producers:counter", kwargs={"rate": 50}), spec("off", "app.producers:counter"))
+    cfg = config(
+        spec("on", "pulse_supervisor.producers:counter", kwargs={"rate": 50}),
+        spec("off", "pulse_supervisor.producers:counter"),
+    )
     cfg = config(cfg.workers[0], dataclasses.replace(cfg.workers[1], autostart=False))
     pool = make_pool(cfg)
     qtbot.waitUntil(lambda: pool.state("on") is State.RUNNING, timeout=10_000)
@@ -251,7 +254,7 @@ def test_the_cpu_job_example_cancels_a_job_mid_computation(qtbot, job_window):
 
 def test_inspect_and_the_live_stack(qtbot, make_pool):
     pool = make_pool()
-    pool.add("tick", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1, autostart=False)
+    pool.add("tick", "pulse_supervisor.producers:counter", kwargs={"rate": 100}, start_secs=0.1, autostart=False)
     assert pool.inspect("tick").alive is False  # added, not started: no process
     with pytest.raises(UnknownWorkerError):
         pool.inspect("tock")
@@ -270,28 +273,28 @@ def test_a_name_is_free_again_once_its_worker_is_gone(qtbot, make_pool):
     # Its first item, not RUNNING (0.1 s after the start, which a loaded machine may reach
     # before the generator runs), says it ignores SIGTERM from here on.
     with qtbot.waitSignal(pool.items, timeout=10_000):
-        pool.add("w", "app.producers:stubborn", start_secs=0.1, stop_timeout=60)
+        pool.add("w", "pulse_supervisor.producers:stubborn", start_secs=0.1, stop_timeout=60)
     pool.remove("w")
     with pytest.raises(UnknownWorkerError):
         pool.state("w")
     with pytest.raises(ConfigError, match="'w' is still being removed"):
-        pool.add("w", "app.producers:counter")  # its process is still stopping
+        pool.add("w", "pulse_supervisor.producers:counter")  # its process is still stopping
     assert pool.names() == []
     pool.kill("w")  # no need to wait out its stop timeout
     qtbot.waitUntil(lambda: "w" not in pool.supervisor.names(), timeout=10_000)
-    pool.add("w", "app.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
+    pool.add("w", "pulse_supervisor.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
     qtbot.waitUntil(lambda: pool.state("w") is State.RUNNING, timeout=10_000)
 
 
 def test_apply_config_reloads_like_the_window(qtbot, make_pool):
-    keep = spec("keep", "app.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
-    change = spec("change", "app.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
-    drop = spec("drop", "app.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
+    keep = spec("keep", "pulse_supervisor.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
+    change = spec("change", "pulse_supervisor.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
+    drop = spec("drop", "pulse_supervisor.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
     pool = make_pool(config(keep, change, drop))
     qtbot.waitUntil(lambda: all(pool.state(n) is State.RUNNING for n in pool.names()), timeout=30_000)
     kept_pid, dropped_pid = (pool.supervisor.record(n).pid for n in ("keep", "drop"))
     changed = _states(pool, "change")
-    added = spec("added", "app.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
+    added = spec("added", "pulse_supervisor.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
     pool.apply_config(config(keep, dataclasses.replace(change, kwargs={"rate": 60}), added))
     assert pool.names() == ["keep", "change", "added"]  # at once
     qtbot.waitUntil(lambda: pool.state("added") is State.RUNNING and not _alive(dropped_pid), timeout=30_000)
@@ -304,7 +307,7 @@ def test_a_signal_connected_later_is_served_from_the_next_batch(qtbot, make_pool
     """Signals nobody listens to are not emitted, asked per batch: a late slot still gets items."""
     pool = make_pool()  # make_pool listens to `events` only
     with qtbot.waitSignal(pool.events, timeout=10_000, check_params_cb=lambda e: any(type(x) is ItemBatch for x in e)):
-        pool.add("tick", "app.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
+        pool.add("tick", "pulse_supervisor.producers:counter", kwargs={"rate": 50}, start_secs=0.1)
     assert not is_connected(pool, pool.newest)
     with qtbot.waitSignal(pool.newest, timeout=10_000) as blocker:
         pass
@@ -315,6 +318,69 @@ def test_a_signal_connected_later_is_served_from_the_next_batch(qtbot, make_pool
 def test_each_worker_s_output_is_also_written_under_log_dir(qtbot, make_pool, tmp_path):
     pool = make_pool(log_dir=tmp_path / "logs")
     with qtbot.waitSignal(pool.log_line, timeout=10_000, check_params_cb=lambda w, _lvl, text: "log me" in text):
-        pool.add("crashy", "app.producers:crashy", kwargs={"after": 0.0, "message": "log me"}, restart="never")
+        pool.add(
+            "crashy", "pulse_supervisor.producers:crashy", kwargs={"after": 0.0, "message": "log me"}, restart="never"
+        )
     (log_file,) = (tmp_path / "logs").glob("crashy*.log")
     qtbot.waitUntil(lambda: "log me" in log_file.read_text(), timeout=10_000)
+
+
+def test_close_folds_the_final_events_before_it_returns(qtbot, make_pool):
+    pool = make_pool()
+    pool.add("tick", "pulse_supervisor.producers:counter", kwargs={"rate": 100}, start_secs=0.1)
+    qtbot.waitUntil(lambda: pool.state("tick") is State.RUNNING, timeout=10_000)
+    seen: list[State] = []
+    pool.state_changed.connect(lambda name, state: seen.append(state))
+    assert pool.close(timeout=30) is True
+    # No event loop ran since: what close saw happen is folded and signalled already.
+    assert pool.state("tick") is State.STOPPED
+    assert pool.status("tick").pid is None
+    assert seen[-1] is State.STOPPED
+
+
+def test_add_with_kwargs_that_cannot_be_sent_names_each_and_adds_nothing(make_pool):
+    pool = make_pool()
+    with pytest.raises(ConfigError) as caught:
+        pool.add(
+            "w",
+            "pulse_supervisor.producers:counter",
+            kwargs={"lock": threading.Lock(), "rate": 1.0, "app": QApplication.instance()},
+        )
+    fields = [p.field for p in caught.value.problems]
+    assert fields[:2] == ["kwargs.lock", "kwargs.app"]  # then what the target's signature says of them
+    assert "_thread.lock" in str(caught.value) and "worker's process" in str(caught.value)
+    assert pool.names() == []
+
+
+def test_made_outside_the_gui_thread_it_says_so(qtbot):
+    from pulse_supervisor.core.errors import NoEventLoopError
+
+    raised: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            QtSupervisor()
+        except BaseException as exc:  # noqa: BLE001 - the thread hands whatever it got to the test
+            raised.append(exc)
+
+    thread = threading.Thread(target=make)
+    thread.start()
+    thread.join(timeout=30)
+    assert len(raised) == 1 and isinstance(raised[0], NoEventLoopError), raised
+    assert "GUI thread" in str(raised[0])
+
+
+def test_made_with_no_application_it_says_so():
+    import subprocess
+    import sys
+
+    code = (
+        "from pulse_supervisor.qt import QtSupervisor\n"
+        "from pulse_supervisor.core.errors import NoEventLoopError\n"
+        "try:\n"
+        "    QtSupervisor()\n"
+        "except NoEventLoopError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "needs a QApplication" in out

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from qtpy.QtCore import Qt
 
-from app import cli
-from app.core.config import load_config
-from app.core.events import ItemBatch
-from app.core.policy import State
-from app.qt.window.recent_configs import MAX_RECENT, RecentConfigs, settings_for_app
+from pulse_supervisor import cli
+from pulse_supervisor.core.config.toml_file import load_config
+from pulse_supervisor.core.supervision.events import ItemBatch
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.qt.window.menus.recent_configs import MAX_RECENT, RecentConfigs, settings_for_app
 from tests.helpers import config, spec
 from tests.qt.qt_helpers import menu_titled
 
-CONFIG = '[[worker]]\nname = "{name}"\ntarget = "app.producers:counter"\nkwargs = {{ rate = 10.0 }}\n'
+CONFIG = '[[worker]]\nname = "{name}"\ntarget = "pulse_supervisor.producers:counter"\nkwargs = {{ rate = 10.0 }}\n'
 
 
 def write(tmp_path, name="w", filename="pulse.toml"):
@@ -26,13 +26,13 @@ def write(tmp_path, name="w", filename="pulse.toml"):
 def started(monkeypatch):
     """Run `cli.main` up to the window: the config it would open the window on."""
     seen = {}
-    monkeypatch.setattr("app.display_check.display_problem", lambda: None)
+    monkeypatch.setattr("pulse_supervisor.display_check.display_problem", lambda: None)
 
     def run_window(cfg, notice=None):
         seen.update(config=cfg, notice=notice)
         return 0
 
-    monkeypatch.setattr("app.qt.window.application.run_window", run_window)
+    monkeypatch.setattr("pulse_supervisor.qt.window.application.run_window", run_window)
     app_settings = settings_for_app()
     app_settings.clear()
     yield seen
@@ -72,10 +72,10 @@ def test_a_last_config_that_no_longer_loads_opens_the_demo_and_says_why_in_the_w
 def test_the_start_notice_shows_in_the_status_bar_and_the_log_and_open_recent_keeps_the_file(
     qtbot, make_window, tmp_path
 ):
-    from app.qt.window.application import show_start_notice
+    from pulse_supervisor.qt.window.application import show_start_notice
 
     gone = str(tmp_path / "gone.toml")
-    w = make_window(config(spec("w", "app.producers:clock")))
+    w = make_window(config(spec("w", "pulse_supervisor.producers:clock")))
     w.config_files.recent.add(gone)  # as the last session left it; deleted since
     notice = f"The last config could not be reopened, so the built-in demo is open: {gone}: file: cannot read"
     show_start_notice(w, notice + "\n  more")
@@ -110,7 +110,7 @@ def test_recent_configs_keep_the_newest_first_and_gone_files_too(settings, tmp_p
 
 
 def test_open_recent_lists_and_opens_the_files_used(qtbot, make_window, tmp_path):
-    w = make_window(config(spec("w", "app.producers:counter", kwargs={"rate": 10.0})))
+    w = make_window(config(spec("w", "pulse_supervisor.producers:counter", kwargs={"rate": 10.0})))
     other = write(tmp_path / "", name="other", filename="other.toml")
     w.config_files.apply_file(other)
     qtbot.waitUntil(lambda: "other" in w.model.names(), timeout=30_000)
@@ -128,8 +128,8 @@ def test_open_recent_lists_and_opens_the_files_used(qtbot, make_window, tmp_path
 def test_open_asks_before_it_stops_running_workers_and_can_be_told_not_to(qtbot, make_window, settings, tmp_path):
     w = make_window(
         config(
-            spec("w", "app.producers:counter", kwargs={"rate": 10.0}),
-            spec("idle", "app.producers:counter", kwargs={"rate": 10.0}),
+            spec("w", "pulse_supervisor.producers:counter", kwargs={"rate": 10.0}),
+            spec("idle", "pulse_supervisor.producers:counter", kwargs={"rate": 10.0}),
         )
     )
     w.select("w")
@@ -163,7 +163,7 @@ def test_open_asks_before_it_stops_running_workers_and_can_be_told_not_to(qtbot,
 
 
 def test_open_asks_nothing_when_nothing_runs_or_what_runs_stays(qtbot, make_window, tmp_path):
-    w = make_window(config(spec("w", "app.producers:counter", kwargs={"rate": 10.0}, autostart=False)))
+    w = make_window(config(spec("w", "pulse_supervisor.producers:counter", kwargs={"rate": 10.0}, autostart=False)))
     asked, applied = [], []
     w.config_files.ask_stop_workers = lambda text: asked.append(text) or (False, False)
     apply_config = w.supervisor.apply_config
@@ -179,9 +179,9 @@ def test_open_asks_nothing_when_nothing_runs_or_what_runs_stays(qtbot, make_wind
 def test_save_as_writes_which_workers_run(qtbot, make_window, tmp_path):
     w = make_window(
         config(
-            spec("kept", "app.producers:counter", kwargs={"rate": 10.0}, autostart=True),
-            spec("stopped", "app.producers:counter", kwargs={"rate": 10.0}, autostart=True),
-            spec("started", "app.producers:counter", kwargs={"rate": 10.0}, autostart=False),
+            spec("kept", "pulse_supervisor.producers:counter", kwargs={"rate": 10.0}, autostart=True),
+            spec("stopped", "pulse_supervisor.producers:counter", kwargs={"rate": 10.0}, autostart=True),
+            spec("started", "pulse_supervisor.producers:counter", kwargs={"rate": 10.0}, autostart=False),
         ),
         autostart=True,
     )
@@ -204,8 +204,8 @@ def test_save_as_writes_which_workers_run(qtbot, make_window, tmp_path):
 def test_reloading_the_file_just_saved_restarts_nothing(qtbot, make_window, tmp_path):
     w = make_window(
         config(
-            spec("kept", "app.producers:counter", kwargs={"rate": 10.0}, autostart=True),
-            spec("started", "app.producers:counter", kwargs={"rate": 10.0}, autostart=False),
+            spec("kept", "pulse_supervisor.producers:counter", kwargs={"rate": 10.0}, autostart=True),
+            spec("started", "pulse_supervisor.producers:counter", kwargs={"rate": 10.0}, autostart=False),
         ),
         autostart=True,
     )
@@ -229,16 +229,17 @@ def test_saving_keeps_the_configs_backend(make_pool):
     from dataclasses import replace
 
     pool = make_pool(
-        replace(config(spec("w", "app.producers:counter")), backend="ray", ray_address="auto"), autostart=False
+        replace(config(spec("w", "pulse_supervisor.producers:counter")), backend="ray", ray_address="auto"),
+        autostart=False,
     )
     saved = pool.config()
     assert (saved.backend, saved.ray_address) == ("ray", "auto")
 
 
 def test_reset_layout_brings_squashed_and_hidden_docks_back(qtbot, make_window):
-    from app.qt.window.docks import MIN_DOCK_HEIGHT
+    from pulse_supervisor.qt.window.docks import MIN_DOCK_HEIGHT
 
-    w = make_window(config(spec("w", "app.producers:counter")))
+    w = make_window(config(spec("w", "pulse_supervisor.producers:counter")))
     w.resize(1200, 800)
     w.plot_dock.hide()
     w.log_dock.setFloating(True)

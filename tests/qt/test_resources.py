@@ -7,12 +7,12 @@ import threading
 
 import psutil
 
-from app.core.policy import State
+from pulse_supervisor.core.supervision.policy import State
 from tests.helpers import config, spec
 
 
 def lifecycle(qtbot, make_window):
-    w = make_window(config(spec("a", "app.producers:counter", kwargs={"rate": 100.0})), autostart=True)
+    w = make_window(config(spec("a", "pulse_supervisor.producers:counter", kwargs={"rate": 100.0})), autostart=True)
     qtbot.waitUntil(lambda: w.model.row("a").state is State.RUNNING, timeout=10_000)
     w.select("a")
     w.worker_actions.restart.trigger()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.qt.window.series import fit_y_range, numeric_columns
-from app.qt.window.series_history import ALL_CAPACITY, BUCKETS_PER_WINDOW, BucketLevel, SeriesHistory
+from pulse_supervisor.qt.window.plot.series import fit_y_range, numeric_columns
+from pulse_supervisor.qt.window.plot.series_history import ALL_CAPACITY, BUCKETS_PER_WINDOW, BucketLevel, SeriesHistory
 
 
 def test_points_in_one_bucket_keep_their_min_and_max():

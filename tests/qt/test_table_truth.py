@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from qtpy.QtCore import Qt
 
-from app.core.events import ItemBatch, StateChanged, WorkersChanged
-from app.core.inspection import format_count
-from app.core.policy import State
-from app.qt.window.table_clock import PAUSED_TEXT
-from app.qt.window.worker_model import WorkerTableModel
+from pulse_supervisor.core.processes.inspection import format_count
+from pulse_supervisor.core.supervision.events import ItemBatch, StateChanged, WorkersChanged
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.qt.window.table.table_clock import PAUSED_TEXT
+from pulse_supervisor.qt.window.table.worker_model import WorkerTableModel
 from tests.helpers import config, spec
 from tests.qt.qt_helpers import feed, model_on
 
@@ -30,7 +30,7 @@ def test_counts_are_compact_enough_for_their_column(n, shown):
 
 
 def test_big_counts_fit_and_the_tooltip_has_them_exact(qtbot, qapp):
-    from app.qt.window.worker_table import make_worker_table
+    from pulse_supervisor.qt.window.table.worker_table import make_worker_table
 
     model = model_on("flood")
     table = make_worker_table(model)
@@ -70,11 +70,12 @@ def test_fatal_says_why_in_the_tooltip(qapp):
 
 
 def test_uptime_shows_for_workers_a_reload_adds(qtbot, make_window, tmp_path):
-    w = make_window(config(spec("a", "app.producers:clock", kwargs={"interval": 0.1})))
+    w = make_window(config(spec("a", "pulse_supervisor.producers:clock", kwargs={"interval": 0.1})))
     path = tmp_path / "more.toml"
     path.write_text(
-        '[[worker]]\nname = "a"\ntarget = "app.producers:clock"\nkwargs = { interval = 0.1 }\nautostart = false\n'
-        '[[worker]]\nname = "added"\ntarget = "app.producers:counter"\nkwargs = { rate = 20.0 }\n'
+        '[[worker]]\nname = "a"\ntarget = "pulse_supervisor.producers:clock"\n'
+        "kwargs = { interval = 0.1 }\nautostart = false\n"
+        '[[worker]]\nname = "added"\ntarget = "pulse_supervisor.producers:counter"\nkwargs = { rate = 20.0 }\n'
     )
     assert w.config_files.apply_file(str(path))
     qtbot.waitUntil(lambda: "added" in w.model.names() and w.model.row("added").state is State.RUNNING, timeout=30_000)
@@ -82,7 +83,7 @@ def test_uptime_shows_for_workers_a_reload_adds(qtbot, make_window, tmp_path):
 
 
 def test_reset_counters_counts_from_zero_in_the_table_and_the_supervisor(qtbot, make_window):
-    w = make_window(config(spec("a", "app.producers:counter", kwargs={"rate": 200.0})))
+    w = make_window(config(spec("a", "pulse_supervisor.producers:counter", kwargs={"rate": 200.0})))
     w.select("a")
     w.worker_actions.start.trigger()
     qtbot.waitUntil(lambda: w.model.row("a").received > 50, timeout=10_000)
@@ -101,7 +102,9 @@ def test_reset_counters_counts_from_zero_in_the_table_and_the_supervisor(qtbot, 
 
 
 def test_the_status_bar_numbers_items_as_the_table_counts_and_keeps_to_the_selection(qtbot, make_window):
-    w = make_window(config(spec("a", "app.producers:counter"), spec("quiet", "app.producers:counter")))
+    w = make_window(
+        config(spec("a", "pulse_supervisor.producers:counter"), spec("quiet", "pulse_supervisor.producers:counter"))
+    )
     w.supervisor.consumer.events_received.emit([WorkersChanged(("a", "quiet")), ItemBatch("a", 0, ["x", "y"], 0, 0)])
     w.supervisor.consumer.events_received.emit([ItemBatch("a", 2, ["z"], 0, 0)])
     assert w.statusBar().currentMessage() == "a #3: z"
@@ -110,7 +113,7 @@ def test_the_status_bar_numbers_items_as_the_table_counts_and_keeps_to_the_selec
 
 
 def test_a_paused_table_says_so(qtbot, make_window):
-    w = make_window(config(spec("a", "app.producers:counter")))
+    w = make_window(config(spec("a", "pulse_supervisor.producers:counter")))
     w.clock.set_period(0)
     assert PAUSED_TEXT in w.counts_label.text()
     w.clock.set_period(1000)

@@ -7,17 +7,17 @@ import time
 import pytest
 from qtpy.QtCore import QCoreApplication, Qt, QTimer
 
-from app.core.config import load_config
-from app.core.policy import State
+from pulse_supervisor.core.config.toml_file import load_config
+from pulse_supervisor.core.supervision.policy import State
 from tests.helpers import config, spec
 from tests.qt.qt_helpers import menu_titled
 
 
 def three():
     return config(
-        spec("a", "app.producers:counter", kwargs={"rate": 200.0}, autostart=False),
-        spec("b", "app.producers:counter", kwargs={"rate": 50.0}, autostart=False),
-        spec("clock", "app.producers:clock", kwargs={"interval": 0.1}, autostart=False),
+        spec("a", "pulse_supervisor.producers:counter", kwargs={"rate": 200.0}, autostart=False),
+        spec("b", "pulse_supervisor.producers:counter", kwargs={"rate": 50.0}, autostart=False),
+        spec("clock", "pulse_supervisor.producers:clock", kwargs={"interval": 0.1}, autostart=False),
     )
 
 
@@ -59,10 +59,10 @@ def test_start_all_and_stop_all(qtbot, make_window):
 
 
 def test_add_worker_action_uses_the_dialog_and_adds_a_row(qtbot, make_window, monkeypatch):
-    from app.qt.window.add_worker_dialog import AddWorkerDialog
+    from pulse_supervisor.qt.window.dialogs.add_worker_dialog import AddWorkerDialog
 
     w = make_window(three())
-    new = spec("extra", "app.producers:clock", kwargs={"interval": 0.1})
+    new = spec("extra", "pulse_supervisor.producers:clock", kwargs={"interval": 0.1})
     seen = {}
 
     def fake_ask(cls, parent, names, modules=(), check_timeout=10.0):
@@ -71,7 +71,7 @@ def test_add_worker_action_uses_the_dialog_and_adds_a_row(qtbot, make_window, mo
 
     monkeypatch.setattr(AddWorkerDialog, "ask", classmethod(fake_ask))
     w.worker_actions.add.trigger()
-    assert seen["names"] == ["a", "b", "clock"] and seen["modules"] == {"app.producers"}
+    assert seen["names"] == ["a", "b", "clock"] and seen["modules"] == {"pulse_supervisor.producers"}
     qtbot.waitUntil(lambda: "extra" in w.model.names() and state(w, "extra") is State.RUNNING, timeout=10_000)
     w.select("extra")
     asked = []
@@ -86,7 +86,7 @@ def test_add_worker_action_uses_the_dialog_and_adds_a_row(qtbot, make_window, mo
 
 
 def test_cancelled_add_adds_nothing(qtbot, make_window, monkeypatch):
-    from app.qt.window.add_worker_dialog import AddWorkerDialog
+    from pulse_supervisor.qt.window.dialogs.add_worker_dialog import AddWorkerDialog
 
     w = make_window(three())
     monkeypatch.setattr(
@@ -98,7 +98,7 @@ def test_cancelled_add_adds_nothing(qtbot, make_window, monkeypatch):
 
 
 def test_every_action_is_a_declared_attribute(qtbot, make_window):
-    from app.qt.window.worker_actions import _SPECS, WorkerActions
+    from pulse_supervisor.qt.window.table.worker_actions import _SPECS, WorkerActions
 
     assert list(WorkerActions.__annotations__) == list(_SPECS)  # declared for type checkers and readers
     a = make_window(three()).worker_actions
@@ -204,8 +204,8 @@ def test_open_reload_and_save_config(qtbot, make_window, tmp_path, monkeypatch):
     w = make_window(three())
     path = tmp_path / "new.toml"
     path.write_text(
-        '[[worker]]\nname = "clock"\ntarget = "app.producers:clock"\nkwargs = { interval = 0.1 }\n'
-        '[[worker]]\nname = "fresh"\ntarget = "app.producers:counter"\nkwargs = { rate = 10.0 }\n'
+        '[[worker]]\nname = "clock"\ntarget = "pulse_supervisor.producers:clock"\nkwargs = { interval = 0.1 }\n'
+        '[[worker]]\nname = "fresh"\ntarget = "pulse_supervisor.producers:counter"\nkwargs = { rate = 10.0 }\n'
     )
     monkeypatch.setattr(w.config_files, "ask_open_path", lambda: str(path))
     w.config_files.open_action.trigger()
@@ -245,8 +245,8 @@ def test_invalid_config_changes_nothing_and_says_why(qtbot, make_window, tmp_pat
 
 
 def test_about_names_the_versions():
-    from app.qt.binding import binding_version
-    from app.qt.window.config_files import about_text
+    from pulse_supervisor.qt.binding import binding_version
+    from pulse_supervisor.qt.window.menus.config_files import about_text
 
     text = about_text()
     assert "Pulse 0.1.0" in text and binding_version() in text and "psutil" in text and "pyqtgraph" in text
@@ -261,7 +261,9 @@ def test_plot_follows_selection(qtbot, make_window):
 
 
 def test_window_stays_responsive_while_workers_flood(qtbot, make_window):
-    w = make_window(config(*(spec(f"flood{i}", "app.producers:flood", autostart=True) for i in range(2))), True)
+    w = make_window(
+        config(*(spec(f"flood{i}", "pulse_supervisor.producers:flood", autostart=True) for i in range(2))), True
+    )
     lateness = []
     last = [time.monotonic()]
 
@@ -305,7 +307,7 @@ def refresh_menu(window):
 
 
 def test_table_refresh_period_is_chosen_in_the_view_menu_and_remembered(qtbot, make_window, settings):
-    from app.qt.window.table_clock import PERIOD_CHOICES
+    from pulse_supervisor.qt.window.table.table_clock import PERIOD_CHOICES
 
     w = make_window(three())
     actions = refresh_menu(w)
@@ -322,7 +324,7 @@ def test_table_refresh_period_is_chosen_in_the_view_menu_and_remembered(qtbot, m
 
 
 def test_a_paused_table_refreshes_only_on_refresh_now(qtbot, make_window):
-    from app.core.events import ItemBatch
+    from pulse_supervisor.core.supervision.events import ItemBatch
 
     w = make_window(three())
     items = w.model.index(0, w.model.COLUMNS.index("Items"))
@@ -358,7 +360,7 @@ def test_late_ticks_while_workers_take_the_cpu_bring_advice_once(qtbot, make_win
 
 
 def test_a_small_window_keeps_the_search_field_and_the_plot_usable(qtbot, make_window):
-    from app.qt.window.log_bar import SEARCH_MIN_CHARS
+    from pulse_supervisor.qt.window.log.log_bar import SEARCH_MIN_CHARS
 
     w = make_window(three())
     w.resize(800, 600)
@@ -370,7 +372,7 @@ def test_a_small_window_keeps_the_search_field_and_the_plot_usable(qtbot, make_w
 
 
 def test_the_status_bar_and_log_say_when_the_fleet_nears_the_descriptor_limit(qtbot, make_window):
-    from app.core.events import DescriptorsLow
+    from pulse_supervisor.core.supervision.events import DescriptorsLow
 
     w = make_window(three())
     low, back = DescriptorsLow(52, 240, 256, True), DescriptorsLow(20, 100, 256, False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from app.core.policy import State
+from pulse_supervisor.core.supervision.policy import State
 from tests.helpers import config, spec
 
 
@@ -14,8 +14,10 @@ def cell(window, name: str, column: str) -> str:
 
 
 def test_a_ray_worker_shows_its_node_cpu_and_rss(qtbot, make_window, ray_head):
-    remote = spec("far", "app.producers:counter", kwargs={"rate": 100}, backend="ray")
-    window = make_window(config(remote, spec("near", "app.producers:counter", kwargs={"rate": 100})), autostart=True)
+    remote = spec("far", "pulse_supervisor.producers:counter", kwargs={"rate": 100}, backend="ray")
+    window = make_window(
+        config(remote, spec("near", "pulse_supervisor.producers:counter", kwargs={"rate": 100})), autostart=True
+    )
     assert window.table.isColumnHidden(window.model.NODE)  # nothing has run elsewhere yet
     qtbot.waitUntil(lambda: all(window.supervisor.state(n) is State.RUNNING for n in ("far", "near")), timeout=60_000)
     assert not window.table.isColumnHidden(window.model.NODE)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from qtpy.QtCore import Qt
 
-from app.core.events import ItemBatch, StateChanged, WorkersChanged
-from app.core.policy import State
-from app.core.spec import WorkerSpec
-from app.qt.window.worker_model import WorkerTableModel
+from pulse_supervisor.core.spec import WorkerSpec
+from pulse_supervisor.core.supervision.events import ItemBatch, StateChanged, WorkersChanged
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.qt.window.table.worker_model import WorkerTableModel
 from tests.qt.qt_helpers import feed, model_on
 
 ITEMS, LAST = WorkerTableModel.COLUMNS.index("Items"), WorkerTableModel.COLUMNS.index("Last item")
@@ -41,15 +41,15 @@ def test_a_tick_repaints_only_the_cells_whose_text_changed(qapp):
 
 
 def test_a_tick_makes_the_last_items_text_once_and_leaves_the_still_columns_alone(qapp, monkeypatch):
-    import app.qt.window.worker_model as worker_model
+    import pulse_supervisor.qt.window.table.worker_row as worker_row
 
     made: list[object] = []
-    elide = worker_model.elide
-    monkeypatch.setattr(worker_model, "elide", lambda item, *a: (made.append(item), elide(item, *a))[1])
+    elide = worker_row.elide
+    monkeypatch.setattr(worker_row, "elide", lambda item, *a: (made.append(item), elide(item, *a))[1])
     model = model_on("a")
     looked_at: set[int] = set()
-    display = model._display
-    monkeypatch.setattr(model, "_display", lambda row, col: (looked_at.add(col), display(row, col))[1])
+    cell_text = worker_row.WorkerRow.text
+    monkeypatch.setattr(worker_row.WorkerRow, "text", lambda row, col: (looked_at.add(col), cell_text(row, col))[1])
     feed(model, [ItemBatch("a", 0, ["x", "y"], 0, 0)])
     model.refresh_clock({})
     model.refresh_clock({})
@@ -66,7 +66,7 @@ def test_a_state_change_repaints_its_whole_row_even_after_rows_move(qapp, qtmode
     changes = record_changes(model)
     # The new order arrives in the same batch as b's state change: b is row 0 by the end.
     old = {s.name: s.spec for s in model.statuses}
-    model.statuses.replace_specs([old["b"], WorkerSpec("c", "app.producers:clock"), old["a"]])
+    model.statuses.replace_specs([old["b"], WorkerSpec("c", "pulse_supervisor.producers:clock"), old["a"]])
     feed(model, [StateChanged("b", State.RUNNING, 42, 0.0), WorkersChanged(("b", "c", "a"))])
     assert ((0, 0), (0, len(model.COLUMNS) - 1)) in changes
     assert [text(model, r, 0) for r in range(3)] == ["b", "c", "a"]
@@ -75,10 +75,10 @@ def test_a_state_change_repaints_its_whole_row_even_after_rows_move(qapp, qtmode
 
 
 def test_rate_is_a_steady_average_and_drops_to_zero_when_stopped():
-    from app.core.worker_status import WorkerStatus
-    from app.qt.window.worker_row import WorkerRow
+    from pulse_supervisor.core.supervision.worker_status import WorkerStatus
+    from pulse_supervisor.qt.window.table.worker_row import WorkerRow
 
-    row = WorkerRow(WorkerStatus(WorkerSpec("w", "app.producers:clock"), pid=42))
+    row = WorkerRow(WorkerStatus(WorkerSpec("w", "pulse_supervisor.producers:clock"), pid=42))
     row._rate_mark = (0.0, 0)
     shown = []
     # One item a second, counted on a 1 s tick out of phase with it: 1, 0, 2, 1, 0, 2, ... a tick.
@@ -98,7 +98,7 @@ def test_rate_is_a_steady_average_and_drops_to_zero_when_stopped():
 def test_the_table_delegate_styles_each_cell_as_the_stock_one_does_from_the_model(qapp):
     from qtpy.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
-    from app.qt.window.text_delegate import CachedTextDelegate
+    from pulse_supervisor.qt.window.table.text_delegate import CachedTextDelegate
 
     model = model_on("a", "b")
     feed(model, [ItemBatch("b", 0, ["x", 1.5], 0, 0), StateChanged("a", State.RUNNING, 42, 0.0)])

@@ -1,1 +1,1 @@
-"""Pulse's window: the table, log, plot and inspector, menus and dialogs, on the library face (app.qt)."""
+"""Pulse's window: the table, log, plot and inspector, menus and dialogs, on the library face (pulse_supervisor.qt)."""

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING
 from qtpy.QtCore import QSocketNotifier
 from qtpy.QtWidgets import QApplication
 
-from app.qt.qt_supervisor import QtSupervisor
-from app.qt.window.main_window import MainWindow
+from pulse_supervisor.core.control.wire import ControlError
+from pulse_supervisor.qt.control_bridge import ControlBridge
+from pulse_supervisor.qt.qt_supervisor import QtSupervisor
+from pulse_supervisor.qt.window.main_window import MainWindow
 
 if TYPE_CHECKING:
-    from app.core.spec import PulseConfig
+    from pulse_supervisor.core.spec import PulseConfig
 
 NOTICE_MS = 60_000  # a start-up notice stays long enough to be read; the log keeps it
 
@@ -33,13 +35,28 @@ def run_window(config: PulseConfig, notice: str | None = None) -> int:
     if notice:
         show_start_notice(window, notice)
     wakeup = _SignalWakeup(window)  # before any worker starts: a signal then is handled as well
+    control = _serve_control(supervisor, window)
     supervisor.start_autostart()
     try:
         code = app.exec()
     finally:
+        if control is not None:
+            control.close()
         wakeup.close()
         supervisor.close()  # the window shut it down already; this joins its thread
     return code
+
+
+def _serve_control(supervisor: QtSupervisor, window: MainWindow) -> ControlBridge | None:
+    """Serve ``pulse ctl`` for the window; without a safe socket directory, say so in the log and go on."""
+    files = window.config_files
+    try:
+        return ControlBridge(
+            supervisor, config_path=lambda: files.path, on_reloaded=files.apply_loaded, kind="window", parent=window
+        )
+    except (ControlError, OSError) as exc:
+        window.show_notice(f"pulse ctl cannot reach this window: {exc}")
+        return None
 
 
 def show_start_notice(window: MainWindow, notice: str) -> None:

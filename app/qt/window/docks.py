@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from qtpy.QtCore import Qt
 
-from app.qt.window.log_dock import LogDock
-from app.qt.window.plot_dock import PlotDock
+from pulse_supervisor.qt.window.log.log_dock import LogDock
+from pulse_supervisor.qt.window.plot.plot_dock import PlotDock
 
 if TYPE_CHECKING:
     from qtpy.QtWidgets import QMainWindow

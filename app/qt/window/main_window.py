@@ -11,20 +11,28 @@ from qtpy.QtCore import QByteArray, QItemSelectionModel, QPoint, QSettings
 from qtpy.QtGui import QCloseEvent
 from qtpy.QtWidgets import QLabel, QMainWindow, QMenu, QTableView, QWidget
 
-from app.core.events import DescriptorsLow, Event, ItemBatch, StackDump, StateChanged, WorkersChanged
-from app.core.policy import State
-from app.qt.window import window_commands
-from app.qt.window.config_files import ConfigFiles
-from app.qt.window.docks import make_log_dock, make_plot_dock, place_docks
-from app.qt.window.inspect_dialog import InspectDialog
-from app.qt.window.table_clock import PERIOD_CHOICES, REFRESH_MS, TableClock
-from app.qt.window.window_menus import build_menus, build_toolbar
-from app.qt.window.worker_actions import WorkerActions
-from app.qt.window.worker_model import WorkerTableModel, elide
-from app.qt.window.worker_table import make_worker_table, set_default_column_widths
+from pulse_supervisor.core.supervision.events import (
+    DescriptorsLow,
+    Event,
+    ItemBatch,
+    StackDump,
+    StateChanged,
+    WorkersChanged,
+)
+from pulse_supervisor.core.supervision.policy import State
+from pulse_supervisor.qt.window.dialogs.inspect_dialog import InspectDialog
+from pulse_supervisor.qt.window.docks import make_log_dock, make_plot_dock, place_docks
+from pulse_supervisor.qt.window.menus import window_commands
+from pulse_supervisor.qt.window.menus.config_files import ConfigFiles
+from pulse_supervisor.qt.window.menus.window_menus import build_menus, build_toolbar
+from pulse_supervisor.qt.window.table.table_clock import PERIOD_CHOICES, REFRESH_MS, TableClock
+from pulse_supervisor.qt.window.table.worker_actions import WorkerActions
+from pulse_supervisor.qt.window.table.worker_model import WorkerTableModel
+from pulse_supervisor.qt.window.table.worker_row import elide
+from pulse_supervisor.qt.window.table.worker_table import make_worker_table, set_default_column_widths, visible_rows
 
 if TYPE_CHECKING:
-    from app.qt.qt_supervisor import QtSupervisor
+    from pulse_supervisor.qt.qt_supervisor import QtSupervisor
 
 
 class MainWindow(QMainWindow):
@@ -63,13 +71,16 @@ class MainWindow(QMainWindow):
         self.log_dock = make_log_dock(self)
         self.log_dock.set_workers(supervisor.names())
         self.plot_dock = make_plot_dock(self, self.log_dock)
-        self.config_files = ConfigFiles(self, config_path)
+        self.config_files = ConfigFiles(self, supervisor, self.settings, self.show_notice, config_path)
         self.counts_label = QLabel()
         self.statusBar().addPermanentWidget(self.counts_label)
         self.clock = TableClock(self.model, self.counts_label, self)
         self.clock.remote_facts = supervisor.remote_facts
         self.clock.overloaded.connect(self._on_overloaded)
-        build_menus(self)
+        docks = (self.log_dock, self.plot_dock)
+        build_menus(
+            self, self.worker_actions, self.config_files, docks, self.reset_layout, self.clock.period_menu(self)
+        )
         self.toolbar = build_toolbar(self, self.worker_actions)
         # The toolbar's buttons, for tests and for anyone who thinks in buttons.
         a = self.worker_actions
@@ -98,7 +109,7 @@ class MainWindow(QMainWindow):
 
     def _build_table(self) -> QTableView:
         table = make_worker_table(self.model)
-        self.model.visible_rows = lambda: _visible_rows(table)
+        self.model.visible_rows = lambda: visible_rows(table)
         table.doubleClicked.connect(lambda _index: self.inspect_selected())
         table.customContextMenuRequested.connect(self._on_context_menu_requested)
         # Connected before the selection slot, which reads the names again. Rows also move under a
@@ -115,12 +126,14 @@ class MainWindow(QMainWindow):
         a.kill.triggered.connect(lambda: self._for_selected("kill", sup.kill))
         a.restart.triggered.connect(lambda: self._for_selected("restart", sup.restart))
         a.inspect.triggered.connect(self.inspect_selected)
-        a.reset.triggered.connect(lambda: window_commands.reset_selected_counters(self))
-        a.remove.triggered.connect(lambda: window_commands.remove_selected(self))
+        a.reset.triggered.connect(lambda: window_commands.reset_counters(self.selected_names(), self.model, sup))
+        a.remove.triggered.connect(
+            lambda: window_commands.remove_selected(self.selected_names(), self.model, sup, self.confirm)
+        )
         a.start_all.triggered.connect(self._start_all)
         a.stop_all.triggered.connect(sup.stop_all)
         a.add.triggered.connect(self.config_files.add_worker)
-        a.clear_log.triggered.connect(lambda: window_commands.clear_log(self))
+        a.clear_log.triggered.connect(lambda: window_commands.clear_log(self.log_dock, self.confirm))
         self.log_dock.clear_button.clicked.disconnect()  # the dock's own Clear asks first too
         self.log_dock.clear_button.clicked.connect(a.clear_log.trigger)
         self.log_dock.saved.connect(self.show_notice)
@@ -303,13 +316,3 @@ class MainWindow(QMainWindow):
             for action in self.worker_actions.actions.values():
                 action.setEnabled(False)
             self.supervisor.shutdown()
-
-
-def _visible_rows(table: QTableView) -> range:
-    """Return the rows ``table`` shows now (all of them while it has no size yet)."""
-    count = table.model().rowCount()
-    first = table.rowAt(0)
-    if first < 0 or not table.isVisible():
-        return range(count)
-    last = table.rowAt(table.viewport().height() - 1)
-    return range(first, (last if last >= 0 else count - 1) + 1)

@@ -1,0 +1,1 @@
+"""Headless mode: the supervisor with no window, every event a JSON line on stdout."""

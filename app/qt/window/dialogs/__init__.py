@@ -1,0 +1,1 @@
+"""The window's dialogs: the inspector and Add worker."""
