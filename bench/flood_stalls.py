@@ -1,4 +1,4 @@
-"""Figures 12 and 14: GUI stalls under floods of prints, logging, items, huge items (``bench/flood_stalls.py``).
+"""Figures 12 and 15: GUI stalls under floods of prints, logging, items, huge items (``bench/flood_stalls.py``).
 
 ``python bench/flood_stalls.py [--seconds 8] [--reps 3] [--cases ...]``
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,6 +36,11 @@ BACKENDS = ("local", "ray")
 # that happens to run: Ray's "auto" does); "auto" or "host:port" join one, "ray://host:port" through
 # Ray Client (its runs are polled: it cannot stream from the agents).
 DEFAULT_RAY_ADDRESS = "local"
+# Seconds a worker's CPU must stay over its max_cpu_percent before it is restarted.
+DEFAULT_MAX_CPU_SECS = 30.0
+# What an `env_clear` worker keeps of Pulse's environment: enough to find programs, home and locale.
+KEPT_ON_CLEAR = ("PATH", "HOME", "LANG")
+INSTANCE_FIELD = "{instance}"  # replaced by the instance's number in its kwargs' and env's strings
 
 
 class RestartPolicy(enum.Enum):
@@ -104,6 +109,25 @@ class WorkerSpec:
         Ray workers only: what the worker's agent asks of the cluster (Ray's actor options of
         those names; 0 CPUs by default, as a local worker reserves none), and the environment
         its node gives it (e.g. ``working_dir`` or ``py_modules``, so the target's code is there).
+    env : dict of str to str
+        Variables set in the worker's environment (over Pulse's, or over `KEPT_ON_CLEAR` alone
+        with ``env_clear``), before its target is imported. A Ray worker's go to its
+        ``runtime_env``'s ``env_vars``.
+    env_clear : bool
+        Start the worker from an empty environment (plus `KEPT_ON_CLEAR`) instead of Pulse's.
+    cwd : str
+        The worker's working directory ("" for Pulse's), absolute (``~`` expanded when checked).
+        Local workers only: a Ray node need not have the directory.
+    instances, instance : int or None
+        A config entry with ``instances = N`` makes N workers ``NAME:0`` ... ``NAME:N-1``, each
+        with ``instances`` N and its own ``instance``; `INSTANCE_FIELD` in their kwargs' and env's
+        strings is replaced by it as the worker starts (`resolved`). None for a lone worker.
+    max_rss : int
+        Bytes of resident memory past which the worker is restarted gracefully (0: no limit).
+    max_cpu_percent, max_cpu_secs : float
+        CPU % (of one core) the worker may exceed for at most ``max_cpu_secs`` seconds in a row
+        before it is restarted gracefully (0: no limit). Limits are checked once a second on
+        local workers; a limit restart is no crash (it never leads to FATAL).
     """
 
     name: str
@@ -128,18 +152,70 @@ class WorkerSpec:
     num_cpus: float = 0.0
     resources: dict[str, float] = field(default_factory=dict)
     runtime_env: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    env_clear: bool = False
+    cwd: str = ""
+    instances: int | None = None
+    instance: int | None = None
+    max_rss: int = 0
+    max_cpu_percent: float = 0.0
+    max_cpu_secs: float = DEFAULT_MAX_CPU_SECS
+
+    @property
+    def group(self) -> str:
+        """Return the name of the config entry an instance comes from ("" for a lone worker)."""
+        return self.name.rpartition(":")[0] if self.instance is not None else ""
+
+    def resolved(self) -> WorkerSpec:
+        """Return this spec as its process runs it: `INSTANCE_FIELD` replaced in kwargs and env."""
+        if self.instance is None:
+            return self
+        number = str(self.instance)
+        env = {k: v.replace(INSTANCE_FIELD, number) for k, v in self.env.items()}
+        return replace(self, kwargs=with_instance(self.kwargs, number), env=env)
 
     def __hash__(self) -> int:  # kwargs is a dict; identity by name is enough for sets
         return hash(self.name)
 
 
+def with_instance(value: Any, number: str) -> Any:
+    """Return ``value`` with `INSTANCE_FIELD` replaced by ``number`` in every string, down lists and tables."""
+    if isinstance(value, str):
+        return value.replace(INSTANCE_FIELD, number)
+    if isinstance(value, dict):
+        return {k: with_instance(v, number) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(with_instance(v, number) for v in value)
+    return value
+
+
+def environment(env: Mapping[str, str], clear: bool, base: Mapping[str, str]) -> dict[str, str]:
+    """Return the environment a worker with ``env`` (and ``env_clear``) gets over ``base``, Pulse's."""
+    start = {k: base[k] for k in KEPT_ON_CLEAR if k in base} if clear else dict(base)
+    return {**start, **env}
+
+
+def instance_names(name: str, instances: Any) -> list[str]:
+    """Return the names of the workers an entry ``name`` with ``instances`` makes (itself, unless a count)."""
+    count = instances if isinstance(instances, int) and not isinstance(instances, bool) else 0
+    return [f"{name}:{i}" for i in range(count)] if 0 < count <= 100_000 else [name]
+
+
+def expand_instances(spec: WorkerSpec) -> list[WorkerSpec]:
+    """Return the workers a config entry makes: itself, or its ``instances`` as ``NAME:0`` ... (see `WorkerSpec`)."""
+    if spec.instances is None or spec.instance is not None:
+        return [spec]
+    return [replace(spec, name=f"{spec.name}:{i}", instance=i) for i in range(spec.instances)]
+
+
 # Fields no worker process reads: when it starts (autostart), how its target is checked
 # (check_timeout), and how it is supervised (the restart policy and its timings, which the policy
-# reads afresh at each event). A reload that changes only these gives a running worker its new
-# spec in place instead of restarting it.
+# reads afresh at each event; its limits; its entry's number of instances). A reload that changes
+# only these gives a running worker its new spec in place instead of restarting it.
 SUPERVISION_FIELDS = (
     "autostart", "check_timeout", "restart", "start_secs", "start_retries", "stop_timeout",
     "backoff_initial", "backoff_factor", "backoff_max", "stable_secs", "flap_limit", "flap_window",
+    "instances", "max_rss", "max_cpu_percent", "max_cpu_secs",
 )  # fmt: skip
 
 

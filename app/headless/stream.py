@@ -67,7 +67,7 @@ def event_lines(event: Event) -> list[str]:
     if isinstance(event, StateChanged):
         record = {"type": "state", "worker": event.worker, "state": event.state.value, "pid": event.pid}
         if event.reason:
-            record["reason"] = event.reason  # why a FATAL worker was given up
+            record["reason"] = event.reason  # why a FATAL worker was given up, or a limit's restart
         if event.node:
             record["node"] = event.node  # a remote run's node (none: this machine)
     elif isinstance(event, LogLine):

@@ -16,7 +16,7 @@ from pulse_supervisor.core.errors import (
     NoEventLoopError,
 )
 from pulse_supervisor.core.processes.inspection import Inspector, ProcessInfo
-from pulse_supervisor.core.spec import PulseConfig
+from pulse_supervisor.core.spec import PulseConfig, expand_instances, instance_names
 from pulse_supervisor.core.supervision.supervisor import Supervisor
 from pulse_supervisor.core.supervision.worker_status import WorkerStatuses
 from pulse_supervisor.qt.consumer import Consumer, stop_and_join
@@ -111,7 +111,8 @@ class QtSupervisor(SupervisorView):
         ``target`` is ``"module:callable"`` or a module-level function (a generator, or a
         function taking ``ctx``; see the producer contract). ``options`` are `WorkerSpec` fields,
         as in a config file: ``autostart`` (default True: it starts now), ``restart``,
-        ``stop_timeout``, ``nice``, ``sched``, ``argv`` (the worker's ``sys.argv[1:]``), ...
+        ``stop_timeout``, ``nice``, ``sched``, ``argv`` (the worker's ``sys.argv[1:]``), ``env``,
+        ``cwd``, ``max_rss``, ``instances`` (N workers ``NAME:0`` ...; the entry's spec is returned), ...
         The target is imported in a subprocess, with the worker's ``sys.argv``, to check it,
         for up to ``check_timeout`` seconds (the config's by default).
 
@@ -121,11 +122,13 @@ class QtSupervisor(SupervisorView):
             Naming every bad field (or a name already in use); nothing is added.
         """
         where = f"QtSupervisor.add({name!r})"
-        if name in self._statuses:  # before importing the target to check it, which takes a while
-            raise ConfigError([ConfigProblem(where, None, "name", f"a worker named {name!r} already exists")])
+        taken = next((n for n in instance_names(name, options.get("instances")) if n in self._statuses), None)
+        if taken is not None:  # before importing the target to check it, which takes a while
+            raise ConfigError([ConfigProblem(where, None, "name", f"a worker named {taken!r} already exists")])
         self._check_open()
         spec = spec_from_call(where, name, target, kwargs, options, self._pulse.check_timeout)
-        self.add_spec(spec)
+        for each in expand_instances(spec):  # ``instances = N``: NAME:0 ... NAME:N-1
+            self.add_spec(each)
         return spec
 
     def add_spec(self, spec: WorkerSpec) -> None:

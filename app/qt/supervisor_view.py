@@ -16,6 +16,7 @@ from pulse_supervisor.core.supervision.events import (
     StateChanged,
     WorkerExited,
 )
+from pulse_supervisor.core.supervision.policy import State
 from pulse_supervisor.core.supervision.worker_status import WorkerStatus, WorkerStatuses
 from pulse_supervisor.qt.binding import is_connected
 
@@ -45,6 +46,9 @@ class SupervisorView(QObject):
     start_failed(str, str)
         A start of the worker failed before its process ran, and why (e.g. too many open
         files: the counts); its state goes on as after a failed run (BACKOFF, FATAL, EXITED).
+    limit_restarted(str, str)
+        The worker crossed its ``max_rss`` or ``max_cpu_percent`` and is being restarted (no
+        crash), and why: "RSS 530 MiB over max_rss 512 MiB"; `status` has it as its ``reason``.
     log_line(str, str, str)
         A line the worker printed or logged, or a whole traceback: worker, level, text. In a
         flood (more than a few hundred lines a frame) each worker's newest lines come, and for
@@ -64,6 +68,7 @@ class SupervisorView(QObject):
     state_changed = Signal(str, object)
     exited = Signal(str, object, object)
     start_failed = Signal(str, str)
+    limit_restarted = Signal(str, str)
     log_line = Signal(str, str, str)
     stack = Signal(str, str)
     events = Signal(list)
@@ -152,6 +157,8 @@ class SupervisorView(QObject):
             elif type(ev) is StateChanged:
                 if states:
                     self.state_changed.emit(ev.worker, ev.state)
+                if ev.state is State.STOPPING and ev.reason.startswith("restarting: "):
+                    self.limit_restarted.emit(ev.worker, ev.reason.removeprefix("restarting: "))
             elif type(ev) is WorkerExited:
                 if exits:
                     self.exited.emit(ev.worker, ev.exitcode, ev.signal)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 from typing import Any
 
 from pulse_supervisor.core.config.config_locator import BARE_KEY
+from pulse_supervisor.core.config.fleet_values import size_text
 from pulse_supervisor.core.config.spec_checks import SPEC_FIELDS
 from pulse_supervisor.core.spec import (
     DEFAULT_CHECK_TIMEOUT,
@@ -79,11 +81,37 @@ def dump_config(config: PulseConfig) -> str:
         pulse.append(f"check_timeout = {_toml_value(config.check_timeout)}")
     if pulse:
         blocks.append("\n".join(["[pulse]", *pulse]) + "\n")
-    for spec in config.workers:
+    for spec in _entries(config.workers):
         lines = ["[[worker]]", f"name = {_toml_str(spec.name)}", f"target = {_toml_str(spec.target)}"]
         for name in SPEC_FIELDS:
             value = getattr(spec, name)
-            if name not in ("name", "target") and value != getattr(_DEFAULT, name):
+            if name == "max_rss" and value:
+                lines.append(f"max_rss = {_toml_str(size_text(value))}")
+            elif name not in ("name", "target", "instance") and value != getattr(_DEFAULT, name):
                 lines.append(f"{name} = {_toml_value(value.value if name == 'restart' else value)}")
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
+
+
+def _entries(workers: tuple[WorkerSpec, ...]) -> list[WorkerSpec]:
+    """Return the config entries ``workers`` come from: one with ``instances = N`` for a whole set of
+    instances, each worker on its own (``{instance}`` replaced) where some of its set are gone or changed."""
+    groups: dict[str, list[WorkerSpec]] = {}
+    for spec in workers:
+        if spec.instance is not None:
+            groups.setdefault(spec.group, []).append(spec)
+    entries: list[WorkerSpec] = []
+    for spec in workers:
+        members = groups.get(spec.group) if spec.instance is not None else None
+        if members is None:
+            entries.append(spec)
+            continue
+        entry = replace(spec, name=spec.group, instance=None)
+        whole = [m.instance for m in members] == list(range(spec.instances or 0)) and all(
+            replace(m, name=entry.name, instance=None) == entry for m in members
+        )
+        if whole and spec.instance == 0:
+            entries.append(entry)
+        elif not whole:
+            entries.append(replace(spec.resolved(), instances=None, instance=None))
+    return entries

@@ -11,6 +11,7 @@ from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from pulse_supervisor.core.config import runtime_env as runtime_env_rules
+from pulse_supervisor.core.config.fleet_values import cwd_problem, env_problem, parse_bytes
 from pulse_supervisor.core.config.target_probe import probe_targets, target_of
 from pulse_supervisor.core.config.values import describe_value, unknown_key
 from pulse_supervisor.core.errors import ConfigError, ConfigProblem, TargetError
@@ -21,7 +22,9 @@ from pulse_supervisor.core.spec import (
     SCHED_POLICIES,
     RestartPolicy,
     WorkerSpec,
+    environment,
     split_target,
+    with_instance,
 )
 
 # Numeric worker keys: (kind, lower bound, bound inclusive).
@@ -38,7 +41,15 @@ _NUMBERS: dict[str, tuple[type, int, bool]] = {
     "nice": (int, 0, True),
     "num_cpus": (float, 0, True),
     "check_timeout": (float, 0, False),
+    "instances": (int, 1, True),
+    "max_cpu_percent": (float, 0, True),
+    "max_cpu_secs": (float, 0, False),
 }
+LOCAL_CWD_ONLY = (
+    "applies to local workers only: a Ray worker runs in its runtime_env's working_dir on its node "
+    "(set runtime_env.working_dir instead)"
+)
+MAX_INSTANCES = 1000  # past a thousand workers from one entry, a typo is likelier than a fleet
 # The longest wait the OS timers under poll() take is 2**31 - 1 ms: longer durations are refused
 # (they would end supervision with an OverflowError the first time they are armed).
 MAX_SECONDS = 2_147_483
@@ -50,6 +61,7 @@ _DURATIONS = {
     "stable_secs",
     "flap_window",
     "check_timeout",
+    "max_cpu_secs",
 }
 # A name is a process title (setproctitle refuses NUL and lone surrogates: every start would
 # crash), a log line and a table cell: control characters have no place in it.
@@ -57,11 +69,14 @@ _NOT_IN_NAMES = {"Cc": "a control character", "Cs": "a lone surrogate"}
 SPEC_FIELDS = [f.name for f in dataclasses.fields(WorkerSpec)]
 
 
-def spec_from_fields(fields: Mapping[str, Any], fail: Callable[[str, str], None]) -> WorkerSpec | None:
+def spec_from_fields(
+    fields: Mapping[str, Any], fail: Callable[[str, str], None], here: str | None = None
+) -> WorkerSpec | None:
     """Check every field of ``fields``, calling ``fail(key, reason)`` for each bad one.
 
     Returns the spec when every field is good and ``name`` and ``target`` are there (their
-    absence is the caller's to report: a file says where the table is), else None.
+    absence is the caller's to report: a file says where the table is), else None. A relative
+    ``cwd`` is taken from ``here`` (the config's directory; the current one by default).
     """
     values: dict[str, Any] = {}
     good = True
@@ -70,8 +85,14 @@ def spec_from_fields(fields: Mapping[str, Any], fail: Callable[[str, str], None]
             value = value.value
         if key not in SPEC_FIELDS:
             reason: str | None = unknown_key(key, SPEC_FIELDS)
+        elif key == "cwd":
+            value, reason = cwd_problem(value, here if here is not None else os.getcwd())
+        elif key == "max_rss":
+            value, reason = parse_bytes(value)
         else:
             reason = field_problem(key, value)
+        if key == "max_cpu_secs" and reason is None and not fields.get("max_cpu_percent"):
+            reason = "applies with max_cpu_percent (the CPU % the worker may exceed for max_cpu_secs)"
         if reason is not None:
             fail(key, reason)
             good = False
@@ -81,6 +102,8 @@ def spec_from_fields(fields: Mapping[str, Any], fail: Callable[[str, str], None]
             values[key] = {name: float(amount) for name, amount in value.items()}
         elif key == "argv":
             values[key] = tuple(value)  # a file gives a list; the spec is immutable
+        elif key == "env":
+            values[key] = dict(value)
         else:  # float() so that an int in a float field reads back as what it means
             values[key] = float(value) if _NUMBERS.get(key, (None,))[0] is float else value
     return WorkerSpec(**values) if good and "name" in values and "target" in values else None
@@ -97,6 +120,18 @@ def probe_argv(fields: Mapping[str, Any]) -> list[str]:
     """Return the argv the target check of the worker ``fields`` describe imports with: none if it is bad."""
     argv = fields.get("argv", ())
     return [] if argv_problem(argv) else list(argv)
+
+
+def probe_setup(fields: Mapping[str, Any], here: str) -> tuple[dict[str, Any], tuple[dict[str, str] | None, str]]:
+    """Return the kwargs, environment and directory the target check of the worker ``fields`` describe
+    runs with: its worker's (its first instance's, for an entry with ``instances``); Pulse's where bad."""
+    kwargs, env, clear = fields.get("kwargs", {}), fields.get("env", {}), fields.get("env_clear", False)
+    kwargs = kwargs if isinstance(kwargs, dict) else {}
+    env, clear = ({}, False) if env_problem(env) or not isinstance(clear, bool) else (env, clear)
+    if "instances" in fields:
+        kwargs, env = with_instance(kwargs, "0"), with_instance(env, "0")
+    cwd, problem = cwd_problem(fields["cwd"], here) if "cwd" in fields else ("", None)
+    return kwargs, (environment(env, clear, os.environ) if env or clear else None, "" if problem else cwd)
 
 
 def check_spec_fields(
@@ -116,12 +151,14 @@ def check_spec_fields(
         env = runtime_env_rules.check_and_resolve(env, os.getcwd(), lambda key, reason: problems.append(
             ConfigProblem(where, None, f"runtime_env.{key}", reason)))  # fmt: skip
         spec = spec and dataclasses.replace(spec, runtime_env=env)
-    target, kwargs = fields.get("target"), fields.get("kwargs", {})
+    if spec is not None and spec.cwd and (spec.backend or "local") == "ray":
+        problems.append(ConfigProblem(where, None, "cwd", LOCAL_CWD_ONLY))
+    target = fields.get("target")
     if isinstance(target, str) and not any(p.field == "target" for p in problems):
         paths = [runtime_env_rules.probe_paths(env if isinstance(env, dict) else {})]
         limit = check_limit(fields, check_timeout)
-        kwargs = kwargs if isinstance(kwargs, dict) else {}
-        (problem,) = probe_targets([(target, kwargs)], limit, paths=paths, argv=[probe_argv(fields)])
+        kwargs, setup = probe_setup(fields, os.getcwd())
+        (problem,) = probe_targets([(target, kwargs)], limit, paths=paths, argv=[probe_argv(fields)], setups=[setup])
         if problem is not None:
             problems.append(ConfigProblem(where, None, problem.field, problem.reason))
     if problems or spec is None:
@@ -186,7 +223,15 @@ def field_problem(key: str, value: Any) -> str | None:
         return f"expected a table of keyword arguments, got {describe_value(value)}"
     if key == "argv":
         return argv_problem(value)
-    if key == "autostart" and not isinstance(value, bool):
+    if key == "env":
+        return env_problem(value)
+    if key == "instance":
+        return "set by Pulse on each worker of an entry with instances = N: not a key of its own"
+    if key == "cwd":
+        return cwd_problem(value, os.getcwd())[1]
+    if key == "max_rss":
+        return parse_bytes(value)[1]
+    if key in ("autostart", "env_clear") and not isinstance(value, bool):
         return f"expected true or false, got {describe_value(value)}"
     if key == "backend" and value not in BACKENDS:
         return f"expected one of {', '.join(BACKENDS)}, got {describe_value(value)}"
@@ -215,6 +260,8 @@ def field_problem(key: str, value: Any) -> str | None:
             return f"must be {'>=' if inclusive else '>'} {low}, got {value}"
         if key == "nice" and value > MAX_NICE:
             return f"must be <= {MAX_NICE}, got {value}"
+        if key == "instances" and value > MAX_INSTANCES:
+            return f"must be <= {MAX_INSTANCES}, got {value}"
         if key in _DURATIONS and value > MAX_SECONDS:
             return f"must be at most {MAX_SECONDS} seconds (24.8 days), got {value}"
     return None

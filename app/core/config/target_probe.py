@@ -40,6 +40,7 @@ def probe_targets(
     timeout: float | Sequence[float] = DEFAULT_CHECK_TIMEOUT,
     paths: Sequence[Sequence[str]] = (),
     argv: Sequence[Sequence[str]] = (),
+    setups: Sequence[tuple[dict[str, str] | None, str]] = (),
 ) -> list[TargetProblem | None]:
     """Return, for each ``(target, kwargs)``, why a worker could not run it, or None if it can.
 
@@ -56,17 +57,23 @@ def probe_targets(
         One list per target: its worker's ``argv``. Each target is imported with ``sys.argv``
         set to ``[target, *argv]``, as its worker will be; targets whose argv differ are checked
         in processes of their own, since a module is imported once per process.
+    setups : sequence of (dict or None, str)
+        One per target: the whole environment its worker will have (None: Pulse's) and its
+        working directory ("": Pulse's). The import runs with both, as the worker's will;
+        targets whose setups differ are checked in processes of their own too.
     """
     if not targets:
         return []
     limits = [float(timeout)] * len(targets) if isinstance(timeout, (int, float)) else [float(t) for t in timeout]
     extra = [list(p) for p in paths] or [[]] * len(targets)
-    groups: dict[tuple[str, ...], list[int]] = {}  # argv -> the targets checked with it
+    setup = list(setups) or [(None, "")] * len(targets)
+    groups: dict[Any, list[int]] = {}  # (argv, env, cwd) -> the targets checked with them
     for i, args in enumerate([tuple(a) for a in argv] or [()] * len(targets)):
-        groups.setdefault(args, []).append(i)
+        env, cwd = setup[i]
+        groups.setdefault((args, None if env is None else tuple(sorted(env.items())), cwd), []).append(i)
     answers: list[Any] = [None] * len(targets)
-    for args, indices in groups.items():
-        steps = [(targets[i][0], dict(targets[i][1]), extra[i], list(args)) for i in indices]
+    for (args, _, _), indices in groups.items():
+        steps = [(targets[i][0], dict(targets[i][1]), extra[i], list(args), *setup[i]) for i in indices]
         got = run_steps("pulse_supervisor.core.config.target_probe:main", steps, [limits[i] for i in indices])
         for i, answer in zip(indices, got, strict=True):
             answers[i] = answer
@@ -142,18 +149,33 @@ def main() -> None:
     serve(_check)
 
 
-def _check(step: tuple[str, dict[str, Any], list[str], list[str]]) -> tuple[str, str] | None:
-    target, kwargs, paths, argv = step
+def _check(
+    step: tuple[str, dict[str, Any], list[str], list[str], dict[str, str] | None, str],
+) -> tuple[str, str] | None:
+    target, kwargs, paths, argv, env, cwd = step
     sys.path[:0] = paths
     sys.argv = [target, *argv]  # what its worker's sys.argv will be (bootstrap.run)
     said = _Tail()
+    environ, here, path = dict(os.environ), os.getcwd(), list(sys.path)
     try:
+        if env is not None:  # as `worker_env.apply_env` sets them in the worker, before its import
+            os.environ.clear()
+            os.environ.update(env)
+        if cwd:
+            sys.path[:] = [os.path.abspath(p) for p in sys.path]
+            os.chdir(cwd)
         with contextlib.redirect_stderr(said):  # an argparse error at import says why there
             return problem_of(target, kwargs, said.last_line)
     except BaseException as exc:  # SystemExit, KeyboardInterrupt from an import: a reason too
         return "target", f"checking it raised {type(exc).__name__}: {exc}"
     finally:
+        if cwd:
+            sys.path[:] = path
+            os.chdir(here)
         del sys.path[: len(paths)]
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(environ)
         _forget_modules_in(paths)
 
 

@@ -15,8 +15,16 @@ from typing import Any
 from pulse_supervisor.core.config import ray_address as ray_address_check
 from pulse_supervisor.core.config import runtime_env as runtime_env_rules
 from pulse_supervisor.core.config.config_locator import TomlLocator
+from pulse_supervisor.core.config.fleet_values import entry_workers, limit_texts, setup_texts
 from pulse_supervisor.core.config.install_hint import pip_install
-from pulse_supervisor.core.config.spec_checks import check_limit, field_problem, probe_argv, spec_from_fields
+from pulse_supervisor.core.config.spec_checks import (
+    LOCAL_CWD_ONLY,
+    check_limit,
+    field_problem,
+    probe_argv,
+    probe_setup,
+    spec_from_fields,
+)
 from pulse_supervisor.core.config.target_probe import probe_targets
 from pulse_supervisor.core.config.values import describe_value, unknown_key
 from pulse_supervisor.core.errors import ConfigError, ConfigProblem
@@ -45,6 +53,7 @@ class _Checker:
         self.where = TomlLocator(text)
         self.problems: list[ConfigProblem] = []
         self._failed: set[str] = set()
+        self.here = os.getcwd() if path == "<input>" else os.path.dirname(os.path.abspath(path))  # for relative paths
 
     def fail(self, loc: tuple[Any, ...], fld: str, reason: str) -> None:
         self.problems.append(ConfigProblem(self.path, self.where.line(*loc), fld, reason))
@@ -103,6 +112,8 @@ class _Checker:
             for key in _RAY_ONLY:
                 if backend == "local" and key in table and not self.failed(f"{labels[n]}.{key}"):
                     self.fail(("worker", n, key), f"{labels[n]}.{key}", 'applies to Ray workers only (backend = "ray")')
+            if backend == "ray" and "cwd" in table and not self.failed(f"{labels[n]}.cwd"):
+                self.fail(("worker", n, "cwd"), f"{labels[n]}.cwd", LOCAL_CWD_ONLY)
         if inherited:
             self.fail(("pulse", "backend"), "pulse.backend", no_ray)
         reason = (
@@ -118,7 +129,8 @@ class _Checker:
             self.fail(("worker", n), base, f"expected a table, got {describe_value(table)}")
             return None
         before = len(self.problems)
-        spec = spec_from_fields(table, lambda key, reason: self.fail(("worker", n, key), f"{base}.{key}", reason))
+        fail = lambda key, reason: self.fail(("worker", n, key), f"{base}.{key}", reason)  # noqa: E731
+        spec = spec_from_fields(table, fail, self.here)
         for key in ("name", "target"):
             if key not in table:
                 self.fail(("worker", n), f"{base}.{key}", f"missing required key {key!r}")
@@ -129,9 +141,10 @@ class _Checker:
         env = table.get("runtime_env") if isinstance(table, dict) else None
         if not isinstance(env, dict):
             return None
-        here = os.getcwd() if self.path == "<input>" else os.path.dirname(os.path.abspath(self.path))
         return runtime_env_rules.check_and_resolve(
-            env, here, lambda key, why: self.fail(("worker", n, "runtime_env", key), f"{base}.runtime_env.{key}", why)
+            env,
+            self.here,
+            lambda key, why: self.fail(("worker", n, "runtime_env", key), f"{base}.runtime_env.{key}", why),
         )
 
 
@@ -191,9 +204,10 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
         check.fail(("worker",), "worker", f"expected [[worker]] tables, got {describe_value(tables)}")
         tables = []
     workers: list[WorkerSpec] = []
-    # (table number, target, kwargs, its paths, its argv, its time limit)
-    to_probe: list[tuple[int, str, dict[str, Any], list[str], list[str], float]] = []
+    # (table number, target, kwargs, its paths, its argv, its env and cwd, its time limit)
+    to_probe: list[tuple[int, str, dict[str, Any], list[str], list[str], Any, float]] = []
     first_seen: dict[str, int] = {}
+    made: dict[str, int] = {}  # every worker's name (an entry's instances too) -> its table
     labels: dict[int, str] = {}  # how messages name each [[worker]] table
     for n, table in enumerate(tables, start=1):
         raw_name = table.get("name") if isinstance(table, dict) else None
@@ -214,22 +228,26 @@ def parse_config(text: str, path: str = "<input>", *, check_targets: bool = True
             )
         elif name is not None:
             first_seen[name] = n
-        if spec is not None:
-            workers.append(spec)
+        specs, clash = entry_workers(spec, n, made)
+        if clash is not None and not check.failed(f"{base}.name"):
+            first = made[clash]
+            check.fail(("worker", n, "name"), f"{base}.name", f"its worker {clash!r} clashes with worker[{first}]'s "
+                       f"(line {check.where.line('worker', first, 'name')})")  # fmt: skip
+        workers.extend(specs)
         if check_targets and not check.failed(f"{base}.target") and isinstance(table, dict):
-            kwargs = table.get("kwargs", {})
             if isinstance(table.get("target"), str):  # every table's, even where other fields are bad
                 paths = runtime_env_rules.probe_paths(env or {})  # a Ray worker's target may live only there
                 limit = check_limit(table, check_timeout)
-                kwargs = kwargs if isinstance(kwargs, dict) else {}
-                to_probe.append((n, table["target"], kwargs, paths, probe_argv(table), limit))
+                kwargs, setup = probe_setup(table, check.here)
+                to_probe.append((n, table["target"], kwargs, paths, probe_argv(table), setup, limit))
     check.backends(tables, backend, labels, ray_address if check_targets else None)
     if to_probe:  # imported in a subprocess: user code never runs in Pulse's own process
         problems = probe_targets(
             [(target, kwargs) for _, target, kwargs, *_ in to_probe],
             [limit for *_, limit in to_probe],
-            paths=[paths for *_, paths, _, _ in to_probe],
-            argv=[argv for *_, argv, _ in to_probe],
+            paths=[paths for *_, paths, _, _, _ in to_probe],
+            argv=[argv for *_, argv, _, _ in to_probe],
+            setups=[setup for *_, setup, _ in to_probe],
         )
         for (n, *_), problem in zip(to_probe, problems, strict=True):
             if problem is not None:
@@ -294,7 +312,9 @@ def _refuse_special(name: str, mode: int) -> None:
 
 def describe_worker(spec: WorkerSpec) -> str:
     """Return a one-line summary of ``spec``, as printed by ``main.py --check``."""
+    spec = spec.resolved()
     kwargs = f"  kwargs={spec.kwargs!r}" if spec.kwargs else ""
     argv = f"  argv={list(spec.argv)!r}" if spec.argv else ""
     autostart = "yes" if spec.autostart else "no"
-    return f"{spec.name}  {spec.target}{kwargs}{argv}  restart={spec.restart.value} autostart={autostart}"
+    policy = f"restart={spec.restart.value} autostart={autostart}{''.join(f' {t}' for t in limit_texts(spec))}"
+    return f"{spec.name}  {spec.target}{kwargs}{argv}{setup_texts(spec)}  {policy}"

@@ -69,7 +69,7 @@ class StateChanged:
     pid: int | None
     time: float  # time.time() here
     restarts: int = 0  # automatic restarts since the worker was added (or its counters were reset)
-    reason: str = ""  # for FATAL: why the supervisor gave up
+    reason: str = ""  # for FATAL: why the supervisor gave up; after a limit: "restarting: RSS ... over max_rss ..."
     node: str = ""  # where the live process is: "" this machine, else the backend's name for its node
 
 

@@ -49,6 +49,16 @@ class RestartAsked:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitExceeded:
+    """The worker crossed one of its limits (``max_rss``, ``max_cpu_percent``): restart it gracefully.
+
+    Stop then start, as a Restart, but not the user's: no crash, and the crash history stays.
+    """
+
+    reason: str  # e.g. "RSS 530 MiB over max_rss 512 MiB"
+
+
+@dataclass(frozen=True, slots=True)
 class Exited:
     """The process ended; ``signal`` is set when a signal killed it."""
 
@@ -61,7 +71,7 @@ class TimerFired:
     """The deadline armed earlier has passed."""
 
 
-Event = StartAsked | StopAsked | KillAsked | RestartAsked | Exited | TimerFired
+Event = StartAsked | StopAsked | KillAsked | RestartAsked | LimitExceeded | Exited | TimerFired
 
 # --- commands the shell carries out -------------------------------------------------------
 
@@ -98,6 +108,9 @@ class Runtime:
         SIGKILL was sent as part of this stop.
     fatal_reason : str
         Why the policy gave up, when the state is FATAL (which limit, and how it was reached).
+    limit_reason : str
+        Which resource limit the worker crossed, from the restart it caused until the next user
+        command or unexpected exit.
     """
 
     state: State = State.STOPPED
@@ -109,6 +122,7 @@ class Runtime:
     restart_after_stop: bool = False
     killed: bool = False
     fatal_reason: str = ""
+    limit_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +210,8 @@ def transition(rt: Runtime, spec: WorkerSpec, event: Event, now: float) -> Step:
         An event that means nothing in the current state returns ``Step(rt)`` unchanged.
     """
     s = rt.state
+    if isinstance(event, (StartAsked, StopAsked, KillAsked, RestartAsked)) and rt.limit_reason:
+        rt = replace(rt, limit_reason="")  # the user's command: the limit's story is over
     if isinstance(event, StartAsked):
         if s in (State.STOPPED, State.EXITED, State.FATAL, State.BACKOFF):
             # A user start forgives past failures: supervisord's FATAL needs exactly this.
@@ -209,6 +225,11 @@ def transition(rt: Runtime, spec: WorkerSpec, event: Event, now: float) -> Step:
             step = transition(rt, spec, StopAsked(), now)
             return replace(step, runtime=replace(step.runtime, restart_after_stop=True))
         return transition(rt, spec, StartAsked(), now)
+    if isinstance(event, LimitExceeded):
+        if s in (State.STARTING, State.RUNNING):
+            new = replace(rt, state=State.STOPPING, deadline=now + spec.stop_timeout, restart_after_stop=True)
+            return Step(replace(new, limit_reason=event.reason), (State.STOPPING,), (Command.TERMINATE,))
+        return Step(rt)
     if isinstance(event, StopAsked):
         if s in (State.STARTING, State.RUNNING):
             new = replace(rt, state=State.STOPPING, deadline=now + spec.stop_timeout)
@@ -242,12 +263,14 @@ def transition(rt: Runtime, spec: WorkerSpec, event: Event, now: float) -> Step:
         if s is State.STOPPING:
             # A stop the user asked for never counts as a crash.
             stopped = replace(rt, state=State.STOPPED, deadline=None, started_at=None)
+            if rt.restart_after_stop and rt.limit_reason:  # not the user's restart: nothing forgiven
+                return _spawn(stopped, spec, now, path=(State.STOPPED,))
             if rt.restart_after_stop:
                 # The pending start (Restart, or Start during a stop) is a user start: forgive too.
                 fresh = replace(stopped, fast_failures=0, consecutive_failures=0, crash_times=())
                 return _spawn(fresh, spec, now, path=(State.STOPPED,))
             return Step(stopped, (State.STOPPED,))
         if s in (State.STARTING, State.RUNNING):
-            return _unexpected_exit(rt, spec, event, now)
+            return _unexpected_exit(replace(rt, limit_reason=""), spec, event, now)
         return Step(rt)
     raise TypeError(f"unknown event {event!r}")  # pragma: no cover - exhaustive above

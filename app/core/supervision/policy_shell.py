@@ -29,6 +29,7 @@ from pulse_supervisor.core.supervision.events import (
     WorkersChanged,
 )
 from pulse_supervisor.core.supervision.fd_budget import FdBudget
+from pulse_supervisor.core.supervision.limits import LimitWatch, limit_text
 from pulse_supervisor.core.supervision.logfiles import LogFiles
 from pulse_supervisor.core.supervision.policy import Command, State
 from pulse_supervisor.core.supervision.worker_record import WorkerRecord
@@ -46,6 +47,7 @@ class PolicyShell:
     _fds: FdBudget
     _launchers: Launchers
     _watch: WorkerWatch
+    _limits: LimitWatch
     _workers: dict[str, WorkerRecord]
     _events: list[Event]
     _inbox: collections.deque[tuple[str, Any]]
@@ -186,6 +188,8 @@ class PolicyShell:
         for state in step.states:
             if state is State.STARTING and was_backoff and isinstance(event, policy.TimerFired):
                 rec.restarts += 1
+            elif state is State.STARTING and was is State.STOPPING and step.runtime.limit_reason:
+                rec.restarts += 1  # a limit's restart is automatic too
             if state is State.STOPPED and rec.pending_spec is not None:
                 rec.spec, rec.pending_spec = rec.pending_spec, None
             if state is State.STARTING:
@@ -204,7 +208,8 @@ class PolicyShell:
             self._events.append(WorkersChanged(tuple(self._workers)))
 
     def _announce(self, rec: WorkerRecord, state: State) -> None:
-        reason = rec.runtime.fatal_reason if state is State.FATAL else ""
+        self._limits.watch(rec, state in (State.STARTING, State.RUNNING))
+        reason = rec.runtime.fatal_reason if state is State.FATAL else limit_text(rec.runtime.limit_reason, state)
         if reason and rec.start_failure:  # its "exits" were starts that failed before a process ran
             reason += f"; the last start failed: {rec.start_failure}"
         node = rec.node or ""
@@ -272,6 +277,7 @@ class PolicyShell:
                         self._feed(rec, policy.StartAsked())
                 elif runs_the_same(rec.spec, new[name]):  # e.g. autostart, as Save writes it: no restart
                     rec.spec, rec.pending_spec = new[name], None
+                    self._limits.watch(rec, rec.runtime.state in (State.STARTING, State.RUNNING))  # new limits
                 else:
                     rec.pending_spec = new[name]
                     self._feed(rec, policy.RestartAsked())

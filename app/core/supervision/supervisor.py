@@ -24,6 +24,7 @@ from pulse_supervisor.core.supervision.events import (
     Event,
 )
 from pulse_supervisor.core.supervision.fd_budget import FdBudget, log_files_share
+from pulse_supervisor.core.supervision.limits import LimitWatch
 from pulse_supervisor.core.supervision.logfiles import LogFiles, default_log_dir
 from pulse_supervisor.core.supervision.policy_shell import UNSENT_RETRY, PolicyShell
 from pulse_supervisor.core.supervision.worker_record import WorkerRecord
@@ -84,6 +85,7 @@ class Supervisor(PolicyShell):
         self._events: list[Event] = []
         self._closed = False
         self._watch = WorkerWatch(self._wake_r)
+        self._limits = LimitWatch(clock, self._fds.limit)
         directory = Path(log_dir) if log_dir is not None else default_log_dir()
         self.log_files = LogFiles(directory, max_open=log_files_share(self._fds.limit))
         for spec in config.workers:
@@ -245,7 +247,7 @@ class Supervisor(PolicyShell):
         if self._unsent and not self._flush_unsent():
             timeout = UNSENT_RETRY if timeout is None else min(timeout, UNSENT_RETRY)
         if not self._events:
-            due = self._next_deadline()
+            due = min((d for d in (self._next_deadline(), self._limits.next_check()) if d is not None), default=None)
             if due is not None:
                 left = max(0.0, due - self._clock())
                 timeout = left if timeout is None else min(timeout, left)
@@ -254,6 +256,10 @@ class Supervisor(PolicyShell):
                 self._reap(rec)
             self._drain_inbox()
             self._fire_timers()
+        for rec, reason in self._limits.check():
+            if rec.runtime.state in (policy.State.STARTING, policy.State.RUNNING):
+                self._log(rec, f"restarting: {reason}", "WARNING")
+                self._feed(rec, policy.LimitExceeded(reason))
         events, self._events = self._events, []
         events.extend(self.log_files.write_events(events))  # a log file given up is a notice
         return events
@@ -278,6 +284,7 @@ class Supervisor(PolicyShell):
                 rec.release()
         self._launchers.close()
         self._watch.close()
+        self._limits.close()
         with self._wake_lock:
             self._closed = True
             self._wake_w.close()

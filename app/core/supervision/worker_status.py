@@ -25,7 +25,11 @@ class WorkerStatus:
     ----------
     spec : WorkerSpec
         What the worker runs (the newest spec given: a changed one applies at its next start).
-    state, pid, restarts, fatal_reason, node : as the last `StateChanged` said
+    state, pid, restarts, node : as the last `StateChanged` said
+    reason : str
+        Its reason: why the worker went FATAL, or was restarted for crossing a limit ("" if none).
+    fatal_reason : str
+        The reason, in FATAL only.
     last_exit : (exitcode, signal) of the last run, or None
     received, lost : int
         Items delivered, and items sent that never arrived, since the worker was added or its
@@ -40,6 +44,7 @@ class WorkerStatus:
     node: str = ""
     restarts: int = 0
     fatal_reason: str = ""
+    reason: str = ""
     last_exit: tuple[int | None, int | None] | None = None
     received: int = 0
     lost: int = 0
@@ -62,7 +67,8 @@ class WorkerStatus:
             self.lost += event.lost_before
         elif isinstance(event, StateChanged):
             self.state, self.pid, self.restarts, self.node = event.state, event.pid, event.restarts, event.node
-            self.fatal_reason = event.reason
+            self.reason = event.reason
+            self.fatal_reason = event.reason if event.state is State.FATAL else ""
         elif isinstance(event, WorkerExited):
             self.last_exit = (event.exitcode, event.signal)
         elif isinstance(event, LogLine) and event.traceback:

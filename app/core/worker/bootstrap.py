@@ -29,6 +29,7 @@ from pulse_supervisor.core.worker import (
     stop_points,
     stopping,
     traceback_text,
+    worker_env,
 )
 from pulse_supervisor.core.worker.context import WorkerContext
 from pulse_supervisor.core.worker.inbox import Inbox, InboxReport
@@ -96,6 +97,8 @@ def run(
     # The worker's own command line, not Pulse's (multiprocessing hands every child its parent's
     # sys.argv): a module that parses sys.argv at import must not meet `--headless --config ...`.
     sys.argv = [spec.target, *spec.argv]
+    spec = spec.resolved()  # an instance's {instance} replaced in its kwargs and env
+    worker_env.apply_env(spec)
     fd_limit.restore_soft_limit(file_limit)
     _die_with_parent()
     gc.enable()  # forked from a GUI whose consumer thread runs, collection would be off (gui_gc)
@@ -131,6 +134,7 @@ def run(
     faulthandler.enable(file=sys.stderr, all_threads=True)
     exitcode = 0
     try:
+        worker_env.enter_cwd(spec)  # here: a directory gone since the load fails as the worker's error
         target = resolve_target(spec.target)
         kwargs = dict(spec.kwargs, ctx=ctx) if producer_shapes.takes_ctx(target) else dict(spec.kwargs)
         mode = producer_shapes.stop_mode(target)

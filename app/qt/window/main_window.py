@@ -110,7 +110,8 @@ class MainWindow(QMainWindow):
     def _build_table(self) -> QTableView:
         table = make_worker_table(self.model)
         self.model.visible_rows = lambda: visible_rows(table)
-        table.doubleClicked.connect(lambda _index: self.inspect_selected())
+        # A group's row opens or closes; a worker's opens its inspector.
+        table.doubleClicked.connect(lambda index: self.model.toggle_group(index.row()) or self.inspect_selected())
         table.customContextMenuRequested.connect(self._on_context_menu_requested)
         # Connected before the selection slot, which reads the names again. Rows also move under a
         # selection when the model sorts or resets: forget the cached names then too.
@@ -141,9 +142,9 @@ class MainWindow(QMainWindow):
     # --- selection and user intent ------------------------------------------------------------
 
     def selected_names(self) -> list[str]:
-        """Return the selected workers' names, in table order."""
+        """Return the selected workers' names, in table order (a group's row: each of its instances)."""
         rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
-        return [self.model.name_at(r) for r in rows]
+        return list(dict.fromkeys(n for r in rows for n in self.model.names_at(r)))
 
     def _cached_selected_names(self) -> tuple[str, ...]:
         """`selected_names`, cached between selection changes (asked on every batch of items)."""
@@ -162,7 +163,7 @@ class MainWindow(QMainWindow):
         selection.clearSelection()
         flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
         for name in names:
-            source = self.model.index(self.model.names().index(name), 0)
+            source = self.model.index(self.model.row_of(name), 0)
             selection.select(source, flags)
 
     def inspect_selected(self) -> InspectDialog | None:
@@ -185,7 +186,7 @@ class MainWindow(QMainWindow):
                 command(name)
 
     def _start_all(self) -> None:
-        for name in self.model.names():
+        for name in self.model.worker_names():
             if self.model.row(name).state in (State.STOPPED, State.EXITED, State.FATAL):
                 self.supervisor.start(name)
 

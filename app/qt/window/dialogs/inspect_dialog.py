@@ -9,6 +9,7 @@ from qtpy.QtGui import QFontDatabase
 from qtpy.QtWidgets import QDialog, QFormLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from pulse_supervisor.core.processes.inspection import describe_exit, format_bytes, format_duration
+from pulse_supervisor.core.worker.worker_env import describe_setup
 from pulse_supervisor.qt.window.dialogs.message_sender import MessageSender
 from pulse_supervisor.qt.window.table.worker_row import elide
 
@@ -20,7 +21,8 @@ REFRESH_MS = 1000
 FIELDS = (
     "Worker", "Target", "State", "Node", "PID", "PPID", "Process status", "Last exit", "Uptime", "CPU %", "RSS",
     "Threads", "Children", "Open files", "Connections", "Command line", "Items sent", "Items received",
-    "Items lost", "Rate", "Lag", "Last item", "Messages", "Log file",
+    "Items lost", "Rate", "Lag", "Last item", "Messages", "Log file", "Instance", "Environment", "Directory",
+    "Limits",
 )  # fmt: skip
 
 
@@ -95,12 +97,15 @@ class InspectDialog(QDialog):
             self.labels["State"].setText("removed")
             return
         status = self._supervisor.status(self.name)
-        row = self._model.row(self.name) if self.name in self._model.names() else None
+        row = self._model.get(self.name)
         info = self._supervisor.inspect(self.name)
         values = {
             "Worker": self.name,
-            "Target": f"{status.spec.target}  {status.spec.kwargs or ''}",
-            "State": status.state.value + (f": gave up, {status.fatal_reason}" if status.fatal_reason else ""),
+            "Target": f"{status.spec.target}  {status.spec.resolved().kwargs or ''}",
+            "State": status.state.value
+            + (
+                f": gave up, {status.reason}" if status.fatal_reason else f": {status.reason}" if status.reason else ""
+            ),  # fmt: skip
             "Node": f"{info.node} (Ray actor {info.agent or '-'})" if info.node else "this machine",
             "PID": str(info.pid or "-"),
             "PPID": str(info.ppid or "-"),
@@ -122,6 +127,11 @@ class InspectDialog(QDialog):
             "Last item": elide(row.last_item, 200) if row and row.has_item else "-",
             "Messages": self._messages(),
             "Log file": self._supervisor.log_path(self.name),
+            "Instance": "-",
+            "Environment": "Pulse's",
+            "Directory": "Pulse's",
+            "Limits": "none",
+            **describe_setup(status.spec),
         }
         for key, value in values.items():
             self.labels[key].setText(value)

@@ -1,4 +1,4 @@
-"""The worker table model: one row per worker status, repainted in bulk as events arrive."""
+"""The worker table model: a row per worker (an entry's instances under a row of its own), repainted in bulk."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from qtpy.QtCore import QModelIndex, Qt, Signal
 from qtpy.QtGui import QBrush, QColor
 
 from pulse_supervisor.core.supervision.events import (
@@ -19,6 +19,7 @@ from pulse_supervisor.core.supervision.events import (
 )
 from pulse_supervisor.core.supervision.policy import State
 from pulse_supervisor.core.supervision.worker_status import WorkerStatuses, changes_status
+from pulse_supervisor.qt.window.table.table_rows import TableRows, row_key
 from pulse_supervisor.qt.window.table.worker_row import COLUMNS, NODE, STATE_COLOURS, WorkerRow
 
 # Roles as plain ints: data() runs ~600 times per table repaint, and every PyQt5 scoped-enum
@@ -33,11 +34,12 @@ _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _BRUSHES = {state: QBrush(QColor(colour)) for state, colour in STATE_COLOURS.items()}
 
 
-class WorkerTableModel(QAbstractTableModel):
+class WorkerTableModel(TableRows):
     """A row per worker of ``statuses``; `apply_events` repaints the rows a batch of events changed.
 
     The statuses are folded by their owner (the `QtSupervisor`, before it signals the batch);
     the model reads them, and keeps only what the table alone shows (uptime, rate, last item).
+    Its rows, and an entry's instances grouped under a row of their own: `TableRows`.
     """
 
     COLUMNS = COLUMNS
@@ -51,20 +53,15 @@ class WorkerTableModel(QAbstractTableModel):
     LIVE = tuple(map(COLUMNS.index, ("Uptime", "Items", "Rate/s", "Lost", "CPU %", "RSS", "Last item")))
 
     def __init__(self, statuses: WorkerStatuses, parent: Any = None) -> None:
-        super().__init__(parent)
+        super().__init__([WorkerRow(s) for s in statuses], parent)
         self.statuses = statuses
-        self._rows: list[WorkerRow] = [WorkerRow(s) for s in statuses]
-        self._texts: list[list[str]] = []  # what the view shows, row by row
-        self._index: dict[str, int] = {}
-        self._rows_moved()
-        self._config_order = {r.name: i for i, r in enumerate(self._rows)}
+        self._config_order = {r.name: i for i, r in enumerate(self._workers)}
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self.any_remote = False  # a worker has run on another node (a Ray worker)
         # The rows a view shows now (set by the window): the clock re-texts only those; the rest
         # are marked stale and re-texted when first read (scrolled into view). 1 000 workers: a
         # tick re-texting every row stalled the GUI thread ~100 ms a second.
         self.visible_rows: Callable[[], range] | None = None
-        self._stale: set[int] = set()
 
     # --- Qt model API ---------------------------------------------------------------------
 
@@ -103,32 +100,11 @@ class WorkerTableModel(QAbstractTableModel):
 
     # --- our API --------------------------------------------------------------------------
 
-    def row(self, name: str) -> WorkerRow:
-        """Return the row of worker ``name``."""
-        return self._rows[self._index[name]]
-
-    def get(self, name: str) -> WorkerRow | None:
-        """Return the row of worker ``name``, or None if it has none."""
-        i = self._index.get(name)
-        return None if i is None else self._rows[i]
-
-    def rows(self) -> list[WorkerRow]:
-        """Return every row, in row order."""
-        return list(self._rows)
-
     def text_at(self, row: int, column: int) -> str:
         """Return the text shown at ``row``, ``column`` (as data() gives for DisplayRole)."""
         if row in self._stale:
             self._freshen(row)
         return self._texts[row][column]
-
-    def name_at(self, row: int) -> str:
-        """Return the worker name shown in ``row``."""
-        return self._rows[row].name
-
-    def names(self) -> list[str]:
-        """Return every worker name, in row order."""
-        return [r.name for r in self._rows]
 
     def apply_events(self, events: list[Event]) -> None:
         """Show a batch of events (already folded into the statuses); one ``dataChanged`` per row changed."""
@@ -139,10 +115,9 @@ class WorkerTableModel(QAbstractTableModel):
                 continue
             if isinstance(ev, DescriptorsLow):  # of no one worker: the status bar says it
                 continue
-            i = self._index.get(ev.worker)
-            if i is None:
+            row = self._by_name.get(ev.worker)
+            if row is None:
                 continue
-            row = self._rows[i]
             if isinstance(ev, ItemBatch):
                 if ev.items:  # not a loss found at a run's end (an empty batch): it was sent at no time
                     row.lag_ms = (ev.received_ns - ev.sent_ns) / 1e6
@@ -168,26 +143,26 @@ class WorkerTableModel(QAbstractTableModel):
                 continue
             touched.add(row.name)
         if touched:
-            rows = [i for name in touched if (i := self._index.get(name)) is not None]
-            self._retext(rows, whole_rows=True)  # state, pid, tooltip: the rows' every column
+            rows = {i for name in touched if (i := self._index.get(name)) is not None}
+            rows |= {i for name in touched if (i := self._group_row(name)) is not None}
+            self._retext(sorted(rows), whole_rows=True)  # state, pid, tooltip: the rows' every column
             if self._sort[0] == 1:  # sorted by state, which just changed
                 self._resort()
 
     def reset_counters(self, name: str) -> None:
         """Show ``name``'s items, lost items, restarts and rate from zero again."""
-        i = self._index[name]
-        self._rows[i].reset_counters(time.monotonic())
-        self._retext([i], whole_rows=True)
+        self._by_name[name].reset_counters(time.monotonic())
+        self._retext([i for i in (self._index.get(name), self._group_row(name)) if i is not None], whole_rows=True)
 
     def refresh_clock(self, stats: dict[str, tuple[float | None, int | None]] | None = None) -> None:
         """Update the time-based columns (uptime, rate) and process stats (name -> (cpu, rss)).
 
         Called by a timer about once a second; one ``dataChanged`` for all rows.
         """
-        if not self._rows:
+        if not self._workers:
             return
         now = time.monotonic()
-        for row in self._rows:
+        for row in self._workers:
             row.update_rate(now)
             if stats is not None:
                 row.cpu, row.rss = stats.get(row.name, (None, None))
@@ -241,13 +216,14 @@ class WorkerTableModel(QAbstractTableModel):
         self._sort = (column, order)
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
-        names = [self._rows[i.row()].name for i in persistent]
+        keys = [row_key(self._rows[i.row()]) for i in persistent]
         if column < 0:
-            self._rows.sort(key=lambda r: self._config_order.get(r.name, len(self._config_order)))
-        else:
-            self._rows.sort(key=lambda r: r.sort_key(column), reverse=order == Qt.SortOrder.DescendingOrder)
+            self._workers.sort(key=lambda r: self._config_order.get(r.name, len(self._config_order)))
+        else:  # a group's row goes where its first instance sorts
+            self._workers.sort(key=lambda r: r.sort_key(column), reverse=order == Qt.SortOrder.DescendingOrder)
         self._rows_moved()
-        moved = [self.index(self._index[n], i.column()) for n, i in zip(names, persistent, strict=True)]
+        at = {row_key(r): i for i, r in enumerate(self._rows)}
+        moved = [self.index(at[k], i.column()) for k, i in zip(keys, persistent, strict=True)]
         self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()
 
@@ -260,24 +236,15 @@ class WorkerTableModel(QAbstractTableModel):
     def _set_names(self) -> None:
         """Follow the statuses' workers and their order (told by a WorkersChanged)."""
         names = self.statuses.names()
-        old = {r.name: r for r in self._rows}
+        old = {r.name: r for r in self._workers}
         if names == list(self._config_order) and all(old[s.name].status is s for s in self.statuses):
             return
         self.beginResetModel()
         # A worker removed and added again under its name has a new status: a new row too.
-        self._rows = [
+        self._workers = [
             r if (r := old.get(s.name)) is not None and r.status is s else WorkerRow(s) for s in self.statuses
         ]
         self._rows_moved()
         self._config_order = {n: i for i, n in enumerate(names)}
         self.endResetModel()
         self._resort()
-
-    def _rows_moved(self) -> None:
-        """Rebuild what follows the order of ``_rows``: the name -> row lookup and the texts."""
-        self._index = {r.name: i for i, r in enumerate(self._rows)}
-        self._texts = [self._row_texts(r) for r in self._rows]
-        self._stale = set()
-
-    def _row_texts(self, row: WorkerRow) -> list[str]:
-        return [row.text(col) for col in range(len(COLUMNS))]

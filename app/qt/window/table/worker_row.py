@@ -11,6 +11,7 @@ from pulse_supervisor.core.processes.inspection import describe_exit, format_byt
 from pulse_supervisor.core.supervision.policy import State
 from pulse_supervisor.core.supervision.worker_status import WorkerStatus
 from pulse_supervisor.core.wire.item_text import item_text
+from pulse_supervisor.core.worker.worker_env import describe_setup
 
 RATE_SMOOTHING_S = 3.0  # time constant of the items/s average
 COLUMNS = (
@@ -101,6 +102,8 @@ class WorkerRow:
         parts = [f"{st.name}: {st.state.value}"]
         if st.state is State.FATAL and st.fatal_reason:
             parts.append(f"gave up: {st.fatal_reason}")
+        elif st.reason:
+            parts.append(st.reason)
         rate = "" if self.pid is None else f" ({self.rate:,.1f}/s)"
         parts.append(f"items: {st.received:,}{rate}, lost: {st.lost:,}, restarts: {st.restarts}")
         if st.last_exit is not None:
@@ -109,6 +112,7 @@ class WorkerRow:
             lines = st.last_traceback.strip().splitlines()
             crash = lines[0].startswith("Fatal Python error:")  # faulthandler's report: the crash comes first
             parts.append("last error:\n" + lines[0 if crash else -1])
+        parts.extend(f"{key.lower()}: {text}" for key, text in describe_setup(st.spec).items())
         return "\n".join(parts)
 
     def text(self, col: int) -> str:
