@@ -110,3 +110,10 @@ def quiet() -> Iterator[int]:
     """Yield nothing for a long time: a worker that is there and does nothing (a floor's worker)."""
     time.sleep(10**6)
     yield 0
+
+
+def spin() -> Iterator[int]:
+    """Burn a CPU flat out, sending nothing (a busy floor's worker: the CPU a flood takes, without the flood)."""
+    for i in itertools.count():
+        if i % 1_000_000_000 == 999_999_999:
+            yield i  # a generator must yield: about once a minute

@@ -523,3 +523,20 @@ def prints_flat_out() -> Iterator[int]:
         print(f"line {i}", flush=True)
         if i % 10_000 == 0:
             yield i
+
+
+def prints_then_ends(lines: int = 50_000) -> Iterator[int]:
+    """Print ``lines`` lines flat out (``line 0`` ...), yielding one item in a thousand, then end."""
+    for i in range(lines):
+        print(f"line {i}", flush=True)
+        if i % 1000 == 0:
+            yield i
+
+
+def big_items(megabytes: int = 64, count: int = 2) -> Iterator[bytes]:
+    """Yield ``count`` items of ``megabytes`` MB (a repeating 0..255 pattern), then a small one, then sleep."""
+    for _ in range(count):
+        yield bytes(range(256)) * (megabytes * 4096)
+    yield b"done"
+    while True:
+        time.sleep(1)

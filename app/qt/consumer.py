@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from typing import TYPE_CHECKING
 
 from qtpy.QtCore import QThread, Signal, Slot
 
 from pulse_supervisor.core.supervision.bursts import BurstWatch
-from pulse_supervisor.core.supervision.events import ItemBatch, LogLine, StateChanged, WorkerExited, merge_batches
+from pulse_supervisor.core.supervision.events import (
+    ItemBatch,
+    LinesSkipped,
+    LogLine,
+    StateChanged,
+    WorkerExited,
+    merge_batches,
+)
+from pulse_supervisor.core.supervision.log_thinning import LINES_PER_EMIT, count_lines, thin_lines
 from pulse_supervisor.core.wire.channel import DEFAULT_MAX_DELAY
 from pulse_supervisor.qt import gui_gc
 
@@ -29,14 +39,23 @@ GATHER_MAX_BYTES = 16 * 1024
 # a few frames of a flood, and so does the memory it takes (the soak's GUI RSS growth
 # 3.6-15 % -> 1.1-1.2 %, at 1.0-1.3 M items/s instead of 0.94).
 MAX_HELD_ITEMS = 50_000
+# Log lines held, past which they are thinned at once rather than at the next emission: while
+# the GUI thread is busy, a print flood's lines (16 workers: over a million a second) would pile
+# up here only to be thinned away, holding memory, and live objects for every cycle collection.
+MAX_HELD_LINES = 4 * LINES_PER_EMIT
 # Events other than log lines per emission, at most: the GUI thread handles one emission in one
 # go, and a fleet's start storm (1 000 workers: a state change and a first item each, merged while
 # the GUI thread was busy) made one emission of thousands of events, a 300-700 ms stall. The rest
 # go out in the next emissions, in order, each after the GUI thread took the one before. Log lines
 # do not count: the log takes a batch of them in one insert, and counted, a print flood's lines
 # queued here faster than they left, a state change behind them (a flooding worker never showed
-# RUNNING).
+# RUNNING). Their number is bounded otherwise: `thin_lines` keeps `LINES_PER_EMIT` an emission.
 MAX_EVENTS_PER_EMIT = 128
+# How long this thread waits, after an emission, for the GUI thread to take it and collect cycles
+# (when a collection is due), before it reads on. A collection goes through every young object,
+# this thread's too: in the middle of a read from 16 print floods that was 5 000-80 000 log lines
+# alive for a moment, and gen 0 took 17-55 ms; here this thread holds a frame's events at most.
+COLLECT_WAIT_S = 0.05
 # Time for the thread to finish once every worker is gone, on top of the longest stop_timeout.
 _CLOSE_MARGIN_S = 2.0
 
@@ -50,6 +69,10 @@ class Consumer(QThread):
     call per frame, not one per item. Workers that send together (clocks on the same second)
     are a burst: once one was seen, the next one's first item waits for the rest, a few ms at
     most (`BurstWatch`), so the burst goes out in one emission, not two.
+
+    Log lines are thinned (`thin_lines`): past `LINES_PER_EMIT` lines an emission, each worker's
+    newest are sent and the rest replaced by one note with their exact count. The supervisor has
+    written every one of them to the worker's log file before `poll` returned them.
 
     Backpressure: a batch is emitted only once the GUI thread has taken the previous one from its
     event queue. A GUI thread that gets less CPU than the items cost (64 busy workers on 2 cores)
@@ -103,6 +126,7 @@ class Consumer(QThread):
         # object lives in the GUI thread, so its slots run there.
         self._collector = gui_gc.collector()
         self._holding = False
+        self._collected = threading.Event()  # set by the GUI thread once it took a batch and collected
         self._batch.connect(self._deliver)
         self.finished.connect(self.release_collector)
 
@@ -129,6 +153,7 @@ class Consumer(QThread):
         self._taken()
         self.events_received.emit(events)
         self._collector.collect_if_due()
+        self._collected.set()
 
     def _taken(self) -> None:
         """The GUI thread reached the last batch: the next may be emitted (GUI thread)."""
@@ -148,6 +173,7 @@ class Consumer(QThread):
     def request_stop(self) -> None:
         """End the loop as soon as possible."""
         self._stop = True
+        self._collected.set()
         self._supervisor.wake()
 
     def run(self) -> None:
@@ -162,6 +188,7 @@ class Consumer(QThread):
         bursts = BurstWatch()
         pending: list[Event] = []
         held = 0  # items in `pending`
+        lines = 0  # log lines in `pending`
         urgent = False
         gather = True
         last_emit = 0.0
@@ -192,32 +219,50 @@ class Consumer(QThread):
                     bursts.follow(batches)
                 held += sum(len(ev.items) for ev in batches)
             pending.extend(new)
+            lines += count_lines(new)
+            if lines > MAX_HELD_LINES:
+                pending = thin_lines(pending, LINES_PER_EMIT, self._in_log_file)
+                lines = count_lines(pending)
             urgent = urgent or any(type(ev) in _URGENT for ev in new)
             if pending and not self._unacked and (urgent or (now - last_emit >= self.min_gap and now >= hold_until)):
                 self._unacked = True
                 merged = merge_batches(pending)
                 cut = _cut_point(merged, MAX_EVENTS_PER_EMIT)
-                self._batch.emit(merged[:cut])
-                self.emissions += 1
+                batch = thin_lines(merged[:cut], LINES_PER_EMIT, self._in_log_file)
                 pending = merged[cut:]
+                del new, batches, merged  # a poll's worth of lines: gone before the collection
+                # Due, or nearly: the GUI thread's own objects of the frame may take it past.
+                collect = gc.get_count()[0] > gc.get_threshold()[0] // 2
+                if collect:
+                    self._collected.clear()
+                self._batch.emit(batch)
+                self.emissions += 1
+                del batch
+                if collect:  # held here, only a frame's events are alive: the collection is short
+                    self._collected.wait(COLLECT_WAIT_S)
                 held = sum(len(ev.items) for ev in pending if type(ev) is ItemBatch)
+                lines = count_lines(pending)
                 hold_until = 0.0
                 if not urgent:  # a rare state change going out early must not push the items' frames back
                     last_emit = time.monotonic()
                 urgent = any(type(ev) in _URGENT for ev in pending)
                 gather = sup.busiest_bytes() < GATHER_MAX_BYTES
         if pending:
-            self._batch.emit(merge_batches(pending))
+            self._batch.emit(thin_lines(merge_batches(pending), LINES_PER_EMIT, self._in_log_file))
             self.emissions += 1
+
+    def _in_log_file(self, worker: str) -> bool:
+        """Return whether ``worker``'s log file holds the lines the supervisor returned (this thread)."""
+        return self._supervisor.log_files.keeps(worker)
 
 
 def _cut_point(events: list[Event], most: int) -> int:
-    """Return how many of ``events`` go in one emission: up to ``most`` that are not log lines."""
+    """Return how many of ``events`` go in one emission: up to ``most`` that are not log lines (or notes of them)."""
     if len(events) <= most:
         return len(events)
     counted = 0
     for i, ev in enumerate(events):
-        if type(ev) is not LogLine:
+        if type(ev) is not LogLine and type(ev) is not LinesSkipped:
             counted += 1
             if counted > most:
                 return i

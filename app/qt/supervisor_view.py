@@ -9,6 +9,7 @@ from qtpy.QtCore import QObject, Signal
 from pulse_supervisor.core.errors import SupervisorClosedError, UnknownWorkerError
 from pulse_supervisor.core.supervision.events import (
     ItemBatch,
+    LinesSkipped,
     LogLine,
     StackDump,
     StartFailed,
@@ -49,7 +50,9 @@ class SupervisorView(QObject):
         The worker crossed its ``max_rss`` or ``max_cpu_percent`` and is being restarted (no
         crash), and why: "RSS 530 MiB over max_rss 512 MiB"; `status` has it as its ``reason``.
     log_line(str, str, str)
-        A line the worker printed or logged, or a whole traceback: worker, level, text.
+        A line the worker printed or logged, or a whole traceback: worker, level, text. In a
+        flood (more than a few hundred lines a frame) each worker's newest lines come, and for
+        the rest one WARNING, "N lines not shown; all are in the log file" (`LinesSkipped`).
     stack(str, str)
         The worker's live Python stack, all threads, in answer to `request_stack`.
     events(list)
@@ -165,5 +168,8 @@ class SupervisorView(QObject):
             elif type(ev) is LogLine:
                 if lines:
                     self.log_line.emit(ev.worker, ev.level, ev.line)
+            elif type(ev) is LinesSkipped:
+                if lines:
+                    self.log_line.emit(ev.worker, "WARNING", ev.message)
             elif type(ev) is StackDump and stacks:
                 self.stack.emit(ev.worker, ev.text)

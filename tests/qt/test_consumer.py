@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import gc
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -316,8 +317,100 @@ def test_a_print_flood_does_not_hold_back_its_workers_state_changes(qtbot, make_
 
     monkeypatch.setattr(consumer, "MAX_EVENTS_PER_EMIT", 2)  # log lines never count against it
     pool = make_pool(config(spec("prints", "tests.workers:prints_flat_out")))
-    lines: list[str] = []
-    pool.log_line.connect(lambda name, level, text: lines.append(text))
+    lines: list[int] = []  # 1 a line shown, N a note of N lines not shown
+    count = lambda text: 1 if text.startswith("line ") else int(text.split()[0].replace(",", ""))  # noqa: E731
+    pool.log_line.connect(lambda name, level, text: lines.append(count(text)))
     with qtbot.waitSignal(pool.state_changed, check_params_cb=lambda n, s: s.value == "RUNNING", timeout=30_000):
         pass
-    assert len(lines) > 1000  # it was flooding all along
+    assert sum(lines) > 1000  # it was flooding all along
+
+
+def log_file_lines(path: str) -> list[int]:
+    """Return the numbers of the ``line N`` entries in a worker's log file and its rotations."""
+    import glob
+    import re
+
+    numbers = []
+    for name in glob.glob(glob.escape(path) + "*"):
+        with open(name, encoding="utf-8") as f:
+            numbers += [int(m.group(1)) for m in re.finditer(r" stdout +line (\d+)$", f.read(), re.MULTILINE)]
+    return sorted(numbers)
+
+
+def test_a_print_flood_reaches_the_gui_thinned_with_exact_notes_and_whole_in_its_log_file(
+    qtbot, make_pool, monkeypatch, tmp_path
+):
+    import pulse_supervisor.qt.consumer as consumer
+    from pulse_supervisor.core.supervision.events import LinesSkipped, LogLine
+
+    monkeypatch.setattr(consumer, "LINES_PER_EMIT", 16)  # thinned however slowly this machine prints
+    n = 50_000  # 2.7 MB of log file: within its rotations (1 MB and 3 backups)
+    pool = make_pool(config(spec("prints", "tests.workers:prints_then_ends", kwargs={"lines": n})), log_dir=tmp_path)
+    shown: list[int] = []
+    skipped: list[int] = []
+
+    def on_events(events: list) -> None:
+        shown.extend(int(e.line.split()[1]) for e in events if type(e) is LogLine and e.stream == "stdout")
+        skipped.extend(e.count for e in events if type(e) is LinesSkipped and e.in_file)
+
+    pool.events.connect(on_events)
+    notes: list[str] = []
+    pool.log_line.connect(lambda name, level, text: notes.append(text) if "not shown" in text else None)
+    with qtbot.waitSignal(pool.exited, timeout=60_000):
+        pass
+    assert skipped, "the flood was never thinned"
+    assert len(shown) + sum(skipped) == n  # every line shown or counted, exactly
+    assert shown == sorted(shown) and shown[-1] == n - 1  # in order, and the newest always shown
+    assert notes == [f"{c:,} line{'' if c == 1 else 's'} not shown; all are in the log file" for c in skipped]
+    assert log_file_lines(pool.log_path("prints")) == list(range(n))  # the file has every line
+
+
+def test_after_an_emission_the_consumer_reads_on_only_once_the_gui_thread_has_collected(qtbot, monkeypatch):
+    """A collection goes through every young object, this thread's too: it must run while the
+    consumer holds a frame's events, not while it holds a poll's worth of a flood's lines."""
+    import pulse_supervisor.qt.consumer as consumer
+
+    monkeypatch.setattr(consumer, "COLLECT_WAIT_S", 30.0)  # behaviour, not timing: it waits for the collection
+    clock = [100.0]
+    monkeypatch.setattr("pulse_supervisor.qt.consumer.time.monotonic", lambda: clock[0])
+    collections: list[str] = []
+    record = lambda phase, info: collections.append(threading.current_thread().name) if phase == "start" else None  # noqa: E731
+
+    class AllocatingSupervisor(ScriptedSupervisor):
+        def __init__(self, *args) -> None:
+            super().__init__(*args)
+            self.seen: list[int] = []  # collections so far, at each poll
+            self.kept: list[list] = []
+
+        def poll(self, timeout: float | None = None, *, gather: bool = False) -> list:
+            self.seen.append(len(collections))
+            self.kept.append([[] for _ in range(2 * gc.get_threshold()[0])])  # a poll's objects, alive: one is due
+            return super().poll(timeout, gather=gather)
+
+    script = [(100.0 + 0.1 * i, [ItemBatch("w", i, [i], 0, 0)]) for i in range(5)]
+    sup = AllocatingSupervisor(clock, script)
+    c = Consumer(sup, writer_delay=0.0)  # type: ignore[arg-type]
+    sup.consumer = c
+    received: list[list] = []
+    c.events_received.connect(received.append)
+    gc.callbacks.append(record)
+    try:
+        c.start()
+        qtbot.waitUntil(lambda: c.isFinished(), timeout=30_000)
+    finally:
+        gc.callbacks.remove(record)
+        c.wait()
+        c.release_collector()
+    assert len(received) == 5
+    assert sup.seen == [0, 1, 2, 3, 4, 5]  # each poll after an emission came after the GUI thread's collection
+    assert set(collections) == {threading.main_thread().name}
+
+
+def test_big_items_arrive_whole_through_the_window_side(qtbot, make_pool):
+    """Read as views and loaded in steps (channel.BIG_FRAME): the bytes must still be exactly the worker's."""
+    pool = make_pool(config(spec("big", "tests.workers:big_items", kwargs={"megabytes": 64, "count": 2})))
+    got: list[bytes] = []
+    pool.items.connect(lambda name, items: got.extend(items))
+    qtbot.waitUntil(lambda: got[-1:] == [b"done"], timeout=60_000)
+    expected = bytes(range(256)) * (64 * 4096)
+    assert len(got) == 3 and got[0] == got[1] == expected

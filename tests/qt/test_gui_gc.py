@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 
 from qtpy.QtCore import QTimer
@@ -119,3 +120,45 @@ def test_each_batchs_check_puts_the_idle_check_a_second_off(qapp):
     assert not gc_collector._timer.isActive() and gc.isenabled() == was_enabled
     gc_collector.collect_if_due()  # nobody holds it: collection is automatic again, no checks
     assert not gc_collector._timer.isActive()
+
+
+def test_while_held_the_startup_heap_is_frozen_and_the_gil_changes_hands_often(qapp):
+    from pulse_supervisor.qt.gui_gc import SWITCH_INTERVAL_S, GuiThreadCollector
+
+    interval, frozen = sys.getswitchinterval(), gc.get_freeze_count()
+    gc_collector = GuiThreadCollector()
+    gc_collector.hold()
+    try:
+        assert gc.get_freeze_count() > frozen  # full collections no longer go through what exists now
+        assert sys.getswitchinterval() == min(interval, SWITCH_INTERVAL_S)
+    finally:
+        gc_collector.release()
+    assert gc.get_freeze_count() == 0 and sys.getswitchinterval() == interval
+
+
+def test_a_young_generation_far_past_its_threshold_is_put_off_for_at_most_a_while(qapp, monkeypatch):
+    """Another thread's objects of the moment: collected at a later batch, when fewer are alive."""
+    from pulse_supervisor.qt import gui_gc
+
+    clock = [1000.0]
+    monkeypatch.setattr(gui_gc.time, "monotonic", lambda: clock[0])
+    runs: list[int] = []
+    record = lambda phase, info: runs.append(info["generation"]) if phase == "start" else None  # noqa: E731
+    gc_collector = gui_gc.GuiThreadCollector()
+    gc_collector.hold()
+    gc.callbacks.append(record)
+    try:
+        gc_collector._last = clock[0]
+        crowd = [[] for _ in range(gui_gc.BUSY_FACTOR * gc.get_threshold()[0] + 100)]  # alive: the count stays up
+        gc_collector.collect_if_due()
+        assert runs == []  # put off
+        clock[0] += gui_gc.MAX_PUT_OFF_S / 2
+        gc_collector.collect_if_due()
+        assert runs == []
+        clock[0] += gui_gc.MAX_PUT_OFF_S
+        gc_collector.collect_if_due()
+        assert len(runs) == 1  # no longer
+        del crowd
+    finally:
+        gc.callbacks.remove(record)
+        gc_collector.release()

@@ -119,6 +119,14 @@ def test_clean_exit_and_fatal_state_levels():
     assert entry_from_event(WorkersChanged(("w",))) is None
 
 
+def test_a_note_of_lines_left_out_is_a_warning_from_pulse_with_the_count(dock):
+    from pulse_supervisor.core.supervision.events import LinesSkipped
+
+    dock.append_events([*lines(2), LinesSkipped("w1", 12_345, T0 + 5), *lines(1, start=2)])
+    assert messages(dock) == ["line 0", "line 1", "12,345 lines not shown; all are in the log file", "line 2"]
+    assert [cell(dock, 2, c) for c in (1, 2, 3)] == ["w1", "WARNING", "pulse"]
+
+
 def test_append_line_adds_pulse_own_message(dock):
     dock.append_line("pulse", "ERROR", "consumer thread failed: RuntimeError()")
     assert dock.total_count() == 1
@@ -416,3 +424,54 @@ def test_a_crash_report_is_summarized_by_its_first_line():
     )
     entry = entry_from_event(LogLine("w", "stderr", "ERROR", report, T0, True))
     assert summarize(entry) == "Fatal Python error: Segmentation fault  [crash report, 4 lines]"
+
+
+def test_a_print_flood_shows_its_newest_lines_and_the_exact_count_of_the_rest(qtbot, make_window):
+    """The window under a flood: the log says how many lines it left out, and the GUI thread keeps
+    running its own timers and events between the flood's batches."""
+    from qtpy.QtCore import QTimer
+
+    from tests.helpers import config, spec
+
+    window = make_window(config(spec("prints", "tests.workers:prints_flat_out")), autostart=True)
+    window.table.selectAll()
+    model = window.log_dock.model
+    note = re.compile(r"^([\d,]+) lines? not shown; all are in the log file$")
+
+    def notes() -> list[int]:
+        return [int(note.match(e.message)[1].replace(",", "")) for e in model.entries() if note.match(e.message)]
+
+    qtbot.waitUntil(lambda: len(notes()) >= 3, timeout=30_000)  # thinned, frame after frame
+    shown = [e for e in model.entries() if e.stream == "stdout"]
+    # Between two notes: the worker's newest lines of that frame, then the next note's count of lines skipped.
+    for before, after in zip(model.entries(), model.entries()[1:], strict=False):
+        if note.match(after.message) and before.stream == "stdout":
+            assert after.worker == before.worker == "prints"
+    assert shown and all(e.level == "INFO" for e in shown)
+    fired: list[int] = []
+    for _ in range(20):  # the window's own timers and posted calls run while the flood goes on
+        count = len(notes())
+        QTimer.singleShot(0, lambda: fired.append(1))
+        qtbot.waitUntil(lambda: len(fired) == 1, timeout=5000)
+        fired.clear()
+        qtbot.waitUntil(lambda c=count: len(notes()) > c or model.dropped > 0, timeout=5000)
+    assert window.supervisor.status("prints").state is State.RUNNING
+
+
+def test_while_lines_keep_coming_the_table_repaints_at_most_every_so_often(dock, qtbot, monkeypatch):
+    """Each repaint asks the model for every visible cell: a flood's 60 batches a second repainted it 60 times."""
+    from pulse_supervisor.qt.window.log import log_dock
+
+    clock = [1000.0]
+    monkeypatch.setattr(log_dock.time, "monotonic", lambda: clock[0])
+    viewport = dock.view.viewport()
+    dock.append_events(lines(1))  # after a pause: repainted at once
+    assert viewport.updatesEnabled()
+    clock[0] += log_dock.MIN_REPAINT_GAP_S / 4
+    dock.append_events(lines(1, start=1))  # soon after: the repaint waits for the gap's end
+    assert not viewport.updatesEnabled() and dock.visible_count() == 2  # the model has it already
+    dock.append_events(lines(1, start=2))
+    assert not viewport.updatesEnabled()
+    with qtbot.waitSignal(dock._repaint.timeout, timeout=5000):
+        pass
+    assert viewport.updatesEnabled() and messages(dock) == ["line 0", "line 1", "line 2"]

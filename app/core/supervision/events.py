@@ -39,6 +39,28 @@ class LogLine:
 
 
 @dataclass(frozen=True, slots=True)
+class LinesSkipped:
+    """Lines of ``worker`` a view was not sent in a flood (``count``, exactly), in place of the oldest of them.
+
+    Only the window's consumer makes these (`log_thinning`); the supervisor wrote every line to
+    the worker's log file first, unless that file was given up (``in_file`` False).
+    """
+
+    worker: str
+    count: int
+    time: float  # time.time() in the worker of the last line left out
+    in_file: bool = True
+
+    @property
+    def message(self) -> str:
+        """Return the note in words: ``"1,077 lines not shown; all are in the log file"``."""
+        lines = f"{self.count:,} line{'' if self.count == 1 else 's'} not shown"
+        if self.in_file:
+            return f"{lines}; all are in the log file"
+        return f"{lines}; its log file is not being written, so they are not kept anywhere"
+
+
+@dataclass(frozen=True, slots=True)
 class StateChanged:
     """A worker entered ``state``; ``pid`` is the live process, if any."""
 
@@ -121,6 +143,7 @@ class DescriptorsLow:
 Event = (
     ItemBatch
     | LogLine
+    | LinesSkipped
     | StateChanged
     | WorkerExited
     | StackDump

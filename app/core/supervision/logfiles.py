@@ -95,6 +95,10 @@ class LogFiles:
         """Return the path of ``worker``'s current log file."""
         return self._paths.get(worker) or self.directory / file_name(worker)
 
+    def keeps(self, worker: str) -> bool:
+        """Return whether ``worker``'s lines reach its file now (it was not given up, nor waits to be retried)."""
+        return worker not in self._failed and worker not in self._retry_at
+
     def write(self, worker: str, when: float, stream: str, level: str, text: str) -> None:
         """Append one entry (multi-line text is indented under its first line)."""
         f = self._open(worker)

@@ -47,15 +47,56 @@ class _AllowedUnpickler(pickle.Unpickler):
         return found
 
 
-def load_message(data: bytes) -> tuple[Any, bool]:
+# A big read from a frame that is a view (`channel.BIG_FRAME`) is copied this much at a time:
+# between two steps another thread (the GUI's) can take the GIL, which one copy of 100 MB held
+# for 40-60 ms.
+COPY_STEP = 1 << 20
+
+
+class _ViewReader:
+    """A file over a memoryview for the unpickler: what it reads big (a `bytes` item's contents)
+    it reads into the object it makes (``readinto``), and that copy is made in steps."""
+
+    def __init__(self, view: memoryview) -> None:
+        self._view = view
+        self._pos = 0
+
+    def read(self, n: int | None = -1) -> bytes:
+        start = self._pos
+        end = len(self._view) if n is None or n < 0 else min(len(self._view), start + n)
+        self._pos = end
+        return bytes(self._view[start:end])
+
+    def readinto(self, buffer: Any) -> int:
+        target = memoryview(buffer).cast("B")
+        start = self._pos
+        n = min(len(target), len(self._view) - start)
+        for i in range(0, n, COPY_STEP):
+            j = min(n, i + COPY_STEP)
+            target[i:j] = self._view[start + i : start + j]
+        self._pos = start + n
+        return n
+
+    def readline(self) -> bytes:
+        rest = self._view[self._pos :]
+        for i in range(0, len(rest), 4096):  # protocol 0's text opcodes: never Pulse's own wire
+            found = bytes(rest[i : i + 4096]).find(b"\n")
+            if found >= 0:
+                return self.read(i + found + 1)
+        return self.read()
+
+
+def load_message(data: bytes | memoryview) -> tuple[Any, bool]:
     """Return the message in ``data`` and whether it holds stand-ins (`StandIn` or `Pickled`).
+
+    A memoryview (a big frame) is read without a copy of it first (`io.BytesIO` makes one).
 
     Raises
     ------
     BaseException
         Whatever loading raised (a torn message, a class not allowed here, a deep recursion).
     """
-    unpickler = _AllowedUnpickler(io.BytesIO(data))
+    unpickler = _AllowedUnpickler(io.BytesIO(data) if isinstance(data, bytes) else _ViewReader(data))
     return unpickler.load(), unpickler.stand_ins
 
 
@@ -140,7 +181,7 @@ class _TolerantUnpickler(pickle._Unpickler):
     dispatch[pickle.BUILD[0]] = load_build
 
 
-def loads_tolerant(data: bytes) -> Any:
+def loads_tolerant(data: bytes | memoryview) -> Any:
     """Unpickle ``data`` (slowly, in pure Python), with `Unloadable` placeholders where loading fails."""
     return _TolerantUnpickler(io.BytesIO(data)).load()
 

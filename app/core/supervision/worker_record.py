@@ -130,7 +130,7 @@ class WorkerRecord:
         if eof:  # clean EOF, or a message torn by a kill: either way this run's channel is done
             self.close_channel()
 
-    def _messages(self, frames: list[bytes]) -> Iterator[tuple[tuple[Any, ...] | LogLine, bool]]:
+    def _messages(self, frames: list[bytes | memoryview]) -> Iterator[tuple[tuple[Any, ...] | LogLine, bool]]:
         """Decode each frame; an item batch some of whose items do not load here loses only those.
 
         Yields (message, whether it holds stand-ins): the wire tuples, and a `LogLine` where a

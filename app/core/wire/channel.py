@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 DEFAULT_MAX_BATCH = 1000  # items per message under load
 DEFAULT_MAX_DELAY = 0.002  # seconds an item may wait for company; one frame is 16 ms
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
+# A frame this big is handed on as a view of the buffer it was read into, and its loader copies it
+# in steps (`tolerant_unpickle.load_message`): each copy in one go held the GIL for all of it,
+# and a 100 MB item was three (cut out of the buffer, made bytes, unpickled), 40-60 ms each here,
+# during which the GUI thread waited: stalls of 90-150 ms.
+BIG_FRAME = 1 << 20
 # A drain reads at most this many times (2 MiB at 32 KiB a read): a grandchild that kept writing
 # into a dead worker's channel must not keep the supervisor reading for ever.
 _MAX_DRAIN_READS = 64
@@ -203,8 +208,10 @@ class FrameReader:
         self.total_read = 0  # bytes read so far
         self.mark = 0  # total_read when the supervisor last looked (see Supervisor.busiest_bytes)
 
-    def read(self, *, drain: bool = False) -> tuple[list[bytes], bool]:
+    def read(self, *, drain: bool = False) -> tuple[list[bytes | memoryview], bool]:
         """Return (complete frames read now, whether the writer's end is closed).
+
+        A frame of `BIG_FRAME` bytes or more is a view of the buffer it was read into, not a copy.
 
         One ``os.read`` unless ``drain``, which reads until the pipe is empty (a dead worker's
         last words; it never waits for a writer that is still alive, such as a grandchild).
@@ -215,7 +222,7 @@ class FrameReader:
         ValueError
             If the stream holds something that is not a frame (it cannot be resynchronised).
         """
-        frames: list[bytes] = []
+        frames: list[bytes | memoryview] = []
         for _ in range(_MAX_DRAIN_READS if drain else 1):
             try:
                 chunk = os.read(self._fd, self._read_size)
@@ -230,10 +237,11 @@ class FrameReader:
             self._cut(frames)
         return frames, False
 
-    def _cut(self, frames: list[bytes]) -> None:
+    def _cut(self, frames: list[bytes | memoryview]) -> None:
         buf = self._buf
         end = len(buf)
         pos = 0
+        handed_on = False  # a big frame is a view of ``buf``: it is left to the frame, not cut
         while end - pos >= 4:
             size = int.from_bytes(buf[pos : pos + 4], "big", signed=True)
             head = 4
@@ -245,9 +253,16 @@ class FrameReader:
                 raise ValueError(f"not a frame: length {size}")
             if end - pos - head < size:
                 break
-            frames.append(bytes(buf[pos + head : pos + head + size]))
-            pos += head + size
-        if pos:
+            start = pos + head
+            if size >= BIG_FRAME:
+                frames.append(memoryview(buf)[start : start + size])
+                handed_on = True
+            else:
+                frames.append(bytes(buf[start : start + size]))
+            pos = start + size
+        if handed_on:
+            self._buf = bytearray(memoryview(buf)[pos:])  # what follows: a frame's start at most
+        elif pos:
             del buf[:pos]
 
 

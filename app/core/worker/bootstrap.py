@@ -49,6 +49,8 @@ _OWN_FILES |= {traceback_text.__file__, context.__file__, inbox.__file__}
 stop_points.own_files |= _OWN_FILES
 stop_points.drivers |= {__file__, producer_shapes.__file__}  # they call the producer
 
+_SWITCH_INTERVAL_S = 0.005  # CPython's default
+
 
 def _set_sched_policy(name: str) -> None:
     """Switch this process to the Linux scheduling policy ``name`` (children inherit it).
@@ -100,6 +102,7 @@ def run(
     fd_limit.restore_soft_limit(file_limit)
     _die_with_parent()
     gc.enable()  # forked from a GUI whose consumer thread runs, collection would be off (gui_gc)
+    sys.setswitchinterval(_SWITCH_INTERVAL_S)  # and the GIL's switch interval the GUI's (gui_gc)
     os.setpgrp()  # its own process group, so a Kill reaches the worker's children too
     worker_tree.become_subreaper()  # orphans of its descendants stay under it, to be ended with it
     mark = os.environ[worker_tree.RUN_MARK] = worker_tree.new_mark()

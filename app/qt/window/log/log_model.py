@@ -15,6 +15,7 @@ from pulse_supervisor.core.supervision.events import (
     COUNTERS_RESET,
     CountersReset,
     Event,
+    LinesSkipped,
     LogLine,
     StateChanged,
     WorkerExited,
@@ -29,7 +30,7 @@ LEVEL_COLOURS = {"DEBUG": "#888888", "WARNING": "#c77c02", "ERROR": "#d9534f", "
 TRACEBACK_COLOUR = "#d9534f"
 STATE_LEVELS = {State.BACKOFF: "WARNING", State.FATAL: "ERROR"}
 TOOLTIP_MAX_LINES = 40  # a longer traceback shows its tail; the detail pane has it all
-_LOGGED = (LogLine, StateChanged, WorkerExited, CountersReset)
+_LOGGED = (LogLine, LinesSkipped, StateChanged, WorkerExited, CountersReset)
 DISPLAY = Qt.ItemDataRole.DisplayRole
 FOREGROUND = Qt.ItemDataRole.ForegroundRole
 FONT = Qt.ItemDataRole.FontRole
@@ -84,9 +85,11 @@ class LogFilter:
 
 
 def entry_from_event(ev: Event) -> LogEntry | None:
-    """Return the log entry for a `LogLine`, `StateChanged` or `WorkerExited`; None for other events."""
+    """Return the log entry for a `LogLine`, `LinesSkipped`, `StateChanged` or `WorkerExited`; None for others."""
     if isinstance(ev, LogLine):
         return LogEntry(ev.time, ev.worker, ev.level, ev.stream, ev.line, ev.traceback)
+    if isinstance(ev, LinesSkipped):
+        return LogEntry(ev.time, ev.worker, "WARNING", "pulse", ev.message)
     if isinstance(ev, StateChanged):
         pid = f" (pid {ev.pid})" if ev.pid is not None else ""
         return LogEntry(ev.time, ev.worker, STATE_LEVELS.get(ev.state, "INFO"), "pulse", f"→ {ev.state.value}{pid}")
