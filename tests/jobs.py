@@ -177,3 +177,19 @@ def echo_until_stop() -> Iterator[object]:
         i += 1
         time.sleep(0.005)
     return i
+
+
+def own_pid() -> int:
+    """Return the job's process id."""
+    return os.getpid()
+
+
+def leave_behind(what: str) -> int:
+    """Return the process id, leaving ``what`` changed in the process: a thread, the directory or the environment."""
+    if what == "thread":
+        threading.Thread(target=threading.Event().wait, daemon=True).start()
+    elif what == "directory":
+        os.chdir("/")
+    elif what == "environment":
+        os.environ["LEFT_BY_A_JOB"] = "1"
+    return os.getpid()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import threading
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Mapping
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
@@ -11,6 +12,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar, overload
 from qtpy.QtCore import QCoreApplication, QEventLoop, QTimer
 
 from pulse_supervisor.core.errors import JobError
+from pulse_supervisor.core.processes import worker_tree
 from pulse_supervisor.core.spec import DEFAULT_START_METHOD, DEFAULT_STOP_TIMEOUT
 from pulse_supervisor.core.worker.job_runner import JOB_FUNCTION_ATTR
 from pulse_supervisor.qt.job_calls import make_call
@@ -27,7 +29,9 @@ def _warm_up() -> None:
         start_forkserver()
 
 
-if DEFAULT_START_METHOD == "forkserver":
+# Not in a worker's process (a job's module that uses @process_job is imported there too): it
+# runs no jobs, and the forkserver would be a child the job left behind.
+if DEFAULT_START_METHOD == "forkserver" and worker_tree.RUN_MARK not in os.environ:
     threading.Thread(target=_warm_up, name="pulse-forkserver-warm-up", daemon=True).start()
 
 __all__ = ["JobError", "ProcessJob", "await_jobs", "cancel_jobs", "process_job", "run_in_process"]

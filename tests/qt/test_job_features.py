@@ -171,3 +171,37 @@ def test_big_arguments_go_to_a_process_of_the_job_s_own(qtbot):
     assert job.name not in host.spares and ":" in job.name  # a worker of its own, named for its target
     finish(qtbot, job)
     assert seen["returned"] == [big + "y"]
+
+
+def test_a_process_a_job_left_clean_takes_a_later_job(qtbot):
+    from pulse_supervisor.qt.job_host import each_host
+
+    finish(qtbot, run_in_process(jobs.add, 1))
+    (host,) = each_host()
+    first = run_in_process(jobs.own_pid)
+    seen = record(first)
+    finish(qtbot, first)
+    (pid,) = seen["returned"]
+    qtbot.waitUntil(lambda: first.name in host.spares, timeout=WAIT)  # back, READY: a spare again
+    assert host.workers.status(first.name).pid == pid
+    later = []
+    for _ in range(2):  # the spare started before it, then it
+        job = run_in_process(jobs.own_pid)
+        seen = record(job)
+        finish(qtbot, job)
+        later += seen["returned"]
+    assert pid in later
+
+
+@pytest.mark.parametrize("what", ["thread", "directory", "environment"])
+def test_a_process_a_job_left_something_in_ends_with_it(qtbot, what):
+    from pulse_supervisor.qt.job_host import each_host
+
+    finish(qtbot, run_in_process(jobs.add, 1))
+    (host,) = each_host()
+    job = run_in_process(jobs.leave_behind, what)
+    seen = record(job)
+    finish(qtbot, job)
+    assert seen["returned"] and seen["errored"] == []
+    qtbot.waitUntil(lambda: job.name not in host.workers.statuses, timeout=WAIT)  # it ended, and went
+    assert job.name not in host.spares

@@ -6,7 +6,11 @@ import asyncio
 import contextlib
 import importlib
 import inspect
+import os
 import pickle
+import signal
+import sys
+import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -23,6 +27,9 @@ if TYPE_CHECKING:
 # the job, so one that does not pickle is the job's error naming it (not an item dropped on the
 # way), and one that does not load in the GUI is the GUI's error naming it (not a lost batch).
 YIELDED, RETURNED, RAISED, WARNED, PAUSED, RESUMED = "yielded", "returned", "raised", "warned", "paused", "resumed"
+# After RETURNED, from a spare: its process takes another job (the last left nothing behind).
+READY = "ready"
+JOBS_PER_PROCESS = 100  # then a fresh one: whatever a job leaks in its process is bounded
 # What the GUI sends down a job's control pipe: (SEND, value), (PAUSE, None), (RESUME, None).
 SEND, PAUSE, RESUME = "send", "pause", "resume"
 # Set on the starter ``@process_job`` makes: the function it stands for, which the worker runs.
@@ -109,19 +116,67 @@ def _serve(control: Connection) -> Generator[Any, None, Any]:
 
 
 def spare_job(control: Connection, preload: tuple[str, ...] = (), *, ctx: WorkerContext) -> Iterator[Any]:
-    """Wait, started ahead, to be handed one job down ``control``; then run it as `run_job` does.
+    """Wait, started ahead, to be handed a job down ``control``; run it as `run_job` does; perhaps another.
 
     ``preload``: modules to import meanwhile (those of the last jobs: the next is likely one of
-    them). A spare is still a fresh process per job: a cancel kills it and its children.
+    them). Once a job has returned, the process says READY and takes the next only if the job left
+    nothing behind (`Leftovers`): no child, no thread, the same directory, environment, argv,
+    sys.path and signal handlers; otherwise it ends, as after a job that raised. A cancel kills it
+    and its children in any case. At most `JOBS_PER_PROCESS` jobs, then it ends.
     """
     for module in preload:
         with contextlib.suppress(Exception):  # the job that needs it will say what is wrong
             importlib.import_module(module)
-    try:
-        target, payload = pickle.loads(control.recv_bytes())
-    except EOFError:  # the GUI let it go unused
-        return
-    yield from run_job(target, payload, control, ctx=ctx)
+    for _ in range(JOBS_PER_PROCESS):
+        handed = _next_job(control)
+        if handed is None:  # the GUI let it go
+            return
+        before = Leftovers()
+        yield from run_job(*handed, control, ctx=ctx)  # a job that raised ends the process here
+        if Leftovers() != before:
+            return
+        yield (READY, None)
+        ctx._writer.flush()
+
+
+def _next_job(control: Connection) -> tuple[str, bytes] | None:
+    """The next ``(target, payload)`` down ``control``, skipping what was sent to a job that has ended."""
+    while True:
+        try:
+            message = pickle.loads(control.recv_bytes())
+        except EOFError:
+            return None
+        if message[0] not in (SEND, PAUSE, RESUME):
+            return message  # type: ignore[no-any-return]
+
+
+class Leftovers:
+    """What a job may leave in its process that would reach the next job there."""
+
+    def __init__(self) -> None:
+        self.state = (
+            os.getcwd(),
+            dict(os.environ),
+            list(sys.argv),
+            list(sys.path),
+            {t.ident for t in threading.enumerate()},
+            _children(),
+            {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)},
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Leftovers) and self.state == other.state
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _children() -> set[int]:
+    found: set[int] = set()
+    with contextlib.suppress(OSError):
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as f:
+                found.update(map(int, f.read().split()))
+    return found
 
 
 async def run_async_job(
