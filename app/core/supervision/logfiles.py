@@ -101,11 +101,14 @@ class LogFiles:
 
     def write(self, worker: str, when: float, stream: str, level: str, text: str) -> None:
         """Append one entry (multi-line text is indented under its first line)."""
+        self._write_text(worker, _entry(when, stream, level, text))
+
+    def _write_text(self, worker: str, text: str) -> None:
         f = self._open(worker)
         if f is None:
             return
         try:
-            f.write(_entry(when, stream, level, text))
+            f.write(text)
         except (OSError, ValueError) as exc:
             self._give_up(worker, "cannot be written", exc)
             return
@@ -114,10 +117,22 @@ class LogFiles:
     def write_events(self, events: list[Event]) -> list[LogLine]:
         """Append the log lines, state changes and exits in ``events``, flush; return new notices."""
         wrote = False
+        # A worker's lines in a row are written as one text: a print flood brings 10^5 a second.
+        run: list[str] = []
+        run_worker = ""
         for ev in events:
-            if isinstance(ev, LogLine):
-                self.write(ev.worker, ev.time, ev.stream, ev.level, ev.line)
-            elif isinstance(ev, StateChanged):
+            if type(ev) is LogLine:
+                if ev.worker != run_worker and run:
+                    self._write_text(run_worker, "".join(run))
+                    run.clear()
+                run_worker = ev.worker
+                run.append(_entry(ev.time, ev.stream, ev.level, ev.line))
+                wrote = True
+                continue
+            if run:
+                self._write_text(run_worker, "".join(run))
+                run.clear()
+            if isinstance(ev, StateChanged):
                 pid = f" (pid {ev.pid})" if ev.pid else ""
                 self.write(ev.worker, ev.time, "pulse", "INFO", f"state {ev.state.value}{pid}")
             elif isinstance(ev, WorkerExited):
@@ -136,6 +151,8 @@ class LogFiles:
             else:
                 continue
             wrote = True
+        if run:
+            self._write_text(run_worker, "".join(run))
         if wrote:
             self.flush()
         return self.take_notices()
@@ -282,8 +299,14 @@ class LogFiles:
         del self._paths[worker]
 
 
+_second: tuple[int, str] = (-1, "")  # the last second stamped, and its text: strftime costs ~3 us a line
+
+
 def _entry(when: float, stream: str, level: str, text: str) -> str:
     """Return one entry as the file holds it (multi-line text indented under its first line)."""
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)) + f".{int(when % 1 * 1000):03d}"
+    global _second
+    second, day_time = _second  # read once: another thread may stamp another second meanwhile
+    if int(when) != second:
+        second, day_time = _second = (int(when), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)))
     body = text.replace("\n", "\n    ")
-    return f"{stamp} {level:<8} {stream:<8} {body}\n"
+    return f"{day_time}.{int(when % 1 * 1000):03d} {level:<8} {stream:<8} {body}\n"
