@@ -71,6 +71,38 @@ def _app_builds_its_window() -> None:
     time.sleep(APP_START_S)
 
 
+def _qt_figures(
+    one: Callable[..., tuple[float, float]],
+    start_sleeps: Callable[[Callable[[], None]], None],
+    warm: int,
+    sequential: int,
+    parallel: int,
+) -> dict[str, Any]:
+    """The figures of a Qt column: ``one(fn, *args)`` runs a job to its end; ``start_sleeps(done)`` the sleeps."""
+    from qtpy.QtCore import QEventLoop
+
+    from bench import job_fns
+
+    first = one(job_fns.first_value)[1]
+    warm_runs = [_after_a_pause(_wait_qt, one, job_fns.first_value) for _ in range(warm)]
+    t0 = time.perf_counter()
+    for i in range(sequential):
+        one(job_fns.trivial, i)
+    per_s = sequential / (time.perf_counter() - t0)
+    loop = QEventLoop()
+    left = [parallel]
+
+    def done() -> None:
+        left[0] -= 1
+        if not left[0]:
+            loop.quit()
+
+    t0 = time.perf_counter()
+    start_sleeps(done)
+    loop.exec_()
+    return _result(first, warm_runs, per_s, time.perf_counter() - t0)
+
+
 def trial_pulse(warm: int, sequential: int, parallel: int) -> dict[str, Any]:
     from qtpy.QtCore import QCoreApplication, QEventLoop
 
@@ -92,27 +124,13 @@ def trial_pulse(warm: int, sequential: int, parallel: int) -> dict[str, Any]:
         loop.exec_()
         return seen.get("started", float("nan")), seen.get("value", float("nan"))
 
-    first = one(job_fns.first_value)[1]
-    warm_runs = [_after_a_pause(_wait_qt, one, job_fns.first_value) for _ in range(warm)]
-    t0 = time.perf_counter()
-    for i in range(sequential):
-        one(job_fns.trivial, i)
-    per_s = sequential / (time.perf_counter() - t0)
-    loop = QEventLoop()
-    left = [parallel]
+    def start_sleeps(done: Callable[[], None]) -> None:
+        for _ in range(parallel):
+            run_in_process(job_fns.sleep_half).finished.connect(done)
 
-    def done() -> None:
-        left[0] -= 1
-        if not left[0]:
-            loop.quit()
-
-    t0 = time.perf_counter()
-    for _ in range(parallel):
-        run_in_process(job_fns.sleep_half).finished.connect(done)
-    loop.exec_()
-    parallel_s = time.perf_counter() - t0
+    result = _qt_figures(one, start_sleeps, warm, sequential, parallel)
     del app
-    return _result(first, warm_runs, per_s, parallel_s)
+    return result
 
 
 def trial_superqt(warm: int, sequential: int, parallel: int) -> dict[str, Any]:
@@ -141,30 +159,16 @@ def trial_superqt(warm: int, sequential: int, parallel: int) -> dict[str, Any]:
         loop.exec_()
         return seen.get("started", float("nan")), seen.get("value", float("nan"))
 
-    first = one(job_fns.first_value)[1]
-    warm_runs = [_after_a_pause(_wait_qt, one, job_fns.first_value) for _ in range(warm)]
-    t0 = time.perf_counter()
-    for i in range(sequential):
-        one(job_fns.trivial, i)
-    per_s = sequential / (time.perf_counter() - t0)
-    loop = QEventLoop()
-    left = [parallel]
+    def start_sleeps(done: Callable[[], None]) -> None:
+        workers = [create_worker(job_fns.sleep_half, _start_thread=False) for _ in range(parallel)]
+        for worker in workers:
+            worker.finished.connect(done)
+            worker.start()
 
-    def done() -> None:
-        left[0] -= 1
-        if not left[0]:
-            loop.quit()
-
-    t0 = time.perf_counter()
-    workers = [create_worker(job_fns.sleep_half, _start_thread=False) for _ in range(parallel)]
-    for worker in workers:
-        worker.finished.connect(done)
-        worker.start()
-    loop.exec_()
-    parallel_s = time.perf_counter() - t0
+    result = _qt_figures(one, start_sleeps, warm, sequential, parallel)
     QThreadPool.globalInstance().waitForDone()
     del app
-    return _result(first, warm_runs, per_s, parallel_s)
+    return result
 
 
 def trial_multiprocessing(warm: int, sequential: int, parallel: int) -> dict[str, Any]:
