@@ -120,7 +120,7 @@ def spare_job(control: Connection, preload: tuple[str, ...] = (), *, ctx: Worker
 
     ``preload``: modules to import meanwhile (those of the last jobs: the next is likely one of
     them). Once a job has returned, the process says READY and takes the next only if the job left
-    nothing behind (`Leftovers`): no child, no thread, the same directory, environment, argv,
+    nothing behind (`leftovers`): no child, no thread, the same directory, environment, argv,
     sys.path and signal handlers; otherwise it ends, as after a job that raised. A cancel kills it
     and its children in any case. At most `JOBS_PER_PROCESS` jobs, then it ends.
     """
@@ -131,9 +131,9 @@ def spare_job(control: Connection, preload: tuple[str, ...] = (), *, ctx: Worker
         handed = _next_job(control)
         if handed is None:  # the GUI let it go
             return
-        before = Leftovers()
+        before = leftovers()
         yield from run_job(*handed, control, ctx=ctx)  # a job that raised ends the process here
-        if Leftovers() != before:
+        if leftovers() != before:
             return
         yield (READY, None)
         ctx._writer.flush()
@@ -150,24 +150,17 @@ def _next_job(control: Connection) -> tuple[str, bytes] | None:
             return message  # type: ignore[no-any-return]
 
 
-class Leftovers:
-    """What a job may leave in its process that would reach the next job there."""
-
-    def __init__(self) -> None:
-        self.state = (
-            os.getcwd(),
-            dict(os.environ),
-            list(sys.argv),
-            list(sys.path),
-            {t.ident for t in threading.enumerate()},
-            _children(),
-            {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)},
-        )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Leftovers) and self.state == other.state
-
-    __hash__ = None  # type: ignore[assignment]
+def leftovers() -> tuple[Any, ...]:
+    """What a job may leave in its process that would reach the next job there (compared before and after)."""
+    return (
+        os.getcwd(),
+        dict(os.environ),
+        list(sys.argv),
+        list(sys.path),
+        {t.ident for t in threading.enumerate()},
+        _children(),
+        {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)},
+    )
 
 
 def _children() -> set[int]:
