@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import linecache
 import os
 import queue
 import select
 import selectors
+import signal
 import socket
 import subprocess
 import sys
@@ -97,6 +99,32 @@ def ctx_function(ctx: Any, wait: str) -> None:
     try:
         ctx.emit(os.getpid())
         wait_in(wait)
+    finally:
+        print("cleanup done", flush=True)
+
+
+def sigterm_caught_off_the_main_thread() -> Iterator[int]:
+    """Yield, block in ``Event.wait``; a thread of its own then catches a SIGTERM sent to it alone.
+
+    What the kernel may do with a SIGTERM sent to the process: hand it to any thread. Python
+    notes it there without waking the main thread, blocked in a wait it would never leave.
+    """
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def signal_once_main_waits() -> None:
+        while True:  # until the main thread is inside Condition.wait's blocking acquire
+            frame = sys._current_frames().get(main)
+            if frame is not None and frame.f_code.co_filename == threading.__file__:
+                if linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip() == "waiter.acquire()":
+                    break
+            time.sleep(0.005)
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+    try:
+        yield os.getpid()
+        threading.Thread(target=signal_once_main_waits, daemon=True).start()
+        threading.Event().wait()
     finally:
         print("cleanup done", flush=True)
 

@@ -43,6 +43,17 @@ def stop_and_time(make_supervisor, target, **kwargs):
     return events, time.monotonic() - asked
 
 
+def test_a_sigterm_caught_by_another_thread_still_ends_the_main_threads_wait(make_supervisor):
+    # The kernel may hand a process's SIGTERM to any of its threads; Python then notes it without
+    # waking the main thread (the worker sat in its wait until the SIGKILL, under load only).
+    sup = make_supervisor(config(spec("w", "tests.stop_waits:sigterm_caught_off_the_main_thread")))
+    sup.start("w")
+    events = poll_until(sup, lambda evs: bool(exits_of(evs, "w")), timeout=30.0)
+    assert exits_of(events, "w") == [(0, None)]
+    assert "cleanup done" in [e.line for e in events if isinstance(e, LogLine)]
+    assert not errors_of(events, "w")
+
+
 @pytest.mark.parametrize(("shape", "wait"), CASES)
 def test_a_stop_ends_the_wait_at_once_and_the_producers_finally_runs(make_supervisor, shape, wait):
     events, took = stop_and_time(make_supervisor, SHAPES[shape], wait=wait)

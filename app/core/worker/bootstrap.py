@@ -169,6 +169,8 @@ def _forked_from_worker(writer: ChannelWriter) -> None:
     handler would only flag a stop nobody checks there), and the channel is the worker's alone.
     """
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(ValueError):  # nor the worker's wakeup pipe: a signal here is not the worker's
+        signal.set_wakeup_fd(-1)
     writer.in_forked_child()
 
 

@@ -120,6 +120,7 @@ class StopHandler:
         self._main = threading.main_thread().ident
         self._cpu_clock = _cpu_clock(self._main)
         self._done = threading.Event()
+        self._wakeup = _signal_wakeup()
         # Started now rather than by the handler: starting a thread takes threading's locks, which
         # the main thread the handler interrupted may hold.
         threading.Thread(target=self._nudge, name="pulse-stop", daemon=True).start()
@@ -163,7 +164,7 @@ class StopHandler:
         return asyncio.CancelledError()
 
     def _nudge(self) -> None:
-        self._stopping.wait()
+        self._await_stop()
         late_at = time.monotonic() + self._grace
         while not self._done.wait(NUDGE_INTERVAL) and not self._stopping.delivered:
             self._late = time.monotonic() >= late_at
@@ -175,6 +176,23 @@ class StopHandler:
             try:
                 signal.pthread_kill(self._main, signal.SIGTERM)  # type: ignore[arg-type]
             except (ProcessLookupError, OSError):
+                return
+
+    def _await_stop(self) -> None:
+        """Block until the stop is flagged, or until a SIGTERM was caught on another thread than the main one.
+
+        The kernel may hand a process's SIGTERM to any of its threads. Caught on another one,
+        Python notes it but does not wake the main thread, which runs the handler only once it
+        next runs Python: one blocked in ``recv`` or ``Event.wait`` never does, and the worker
+        was SIGKILLed at its stop timeout (seen about once in 20 runs of the stop tests with the
+        cores busy). The signal's wakeup byte comes here from whichever thread caught it; the
+        nudges then signal the main thread itself.
+        """
+        stop_r = self._stopping._r
+        while not self._stopping._set:
+            fds = [stop_r] if self._wakeup is None else [stop_r, self._wakeup]
+            ready, _, _ = select.select(fds, [], [])
+            if self._wakeup in ready and signal.SIGTERM in os.read(self._wakeup, 512):
                 return
 
     def _still_idle(self) -> tuple[FrameType, int] | None:
@@ -212,6 +230,27 @@ def install_stop_handler(stopping: StopFlag, where: Callable[[], str], grace: fl
     handler = StopHandler(stopping, where, grace)
     signal.signal(signal.SIGTERM, handler.on_sigterm)
     return handler
+
+
+def _signal_wakeup() -> int | None:
+    """Return a pipe's reading end that gets a byte for each signal caught (the wakeup fd), or None.
+
+    None where one is set already (the producer's own, an event loop's: it is left in place, and
+    only the flag wakes the nudger) or off the main thread.
+    """
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    try:
+        previous = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread
+        previous = None
+    if previous == -1:
+        return r
+    if previous is not None:
+        signal.set_wakeup_fd(previous)
+    os.close(r)
+    os.close(w)
+    return None
 
 
 def _cpu_clock(thread: int | None) -> int | None:
