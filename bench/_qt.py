@@ -189,7 +189,9 @@ def pulse_window(config: Any, *, show: bool = True) -> Any:
     tmp = tempfile.mkdtemp(prefix="pulse-bench-")
     atexit.register(shutil.rmtree, tmp, True)
     settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat)
-    supervisor = QtSupervisor(config, autostart=False, objects=False, log_dir=os.path.join(tmp, "logs"))
+    supervisor = QtSupervisor(
+        config, autostart=False, objects=False, log_dir=os.path.join(tmp, "logs"), share_cpu=True
+    )  # as the app makes it (application.run_window)
     window = MainWindow(supervisor, settings=settings)
     if show:
         window.show()

@@ -1,4 +1,4 @@
-"""Figures 12 and 16: GUI stalls under floods of prints, logging, items, huge items (``bench/flood_stalls.py``).
+"""Figures 12, 16 and 17: GUI stalls under floods of prints, logging, items, huge items (``bench/flood_stalls.py``).
 
 ``python bench/flood_stalls.py [--seconds 8] [--reps 3] [--cases ...]``
 
@@ -7,7 +7,9 @@ their items plotted where they are numbers): a 10 ms precise timer in the GUI th
 late each tick comes (a stall), over ``--seconds`` after the flood is under way. The floor is the
 same window with the same number of workers that send nothing; for the 16-worker cases a busy
 floor too, whose workers burn a CPU each and send nothing (the CPU a flood takes, without the
-flood). Every trial of each kind runs in a fresh process, interleaved.
+flood). "Pulse, PULSE_SHARE_CPU=0" is the same flood with the window's GUI thread and consumer
+free to run on different CPUs (before figure 17). Every trial of each kind runs in a fresh
+process, interleaved.
 
 Lines: what the window was sent (shown) and what it was told it was not sent (the notes' exact
 counts), and the log files' gaps: between the first and the last ``line N`` / ``logged N`` a
@@ -57,12 +59,20 @@ def log_file_gaps(path: str) -> int:
 
 
 def trial_pulse(case: str, seconds: float, floor: str | None = None) -> dict[str, Any]:
-    """The window with ``case``'s workers selected (``floor``: the same number, sending nothing)."""
+    """The window with ``case``'s workers selected (``floor``: the same number, sending nothing).
+
+    ``floor`` "unshared": the same flood, the window's GUI thread and consumer free to run on
+    different CPUs (``PULSE_SHARE_CPU=0``, as before figure 17).
+    """
+    import os
+
     from bench import _qt
     from pulse_supervisor.core.supervision.events import LinesSkipped, LogLine
 
     workers, target, kwargs = CASES[case]
-    if floor is not None:
+    if floor == "unshared":
+        os.environ["PULSE_SHARE_CPU"] = "0"
+    elif floor is not None:
         target, kwargs = FLOORS[floor], {}
     _qt.application()
     specs = [C.pulse_spec(f"f{i}", target, kwargs=kwargs, autostart=True, stop_timeout=10.0) for i in range(workers)]
@@ -120,14 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER)
     print("|" + "---|" * (HEADER.count("|") - 1))
     for case in args.cases.split(","):
-        whos: list[str | None] = [None, "floor"] + (["busy floor"] if CASES[case][0] >= 16 else [])
+        whos: list[str | None] = [None, "unshared", "floor"] + (["busy floor"] if CASES[case][0] >= 16 else [])
         runs: dict[str | None, list[dict[str, Any]]] = {who: [] for who in whos}
         for _ in range(args.reps):
             for who in whos:
                 params = {"case": case, "seconds": args.seconds, "floor": who}
                 runs[who].append(C.run_trial(MODULE, "pulse", params, 240))
         for who, results in runs.items():
-            name = who or "Pulse"
+            name = {None: "Pulse", "unshared": "Pulse, PULSE_SHARE_CPU=0"}.get(who, who)
             good = [r for r in results if "error" not in r]
             if not good:
                 print(f"| {case} | {name} | failed: {results[0].get('error')} |" + " |" * (len(COLUMNS) - 1))

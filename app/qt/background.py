@@ -9,6 +9,7 @@ from typing import Any
 
 from qtpy.QtCore import QObject, QTimer, Signal
 
+from pulse_supervisor.core.processes import thread_affinity
 from pulse_supervisor.qt import gui_gc
 from pulse_supervisor.qt.binding import is_deleted
 
@@ -54,7 +55,8 @@ class BackgroundCall(QObject):
         self._collector = gui_gc.collector()
         self._collector.hold()
         self._thread = threading.Thread(target=self._run, args=(fn,), name="pulse-background", daemon=True)
-        self._thread.start()
+        with thread_affinity.unpinned():  # not on the CPU a window's GUI thread keeps (share_cpu)
+            self._thread.start()
 
     def _run(self, fn: Callable[[], Any]) -> None:
         try:

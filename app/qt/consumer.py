@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from qtpy.QtCore import QThread, Signal, Slot
 
+from pulse_supervisor.core.processes import thread_affinity
 from pulse_supervisor.core.supervision.bursts import BurstWatch
 from pulse_supervisor.core.supervision.events import (
     ItemBatch,
@@ -105,6 +106,7 @@ class Consumer(QThread):
         *,
         max_emits_per_second: float = DEFAULT_MAX_EMITS_PER_SECOND,
         writer_delay: float = DEFAULT_MAX_DELAY,
+        share_cpu: bool = False,
     ) -> None:
         super().__init__()
         self._supervisor = supervisor
@@ -118,6 +120,9 @@ class Consumer(QThread):
         self._shutdown = False
         self._stop = False
         self.emissions = 0
+        # Run on the GUI thread's CPU, and keep it there (see `thread_affinity`): the window does.
+        self._share_cpu = share_cpu
+        self._gui_thread = threading.get_native_id()  # the thread that starts this one (`start`)
         # An emission not yet taken by the GUI thread (set here, cleared there), and whether events
         # are being held back for it (set here, cleared there): then `_taken` wakes the poll.
         self._unacked = False
@@ -132,6 +137,7 @@ class Consumer(QThread):
 
     def start(self, priority: QThread.Priority = QThread.Priority.InheritPriority) -> None:
         """Start the thread (in the GUI thread): automatic cycle collection is off until it ends."""
+        self._gui_thread = threading.get_native_id()
         if not self._holding:
             self._holding = True
             self._collector.hold()
@@ -178,10 +184,16 @@ class Consumer(QThread):
 
     def run(self) -> None:
         """Poll, gather, emit; until stopped (or shut down and every worker gone)."""
+        # One CPU with the GUI thread: the GIL passes between them without waiting for a CPU
+        # (16 workers flooding on 2 cores: stalls 55-117 -> 13-15 ms; see thread_affinity).
+        shared = self._share_cpu and thread_affinity.share_cpu(self._gui_thread) is not None
         try:
             self._loop()
         except BaseException as exc:  # noqa: B036 - a bug here, SystemExit too, must be shown, not end the thread silently
             self.errored.emit(exc)
+        finally:
+            if shared:
+                thread_affinity.end_share(self._gui_thread)
 
     def _loop(self) -> None:
         sup = self._supervisor

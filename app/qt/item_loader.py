@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from qtpy.QtCore import QObject, Signal
 
+from pulse_supervisor.core.processes import thread_affinity
 from pulse_supervisor.core.supervision.events import ItemBatch
 from pulse_supervisor.core.supervision.pickled_items import load_batch
 from pulse_supervisor.core.wire.item_forms import NeedsImport
@@ -52,7 +53,8 @@ class ItemLoader(QObject):
                 except NeedsImport:
                     self._waiting[ev.worker] = (ev, [])
                     thread = threading.Thread(target=self._load, args=(ev,), name="pulse-item-loader", daemon=True)
-                    thread.start()
+                    with thread_affinity.unpinned():  # an import's CPU is not the GUI thread's (share_cpu)
+                        thread.start()
             else:
                 ready.append(ev)
         if ready:

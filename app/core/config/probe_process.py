@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn, TextIO
 
-from pulse_supervisor.core.processes import worker_tree
+from pulse_supervisor.core.processes import thread_affinity, worker_tree
 
 # A check process's own start (an interpreter, Pulse's modules, the request read) comes before its
 # first step and runs no user code: it has a limit of its own, charged to no target.
@@ -66,10 +66,12 @@ def _run_once(entry: str, steps: Sequence[Any], limits: Sequence[float]) -> list
     request = pickle.dumps((list(sys.path), list(steps)))
     request = len(request).to_bytes(8, "big") + request  # stdin stays open after it: see _watch_caller
     # A session of its own: its process group is ended with it, even what left the tree.
-    with subprocess.Popen(
-        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_probe_env(),
-        start_new_session=True,
-    ) as proc:  # fmt: skip
+    with thread_affinity.unpinned():
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_probe_env(),
+            start_new_session=True,
+        )  # fmt: skip
+    with proc:
         talk = _Talk(proc, request)
         answers: list[Any] = []
         try:

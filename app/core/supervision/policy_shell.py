@@ -17,6 +17,7 @@ from typing import Any
 
 from pulse_supervisor.core.backends.launchers import Launchers
 from pulse_supervisor.core.backends.run import LOCAL_NODE
+from pulse_supervisor.core.processes import thread_affinity
 from pulse_supervisor.core.spec import PulseConfig, WorkerSpec, runs_the_same
 from pulse_supervisor.core.supervision import policy
 from pulse_supervisor.core.supervision.events import (
@@ -223,7 +224,8 @@ class PolicyShell:
         failed = None
         if refused is None:
             try:
-                rec.launch(self._launchers.for_spec(rec.spec))
+                with thread_affinity.unpinned():  # a worker never inherits a pinned consumer's CPU
+                    rec.launch(self._launchers.for_spec(rec.spec))
                 self._fds.started()
             except Exception as exc:  # e.g. kwargs that do not pickle
                 refused = self._fds.refusal(live, exc)  # out of descriptors after all: said the same way

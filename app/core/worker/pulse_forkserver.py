@@ -21,6 +21,8 @@ import threading
 from multiprocessing import context, forkserver, popen_forkserver, reduction, resource_tracker, spawn, util
 from typing import Any
 
+from pulse_supervisor.core.processes import thread_affinity
+
 _server = forkserver.ForkServer()
 _preload_lock = threading.Lock()
 
@@ -50,7 +52,8 @@ def set_preload(modules: list[str]) -> None:
 
 def ensure_running() -> None:
     """Start the server now, unless it runs (a launch starts it otherwise, at the first worker)."""
-    _server.ensure_running()
+    with thread_affinity.unpinned():  # its workers fork from it: they would inherit a pin
+        _server.ensure_running()
 
 
 def server_pid() -> int | None:
@@ -67,7 +70,8 @@ def _connect(fds: list[int]) -> tuple[int, int]:
     and every worker it had forked died with it. Here a launch that runs out fails before the
     server hears of it.
     """
-    _server.ensure_running()
+    with thread_affinity.unpinned():  # its workers fork from it: they would inherit a pin
+        _server.ensure_running()
     if len(fds) + 4 >= forkserver.MAXFDS_TO_SEND:
         raise ValueError("too many fds")
     tracker_fd = resource_tracker.getfd()  # may start the tracker: before we connect, too

@@ -29,7 +29,8 @@ def run_window(config: PulseConfig, notice: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Pulse")
     app.setOrganizationName("Pulse")
-    supervisor = QtSupervisor(config, autostart=False, objects=False)  # the window imports no worker's module
+    # The window imports no worker's module; its GUI thread and consumer share a CPU (floods).
+    supervisor = QtSupervisor(config, autostart=False, objects=False, share_cpu=True)
     window = MainWindow(supervisor, config_path=config.source)
     window.show()
     if notice:
