@@ -122,7 +122,7 @@ class Consumer(QThread):
         self.emissions = 0
         # Run on the GUI thread's CPU, and keep it there (see `thread_affinity`): the window does.
         self._share_cpu = share_cpu
-        self._gui_thread = threading.get_native_id()  # the thread that starts this one (`start`)
+        self._gui_thread = threading.get_native_id()  # made and started there (QtSupervisor checks)
         # An emission not yet taken by the GUI thread (set here, cleared there), and whether events
         # are being held back for it (set here, cleared there): then `_taken` wakes the poll.
         self._unacked = False
@@ -137,7 +137,6 @@ class Consumer(QThread):
 
     def start(self, priority: QThread.Priority = QThread.Priority.InheritPriority) -> None:
         """Start the thread (in the GUI thread): automatic cycle collection is off until it ends."""
-        self._gui_thread = threading.get_native_id()
         if not self._holding:
             self._holding = True
             self._collector.hold()
@@ -185,7 +184,7 @@ class Consumer(QThread):
     def run(self) -> None:
         """Poll, gather, emit; until stopped (or shut down and every worker gone)."""
         # One CPU with the GUI thread: the GIL passes between them without waiting for a CPU
-        # (16 workers flooding on 2 cores: stalls 55-117 -> 13-15 ms; see thread_affinity).
+        # (16 workers flooding on 2 cores: stall max 69-92 -> 15-18 ms, figure 17; see thread_affinity).
         shared = self._share_cpu and thread_affinity.share_cpu(self._gui_thread) is not None
         try:
             self._loop()

@@ -56,7 +56,7 @@ class QtSupervisor(SupervisorView):
         lost, and named in its worker's log.
     share_cpu : bool
         Keep the thread serving the workers and your GUI thread on one CPU while this runs (default
-        False; the window does, on Linux): floods then stall the GUI 13-15 ms, not 55-117 ms. Threads
+        False; the window does, on Linux): floods then stall the GUI 15-18 ms, not 69-92 ms. Threads
         and processes your GUI thread starts meanwhile inherit it; ``PULSE_SHARE_CPU=0`` turns it off.
     parent : QObject, optional
         Usually your window.

@@ -4,8 +4,8 @@ Why: the consumer and the GUI thread hand Python's GIL to each other hundreds of
 while a flood runs (every call from Qt into Python in the GUI thread needs it; the consumer asks
 for it back 0.5 ms later). On two CPUs, each hand-off wakes the other thread on a CPU the workers
 keep busy, where it waits for its turn: with 16 workers printing and yielding flat out on 2
-cores, the GUI thread's 10 ms timer came 55-117 ms late. On one CPU a hand-off is a switch between
-the two, and the same flood left stalls of 13-15 ms, with as many items through
+cores, the GUI thread's 10 ms timer came 69-92 ms late. On one CPU a hand-off is a switch between
+the two, and the same flood left stalls of 15-18 ms, with as many items through
 (``bench/flood_stalls.py``, figure 17). The consumer alone on the GUI thread's CPU did not do it:
 the GUI thread then moved away.
 

@@ -70,8 +70,7 @@ def _connect(fds: list[int]) -> tuple[int, int]:
     and every worker it had forked died with it. Here a launch that runs out fails before the
     server hears of it.
     """
-    with thread_affinity.unpinned():  # its workers fork from it: they would inherit a pin
-        _server.ensure_running()
+    ensure_running()
     if len(fds) + 4 >= forkserver.MAXFDS_TO_SEND:
         raise ValueError("too many fds")
     tracker_fd = resource_tracker.getfd()  # may start the tracker: before we connect, too

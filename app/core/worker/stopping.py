@@ -188,9 +188,8 @@ class StopHandler:
         cores busy). The signal's wakeup byte comes here from whichever thread caught it; the
         nudges then signal the main thread itself.
         """
-        stop_r = self._stopping._r
+        fds = [self._stopping._r] if self._wakeup is None else [self._stopping._r, self._wakeup]
         while not self._stopping._set:
-            fds = [stop_r] if self._wakeup is None else [stop_r, self._wakeup]
             ready, _, _ = select.select(fds, [], [])
             if self._wakeup in ready and signal.SIGTERM in os.read(self._wakeup, 512):
                 return
